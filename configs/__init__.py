@@ -1,0 +1,31 @@
+"""Typed settings for every ragway process, and the config files they are read from."""
+
+from __future__ import annotations
+
+from configs._loader import CONFIG_ENV, DEFAULT_CONFIG, SettingsError, load_settings
+from configs._logging import JsonFormatter, configure_logging
+from configs._models import (
+    DatabaseSettings,
+    EmbeddedSettings,
+    GatewaySettings,
+    LoggingSettings,
+    RedisSettings,
+    Settings,
+    WorkerSettings,
+)
+
+__all__ = [
+    "CONFIG_ENV",
+    "DEFAULT_CONFIG",
+    "DatabaseSettings",
+    "EmbeddedSettings",
+    "GatewaySettings",
+    "JsonFormatter",
+    "LoggingSettings",
+    "RedisSettings",
+    "Settings",
+    "SettingsError",
+    "WorkerSettings",
+    "configure_logging",
+    "load_settings",
+]

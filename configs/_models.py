@@ -1,0 +1,94 @@
+"""Typed settings: the shape of every configuration file and environment override."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+__all__ = [
+    "DatabaseSettings",
+    "EmbeddedSettings",
+    "GatewaySettings",
+    "LoggingSettings",
+    "RedisSettings",
+    "Settings",
+    "WorkerSettings",
+]
+
+
+class _Strict(BaseModel):
+    """Base for settings sections: unknown keys are errors and values are immutable once loaded."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class GatewaySettings(_Strict):
+    """The HTTP gateway process."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1, le=64, description="uvicorn worker processes")
+    max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    graceful_timeout_s: float = Field(default=30.0, gt=0)
+
+
+class DatabaseSettings(_Strict):
+    """Postgres with pgvector. `url` is a secret: only the environment sets it (`DATABASE_URL`)."""
+
+    url: SecretStr | None = None
+    pool_min_size: int = Field(default=1, ge=0)
+    pool_max_size: int = Field(default=10, ge=1)
+    connect_timeout_s: float = Field(default=5.0, gt=0)
+    migrate_on_start: bool = True
+    migrate_wait_s: float = Field(
+        default=30.0, ge=0, description="how long a starting process waits for Postgres"
+    )
+
+
+class RedisSettings(_Strict):
+    """Redis for quotas and the Dramatiq broker. `url` is a secret: only `REDIS_URL` sets it."""
+
+    url: SecretStr | None = None
+    key_prefix: str = Field(default="ragway:", min_length=1)
+    socket_timeout_s: float = Field(default=2.0, gt=0)
+
+
+class WorkerSettings(_Strict):
+    """The Dramatiq worker process."""
+
+    threads: int = Field(default=4, ge=1, le=64)
+    queues: tuple[str, ...] = ("default", "ingestion")
+    namespace: str = Field(default="ragway-dramatiq", min_length=1)
+    shutdown_timeout_s: float = Field(default=30.0, gt=0)
+
+
+class EmbeddedSettings(_Strict):
+    """Services `ragway run` starts itself when no URL is configured for them."""
+
+    postgres: bool = True
+    redis: bool = True
+    redis_port: int = Field(default=6390, ge=1, le=65535)
+
+
+class LoggingSettings(_Strict):
+    """Process logging: one JSON object per line by default."""
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["json", "text"] = "json"
+
+
+class Settings(_Strict):
+    """Everything a ragway process is configured with, loaded once at start."""
+
+    data_dir: Path = Path(".ragway")
+    admin_key: SecretStr | None = Field(
+        default=None, description="bootstrap admin API key; only RAGWAY_ADMIN_KEY sets it"
+    )
+    gateway: GatewaySettings = GatewaySettings()
+    database: DatabaseSettings = DatabaseSettings()
+    redis: RedisSettings = RedisSettings()
+    worker: WorkerSettings = WorkerSettings()
+    embedded: EmbeddedSettings = EmbeddedSettings()
+    logging: LoggingSettings = LoggingSettings()

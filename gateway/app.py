@@ -1,0 +1,65 @@
+"""The Litestar application: built from settings, with its collaborators opened in the lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+
+from configs import Settings, configure_logging, load_settings
+from gateway.health import HealthController, PostgresCheck, ReadinessService, RedisCheck
+from gateway.metrics import MetricsController
+from gateway.resources import Resources
+from gateway.urls import require_urls
+from ingestion.db import migrate_when_ready
+
+__all__ = ["app_from_env", "create_app"]
+
+
+def create_app(settings: Settings, *, database_url: str, redis_url: str) -> Litestar:
+    """Build the gateway for the given settings and service URLs."""
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        if settings.database.migrate_on_start:
+            await migrate_when_ready(
+                database_url,
+                wait_s=settings.database.migrate_wait_s,
+                connect_timeout_s=settings.database.connect_timeout_s,
+            )
+        resources = await Resources.open(settings, database_url=database_url, redis_url=redis_url)
+        app.state.resources = resources
+        app.state.readiness = ReadinessService(
+            [PostgresCheck(resources.pool, timeout_s=1.5), RedisCheck(resources.redis)],
+            timeout_s=2.0,
+        )
+        try:
+            yield
+        finally:
+            await resources.close()
+
+    return Litestar(
+        route_handlers=[HealthController, MetricsController],
+        dependencies={"readiness": Provide(_readiness, sync_to_thread=False)},
+        lifespan=[lifespan],
+        request_max_body_size=settings.gateway.max_body_bytes,
+        logging_config=None,  # configs.configure_logging owns logging
+        openapi_config=OpenAPIConfig(title="ragway", version="0.1.0", path="/openapi"),
+    )
+
+
+def _readiness(state: State) -> ReadinessService:
+    readiness: ReadinessService = state.readiness
+    return readiness
+
+
+def app_from_env() -> Litestar:
+    """uvicorn factory: each server process loads the settings once from files and environment."""
+    settings = load_settings()
+    configure_logging(settings.logging, process="gateway")
+    database_url, redis_url = require_urls(settings)
+    return create_app(settings, database_url=database_url, redis_url=redis_url)

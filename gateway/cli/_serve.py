@@ -1,0 +1,68 @@
+"""``ragway gateway`` and ``ragway worker``: one production process each."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+
+import click
+
+from configs import SettingsError, configure_logging
+from gateway.cli._context import CliContext, pass_cli
+from gateway.urls import require_urls
+
+__all__ = ["gateway_command", "worker_command"]
+
+
+@click.command("gateway")
+@click.option("--host", help="Interface to listen on (gateway.host).")
+@click.option("--port", type=int, help="Port to listen on (gateway.port).")
+@click.option("--workers", type=int, help="uvicorn worker processes (gateway.workers).")
+@pass_cli
+def gateway_command(
+    cli: CliContext, host: str | None, port: int | None, workers: int | None
+) -> None:
+    """Run the HTTP gateway (needs DATABASE_URL and REDIS_URL)."""
+    import uvicorn
+
+    for name, value in (("HOST", host), ("PORT", port), ("WORKERS", workers)):
+        if value is not None:  # through the environment, so every uvicorn worker sees it
+            os.environ[f"RAGWAY_GATEWAY__{name}"] = str(value)
+    settings = cli.settings()
+    try:
+        require_urls(settings)
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from exc
+    configure_logging(settings.logging, process="gateway")
+    uvicorn.run(
+        "gateway.app:app_from_env",
+        factory=True,
+        host=settings.gateway.host,
+        port=settings.gateway.port,
+        workers=settings.gateway.workers,
+        timeout_graceful_shutdown=int(settings.gateway.graceful_timeout_s),
+        log_config=None,
+        server_header=False,
+    )
+
+
+@click.command("worker")
+@click.option("--threads", type=int, help="Worker threads (worker.threads).")
+@pass_cli
+def worker_command(cli: CliContext, threads: int | None) -> None:
+    """Run a Dramatiq worker for ragway's queues (needs DATABASE_URL and REDIS_URL)."""
+    from ingestion.worker import run_worker
+
+    if threads is not None:
+        os.environ["RAGWAY_WORKER__THREADS"] = str(threads)
+    settings = cli.settings()
+    try:
+        database_url, redis_url = require_urls(settings)
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from exc
+    configure_logging(settings.logging, process="worker")
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    run_worker(settings, database_url=database_url, redis_url=redis_url, stop=stop)

@@ -1,0 +1,82 @@
+"""Readiness checks: each asks one dependency to answer within a deadline."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from psycopg_pool import AsyncConnectionPool
+from redis.asyncio import Redis
+
+__all__ = ["Check", "CheckResult", "PostgresCheck", "ReadinessService", "RedisCheck"]
+
+
+class Check(Protocol):
+    """One dependency the gateway needs in order to serve."""
+
+    name: str
+
+    async def __call__(self) -> None:
+        """Return when the dependency answers; raise when it does not."""
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    name: str
+    ok: bool
+    latency_ms: float
+    error: str | None = None
+
+
+class PostgresCheck:
+    """Postgres answers ``SELECT 1`` on a pooled connection."""
+
+    name = "postgres"
+
+    def __init__(self, pool: AsyncConnectionPool, *, timeout_s: float) -> None:
+        self._pool = pool
+        self._timeout_s = timeout_s
+
+    async def __call__(self) -> None:
+        async with self._pool.connection(timeout=self._timeout_s) as conn:
+            await conn.execute("SELECT 1")
+
+
+class RedisCheck:
+    """Redis answers ``PING``."""
+
+    name = "redis"
+
+    def __init__(self, client: Redis) -> None:
+        self._client = client
+
+    async def __call__(self) -> None:
+        await self._client.ping()
+
+
+class ReadinessService:
+    """Runs every check concurrently, each bounded by ``timeout_s``."""
+
+    def __init__(self, checks: Sequence[Check], *, timeout_s: float = 2.0) -> None:
+        self._checks = tuple(checks)
+        self._timeout_s = timeout_s
+
+    async def probe(self) -> list[CheckResult]:
+        return list(await asyncio.gather(*(self._run(check) for check in self._checks)))
+
+    async def _run(self, check: Check) -> CheckResult:
+        started = time.perf_counter()
+        error: str | None
+        try:
+            await asyncio.wait_for(check(), timeout=self._timeout_s)
+        except TimeoutError:
+            error = f"no answer within {self._timeout_s:g}s"
+        except Exception as exc:  # noqa: BLE001 - any failure of a dependency is the answer
+            error = f"{type(exc).__name__}: {exc}".strip().rstrip(":")
+        else:
+            error = None
+        latency = round((time.perf_counter() - started) * 1000, 2)
+        return CheckResult(check.name, error is None, latency, error)

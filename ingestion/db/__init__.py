@@ -1,0 +1,28 @@
+"""Postgres access: the pool, the schema migrations and the server's capabilities."""
+
+from __future__ import annotations
+
+from ingestion.db._capabilities import DatabaseCapabilities, detect_capabilities
+from ingestion.db._migrations import (
+    ADVISORY_LOCK_ID,
+    Migration,
+    MigrationState,
+    applied_migrations,
+    known_migrations,
+    migrate,
+)
+from ingestion.db._pool import open_pool
+from ingestion.db._wait import migrate_when_ready
+
+__all__ = [
+    "ADVISORY_LOCK_ID",
+    "DatabaseCapabilities",
+    "Migration",
+    "MigrationState",
+    "applied_migrations",
+    "detect_capabilities",
+    "known_migrations",
+    "migrate",
+    "migrate_when_ready",
+    "open_pool",
+]

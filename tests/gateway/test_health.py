@@ -1,0 +1,88 @@
+"""``/healthz`` and ``/readyz`` against real Postgres and Redis, including outages and recovery."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import httpx
+
+from configs import Settings
+from gateway.app import create_app
+from gateway.runtime import EmbeddedPostgres, EmbeddedRedis
+from ingestion.db import migrate
+from tests.support.net import free_port, wait_until
+from tests.support.servers import ServerThread
+from tests.support.services import RedisForTests
+
+
+def ready_status(base_url: str) -> int:
+    return httpx.get(f"{base_url}/readyz", timeout=10).status_code
+
+
+def test_healthz_and_readyz_when_everything_is_up(gateway_url: str) -> None:
+    assert httpx.get(f"{gateway_url}/healthz").json() == {"status": "ok"}
+    response = httpx.get(f"{gateway_url}/readyz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ready"
+    assert body["checks"]["postgres"]["ok"] is True
+    assert body["checks"]["redis"]["ok"] is True
+
+
+def test_openapi_schema_is_served(gateway_url: str) -> None:
+    schema = httpx.get(f"{gateway_url}/openapi/openapi.json").json()
+    assert "/readyz" in schema["paths"]
+
+
+def test_metrics_are_exposed(gateway_url: str) -> None:
+    response = httpx.get(f"{gateway_url}/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    assert "python_info" in response.text or "process_" in response.text
+
+
+def test_readyz_names_redis_when_it_is_down_and_recovers(
+    settings: Settings, database_url: str, tmp_path: Path
+) -> None:
+    port = free_port()
+    app = create_app(settings, database_url=database_url, redis_url=f"redis://127.0.0.1:{port}/0")
+    with ServerThread(app) as server:
+        response = httpx.get(f"{server.base_url}/readyz", timeout=10)
+        assert response.status_code == 503
+        body = response.json()
+        assert body["checks"]["redis"]["ok"] is False
+        assert body["checks"]["postgres"]["ok"] is True
+        assert "redis" in body["message"]
+
+        redis_server = EmbeddedRedis(tmp_path / "redis", port=port, persist=False)
+        redis_server.start()
+        try:
+            wait_until(lambda: ready_status(server.base_url) == 200, timeout_s=15)
+        finally:
+            redis_server.stop()
+        wait_until(lambda: ready_status(server.base_url) == 503, timeout_s=15)
+
+
+def test_readyz_names_postgres_when_it_is_down_and_recovers(
+    settings: Settings, redis_service: RedisForTests, tmp_path: Path
+) -> None:
+    folder = tmp_path / "pg"
+    postgres = EmbeddedPostgres(folder)
+    url = postgres.start(database="ragway")
+    asyncio.run(migrate(url))
+    app = create_app(settings, database_url=url, redis_url=redis_service.url)
+    with ServerThread(app) as server:
+        assert ready_status(server.base_url) == 200
+        postgres.stop()
+        response = httpx.get(f"{server.base_url}/readyz", timeout=10)
+        assert response.status_code == 503
+        assert response.json()["checks"]["postgres"]["ok"] is False
+        assert "postgres" in response.json()["message"]
+
+        restarted = EmbeddedPostgres(folder)
+        assert restarted.start(database="ragway") == url
+        try:
+            wait_until(lambda: ready_status(server.base_url) == 200, timeout_s=30)
+        finally:
+            restarted.stop()

@@ -1,0 +1,130 @@
+"""`ragway run` from a fresh data directory: serves, refuses a second run, stops, restarts."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import psycopg
+
+from tests.support.net import free_port, wait_until
+
+KEY = re.compile(r"sk-rgw-[A-Za-z0-9_-]{20,}")
+
+
+def run_env(data_dir: Path, gateway_port: int, redis_port: int) -> dict[str, str]:
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith("RAGWAY_") and name not in ("DATABASE_URL", "REDIS_URL")
+    }
+    env.update(
+        RAGWAY_DATA_DIR=str(data_dir),
+        RAGWAY_GATEWAY__PORT=str(gateway_port),
+        RAGWAY_EMBEDDED__REDIS_PORT=str(redis_port),
+        RAGWAY_LOGGING__LEVEL="WARNING",
+    )
+    return env
+
+
+def start_run(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "gateway", "run"], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+
+
+def wait_ready(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
+    def ready() -> bool:
+        if process.poll() is not None:
+            raise AssertionError(f"run exited early:\n{log.read_text()}")
+        try:
+            return httpx.get(f"{url}/readyz", timeout=2).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    wait_until(ready, timeout_s=90, interval_s=0.2)
+    wait_until(lambda: "Press Ctrl-C to stop." in log.read_text(), timeout_s=10)
+
+
+def stop(process: subprocess.Popen[bytes]) -> int:
+    process.send_signal(signal.SIGINT)
+    return process.wait(timeout=60)
+
+
+def test_run_serves_refuses_second_run_and_stops_cleanly(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    gateway_port, redis_port = free_port(), free_port()
+    env = run_env(data_dir, gateway_port, redis_port)
+    url = f"http://127.0.0.1:{gateway_port}"
+    first_log = tmp_path / "first.log"
+    process = start_run(env, first_log)
+    try:
+        wait_ready(process, url, first_log)
+        output = first_log.read_text()
+        keys = KEY.findall(output)
+        assert keys, output
+        admin_key = keys[0]
+
+        second = subprocess.run(
+            [sys.executable, "-m", "gateway", "run"],
+            env=run_env(data_dir, free_port(), free_port()),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert second.returncode != 0
+        assert "already running" in second.stderr
+        assert str(process.pid) in second.stderr
+        assert httpx.get(f"{url}/readyz").status_code == 200  # the first one is unharmed
+    finally:
+        code = stop(process)
+    assert code == 0, first_log.read_text()
+    assert "ragway stopped" in first_log.read_text()
+    # Every process it started is gone: the ports are closed and Postgres has stopped.
+    for port in (gateway_port, redis_port):
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
+            raise AssertionError(f"port {port} still answers")
+        except httpx.TransportError:
+            pass
+    assert not (data_dir / "postgres" / "postmaster.pid").exists()
+
+    # A restart keeps the data: the admin key made on first start still works, no new one is made.
+    second_log = tmp_path / "second.log"
+    process = start_run(env, second_log)
+    try:
+        wait_ready(process, url, second_log)
+        output = second_log.read_text()
+        assert not KEY.findall(output)
+        assert admin_key[:13] in output
+        socket_dir = data_dir / "postgres"
+        with psycopg.connect(f"postgresql://postgres@/ragway?host={socket_dir}") as conn:
+            row = conn.execute("SELECT count(*) FROM api_keys WHERE role = 'admin'").fetchone()
+        assert row == (1,)
+    finally:
+        assert stop(process) == 0
+
+
+def test_run_reports_a_busy_port(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "gateway", "run"],
+            env=run_env(tmp_path / "data", port, free_port()),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode != 0
+    assert f"port {port}" in result.stderr
+    assert "already in use" in result.stderr
