@@ -1,0 +1,1 @@
+"""Inference: local model serving (vLLM, a CPU fallback server) and embedders."""
