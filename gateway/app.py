@@ -11,6 +11,7 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 
 from configs import Settings, configure_logging, load_settings
+from gateway.errors import exception_handlers
 from gateway.health import HealthController, PostgresCheck, ReadinessService, RedisCheck
 from gateway.metrics import MetricsController
 from gateway.resources import Resources
@@ -46,6 +47,7 @@ def create_app(settings: Settings, *, database_url: str, redis_url: str) -> Lite
         route_handlers=[HealthController, MetricsController],
         dependencies={"readiness": Provide(_readiness, sync_to_thread=False)},
         lifespan=[lifespan],
+        exception_handlers=exception_handlers(),
         request_max_body_size=settings.gateway.max_body_bytes,
         logging_config=None,  # configs.configure_logging owns logging
         openapi_config=OpenAPIConfig(title="ragway", version="0.1.0", path="/openapi"),

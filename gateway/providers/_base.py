@@ -1,0 +1,108 @@
+"""The contract between the router and a provider adapter.
+
+Adapters speak OpenAI's wire format on our side: they take an OpenAI-shaped request body
+(a ``dict`` exactly as the client sent it, with ``model`` already replaced by the
+deployment's upstream model name) and return OpenAI-shaped responses and
+``chat.completion.chunk`` dicts. Translation to other wire formats (Azure, Anthropic)
+happens entirely inside the adapter.
+
+Failures are raised as ``UpstreamError`` subclasses so the router can decide on fallback:
+``retryable`` errors (connect errors, timeouts before the first byte, 5xx, 429) may go to
+the next deployment; others are returned to the client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+__all__ = [
+    "ChatProvider",
+    "Target",
+    "UpstreamConnectError",
+    "UpstreamError",
+    "UpstreamProtocolError",
+    "UpstreamStatusError",
+    "UpstreamTimeoutError",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where and how one call goes: one deployment of a model alias, resolved for this call."""
+
+    deployment: str  # the deployment's name in config, for logs and metrics
+    base_url: str  # e.g. https://api.openai.com/v1, https://api.anthropic.com
+    upstream_model: str  # the model name the upstream knows
+    api_key: str | None = None  # already read from the env var named in config
+    timeout_s: float = 60.0  # connect + first byte; streams then have no overall limit
+    api_version: str | None = None  # Azure api-version / anthropic-version
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+class UpstreamError(Exception):
+    """The upstream call failed. ``retryable``: another deployment may be tried."""
+
+    retryable: bool = False
+
+    def __init__(self, message: str, *, deployment: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.deployment = deployment
+
+
+class UpstreamConnectError(UpstreamError):
+    """No connection (refused, DNS, TLS, reset before the response started)."""
+
+    retryable = True
+
+
+class UpstreamTimeoutError(UpstreamError):
+    """No response (or no first stream event) within the deployment's timeout."""
+
+    retryable = True
+
+
+class UpstreamProtocolError(UpstreamError):
+    """The upstream answered something that is not its wire format (garbage, bad JSON)."""
+
+    retryable = True
+
+
+class UpstreamStatusError(UpstreamError):
+    """The upstream answered with an HTTP error status.
+
+    ``body`` is the upstream's parsed error object where there is one; ``message`` is a
+    readable summary. 429 and 5xx are retryable; 4xx are the client's and are not.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        deployment: str,
+        status_code: int,
+        body: Any = None,
+        retry_after_s: float | None = None,
+    ) -> None:
+        super().__init__(message, deployment=deployment)
+        self.status_code = status_code
+        self.body = body
+        self.retry_after_s = retry_after_s
+        self.retryable = status_code == 429 or status_code >= 500
+
+
+class ChatProvider(Protocol):
+    """One provider kind's adapter. Built once per process with the shared HTTP client."""
+
+    async def chat(self, target: Target, body: dict[str, Any]) -> dict[str, Any]:
+        """A non-streaming chat completion, returned as an OpenAI ``chat.completion`` dict."""
+
+    def stream_chat(self, target: Target, body: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+        """A streaming chat completion as OpenAI ``chat.completion.chunk`` dicts.
+
+        Raises ``UpstreamError`` before the first chunk is yielded for failures that allow a
+        fallback; an error after the first chunk ends the stream (no retry). Cancelling the
+        iterator (client disconnect) must close the upstream connection.
+        """
