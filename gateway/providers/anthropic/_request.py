@@ -1,0 +1,204 @@
+"""An OpenAI ``chat.completions`` request body -> an Anthropic ``POST /v1/messages`` body.
+
+Field policy (nothing that changes the answer is silently dropped):
+
+- translated: ``messages`` (see ``_messages``), ``max_completion_tokens`` / ``max_tokens``
+  (Anthropic requires one: the provider's default fills it in), ``temperature``, ``top_p``,
+  ``stop`` -> ``stop_sequences``, ``tools``, ``tool_choice``, ``parallel_tool_calls: false``
+  -> ``disable_parallel_tool_use``, ``user`` -> ``metadata.user_id``, ``stream``;
+  ``top_k`` (Anthropic's own sampling field) passes through.
+- ignored, as they do not change the generated message: ``seed`` (a best-effort hint),
+  ``store`` / ``metadata`` / ``service_tier`` (OpenAI account features), ``stream_options``
+  (read by the stream translator), ``n``/``logprobs``/penalties at their neutral values.
+- rejected with a 400 naming the field: anything Anthropic cannot do (``n`` > 1, ``logprobs``,
+  non-text ``response_format``, penalties, ``logit_bias``, audio, legacy ``functions``) and any
+  field this adapter does not know.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway.errors import InvalidRequestError
+from gateway.providers.anthropic._messages import translate_messages
+
+__all__ = ["build_messages_request"]
+
+_HANDLED = frozenset(
+    {
+        "model",
+        "messages",
+        "max_tokens",
+        "max_completion_tokens",
+        "temperature",
+        "top_p",
+        "top_k",
+        "stop",
+        "stream",
+        "stream_options",
+        "tools",
+        "tool_choice",
+        "parallel_tool_calls",
+        "user",
+        "seed",
+        "store",
+        "metadata",
+        "service_tier",
+    }
+)
+
+# Accepted only at the value that means "OpenAI's default behaviour"; anything else is a 400.
+_NEUTRAL: dict[str, tuple[Any, ...]] = {
+    "n": (None, 1),
+    "logprobs": (None, False),
+    "top_logprobs": (None, 0),
+    "frequency_penalty": (None, 0),
+    "presence_penalty": (None, 0),
+    "logit_bias": (None, {}),
+    "response_format": (None, {"type": "text"}),
+    "modalities": (None, ["text"]),
+    "audio": (None,),
+    "prediction": (None,),
+    "web_search_options": (None,),
+    "reasoning_effort": (None,),
+    "functions": (None,),
+    "function_call": (None,),
+}
+
+
+def build_messages_request(
+    body: dict[str, Any], *, model: str, default_max_tokens: int, stream: bool
+) -> dict[str, Any]:
+    """The Anthropic request for ``body``; raises ``InvalidRequestError`` for what cannot map."""
+    _reject_unsupported(body)
+    system, messages = translate_messages(body.get("messages"))
+    request: dict[str, Any] = {
+        "model": model,
+        "messages": messages,
+        "max_tokens": _max_tokens(body, default_max_tokens),
+    }
+    if system:
+        request["system"] = system
+    for name in ("temperature", "top_p", "top_k"):
+        if body.get(name) is not None:
+            request[name] = body[name]
+    stop = _stop_sequences(body.get("stop"))
+    if stop:
+        request["stop_sequences"] = stop
+    tools = _tools(body.get("tools"))
+    if tools:
+        request["tools"] = tools
+    choice = _tool_choice(body.get("tool_choice"), body.get("parallel_tool_calls"), bool(tools))
+    if choice is not None:
+        request["tool_choice"] = choice
+    user = body.get("user")
+    if user is not None:
+        if not isinstance(user, str):
+            raise InvalidRequestError("'user' must be a string", param="user")
+        request["metadata"] = {"user_id": user}
+    if stream:
+        request["stream"] = True
+    return request
+
+
+def _reject_unsupported(body: dict[str, Any]) -> None:
+    for name, value in body.items():
+        if name in _HANDLED:
+            continue
+        neutral = _NEUTRAL.get(name)
+        if neutral is None:
+            raise InvalidRequestError(
+                f"unknown parameter '{name}' (not supported for Anthropic models)", param=name
+            )
+        if value not in neutral:
+            raise InvalidRequestError(
+                f"'{name}' = {value!r} is not supported for Anthropic models", param=name
+            )
+
+
+def _max_tokens(body: dict[str, Any], default: int) -> int:
+    for name in ("max_completion_tokens", "max_tokens"):
+        value = body.get(name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise InvalidRequestError(f"'{name}' must be a positive integer", param=name)
+        return value
+    return default
+
+
+def _stop_sequences(stop: Any) -> list[str]:
+    if stop is None:
+        return []
+    if isinstance(stop, str):
+        return [stop]
+    if isinstance(stop, list) and all(isinstance(s, str) for s in stop):
+        return list(stop)
+    raise InvalidRequestError("'stop' must be a string or an array of strings", param="stop")
+
+
+def _tools(tools: Any) -> list[dict[str, Any]]:
+    if tools is None:
+        return []
+    if not isinstance(tools, list):
+        raise InvalidRequestError("'tools' must be an array", param="tools")
+    out: list[dict[str, Any]] = []
+    for i, tool in enumerate(tools):
+        param = f"tools[{i}]"
+        if not isinstance(tool, dict) or tool.get("type") != "function":
+            raise InvalidRequestError(
+                f"{param}: only function tools are supported for Anthropic models", param=param
+            )
+        function = tool.get("function")
+        if not isinstance(function, dict) or not isinstance(function.get("name"), str):
+            raise InvalidRequestError(
+                f"{param}.function.name must be a non-empty string", param=f"{param}.function.name"
+            )
+        name: str = function["name"]
+        schema = function.get("parameters")
+        if schema is None:
+            schema = {"type": "object", "properties": {}}
+        elif not isinstance(schema, dict):
+            raise InvalidRequestError(
+                f"{param}.function.parameters must be a JSON schema object",
+                param=f"{param}.function.parameters",
+            )
+        translated: dict[str, Any] = {"name": name, "input_schema": schema}
+        if function.get("description"):
+            translated["description"] = function["description"]
+        out.append(translated)
+    return out
+
+
+def _tool_choice(choice: Any, parallel: Any, has_tools: bool) -> dict[str, Any] | None:
+    if not has_tools:
+        if choice in (None, "none", "auto"):
+            return None  # nothing to choose from; OpenAI's meaning is preserved
+        raise InvalidRequestError("'tool_choice' requires 'tools'", param="tool_choice")
+    translated: dict[str, Any]
+    if choice is None:
+        if parallel is not False:
+            return None
+        translated = {"type": "auto"}
+    elif choice == "auto":
+        translated = {"type": "auto"}
+    elif choice == "none":
+        translated = {"type": "none"}
+    elif choice == "required":
+        translated = {"type": "any"}
+    elif (
+        isinstance(choice, dict)
+        and choice.get("type") == "function"
+        and isinstance(choice.get("function"), dict)
+        and isinstance(choice["function"].get("name"), str)
+    ):
+        translated = {"type": "tool", "name": choice["function"]["name"]}
+    else:
+        raise InvalidRequestError(
+            "'tool_choice' must be 'auto', 'none', 'required' or "
+            '{"type": "function", "function": {"name": ...}}',
+            param="tool_choice",
+        )
+    if parallel is False and translated["type"] != "none":
+        translated["disable_parallel_tool_use"] = True
+    return translated
