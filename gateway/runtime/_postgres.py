@@ -27,12 +27,12 @@ class EmbeddedPostgres:
 
     def start(self, *, database: str = DATABASE) -> str:
         """Start the server, create ``database`` if missing, and return its URL."""
-        from pgserver import postgres_server  # lazy: only processes that embed Postgres load it
-
         self._folder.mkdir(parents=True, exist_ok=True)
         with warnings.catch_warnings():
             # platformdirs warns when XDG_RUNTIME_DIR is unset (servers, CI); /tmp is fine here.
             warnings.simplefilter("ignore")
+            from pgserver import postgres_server  # lazy: only processes that embed Postgres
+
             self._server = postgres_server.get_server(self._folder, cleanup_mode="stop")
         admin_url: str = self._server.get_uri()
         with psycopg.connect(admin_url, autocommit=True) as conn:
