@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from configs._ingestion import (
+    ChunkingSettings,
+    IngestionSettings,
+    IngestionStorageSettings,
+    ParsingSettings,
+)
 from configs._loader import CONFIG_ENV, DEFAULT_CONFIG, SettingsError, load_settings
 from configs._logging import JsonFormatter, configure_logging
 from configs._models import (
@@ -17,11 +23,15 @@ from configs._models import (
 __all__ = [
     "CONFIG_ENV",
     "DEFAULT_CONFIG",
+    "ChunkingSettings",
     "DatabaseSettings",
     "EmbeddedSettings",
     "GatewaySettings",
+    "IngestionSettings",
+    "IngestionStorageSettings",
     "JsonFormatter",
     "LoggingSettings",
+    "ParsingSettings",
     "RedisSettings",
     "Settings",
     "SettingsError",

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from configs._ingestion import IngestionSettings
+
 __all__ = [
     "DatabaseSettings",
     "EmbeddedSettings",
@@ -62,6 +64,15 @@ class WorkerSettings(_Strict):
     queues: tuple[str, ...] = ("default", "ingestion")
     namespace: str = Field(default="ragway-dramatiq", min_length=1)
     shutdown_timeout_s: float = Field(default=30.0, gt=0)
+    heartbeat_timeout_s: float = Field(
+        default=60.0, gt=0, description="a worker silent this long is dead: its messages return"
+    )
+    maintenance_chance: int = Field(
+        default=1000,
+        ge=0,
+        le=1_000_000,
+        description="broker calls per million that look for dead workers",
+    )
 
 
 class EmbeddedSettings(_Strict):
@@ -92,3 +103,4 @@ class Settings(_Strict):
     worker: WorkerSettings = WorkerSettings()
     embedded: EmbeddedSettings = EmbeddedSettings()
     logging: LoggingSettings = LoggingSettings()
+    ingestion: IngestionSettings = IngestionSettings()

@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-__all__ = ["DatabaseUnavailableError", "IngestionError", "MigrationError"]
+from typing import Literal
+
+__all__ = [
+    "DatabaseUnavailableError",
+    "DocumentRejectedError",
+    "EmbeddingMismatchError",
+    "IngestionError",
+    "InvalidFilterError",
+    "MigrationError",
+    "RecordNotFoundError",
+    "StorageError",
+]
+
+RejectionCode = Literal["unsupported_file", "invalid_file", "embedding_model_mismatch"]
 
 
 class IngestionError(Exception):
@@ -15,3 +28,33 @@ class DatabaseUnavailableError(IngestionError):
 
 class MigrationError(IngestionError):
     """The schema cannot be brought to this release's version."""
+
+
+class DocumentRejectedError(IngestionError):
+    """The document itself cannot be ingested; retrying cannot help, so the file fails for good.
+
+    ``code`` is OpenAI's ``last_error.code``: ``unsupported_file`` for types ragway does not
+    read, ``invalid_file`` for corrupt, encrypted, empty, too large or too long documents,
+    ``embedding_model_mismatch`` when the store's vectors come from another embedder.
+    """
+
+    def __init__(self, code: RejectionCode, message: str) -> None:
+        super().__init__(message)
+        self.code: RejectionCode = code
+        self.message = message
+
+
+class EmbeddingMismatchError(IngestionError):
+    """A store was embedded with another model or dimension than the configured embedder."""
+
+
+class StorageError(IngestionError):
+    """Object storage could not store, find or delete bytes."""
+
+
+class RecordNotFoundError(IngestionError):
+    """A file, vector store, batch or file-in-store that does not exist (or is not visible)."""
+
+
+class InvalidFilterError(IngestionError):
+    """A search filter that is not a valid OpenAI comparison or compound filter."""

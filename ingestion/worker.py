@@ -5,13 +5,24 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Callable
+from wsgiref.simple_server import WSGIServer
 
 import dramatiq
 import redis
+from dramatiq.brokers.redis import RedisBroker
+from pgvector.psycopg import register_vector
+from prometheus_client import start_http_server
+from psycopg import Connection
+from psycopg_pool import ConnectionPool
 
 from configs import Settings
+from inference.embedders import Embedder, LocalEmbedder
 from ingestion.db import migrate_when_ready
-from ingestion.queue import build_broker, declare_actors
+from ingestion.embedding import LazyEmbedder
+from ingestion.metrics import IngestionMetrics
+from ingestion.pipeline import JobStore, build_file_ingestor
+from ingestion.queue import build_broker, declare_actors, declare_ingestion_actors
 
 __all__ = ["run_worker"]
 
@@ -19,12 +30,18 @@ _log = logging.getLogger(__name__)
 
 
 def run_worker(
-    settings: Settings, *, database_url: str, redis_url: str, stop: threading.Event
+    settings: Settings,
+    *,
+    database_url: str,
+    redis_url: str,
+    stop: threading.Event,
+    embedder_factory: Callable[[], Embedder] | None = None,
 ) -> None:
     """Migrate (if configured), consume until ``stop`` is set, then shut down gracefully.
 
     Messages being processed when ``stop`` is set finish (up to the shutdown timeout);
-    unacknowledged ones go back to the queue for the next worker.
+    unacknowledged ones go back to the queue for the next worker. The embedder is built
+    on the first file to ingest, so a worker that only answers pings never loads a model.
     """
     if settings.database.migrate_on_start:
         asyncio.run(
@@ -34,9 +51,32 @@ def run_worker(
                 connect_timeout_s=settings.database.connect_timeout_s,
             )
         )
+    if settings.ingestion.queue not in settings.worker.queues:
+        _log.warning(
+            "ingestion.queue is not in worker.queues: this worker ingests nothing",
+            extra={"queue": settings.ingestion.queue},
+        )
     store = redis.Redis.from_url(redis_url, socket_timeout=settings.redis.socket_timeout_s)
     broker = build_broker(redis_url, settings.worker)
+    pool = _open_pool(database_url, settings)
+    metrics = IngestionMetrics()
+    jobs = JobStore(pool)
     declare_actors(broker, store=store, key_prefix=settings.redis.key_prefix)
+    declare_ingestion_actors(
+        broker,
+        ingestor=build_file_ingestor(
+            settings,
+            pool=pool,
+            embedder=LazyEmbedder(embedder_factory or LocalEmbedder),
+            metrics=metrics,
+        ),
+        failures=jobs,
+        metrics=metrics,
+        settings=settings.ingestion,
+    )
+    metrics.watch_files(jobs.count_by_status)
+    metrics.watch_queues(lambda: _queue_depths(broker, settings.worker.queues))
+    metrics_server = _serve_metrics(settings, metrics)
     worker = dramatiq.Worker(
         broker, queues=set(settings.worker.queues), worker_threads=settings.worker.threads
     )
@@ -50,4 +90,46 @@ def run_worker(
     worker.stop(timeout=int(settings.worker.shutdown_timeout_s * 1000))
     broker.close()
     store.close()
+    pool.close()
+    if metrics_server is not None:
+        metrics_server.shutdown()
     _log.info("worker stopped")
+
+
+def _open_pool(database_url: str, settings: Settings) -> ConnectionPool:
+    def configure(conn: Connection) -> None:
+        register_vector(conn)
+        conn.commit()
+
+    return ConnectionPool(
+        database_url,
+        min_size=1,
+        max_size=settings.worker.threads + 2,
+        kwargs={
+            "autocommit": True,
+            "connect_timeout": max(1, int(settings.database.connect_timeout_s)),
+            "application_name": "ragway-worker",
+        },
+        configure=configure,
+        check=ConnectionPool.check_connection,
+        open=True,
+        name="ragway-worker",
+    )
+
+
+def _queue_depths(broker: RedisBroker, queues: tuple[str, ...]) -> dict[str, float]:
+    return {queue: float(broker.do_qsize(queue)) for queue in queues}
+
+
+def _serve_metrics(settings: Settings, metrics: IngestionMetrics) -> WSGIServer | None:
+    port = settings.ingestion.metrics_port
+    if port is None:
+        return None
+    server, _thread = start_http_server(
+        port, addr=settings.ingestion.metrics_host, registry=metrics.registry
+    )
+    _log.info(
+        "worker metrics listening",
+        extra={"host": settings.ingestion.metrics_host, "port": server.server_port},
+    )
+    return server

@@ -70,6 +70,7 @@ def stack_env(
         "RAGWAY_WORKER__NAMESPACE": redis_service.namespace,
         "RAGWAY_DATA_DIR": str(tmp_path_factory.mktemp("data")),
         "RAGWAY_LOGGING__LEVEL": "WARNING",
+        "RAGWAY_INGESTION__METRICS_PORT": "0",  # any free port: workers started side by side
         "RAGWAY_CONFIG": "",
     }
 

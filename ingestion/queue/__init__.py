@@ -4,5 +4,27 @@ from __future__ import annotations
 
 from ingestion.queue._actors import PING_ACTOR, Actors, KeyValueStore, declare_actors
 from ingestion.queue._broker import build_broker
+from ingestion.queue._enqueue import IngestionQueue
+from ingestion.queue._ingestion import (
+    INGEST_ACTOR,
+    INGEST_GAVE_UP_ACTOR,
+    FailureRecorder,
+    IngestionActors,
+    Ingestor,
+    declare_ingestion_actors,
+)
 
-__all__ = ["PING_ACTOR", "Actors", "KeyValueStore", "build_broker", "declare_actors"]
+__all__ = [
+    "INGEST_ACTOR",
+    "INGEST_GAVE_UP_ACTOR",
+    "PING_ACTOR",
+    "Actors",
+    "FailureRecorder",
+    "IngestionActors",
+    "IngestionQueue",
+    "Ingestor",
+    "KeyValueStore",
+    "build_broker",
+    "declare_actors",
+    "declare_ingestion_actors",
+]

@@ -1,0 +1,78 @@
+"""Settings of document ingestion: storage, parsing, chunking, batches, retries, metrics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = [
+    "ChunkingSettings",
+    "IngestionSettings",
+    "IngestionStorageSettings",
+    "ParsingSettings",
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class IngestionStorageSettings(_Strict):
+    """Where uploaded bytes live. ``local``: a directory, one object per content hash."""
+
+    kind: Literal["local"] = "local"
+    path: Path | None = Field(default=None, description="None: <data_dir>/files")
+
+
+class ParsingSettings(_Strict):
+    """unstructured's partitioning. ``hi_res`` / ``ocr_only`` need their extras installed."""
+
+    strategy: Literal["fast", "auto", "hi_res", "ocr_only"] = "fast"
+    max_pages: int = Field(default=2000, ge=1, description="longer documents fail as invalid_file")
+    languages: tuple[str, ...] = Field(default=("eng",), min_length=1)
+
+
+class ChunkingSettings(_Strict):
+    """What ``chunking_strategy: auto`` means here (``static`` strategies bring their own sizes).
+
+    OpenAI's auto is 800/400 tokens; the default embedder reads only 256 word pieces, so the
+    defaults are sized to fit its window instead of being silently truncated.
+    """
+
+    auto_max_chunk_size_tokens: int = Field(default=200, ge=100, le=4096)
+    auto_chunk_overlap_tokens: int = Field(default=40, ge=0)
+
+    @model_validator(mode="after")
+    def _overlap_fits(self) -> ChunkingSettings:
+        if self.auto_chunk_overlap_tokens * 2 > self.auto_max_chunk_size_tokens:
+            raise ValueError("auto_chunk_overlap_tokens must be at most half the chunk size")
+        return self
+
+
+class IngestionSettings(_Strict):
+    """The document pipeline: upload limits, parse, chunk, embed, store; and its worker metrics."""
+
+    storage: IngestionStorageSettings = IngestionStorageSettings()
+    parsing: ParsingSettings = ParsingSettings()
+    chunking: ChunkingSettings = ChunkingSettings()
+    max_file_bytes: int = Field(
+        default=50 * 1024 * 1024, ge=1, description="larger files fail as invalid_file"
+    )
+    max_upload_bytes: int = Field(
+        default=512 * 1024 * 1024, ge=1024, description="POST /v1/files body limit"
+    )
+    embed_batch_size: int = Field(default=64, ge=1, description="chunks per embedder call")
+    queue: str = Field(default="ingestion", min_length=1)
+    max_retries: int = Field(default=5, ge=0, description="for transient errors (db, embedder)")
+    min_backoff_s: float = Field(default=1.0, gt=0)
+    max_backoff_s: float = Field(default=300.0, gt=0)
+    time_limit_s: float = Field(default=3600.0, gt=0, description="per file, then retried")
+    metrics_port: int | None = Field(
+        default=9191,
+        ge=0,
+        le=65535,
+        description="worker Prometheus endpoint; 0: any free port; null: off",
+    )
+    metrics_host: str = "127.0.0.1"

@@ -1,0 +1,96 @@
+"""The worker's Prometheus metrics, in a registry of its own, served over HTTP by the worker.
+
+Counters and histograms are updated by the pipeline; files by status and queue depth are
+read from Postgres and Redis when Prometheus scrapes, so they are right across workers.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Mapping
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+__all__ = ["IngestionMetrics"]
+
+_log = logging.getLogger(__name__)
+
+_STAGE_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900)
+
+
+class _ScrapeCollector(Collector):
+    """A gauge family computed by ``read`` at scrape time; a failing read yields no samples."""
+
+    def __init__(
+        self, name: str, documentation: str, label: str, read: Callable[[], Mapping[str, float]]
+    ) -> None:
+        self._name = name
+        self._documentation = documentation
+        self._label = label
+        self._read = read
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily(self._name, self._documentation, labels=[self._label])
+        try:
+            values = self._read()
+        except Exception:  # noqa: BLE001 - an observer never breaks the scrape; the error is logged
+            _log.warning("metric %s could not be read", self._name, exc_info=True)
+            values = {}
+        for label, value in sorted(values.items()):
+            family.add_metric([label], value)
+        yield family
+
+
+class IngestionMetrics:
+    """Every ingestion metric of one process, registered in ``registry``."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        self.stage_seconds = Histogram(
+            "ragway_ingestion_stage_seconds",
+            "Time one file spends in a pipeline stage",
+            ["stage"],
+            buckets=_STAGE_BUCKETS,
+            registry=self.registry,
+        )
+        self.chunks_embedded = Counter(
+            "ragway_ingestion_chunks_embedded",
+            "Chunks embedded by this worker",
+            registry=self.registry,
+        )
+        self.files_processed = Counter(
+            "ragway_ingestion_files_processed",
+            "Files this worker finished, by outcome",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.failures = Counter(
+            "ragway_ingestion_failures",
+            "Files that failed for good, by reason (last_error.code)",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.retries = Counter(
+            "ragway_ingestion_retries",
+            "Attempts that raised and will be retried, by error type",
+            ["reason"],
+            registry=self.registry,
+        )
+
+    def watch_files(self, read: Callable[[], Mapping[str, float]]) -> None:
+        """``ragway_ingestion_files{status}`` from ``read()`` at every scrape."""
+        self.registry.register(
+            _ScrapeCollector(
+                "ragway_ingestion_files", "Files in vector stores, by status", "status", read
+            )
+        )
+
+    def watch_queues(self, read: Callable[[], Mapping[str, float]]) -> None:
+        """``ragway_ingestion_queue_depth{queue}`` from ``read()`` at every scrape."""
+        self.registry.register(
+            _ScrapeCollector(
+                "ragway_ingestion_queue_depth", "Messages waiting in a queue", "queue", read
+            )
+        )

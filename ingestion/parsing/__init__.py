@@ -1,0 +1,8 @@
+"""Parsing: documents to text elements with page numbers and section titles (unstructured)."""
+
+from __future__ import annotations
+
+from ingestion.parsing._base import DocumentKind, Element, Parser, detect_kind
+from ingestion.parsing._unstructured import UnstructuredParser
+
+__all__ = ["DocumentKind", "Element", "Parser", "UnstructuredParser", "detect_kind"]

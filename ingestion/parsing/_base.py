@@ -1,0 +1,84 @@
+"""The parsing stage's interface, its element type and the document kinds ragway reads."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from pathlib import Path, PurePath
+from typing import Protocol
+
+from ingestion.errors import DocumentRejectedError
+
+__all__ = ["DocumentKind", "Element", "Parser", "detect_kind"]
+
+
+class DocumentKind(enum.StrEnum):
+    PDF = "pdf"
+    DOCX = "docx"
+    PPTX = "pptx"
+    HTML = "html"
+    MARKDOWN = "md"
+    TEXT = "txt"
+    CSV = "csv"
+    EML = "eml"
+
+
+_EXTENSIONS = {
+    ".pdf": DocumentKind.PDF,
+    ".docx": DocumentKind.DOCX,
+    ".pptx": DocumentKind.PPTX,
+    ".html": DocumentKind.HTML,
+    ".htm": DocumentKind.HTML,
+    ".md": DocumentKind.MARKDOWN,
+    ".markdown": DocumentKind.MARKDOWN,
+    ".txt": DocumentKind.TEXT,
+    ".text": DocumentKind.TEXT,
+    ".csv": DocumentKind.CSV,
+    ".eml": DocumentKind.EML,
+}
+SUPPORTED_EXTENSIONS = tuple(sorted(_EXTENSIONS))
+
+
+@dataclass(frozen=True, slots=True)
+class Element:
+    """One piece of a document's text, in reading order.
+
+    ``kind`` is unstructured's category (Title, NarrativeText, Table, ...); ``section`` the
+    heading path the element sits under ("Intro > Scope"), None before the first heading.
+    """
+
+    text: str
+    kind: str
+    page_number: int | None = None
+    section: str | None = None
+    is_heading: bool = False
+
+
+class Parser(Protocol):
+    """Reads one document. Bad documents raise ``DocumentRejectedError``; never retried."""
+
+    def parse(self, path: Path, *, filename: str) -> list[Element]: ...
+
+
+def detect_kind(filename: str, head: bytes) -> DocumentKind:
+    """The document kind from the file name, checked against the first bytes where cheap."""
+    suffix = PurePath(filename).suffix.lower()
+    kind = _EXTENSIONS.get(suffix)
+    if kind is None:
+        supported = ", ".join(SUPPORTED_EXTENSIONS)
+        raise DocumentRejectedError(
+            "unsupported_file",
+            f"{filename!r}: unsupported file type {suffix or '(no extension)'}; "
+            f"supported: {supported}",
+        )
+    if kind is DocumentKind.PDF and not head.lstrip()[:5].startswith(b"%PDF-"):
+        raise DocumentRejectedError("invalid_file", f"{filename!r} is not a PDF (no %PDF header)")
+    if kind in (DocumentKind.DOCX, DocumentKind.PPTX) and not head.startswith(b"PK\x03\x04"):
+        raise DocumentRejectedError(
+            "invalid_file", f"{filename!r} is not a valid {kind.value.upper()} (not a zip package)"
+        )
+    if kind not in (DocumentKind.PDF, DocumentKind.DOCX, DocumentKind.PPTX) and b"\x00" in head:
+        raise DocumentRejectedError(
+            "invalid_file", f"{filename!r} has binary content; expected {kind.value} text"
+        )
+    return kind

@@ -1,0 +1,134 @@
+"""The unstructured parser: one partitioner per document kind, strategy ``fast`` by default."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from ingestion.errors import DocumentRejectedError
+from ingestion.parsing._base import DocumentKind, Element, detect_kind
+from ingestion.parsing._offline import prepare_unstructured
+from ingestion.parsing._sections import SectionTracker, looks_like_heading
+
+__all__ = ["UnstructuredParser"]
+
+_SKIPPED_CATEGORIES = {"PageBreak", "Image", "Header", "Footer", "PageNumber"}
+_PARTITIONERS = {
+    DocumentKind.PDF: ("unstructured.partition.pdf", "partition_pdf"),
+    DocumentKind.DOCX: ("unstructured.partition.docx", "partition_docx"),
+    DocumentKind.PPTX: ("unstructured.partition.pptx", "partition_pptx"),
+    DocumentKind.HTML: ("unstructured.partition.html", "partition_html"),
+    DocumentKind.MARKDOWN: ("unstructured.partition.md", "partition_md"),
+    DocumentKind.TEXT: ("unstructured.partition.text", "partition_text"),
+    DocumentKind.CSV: ("unstructured.partition.csv", "partition_csv"),
+    DocumentKind.EML: ("unstructured.partition.email", "partition_email"),
+}
+
+
+class UnstructuredParser:
+    """Partitions PDF, DOCX, PPTX, HTML, Markdown, text, CSV and EML with unstructured.
+
+    unstructured (and spaCy, pdfminer, ...) are imported on the first ``parse``, never at
+    import time. Corrupt, encrypted, empty and over-long documents are rejected with
+    ``invalid_file``; unknown types with ``unsupported_file``.
+    """
+
+    def __init__(
+        self, *, strategy: str = "fast", max_pages: int = 2000, languages: Sequence[str] = ("eng",)
+    ) -> None:
+        self._strategy = strategy
+        self._max_pages = max_pages
+        self._languages = list(languages)
+
+    def parse(self, path: Path, *, filename: str) -> list[Element]:
+        with path.open("rb") as handle:
+            head = handle.read(1024)
+        kind = detect_kind(filename, head)
+        if kind is DocumentKind.PDF:
+            self._check_pdf(path, filename)
+        prepare_unstructured()
+        partition = self._partitioner(kind)
+        try:
+            raw = partition(str(path))
+        except DocumentRejectedError:
+            raise
+        except Exception as exc:
+            # Any failure of a third-party parser on this input means it is unreadable.
+            raise DocumentRejectedError(
+                "invalid_file", f"{filename!r} could not be parsed as {kind.value}: {_brief(exc)}"
+            ) from exc
+        elements = self._elements(raw)
+        if not elements:
+            hint = (
+                " (a scanned PDF needs strategy hi_res or ocr_only)"
+                if kind is DocumentKind.PDF
+                else ""
+            )
+            raise DocumentRejectedError("invalid_file", f"{filename!r} contains no text{hint}")
+        pages = max((e.page_number or 0 for e in elements), default=0)
+        if pages > self._max_pages:
+            raise DocumentRejectedError(
+                "invalid_file", f"{filename!r} has {pages} pages; the limit is {self._max_pages}"
+            )
+        return elements
+
+    def _check_pdf(self, path: Path, filename: str) -> None:
+        from pypdf import PdfReader
+        from pypdf.errors import PyPdfError
+
+        try:
+            reader = PdfReader(str(path))
+            if reader.is_encrypted:
+                raise DocumentRejectedError(
+                    "invalid_file", f"{filename!r} is encrypted; upload it without a password"
+                )
+            pages = len(reader.pages)
+        except (PyPdfError, ValueError, KeyError, TypeError) as exc:
+            raise DocumentRejectedError(
+                "invalid_file", f"{filename!r} is a corrupt PDF: {_brief(exc)}"
+            ) from exc
+        if pages > self._max_pages:
+            raise DocumentRejectedError(
+                "invalid_file", f"{filename!r} has {pages} pages; the limit is {self._max_pages}"
+            )
+
+    def _partitioner(self, kind: DocumentKind) -> Callable[[str], list[Any]]:
+        module, name = _PARTITIONERS[kind]
+        partition: Callable[..., Any] = getattr(importlib.import_module(module), name)
+        options: dict[str, Any] = {"languages": self._languages}
+        if kind is DocumentKind.PDF:
+            options["strategy"] = self._strategy
+        return lambda filename: list(partition(filename=filename, **options))
+
+    @staticmethod
+    def _elements(raw: list[Any]) -> list[Element]:
+        sections = SectionTracker()
+        elements: list[Element] = []
+        for item in raw:
+            category = str(getattr(item, "category", type(item).__name__))
+            text = str(getattr(item, "text", "") or "").strip()
+            if not text or category in _SKIPPED_CATEGORIES:
+                continue
+            metadata = getattr(item, "metadata", None)
+            page = getattr(metadata, "page_number", None)
+            heading = category == "Title" and looks_like_heading(text)
+            if heading:
+                depth = getattr(metadata, "category_depth", None)
+                sections.heading(text, depth if isinstance(depth, int) else 0)
+            elements.append(
+                Element(
+                    text=text,
+                    kind=category,
+                    page_number=page if isinstance(page, int) else None,
+                    section=sections.current,
+                    is_heading=heading,
+                )
+            )
+        return elements
+
+
+def _brief(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__

@@ -1,0 +1,42 @@
+"""Assemble the pipeline a worker runs from settings and the collaborators it is given."""
+
+from __future__ import annotations
+
+from psycopg_pool import ConnectionPool
+
+from configs import Settings
+from inference.embedders import Embedder
+from ingestion.chunking import TokenChunker
+from ingestion.embedding import BatchEmbedder
+from ingestion.metrics import IngestionMetrics
+from ingestion.parsing import UnstructuredParser
+from ingestion.pipeline._ingest import FileIngestor, IngestionLimits
+from ingestion.pipeline._jobs import JobStore
+from ingestion.pipeline._writer import ChunkWriter
+from ingestion.storage import build_storage
+
+__all__ = ["build_file_ingestor"]
+
+
+def build_file_ingestor(
+    settings: Settings,
+    *,
+    pool: ConnectionPool,
+    embedder: Embedder,
+    metrics: IngestionMetrics,
+) -> FileIngestor:
+    ingestion = settings.ingestion
+    return FileIngestor(
+        jobs=JobStore(pool),
+        writer=ChunkWriter(pool),
+        storage=build_storage(ingestion.storage, data_dir=settings.data_dir),
+        parser=UnstructuredParser(
+            strategy=ingestion.parsing.strategy,
+            max_pages=ingestion.parsing.max_pages,
+            languages=ingestion.parsing.languages,
+        ),
+        chunker=TokenChunker(),
+        embedder=BatchEmbedder(embedder, batch_size=ingestion.embed_batch_size),
+        metrics=metrics,
+        limits=IngestionLimits(max_file_bytes=ingestion.max_file_bytes),
+    )

@@ -1,0 +1,113 @@
+"""Ingest one file into one store: parse -> chunk -> embed -> store, with status and metrics."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from ingestion.chunking import Chunker, ChunkingStrategy
+from ingestion.embedding import BatchEmbedder
+from ingestion.errors import DocumentRejectedError
+from ingestion.metrics import IngestionMetrics
+from ingestion.parsing import Parser
+from ingestion.pipeline._jobs import Job, JobStore
+from ingestion.pipeline._writer import ChunkWriter, WriteOutcome
+from ingestion.storage import ObjectStorage
+
+__all__ = ["FileIngestor", "IngestionLimits"]
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class IngestionLimits:
+    max_file_bytes: int
+
+
+class FileIngestor:
+    """Idempotent: a file that is not ``in_progress`` any more is left alone.
+
+    ``DocumentRejectedError`` fails the file for good (``last_error``); any other error
+    propagates so the queue retries the file with backoff.
+    """
+
+    def __init__(
+        self,
+        *,
+        jobs: JobStore,
+        writer: ChunkWriter,
+        storage: ObjectStorage,
+        parser: Parser,
+        chunker: Chunker,
+        embedder: BatchEmbedder,
+        metrics: IngestionMetrics,
+        limits: IngestionLimits,
+    ) -> None:
+        self._jobs = jobs
+        self._writer = writer
+        self._storage = storage
+        self._parser = parser
+        self._chunker = chunker
+        self._embedder = embedder
+        self._metrics = metrics
+        self._limits = limits
+
+    def ingest(self, store_id: str, file_id: str) -> str:
+        """Process the file; returns the outcome (completed, duplicate, failed, skipped, stale)."""
+        job = self._jobs.claim(store_id, file_id)
+        if job is None:
+            return self._done("skipped")
+        if self._jobs.mark_if_duplicate(job) is not None:
+            return self._done("duplicate")
+        try:
+            outcome = self._run(job)
+        except DocumentRejectedError as exc:
+            self._jobs.fail(store_id, file_id, exc.code, exc.message)
+            self._metrics.failures.labels(exc.code).inc()
+            _log.info("file rejected", extra={"file_id": file_id, "reason": exc.message})
+            return self._done("failed")
+        return self._done(outcome.value)
+
+    def _run(self, job: Job) -> WriteOutcome:
+        self._check_embedder(job)
+        if job.size > self._limits.max_file_bytes:
+            raise DocumentRejectedError(
+                "invalid_file",
+                f"{job.filename!r} is {job.size} bytes; the limit is "
+                f"{self._limits.max_file_bytes} (ingestion.max_file_bytes)",
+            )
+        stage = self._metrics.stage_seconds
+        with stage.labels("parse").time(), self._storage.local_path(job.sha256) as path:
+            elements = self._parser.parse(path, filename=job.filename)
+        with stage.labels("chunk").time():
+            strategy = ChunkingStrategy(job.max_chunk_size_tokens, job.chunk_overlap_tokens)
+            chunks = self._chunker.chunk(elements, strategy)
+        if not chunks:
+            raise DocumentRejectedError("invalid_file", f"{job.filename!r} contains no text")
+        self._jobs.set_total(job, len(chunks))
+        with stage.labels("embed").time():
+            vectors = self._embedder.embed(
+                [c.text for c in chunks], on_batch=lambda done: self._jobs.progress(job, done)
+            )
+        self._metrics.chunks_embedded.inc(len(chunks))
+        with stage.labels("store").time():
+            self._writer.ensure_index(job.embedding_dimension)
+            return self._writer.replace(job, chunks, vectors)
+
+    def _check_embedder(self, job: Job) -> None:
+        embedder = self._embedder.embedder
+        if (embedder.model_name, embedder.dimension) != (
+            job.embedding_model,
+            job.embedding_dimension,
+        ):
+            message = (
+                f"vector store {job.store_id} holds {job.embedding_model} vectors "
+                f"({job.embedding_dimension} dimensions) but this worker embeds with "
+                f"{embedder.model_name} ({embedder.dimension}); configure the store's model "
+                "(inference.embedder) or create a new vector store"
+            )
+            raise DocumentRejectedError("embedding_model_mismatch", message)
+
+    def _done(self, outcome: str) -> str:
+        self._metrics.files_processed.labels(outcome).inc()
+        return outcome

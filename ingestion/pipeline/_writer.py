@@ -1,0 +1,111 @@
+"""The chunk store's write side: one transaction replaces every chunk of a file.
+
+The file's row is locked first and must still be ``in_progress``; the old chunks are
+deleted and the new ones copied in, and the row becomes ``completed`` in the same
+transaction. A retry or a redelivered message therefore never leaves two copies, and a
+file cancelled or deleted meanwhile gets none. Equal bytes already completed in the store
+make this file a duplicate instead (no second set of chunks).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+
+from psycopg_pool import ConnectionPool
+
+from ingestion.chunking import Chunk
+from ingestion.pipeline._jobs import _MARK_DUPLICATE, _ORIGINAL, Job
+
+__all__ = ["ChunkWriter", "WriteOutcome"]
+
+_COPY = (
+    "COPY chunks (vector_store_id, file_id, chunk_index, content, embedding, dimension, "
+    "token_count, page_number, section) FROM STDIN"
+)
+
+
+class WriteOutcome(enum.StrEnum):
+    COMPLETED = "completed"
+    DUPLICATE = "duplicate"
+    STALE = "stale"  # cancelled, failed or deleted while it was being processed
+
+
+class ChunkWriter:
+    """Writes a file's chunks; makes sure each vector dimension in use has its HNSW index."""
+
+    def __init__(self, pool: ConnectionPool) -> None:
+        self._pool = pool
+        self._indexed: set[int] = {384}  # migration 0003 creates the default dimension's index
+
+    def ensure_index(self, dimension: int) -> None:
+        """A partial HNSW index for vectors of ``dimension`` (idempotent)."""
+        if dimension in self._indexed:
+            return
+        size = int(dimension)
+        with self._pool.connection() as conn:
+            conn.execute(
+                f"CREATE INDEX IF NOT EXISTS chunks_embedding_{size}_hnsw ON chunks "
+                f"USING hnsw ((embedding::vector({size})) vector_cosine_ops) "
+                f"WHERE dimension = {size}"
+            )
+        self._indexed.add(size)
+
+    def replace(
+        self, job: Job, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]
+    ) -> WriteOutcome:
+        if len(chunks) != len(vectors):
+            raise ValueError("one vector per chunk")
+        keys = {"store": job.store_id, "file": job.file_id, "sha": job.sha256}
+        with self._pool.connection() as conn, conn.transaction():
+            row = conn.execute(
+                "SELECT status FROM vector_store_files "
+                "WHERE vector_store_id = %(store)s AND file_id = %(file)s FOR UPDATE",
+                keys,
+            ).fetchone()
+            if row is None or row[0] != "in_progress":
+                return WriteOutcome.STALE
+            # Completions of equal bytes in one store serialise: exactly one is the original.
+            conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(%(store)s || ':' || %(sha)s, 0))",
+                keys,
+            )
+            original = conn.execute(_ORIGINAL, keys).fetchone()
+            if original is not None:
+                conn.execute(_MARK_DUPLICATE, {**keys, "original": original[0]})
+                return WriteOutcome.DUPLICATE
+            conn.execute(
+                "DELETE FROM chunks WHERE vector_store_id = %(store)s AND file_id = %(file)s", keys
+            )
+            usage = 0
+            with conn.cursor() as cursor, cursor.copy(_COPY) as copy:
+                for chunk, vector in zip(chunks, vectors, strict=True):
+                    usage += len(chunk.text.encode()) + 4 * len(vector)
+                    copy.write_row(
+                        (
+                            job.store_id,
+                            job.file_id,
+                            chunk.index,
+                            chunk.text.replace("\x00", ""),
+                            _vector_text(vector),
+                            len(vector),
+                            chunk.token_count,
+                            chunk.page_number,
+                            chunk.section,
+                        )
+                    )
+            conn.execute(
+                "UPDATE vector_store_files SET status = 'completed', chunks_total = %(n)s, "
+                "chunks_done = %(n)s, usage_bytes = %(usage)s, last_error_code = NULL, "
+                "last_error_message = NULL, completed_at = now(), updated_at = now() "
+                "WHERE vector_store_id = %(store)s AND file_id = %(file)s",
+                {**keys, "n": len(chunks), "usage": usage},
+            )
+            conn.execute(
+                "UPDATE vector_stores SET last_active_at = now() WHERE id = %(store)s", keys
+            )
+        return WriteOutcome.COMPLETED
+
+
+def _vector_text(vector: Sequence[float]) -> str:
+    return "[" + ",".join(format(x, ".8g") for x in vector) + "]"

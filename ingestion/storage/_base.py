@@ -1,0 +1,61 @@
+"""The object storage interface: content-addressed, written as a stream, committed atomically."""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+__all__ = ["ObjectStorage", "ObjectWriter", "StagedObject"]
+
+
+@dataclass(frozen=True, slots=True)
+class StagedObject:
+    """Bytes written and hashed but not yet visible under their key."""
+
+    key: str  # sha256 of the content, hex
+    size: int
+    token: str  # implementation detail: where the staged bytes wait
+
+
+class ObjectWriter(Protocol):
+    """Receives an upload piece by piece, hashing as it goes."""
+
+    @property
+    def size(self) -> int:
+        """Bytes written so far."""
+
+    def write(self, data: bytes) -> None: ...
+
+    def finish(self) -> StagedObject:
+        """Close the stream; the bytes wait to be committed (or discarded)."""
+
+    def abort(self) -> None:
+        """Throw away what was written."""
+
+
+class ObjectStorage(Protocol):
+    """Bytes keyed by their sha256, so equal uploads are stored once.
+
+    Committing and deleting are idempotent; callers serialise a key's commit against its
+    deletion (the database does, with an advisory lock on the key).
+    """
+
+    def writer(self) -> ObjectWriter: ...
+
+    def commit(self, staged: StagedObject) -> None:
+        """Make staged bytes readable under ``staged.key`` (a no-op when already there)."""
+
+    def discard(self, staged: StagedObject) -> None: ...
+
+    def exists(self, key: str) -> bool: ...
+
+    def local_path(self, key: str) -> AbstractContextManager[Path]:
+        """A file on this machine holding the object, for as long as the context is open."""
+
+    def read(self, key: str, *, chunk_size: int = 1 << 20) -> AbstractContextManager[BinaryIO]:
+        """The object as a binary stream."""
+
+    def delete(self, key: str) -> None:
+        """Remove the object; missing objects are not an error."""
