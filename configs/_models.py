@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from configs._ingestion import IngestionSettings
+from configs._providers import ProvidersSettings
 
 __all__ = [
     "DatabaseSettings",
@@ -104,3 +105,4 @@ class Settings(_Strict):
     embedded: EmbeddedSettings = EmbeddedSettings()
     logging: LoggingSettings = LoggingSettings()
     ingestion: IngestionSettings = IngestionSettings()
+    providers: ProvidersSettings = ProvidersSettings()
