@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from gateway.providers._azure import AzureOpenAIProvider
 from gateway.providers._base import (
     ChatProvider,
+    CompletionProvider,
+    EmbeddingProvider,
     Target,
     UpstreamConnectError,
     UpstreamError,
@@ -11,9 +14,16 @@ from gateway.providers._base import (
     UpstreamStatusError,
     UpstreamTimeoutError,
 )
+from gateway.providers._openai import OpenAIProvider
+from gateway.providers._registry import ProviderRegistry
 
 __all__ = [
+    "AzureOpenAIProvider",
     "ChatProvider",
+    "CompletionProvider",
+    "EmbeddingProvider",
+    "OpenAIProvider",
+    "ProviderRegistry",
     "Target",
     "UpstreamConnectError",
     "UpstreamError",

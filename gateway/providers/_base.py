@@ -19,6 +19,8 @@ from typing import Any, Protocol
 
 __all__ = [
     "ChatProvider",
+    "CompletionProvider",
+    "EmbeddingProvider",
     "Target",
     "UpstreamConnectError",
     "UpstreamError",
@@ -106,3 +108,22 @@ class ChatProvider(Protocol):
         fallback; an error after the first chunk ends the stream (no retry). Cancelling the
         iterator (client disconnect) must close the upstream connection.
         """
+
+
+class CompletionProvider(Protocol):
+    """Adapters that also serve the legacy ``/v1/completions`` prompt API."""
+
+    async def complete(self, target: Target, body: dict[str, Any]) -> dict[str, Any]:
+        """A non-streaming ``text_completion`` dict."""
+
+    def stream_complete(
+        self, target: Target, body: dict[str, Any]
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Streamed ``text_completion`` chunks; same failure rules as ``stream_chat``."""
+
+
+class EmbeddingProvider(Protocol):
+    """Adapters that serve ``/v1/embeddings``."""
+
+    async def embed(self, target: Target, body: dict[str, Any]) -> dict[str, Any]:
+        """An OpenAI ``list`` of ``embedding`` objects with ``usage``."""

@@ -1,0 +1,218 @@
+"""The OpenAI-compatible adapter: OpenAI itself, vLLM, and any server speaking its wire format.
+
+Bodies pass through untouched apart from ``model`` (already set by the router), so fields
+this gateway does not know still reach an upstream that does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import msgspec
+
+from gateway.providers._base import (
+    Target,
+    UpstreamConnectError,
+    UpstreamError,
+    UpstreamProtocolError,
+    UpstreamStatusError,
+    UpstreamTimeoutError,
+)
+from gateway.providers.http import (
+    HttpClient,
+    HttpConnectError,
+    HttpError,
+    HttpTimeoutError,
+    Response,
+    Url,
+    iter_sse,
+)
+
+__all__ = ["OpenAIProvider", "parse_retry_after"]
+
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder().decode
+
+
+class OpenAIProvider:
+    """Chat, completions and embeddings against ``{base_url}/chat/completions`` etc."""
+
+    def __init__(self, *, client: HttpClient) -> None:
+        self._client = client
+        self._urls: dict[str, Url] = {}
+
+    # -- the provider protocols ----------------------------------------------
+    async def chat(self, target: Target, body: dict[str, Any]) -> dict[str, Any]:
+        return await self._call(target, "chat/completions", body)
+
+    def stream_chat(self, target: Target, body: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+        return self._stream(target, "chat/completions", body)
+
+    async def complete(self, target: Target, body: dict[str, Any]) -> dict[str, Any]:
+        return await self._call(target, "completions", body)
+
+    def stream_complete(
+        self, target: Target, body: dict[str, Any]
+    ) -> AsyncIterator[dict[str, Any]]:
+        return self._stream(target, "completions", body)
+
+    async def embed(self, target: Target, body: dict[str, Any]) -> dict[str, Any]:
+        return await self._call(target, "embeddings", body)
+
+    # -- wire details subclasses change ---------------------------------------
+    def path(self, target: Target, endpoint: str) -> str:
+        return f"/{endpoint}"
+
+    def headers(self, target: Target) -> dict[str, str]:
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if target.api_key:
+            headers["Authorization"] = f"Bearer {target.api_key}"
+        headers.update(target.headers)
+        return headers
+
+    # -- plumbing ------------------------------------------------------------
+    async def _send(self, target: Target, endpoint: str, body: dict[str, Any]) -> Response:
+        url = self._urls.get(target.base_url)
+        if url is None:
+            url = self._urls[target.base_url] = Url.parse(target.base_url)
+        try:
+            response = await self._client.request(
+                "POST",
+                url,
+                self.path(target, endpoint),
+                headers=self.headers(target),
+                body=_encode(body),
+                timeout_s=target.timeout_s,
+            )
+        except HttpError as exc:
+            raise translate(exc, target.deployment) from exc
+        if response.status >= 400:
+            raise await _status_error(response, target)
+        return response
+
+    async def _call(self, target: Target, endpoint: str, body: dict[str, Any]) -> dict[str, Any]:
+        started = time.monotonic()
+        response = await self._send(target, endpoint, body)
+        try:
+            raw = await _read(response, target.timeout_s - (time.monotonic() - started))
+        except HttpError as exc:
+            raise translate(exc, target.deployment) from exc
+        try:
+            result = _decode(raw)
+        except msgspec.DecodeError as exc:
+            raise UpstreamProtocolError(
+                f"{target.deployment} answered with invalid JSON: {exc}",
+                deployment=target.deployment,
+            ) from exc
+        if not isinstance(result, dict):
+            raise UpstreamProtocolError(
+                f"{target.deployment} answered with JSON that is not an object",
+                deployment=target.deployment,
+            )
+        return result
+
+    async def _stream(
+        self, target: Target, endpoint: str, body: dict[str, Any]
+    ) -> AsyncIterator[dict[str, Any]]:
+        response = await self._send(target, endpoint, body)
+        try:
+            async for event in iter_sse(response.iter_bytes(idle_timeout_s=target.timeout_s)):
+                if event.data == b"[DONE]":
+                    return
+                try:
+                    chunk = _decode(event.data)
+                except msgspec.DecodeError as exc:
+                    raise UpstreamProtocolError(
+                        f"{target.deployment} sent an invalid stream event: {exc}",
+                        deployment=target.deployment,
+                    ) from exc
+                if not isinstance(chunk, dict):
+                    raise UpstreamProtocolError(
+                        f"{target.deployment} sent a stream event that is not an object",
+                        deployment=target.deployment,
+                    )
+                if "error" in chunk and "choices" not in chunk:
+                    raise _stream_error(chunk["error"], target)
+                yield chunk
+        except HttpError as exc:
+            raise translate(exc, target.deployment) from exc
+        finally:
+            response.close()
+
+
+async def _read(response: Response, timeout_s: float) -> bytes:
+    try:
+        async with asyncio.timeout(max(timeout_s, 0.001)):
+            return await response.read()
+    except TimeoutError:
+        raise HttpTimeoutError("the response body did not arrive in time") from None
+
+
+def translate(exc: HttpError, deployment: str) -> UpstreamError:
+    """The router's view of a transport failure."""
+    message = f"{deployment}: {exc}"
+    if isinstance(exc, HttpTimeoutError):
+        return UpstreamTimeoutError(message, deployment=deployment)
+    if isinstance(exc, HttpConnectError):
+        return UpstreamConnectError(message, deployment=deployment)
+    return UpstreamProtocolError(message, deployment=deployment)
+
+
+async def _status_error(response: Response, target: Target) -> UpstreamStatusError:
+    try:
+        raw = await _read(response, min(target.timeout_s, 10.0))
+    except HttpError:
+        raw = b""
+    body: Any = None
+    message = f"{target.deployment} answered HTTP {response.status}"
+    try:
+        body = _decode(raw) if raw else None
+    except msgspec.DecodeError:
+        body = None
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        detail = body["error"].get("message")
+        if isinstance(detail, str) and detail:
+            message = detail
+    elif isinstance(body, dict) and isinstance(body.get("message"), str):
+        message = body["message"]
+    return UpstreamStatusError(
+        message,
+        deployment=target.deployment,
+        status_code=response.status,
+        body=body,
+        retry_after_s=parse_retry_after(response.headers),
+    )
+
+
+def _stream_error(error: Any, target: Target) -> UpstreamStatusError:
+    message = error.get("message") if isinstance(error, dict) else str(error)
+    return UpstreamStatusError(
+        str(message or "the upstream reported an error in the stream"),
+        deployment=target.deployment,
+        status_code=502,
+        body={"error": error},
+    )
+
+
+def parse_retry_after(headers: dict[str, str]) -> float | None:
+    """``retry-after-ms`` or ``retry-after`` (seconds or an HTTP date), in seconds."""
+    if (ms := headers.get("retry-after-ms")) is not None:
+        try:
+            return max(float(ms) / 1000, 0.0)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        return max(parsedate_to_datetime(value).timestamp() - time.time(), 0.0)
+    except (TypeError, ValueError):
+        return None

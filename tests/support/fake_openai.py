@@ -1,0 +1,357 @@
+"""A real OpenAI-compatible HTTP server on loopback, with fault modes, for tests.
+
+Raw asyncio (HTTP/1.1, keep-alive) in a background thread, so a test can make it misbehave
+in ways a framework would not: reset a connection mid-stream, stall before the first byte,
+answer garbage. Faults are picked per request: first from a script (``script(...)``), else
+from the upstream model name (``fault-500``, ``fault-429``, ``fault-slow``, ``fault-reset``,
+``fault-invalid-json``, ``fault-hang``, ``fault-400``), else the request is answered
+normally: chat echoes the last user message, embeddings are deterministic vectors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import socket
+import struct
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from tests.support.net import free_port
+
+__all__ = ["FakeOpenAI", "Received"]
+
+FAULTS = ("500", "429", "slow", "reset", "invalid-json", "hang", "400", "503")
+
+
+@dataclass
+class Received:
+    """One request as the fake saw it."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+
+
+@dataclass
+class FakeOpenAI:
+    """Start with ``with FakeOpenAI() as fake:``; ``fake.base_url`` ends in ``/v1``."""
+
+    retry_after: str = "0"
+    slow_s: float = 3.0
+    port: int = field(default_factory=free_port)
+    requests: list[Received] = field(default_factory=list)
+    disconnects: int = 0  # streams whose client went away before the end
+
+    def __post_init__(self) -> None:
+        self._script: list[str] = []
+        self._lock = threading.Lock()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def script(self, *faults: str) -> None:
+        """The next requests get these faults, in order ("ok" for a normal answer)."""
+        with self._lock:
+            self._script.extend(faults)
+
+    def count(self, path_suffix: str = "") -> int:
+        return sum(1 for r in self.requests if r.path.endswith(path_suffix))
+
+    # -- lifecycle --------------------------------------------------------------
+    def __enter__(self) -> FakeOpenAI:
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(10)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        asyncio.run_coroutine_threadsafe(self._stop(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+
+    async def _start(self) -> None:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
+
+    async def _stop(self) -> None:
+        assert self._server is not None
+        self._server.close()
+        for writer in list(self._writers):
+            writer.transport.abort()
+        await self._server.wait_closed()
+
+    # -- HTTP ----------------------------------------------------------------------
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._writers.add(writer)
+        try:
+            while True:
+                try:
+                    head = await reader.readuntil(b"\r\n\r\n")
+                except (asyncio.IncompleteReadError, ConnectionError):
+                    return
+                lines = head.decode("latin-1").split("\r\n")
+                method, path, _ = lines[0].split(" ", 2)
+                headers = {}
+                for line in lines[1:]:
+                    if ":" in line:
+                        name, value = line.split(":", 1)
+                        headers[name.strip().lower()] = value.strip()
+                raw = await reader.readexactly(int(headers.get("content-length", "0")))
+                body = json.loads(raw) if raw else {}
+                self.requests.append(Received(method, path, headers, body))
+                if not await self._answer(path, body, reader, writer):
+                    return
+        except ConnectionError:
+            return
+        finally:
+            self._writers.discard(writer)
+            writer.transport.abort()
+
+    def _fault(self, body: dict[str, Any]) -> str:
+        with self._lock:
+            if self._script:
+                return self._script.pop(0)
+        model = str(body.get("model", ""))
+        return model.removeprefix("fault-") if model.startswith("fault-") else "ok"
+
+    async def _answer(
+        self,
+        path: str,
+        body: dict[str, Any],
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+    ) -> bool:
+        """Answer one request; False when the connection must not be reused."""
+        fault = self._fault(body)
+        if fault == "slow":
+            await asyncio.sleep(self.slow_s)
+            fault = "ok"
+        if fault == "reset" and not body.get("stream"):
+            _reset(writer)
+            return False
+        if fault in ("500", "503"):
+            await _json(writer, int(fault), _error("the fake upstream failed", "server_error"))
+            return True
+        if fault == "400":
+            error = _error("the fake upstream rejects this", "invalid_request_error", "temperature")
+            await _json(writer, 400, error)
+            return True
+        if fault == "429":
+            await _json(
+                writer,
+                429,
+                _error("slow down", "rate_limit_error"),
+                extra=f"retry-after: {self.retry_after}\r\n",
+            )
+            return True
+        if fault == "invalid-json":
+            await _raw(writer, 200, b"this is not json{", "application/json")
+            return True
+        if path.endswith("/embeddings"):
+            await _json(writer, 200, _embeddings(body))
+            return True
+        chat = path.endswith("/chat/completions")
+        if body.get("stream"):
+            return await self._stream(reader, writer, body, chat=chat, fault=fault)
+        await _json(writer, 200, _chat(body) if chat else _completion(body))
+        return True
+
+    async def _stream(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        body: dict[str, Any],
+        *,
+        chat: bool,
+        fault: str,
+    ) -> bool:
+        writer.write(
+            b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+            b"transfer-encoding: chunked\r\n\r\n"
+        )
+        chunks = list(_chat_chunks(body) if chat else _completion_chunks(body))
+        try:
+            for index, chunk in enumerate(chunks):
+                if fault == "reset" and index == 2:
+                    await writer.drain()
+                    _reset(writer)
+                    return False
+                if fault == "hang" and index == 2:
+                    await writer.drain()
+                    with contextlib.suppress(ConnectionError, TimeoutError):
+                        await asyncio.wait_for(reader.read(1), 30)  # b"": the client left
+                    self.disconnects += 1
+                    return False
+                _chunked(writer, b"data: " + json.dumps(chunk).encode() + b"\n\n")
+                await writer.drain()
+            _chunked(writer, b"data: [DONE]\n\n")
+            writer.write(b"0\r\n\r\n")
+            await writer.drain()
+        except ConnectionError:
+            self.disconnects += 1
+            return False
+        return True
+
+
+def _reset(writer: asyncio.StreamWriter) -> None:
+    sock = writer.get_extra_info("socket")
+    if sock is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    writer.transport.abort()
+
+
+def _chunked(writer: asyncio.StreamWriter, data: bytes) -> None:
+    writer.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+
+
+async def _raw(
+    writer: asyncio.StreamWriter, status: int, data: bytes, ctype: str, extra: str = ""
+) -> None:
+    head = (
+        f"HTTP/1.1 {status} X\r\ncontent-type: {ctype}\r\n"
+        f"content-length: {len(data)}\r\n{extra}\r\n"
+    )
+    writer.write(head.encode() + data)
+    await writer.drain()
+
+
+async def _json(writer: asyncio.StreamWriter, status: int, body: Any, extra: str = "") -> None:
+    await _raw(writer, status, json.dumps(body).encode(), "application/json", extra)
+
+
+def _error(message: str, kind: str, param: str | None = None) -> dict[str, Any]:
+    return {"error": {"message": message, "type": kind, "param": param, "code": None}}
+
+
+def _last_user_text(body: dict[str, Any]) -> str:
+    for message in reversed(body.get("messages") or []):
+        if message.get("role") == "user":
+            content = message.get("content")
+            if isinstance(content, list):
+                return " ".join(p.get("text", "") for p in content if p.get("type") == "text")
+            return str(content or "")
+    return ""
+
+
+def _words(text: str) -> int:
+    return max(1, len(text.split()))
+
+
+def _chat(body: dict[str, Any]) -> dict[str, Any]:
+    text = _last_user_text(body)
+    message: dict[str, Any] = {"role": "assistant", "content": f"echo: {text}"}
+    finish = "stop"
+    tools = body.get("tools") or []
+    if tools and body.get("tool_choice") != "none":
+        name = tools[0]["function"]["name"]
+        message = {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": "call_1",
+                    "type": "function",
+                    "function": {"name": name, "arguments": json.dumps({"q": text})},
+                }
+            ],
+        }
+        finish = "tool_calls"
+    n = int(body.get("n") or 1)
+    return {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": body.get("model"),
+        "choices": [
+            {"index": i, "message": message, "finish_reason": finish, "logprobs": None}
+            for i in range(n)
+        ],
+        "usage": {
+            "prompt_tokens": _words(text),
+            "completion_tokens": _words(text) + 1,
+            "total_tokens": 2 * _words(text) + 1,
+        },
+    }
+
+
+def _chat_chunks(body: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    text = _last_user_text(body)
+    base = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1}
+    base["model"] = body.get("model")
+    yield {**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]}
+    for word in ["echo:", *text.split()]:
+        yield {**base, "choices": [{"index": 0, "delta": {"content": word + " "}}]}
+    yield {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+    if (body.get("stream_options") or {}).get("include_usage"):
+        usage = {"prompt_tokens": _words(text), "completion_tokens": _words(text) + 1}
+        usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+        yield {**base, "choices": [], "usage": usage}
+
+
+def _completion(body: dict[str, Any]) -> dict[str, Any]:
+    prompt = body.get("prompt")
+    text = prompt if isinstance(prompt, str) else json.dumps(prompt)
+    return {
+        "id": "cmpl-fake",
+        "object": "text_completion",
+        "created": int(time.time()),
+        "model": body.get("model"),
+        "choices": [
+            {"index": 0, "text": f" after {text}", "finish_reason": "stop", "logprobs": None}
+        ],
+        "usage": {
+            "prompt_tokens": _words(text),
+            "completion_tokens": 2,
+            "total_tokens": _words(text) + 2,
+        },
+    }
+
+
+def _completion_chunks(body: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    base = {
+        "id": "cmpl-fake",
+        "object": "text_completion",
+        "created": 1,
+        "model": body.get("model"),
+    }
+    for word in ("one", "two", "three"):
+        yield {**base, "choices": [{"index": 0, "text": f" {word}", "finish_reason": None}]}
+    yield {**base, "choices": [{"index": 0, "text": "", "finish_reason": "stop"}]}
+    if (body.get("stream_options") or {}).get("include_usage"):
+        yield {
+            **base,
+            "choices": [],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 3, "total_tokens": 4},
+        }
+
+
+def _embeddings(body: dict[str, Any]) -> dict[str, Any]:
+    items = body["input"]
+    if isinstance(items, str) or (items and isinstance(items[0], int)):
+        items = [items]
+    dims = int(body.get("dimensions") or 8)
+    data = []
+    for index, item in enumerate(items):
+        seed = len(str(item))
+        vector = [round((seed + i) / (dims + seed), 6) for i in range(dims)]
+        embedding: Any = vector
+        if body.get("encoding_format") == "base64":
+            embedding = base64.b64encode(struct.pack(f"<{dims}f", *vector)).decode()
+        data.append({"object": "embedding", "index": index, "embedding": embedding})
+    tokens = sum(_words(str(item)) for item in items)
+    return {
+        "object": "list",
+        "data": data,
+        "model": body.get("model"),
+        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+    }
