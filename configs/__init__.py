@@ -19,6 +19,12 @@ from configs._models import (
     Settings,
     WorkerSettings,
 )
+from configs._policy import (
+    KeyCacheSettings,
+    PolicySettings,
+    QuotaSettings,
+    UsageSettings,
+)
 from configs._providers import (
     DeploymentSettings,
     ModelAliasSettings,
@@ -39,16 +45,20 @@ __all__ = [
     "IngestionSettings",
     "IngestionStorageSettings",
     "JsonFormatter",
+    "KeyCacheSettings",
     "LoggingSettings",
     "ModelAliasSettings",
     "ObservabilitySettings",
     "ParsingSettings",
+    "PolicySettings",
     "ProvidersSettings",
+    "QuotaSettings",
     "RedisSettings",
     "RoutingSettings",
     "Settings",
     "SettingsError",
     "UpstreamHttpSettings",
+    "UsageSettings",
     "WorkerSettings",
     "configure_logging",
     "load_settings",

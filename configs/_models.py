@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from configs._ingestion import IngestionSettings
+from configs._policy import PolicySettings
 from configs._providers import ProvidersSettings
 
 __all__ = [
@@ -105,4 +106,5 @@ class Settings(_Strict):
     embedded: EmbeddedSettings = EmbeddedSettings()
     logging: LoggingSettings = LoggingSettings()
     ingestion: IngestionSettings = IngestionSettings()
+    policy: PolicySettings = PolicySettings()
     providers: ProvidersSettings = ProvidersSettings()

@@ -1,8 +1,20 @@
-"""Authentication: bearer API keys to Principals."""
+"""Authentication: bearer API keys to Principals, cached per process and kept coherent."""
 
 from __future__ import annotations
 
-from gateway.auth._db import DatabaseAuthenticator
+from gateway.auth._cache import KeyCache
+from gateway.auth._db import DatabaseAuthenticator, principal_from_record
+from gateway.auth._invalidation import KeyChangeListener, RedisKeyEvents, key_change_channel
 from gateway.auth._principal import Authenticator, Principal, Role
 
-__all__ = ["Authenticator", "DatabaseAuthenticator", "Principal", "Role"]
+__all__ = [
+    "Authenticator",
+    "DatabaseAuthenticator",
+    "KeyCache",
+    "KeyChangeListener",
+    "Principal",
+    "RedisKeyEvents",
+    "Role",
+    "key_change_channel",
+    "principal_from_record",
+]

@@ -1,0 +1,28 @@
+"""Quotas and budgets: per-key rpm, tpm, tokens per day and monthly spend, counted in Redis."""
+
+from __future__ import annotations
+
+from gateway.quotas._estimate import estimate_prompt_tokens
+from gateway.quotas._headers import QuotaExceededError, format_reset, rate_limit_headers
+from gateway.quotas._local import LocalQuotaStore
+from gateway.quotas._service import QuotaService, limits_of
+from gateway.quotas._store import QuotaStore, RedisQuotaStore
+from gateway.quotas._types import Demand, Limits, Outcome, Period, Reservation, Settlement
+
+__all__ = [
+    "Demand",
+    "Limits",
+    "LocalQuotaStore",
+    "Outcome",
+    "Period",
+    "QuotaExceededError",
+    "QuotaService",
+    "QuotaStore",
+    "RedisQuotaStore",
+    "Reservation",
+    "Settlement",
+    "estimate_prompt_tokens",
+    "format_reset",
+    "limits_of",
+    "rate_limit_headers",
+]

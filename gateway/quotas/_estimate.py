@@ -1,0 +1,34 @@
+"""A cheap prompt-token estimate: characters of the text a request sends, over a ratio.
+
+Rate limiting needs an upper-bound-ish number before the upstream answers, in microseconds,
+not an exact tokenizer count; the reservation is settled with the real count afterwards.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["estimate_prompt_tokens"]
+
+_PROMPT_FIELDS = ("messages", "prompt", "input", "tools", "functions")
+_PER_MESSAGE = 4
+
+
+def _chars(value: Any) -> int:
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, Mapping):
+        return sum(_chars(item) for item in value.values())
+    if isinstance(value, list | tuple):
+        return sum(_chars(item) for item in value)
+    return 0
+
+
+def estimate_prompt_tokens(body: Mapping[str, Any], *, chars_per_token: float = 4.0) -> int:
+    """Tokens the request's prompt (messages, prompt, input, tool definitions) likely holds."""
+    chars = sum(_chars(body.get(field)) for field in _PROMPT_FIELDS)
+    messages = body.get("messages")
+    overhead = _PER_MESSAGE * len(messages) if isinstance(messages, list) else 0
+    return math.ceil(chars / chars_per_token) + overhead

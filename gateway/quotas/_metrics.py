@@ -1,0 +1,24 @@
+"""Prometheus metrics of the quota step (process-wide, like every prometheus_client metric)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge
+
+__all__ = ["DECISIONS", "REDIS_AVAILABLE", "REDIS_ERRORS", "SETTLE_FAILURES"]
+
+DECISIONS = Counter(
+    "ragway_quota_decisions_total",
+    "Quota decisions by store (redis, local fallback) and result (allowed or the limit hit).",
+    ["store", "result"],
+)
+REDIS_AVAILABLE = Gauge(
+    "ragway_quota_redis_available",
+    "1 while quotas are counted in Redis; 0 while this process runs on its fallback.",
+)
+REDIS_ERRORS = Counter(
+    "ragway_quota_redis_errors_total", "Quota operations that failed because Redis did not answer."
+)
+SETTLE_FAILURES = Counter(
+    "ragway_quota_settlements_lost_total",
+    "Reservations whose real usage could not be applied (Redis unreachable at settle time).",
+)

@@ -1,0 +1,207 @@
+"""The quota step: reserve before the upstream call, settle with the real usage after it."""
+
+from __future__ import annotations
+
+import logging
+import math
+import secrets
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from configs import QuotaSettings
+from gateway.auth import Principal
+from gateway.errors import ServiceUnavailableError
+from gateway.quotas._headers import denial, rate_limit_headers
+from gateway.quotas._local import LocalQuotaStore
+from gateway.quotas._metrics import DECISIONS, REDIS_AVAILABLE, REDIS_ERRORS
+from gateway.quotas._settler import Settler
+from gateway.quotas._store import RedisQuotaStore
+from gateway.quotas._types import (
+    Demand,
+    Limits,
+    Outcome,
+    Period,
+    Reservation,
+    Settlement,
+    StoreName,
+)
+from gateway.usage import PriceBook
+
+__all__ = ["QuotaService"]
+
+_log = logging.getLogger(__name__)
+
+
+def limits_of(principal: Principal) -> Limits:
+    budget = principal.monthly_budget_usd
+    return Limits(
+        rpm=principal.rpm,
+        tpm=principal.tpm,
+        tokens_per_day=principal.tokens_per_day,
+        budget_micro=None if budget is None else round(budget * 1_000_000),
+    )
+
+
+class QuotaService:
+    """Checks and reserves a request's demand in one Redis script call; settles off the path.
+
+    While Redis fails, ``on_redis_error`` decides: ``open`` counts in this process against a
+    share of each key's limits, ``closed`` answers 503. One request per ``redis_retry_s`` tries
+    Redis again, so recovery needs nobody.
+    """
+
+    def __init__(
+        self,
+        *,
+        redis: Redis,
+        settings: QuotaSettings,
+        key_prefix: str,
+        prices: PriceBook,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._settings = settings
+        self._prices = prices
+        self._clock = clock
+        self._redis = RedisQuotaStore(redis, key_prefix=key_prefix)
+        self._local = LocalQuotaStore(fraction=settings.fallback_fraction, clock=clock)
+        self._settler = Settler({"redis": self._redis.settle, "local": self._local.settle})
+        self._down_since: float | None = None
+        self._retry_at = 0.0
+        self._period_second = -1
+        self._period = Period.at(datetime.now(UTC))
+        REDIS_AVAILABLE.set(1)
+
+    @property
+    def redis_available(self) -> bool:
+        return self._down_since is None
+
+    def start(self) -> None:
+        self._settler.start()
+
+    async def close(self) -> None:
+        await self._settler.close()
+
+    async def drain(self) -> None:
+        """Apply queued settlements now (used by tests and shutdown)."""
+        await self._settler.drain()
+
+    def demand(
+        self, principal: Principal, *, model: str, prompt_tokens: int, max_tokens: int | None
+    ) -> Demand:
+        completion = self._settings.default_completion_tokens if max_tokens is None else max_tokens
+        cost = self._prices.cost_usd(model, None, prompt_tokens, completion)
+        return Demand(tokens=prompt_tokens + completion, cost_micro=math.ceil(cost * 1_000_000))
+
+    async def reserve(
+        self,
+        principal: Principal,
+        *,
+        model: str,
+        prompt_tokens: int,
+        max_tokens: int | None = None,
+    ) -> Reservation:
+        """Reserve or raise: ``QuotaExceededError`` (429), ``InvalidRequestError`` (400) when
+        the request alone exceeds a limit, ``ServiceUnavailableError`` (503) fail-closed."""
+        demand = self.demand(
+            principal, model=model, prompt_tokens=prompt_tokens, max_tokens=max_tokens
+        )
+        period = self._current_period()
+        if not self._settings.enabled:
+            return Reservation(principal.key_id, "none", "", period, demand, {})
+        limits = limits_of(principal)
+        window_id = secrets.token_hex(6)
+        name: StoreName
+        store_limits, name = limits, "redis"
+        outcome = await self._reserve_in_redis(principal.key_id, window_id, limits, demand, period)
+        if outcome is None:
+            if self._settings.on_redis_error == "closed":
+                DECISIONS.labels("none", "unavailable").inc()
+                raise ServiceUnavailableError(
+                    "quota store (Redis) is unavailable; try again shortly",
+                    code="quota_unavailable",
+                    headers={"retry-after": str(math.ceil(self._settings.redis_retry_s))},
+                )
+            store_limits, name = self._local.effective(limits), "local"
+            outcome = await self._local.reserve(principal.key_id, window_id, limits, demand, period)
+        headers = rate_limit_headers(store_limits, outcome)
+        DECISIONS.labels(name, "allowed" if outcome.allowed else outcome.hit).inc()
+        if not outcome.allowed:
+            raise denial(principal.name, store_limits, demand, outcome, headers)
+        return Reservation(principal.key_id, name, outcome.window_id, period, demand, headers)
+
+    def settle(
+        self,
+        reservation: Reservation,
+        *,
+        model: str,
+        deployment: str | None,
+        prompt_tokens: int,
+        completion_tokens: int,
+    ) -> None:
+        """Replace the estimate with the real usage; never blocks (applied in the background)."""
+        if reservation.store == "none":
+            return
+        cost = self._prices.cost_usd(model, deployment, prompt_tokens, completion_tokens)
+        held = reservation.demand
+        token_delta = prompt_tokens + completion_tokens - held.tokens
+        cost_delta = round(cost * 1_000_000) - held.cost_micro
+        if token_delta or cost_delta:
+            self._settler.submit(Settlement(reservation, token_delta, cost_delta))
+
+    async def _reserve_in_redis(
+        self, key_id: str, window_id: str, limits: Limits, demand: Demand, period: Period
+    ) -> Outcome | None:
+        """The Redis store's answer, or ``None`` while Redis is (or just went) unreachable."""
+        if not self._use_redis():
+            return None
+        try:
+            outcome = await self._redis.reserve(key_id, window_id, limits, demand, period)
+        except (RedisError, OSError) as exc:
+            self._failed(exc)
+            return None
+        self._recovered()
+        return outcome
+
+    def _current_period(self) -> Period:
+        now = time.time()
+        if int(now) != self._period_second:
+            self._period_second = int(now)
+            self._period = Period.at(datetime.fromtimestamp(now, UTC))
+        return self._period
+
+    def _use_redis(self) -> bool:
+        if self._down_since is None:
+            return True
+        now = self._clock()
+        if now < self._retry_at:
+            return False
+        self._retry_at = now + self._settings.redis_retry_s  # one probe per interval
+        return True
+
+    def _failed(self, exc: BaseException) -> None:
+        REDIS_ERRORS.inc()
+        now = self._clock()
+        self._retry_at = now + self._settings.redis_retry_s
+        if self._down_since is None:
+            self._down_since = now
+            REDIS_AVAILABLE.set(0)
+            _log.error(
+                "quota store unreachable: Redis failed; serving %s",
+                "under per-process fallback limits"
+                if self._settings.on_redis_error == "open"
+                else "503 (fail-closed)",
+                extra={"error": str(exc), "mode": self._settings.on_redis_error},
+            )
+
+    def _recovered(self) -> None:
+        if self._down_since is not None:
+            _log.warning(
+                "quota store recovered: Redis answers again",
+                extra={"down_s": round(self._clock() - self._down_since, 3)},
+            )
+            self._down_since = None
+            REDIS_AVAILABLE.set(1)

@@ -1,0 +1,86 @@
+"""Where quota counters live: Redis (shared by every process) or this process (fallback)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+from redis.asyncio import Redis
+
+from gateway.quotas._types import WINDOW_MS, Demand, Limits, Outcome, Period, Settlement
+
+__all__ = ["QuotaStore", "RedisQuotaStore"]
+
+_SCRIPTS = Path(__file__).parent
+
+
+class QuotaStore(Protocol):
+    async def reserve(
+        self, key_id: str, window_id: str, limits: Limits, demand: Demand, period: Period
+    ) -> Outcome:
+        """Check every limit and, when all allow it, count the demand; atomically."""
+
+    async def settle(self, settlements: Sequence[Settlement]) -> None:
+        """Apply real-minus-reserved differences."""
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+class RedisQuotaStore:
+    """Counters in Redis: one EVALSHA per reservation, one pipeline per batch of settlements.
+
+    Keys carry the API key id in a hash tag so that a key's counters share a cluster slot.
+    """
+
+    def __init__(self, redis: Redis, *, key_prefix: str) -> None:
+        self._redis = redis
+        self._prefix = key_prefix
+        self._reserve = redis.register_script((_SCRIPTS / "reserve.lua").read_text())
+        self._settle = redis.register_script((_SCRIPTS / "settle.lua").read_text())
+
+    def _keys(self, key_id: str, period: Period) -> list[str]:
+        base = f"{self._prefix}quota:{{{key_id}}}"
+        return [f"{base}:minute", f"{base}:day:{period.day}", f"{base}:month:{period.month}"]
+
+    async def reserve(
+        self, key_id: str, window_id: str, limits: Limits, demand: Demand, period: Period
+    ) -> Outcome:
+        args: list[str | int] = [
+            window_id,
+            limits.rpm or 0,
+            limits.tpm or 0,
+            limits.tokens_per_day or 0,
+            -1 if limits.budget_micro is None else limits.budget_micro,
+            demand.tokens,
+            demand.cost_micro,
+            period.day_left_s,
+            period.month_left_s,
+            WINDOW_MS,
+        ]
+        raw = await self._reserve(keys=self._keys(key_id, period), args=args)
+        allowed, hit, wid, requests, tokens, left, retry, today, spent = raw
+        return Outcome(
+            allowed=bool(allowed),
+            hit=_text(hit),
+            window_id=_text(wid),
+            requests=int(requests),
+            tokens=int(tokens),
+            window_left_ms=int(left),
+            retry_ms=int(retry),
+            tokens_today=int(today),
+            spent_micro=int(spent),
+        )
+
+    async def settle(self, settlements: Sequence[Settlement]) -> None:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for item in settlements:
+                held = item.reservation
+                await self._settle(
+                    keys=self._keys(held.key_id, held.period),
+                    args=[held.window_id, item.token_delta, item.cost_delta_micro],
+                    client=pipe,
+                )
+            await pipe.execute()

@@ -1,0 +1,18 @@
+"""Usage and spend: prices, the buffered usage ledger and its aggregation."""
+
+from __future__ import annotations
+
+from gateway.usage._prices import Price, PriceBook
+from gateway.usage._record import UsageRecord
+from gateway.usage._recorder import UsageRecorder
+from gateway.usage._report import GroupBy, UsageReport, UsageRow
+
+__all__ = [
+    "GroupBy",
+    "Price",
+    "PriceBook",
+    "UsageRecord",
+    "UsageRecorder",
+    "UsageReport",
+    "UsageRow",
+]

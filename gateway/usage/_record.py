@@ -1,0 +1,43 @@
+"""One request's usage, as it is written to ``usage_events``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+__all__ = ["UsageRecord"]
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRecord:
+    """``request_id`` is unique per request: a batch retried after an unclear failure is
+    written once. ``status`` is the HTTP status the client got (200 for a stream that ran)."""
+
+    request_id: str
+    key_id: str
+    model: str
+    deployment: str | None
+    endpoint: str
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+    latency_ms: float
+    status: int
+    streamed: bool
+    created_at: datetime
+
+    def row(self) -> tuple[object, ...]:
+        return (
+            self.request_id,
+            self.key_id,
+            self.model,
+            self.deployment,
+            self.endpoint,
+            self.prompt_tokens,
+            self.completion_tokens,
+            self.cost_usd,
+            self.latency_ms,
+            self.status,
+            self.streamed,
+            self.created_at,
+        )
