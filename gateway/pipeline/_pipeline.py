@@ -1,0 +1,86 @@
+"""Runs the registered hooks in stage order, applying the fail-closed / observer rules."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from gateway.errors import GatewayError
+from gateway.pipeline._call import Call
+from gateway.pipeline._hook import Hook, Stage
+
+__all__ = ["HookFailedError", "Pipeline"]
+
+_log = logging.getLogger(__name__)
+
+
+class HookFailedError(GatewayError):
+    """A policy hook broke unexpectedly: the request is refused (fail closed)."""
+
+    status_code = 500
+    error_type = "server_error"
+    default_code = "policy_check_failed"
+
+
+class Pipeline:
+    """The ordered hooks of every API call. Built once per process."""
+
+    def __init__(self, hooks: Iterable[Hook]) -> None:
+        ordered = sorted(hooks, key=lambda hook: hook.stage)  # stable: keeps registration order
+        self.hooks = tuple(ordered)
+
+        def overriding(method: str) -> tuple[Hook, ...]:
+            return tuple(
+                h for h in ordered if getattr(type(h), method) is not getattr(Hook, method)
+            )
+
+        requests = overriding("on_request")
+        self._auth = tuple(h for h in requests if h.stage <= Stage.AUTH)
+        self._request = tuple(h for h in requests if h.stage > Stage.AUTH)
+        self._response = overriding("on_response")
+        self._chunk = overriding("on_chunk")
+        self._end = overriding("on_end")
+
+    @property
+    def inspects_chunks(self) -> bool:
+        return bool(self._chunk)
+
+    async def authenticate(self, call: Call) -> None:
+        """The AUTH stage: runs before the request body is parsed."""
+        for hook in self._auth:
+            await _guard(hook, hook.on_request(call))
+
+    async def check_request(self, call: Call) -> None:
+        for hook in self._request:
+            await _guard(hook, hook.on_request(call))
+
+    async def check_response(self, call: Call, response: dict[str, Any]) -> None:
+        for hook in self._response:
+            await _guard(hook, hook.on_response(call, response))
+
+    async def check_chunk(self, call: Call, chunk: dict[str, Any]) -> None:
+        for hook in self._chunk:
+            await _guard(hook, hook.on_chunk(call, chunk))
+
+    async def finish(self, call: Call) -> None:
+        for hook in self._end:
+            try:
+                await hook.on_end(call)
+            except Exception:  # noqa: BLE001 - the response is out; log, never raise
+                _log.exception("hook %s failed in on_end", hook.name)
+
+
+async def _guard(hook: Hook, step: Any) -> None:
+    try:
+        await step
+    except GatewayError:
+        if hook.policy:
+            raise
+        _log.exception("observer hook %s raised an API error; ignored", hook.name)
+    except Exception as exc:
+        _log.exception("hook %s failed", hook.name)
+        if hook.policy:
+            raise HookFailedError(
+                f"the request could not be checked ({hook.name} failed); it was not sent"
+            ) from exc

@@ -1,0 +1,39 @@
+"""The hooks every API call goes through. Adding a hook is one line in ``build_hooks``.
+
+The list order within a stage is the run order; stages order the rest (see ``Stage``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from configs import Settings
+from gateway.auth import Authenticator
+from gateway.pipeline._builtin import AuthHook, ModelAccessHook
+from gateway.pipeline._hook import Hook
+from gateway.pipeline._pipeline import Pipeline
+from gateway.resources import Resources
+
+__all__ = ["HookDeps", "build_hooks", "build_pipeline"]
+
+
+@dataclass(frozen=True, slots=True)
+class HookDeps:
+    """What hooks may be built from: settings and the process's shared collaborators."""
+
+    settings: Settings
+    resources: Resources
+    authenticator: Authenticator
+
+
+def build_hooks(deps: HookDeps) -> list[Hook]:
+    return [
+        AuthHook(deps.authenticator),  # AUTH: who is calling
+        ModelAccessHook(),  # POLICY: may the key use the model alias
+        # POLICY: tool permissions, QUOTA: rate limits / budgets, PII: redaction,
+        # RESPONSE: output checks, USAGE: the ledger -- register them here.
+    ]
+
+
+def build_pipeline(deps: HookDeps) -> Pipeline:
+    return Pipeline(build_hooks(deps))
