@@ -12,7 +12,7 @@ STAMP  := $(VENV)/.ragway-installed
 help:
 	@echo "make run    - set up .venv if missing and run gateway + worker (+ embedded Postgres/Redis)"
 	@echo "make test   - set up .venv if missing and run lint, format check, types, import layers, pytest"
-	@echo "make bench  - run the benchmarks in tests/benchmarks (not part of make test)"
+	@echo "make bench  - run the benchmarks in tests/benchmarks (BENCH=\"name ...\" for some; not part of make test)"
 
 $(STAMP): pyproject.toml configs/constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,7 +44,7 @@ pytest: $(STAMP)
 test: lint typecheck imports pytest
 
 bench: $(STAMP)
-	$(BIN)/python -m tests.benchmarks
+	$(BIN)/python -m tests.benchmarks $(BENCH)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache
