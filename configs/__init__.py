@@ -8,6 +8,14 @@ from configs._ingestion import (
     IngestionStorageSettings,
     ParsingSettings,
 )
+from configs._inference import (
+    CpuServerSettings,
+    EmbedderSettings,
+    InferenceSettings,
+    LocalEmbedderSettings,
+    RemoteEmbedderSettings,
+    VllmSettings,
+)
 from configs._loader import CONFIG_ENV, DEFAULT_CONFIG, SettingsError, load_settings
 from configs._logging import JsonFormatter, configure_logging
 from configs._models import (
@@ -38,14 +46,18 @@ __all__ = [
     "CONFIG_ENV",
     "DEFAULT_CONFIG",
     "ChunkingSettings",
+    "CpuServerSettings",
     "DatabaseSettings",
     "DeploymentSettings",
     "EmbeddedSettings",
+    "EmbedderSettings",
     "GatewaySettings",
+    "InferenceSettings",
     "IngestionSettings",
     "IngestionStorageSettings",
     "JsonFormatter",
     "KeyCacheSettings",
+    "LocalEmbedderSettings",
     "LoggingSettings",
     "ModelAliasSettings",
     "ObservabilitySettings",
@@ -54,11 +66,13 @@ __all__ = [
     "ProvidersSettings",
     "QuotaSettings",
     "RedisSettings",
+    "RemoteEmbedderSettings",
     "RoutingSettings",
     "Settings",
     "SettingsError",
     "UpstreamHttpSettings",
     "UsageSettings",
+    "VllmSettings",
     "WorkerSettings",
     "configure_logging",
     "load_settings",

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from configs._inference import InferenceSettings
 from configs._ingestion import IngestionSettings
 from configs._policy import PolicySettings
 from configs._providers import ProvidersSettings
@@ -105,6 +106,7 @@ class Settings(_Strict):
     worker: WorkerSettings = WorkerSettings()
     embedded: EmbeddedSettings = EmbeddedSettings()
     logging: LoggingSettings = LoggingSettings()
+    inference: InferenceSettings = InferenceSettings()
     ingestion: IngestionSettings = IngestionSettings()
     policy: PolicySettings = PolicySettings()
     providers: ProvidersSettings = ProvidersSettings()

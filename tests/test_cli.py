@@ -18,6 +18,8 @@ COMMANDS = [
     ["db", "status"],
     ["config", "check"],
     ["keys", "bootstrap"],
+    ["inference"],
+    ["inference", "serve"],
 ]
 
 

@@ -9,6 +9,7 @@ import click
 
 from gateway.cli._context import CliContext
 from gateway.cli._db import db_group
+from gateway.cli._inference import inference_group
 from gateway.cli._misc import config_group, keys_group
 from gateway.cli._run import run_command
 from gateway.cli._serve import gateway_command, worker_command
@@ -48,3 +49,4 @@ main.add_command(worker_command)
 main.add_command(db_group)
 main.add_command(config_group)
 main.add_command(keys_group)
+main.add_command(inference_group)

@@ -3,6 +3,15 @@
 from __future__ import annotations
 
 from inference.embedders._base import Embedder, EmbeddingError
+from inference.embedders._factory import build_embedder
 from inference.embedders._local import LocalEmbedder, default_model_path
+from inference.embedders._remote import RemoteEmbedder
 
-__all__ = ["Embedder", "EmbeddingError", "LocalEmbedder", "default_model_path"]
+__all__ = [
+    "Embedder",
+    "EmbeddingError",
+    "LocalEmbedder",
+    "RemoteEmbedder",
+    "build_embedder",
+    "default_model_path",
+]

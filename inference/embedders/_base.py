@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
+from inference.errors import InferenceError
+
 __all__ = ["Embedder", "EmbeddingError"]
 
 
-class EmbeddingError(Exception):
+class EmbeddingError(InferenceError):
     """An embedder could not produce vectors (model missing, remote error, bad input)."""
 
 
