@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-from configs._ingestion import (
-    ChunkingSettings,
-    IngestionSettings,
-    IngestionStorageSettings,
-    ParsingSettings,
-)
 from configs._inference import (
     CpuServerSettings,
     EmbedderSettings,
@@ -15,6 +9,12 @@ from configs._inference import (
     LocalEmbedderSettings,
     RemoteEmbedderSettings,
     VllmSettings,
+)
+from configs._ingestion import (
+    ChunkingSettings,
+    IngestionSettings,
+    IngestionStorageSettings,
+    ParsingSettings,
 )
 from configs._loader import CONFIG_ENV, DEFAULT_CONFIG, SettingsError, load_settings
 from configs._logging import JsonFormatter, configure_logging
