@@ -28,16 +28,10 @@ async def _azure(client: HttpClient, _: AsyncExitStack) -> AzureOpenAIProvider:
     return AzureOpenAIProvider(client=client)
 
 
-async def _anthropic(_: HttpClient, stack: AsyncExitStack) -> ChatProvider:
-    # The Anthropic adapter brings its own httpx client (one per process, keep-alive);
-    # imported only when a deployment uses it.
-    import httpx
-
+async def _anthropic(client: HttpClient, _: AsyncExitStack) -> ChatProvider:
+    # imported only when a deployment uses it; shares the process's one upstream pool
     from gateway.providers.anthropic import AnthropicProvider
 
-    client = await stack.enter_async_context(
-        httpx.AsyncClient(limits=httpx.Limits(max_connections=None, max_keepalive_connections=256))
-    )
     return AnthropicProvider(client=client)
 
 

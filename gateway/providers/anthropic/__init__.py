@@ -2,7 +2,7 @@
 
 Request translation lives in ``_request`` / ``_messages``, response translation in
 ``_response``, stream-event translation in ``_stream``, error mapping in ``_errors`` and the
-HTTP calls in ``_adapter``.
+HTTP calls (over the shared ``gateway.providers.http`` client) in ``_adapter``.
 """
 
 from __future__ import annotations

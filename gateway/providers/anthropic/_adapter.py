@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
-import httpx
 import msgspec
 
 from gateway.providers._base import Target, UpstreamProtocolError
@@ -14,24 +14,26 @@ from gateway.providers.anthropic._errors import (
     MalformedUpstreamError,
     error_event_to_status,
     error_response_to_status,
-    translate_transport_errors,
+    transport_error,
 )
 from gateway.providers.anthropic._request import build_messages_request
 from gateway.providers.anthropic._response import to_chat_completion
-from gateway.providers.anthropic._sse import iter_events
 from gateway.providers.anthropic._stream import StreamTranslator
+from gateway.providers.http import HttpClient, HttpError, HttpTimeoutError, Response, Url, iter_sse
 
 __all__ = ["DEFAULT_ANTHROPIC_VERSION", "AnthropicProvider"]
 
 DEFAULT_ANTHROPIC_VERSION = "2023-06-01"
+_encode = msgspec.json.Encoder().encode
+_decoder = msgspec.json.Decoder()
 
 
 class AnthropicProvider:
     """Translates OpenAI chat requests to ``POST /v1/messages`` and the answers back.
 
-    Built once per process around the shared ``httpx.AsyncClient`` (its pool and keep-alive
-    serve every deployment). ``default_max_tokens`` fills Anthropic's required ``max_tokens``
-    when the client sent neither ``max_tokens`` nor ``max_completion_tokens``.
+    Built once per process around the gateway's shared upstream ``HttpClient`` (one
+    keep-alive pool for every provider). ``default_max_tokens`` fills Anthropic's required
+    ``max_tokens`` when the client sent neither ``max_tokens`` nor ``max_completion_tokens``.
     ``Target.api_version`` overrides the ``anthropic-version`` header; ``Target.headers``
     (e.g. ``anthropic-beta``) are sent as given.
     """
@@ -39,7 +41,7 @@ class AnthropicProvider:
     def __init__(
         self,
         *,
-        client: httpx.AsyncClient,
+        client: HttpClient,
         default_max_tokens: int = 4096,
         default_version: str = DEFAULT_ANTHROPIC_VERSION,
         clock: Callable[[], float] = time.time,
@@ -50,6 +52,7 @@ class AnthropicProvider:
         self._default_max_tokens = default_max_tokens
         self._default_version = default_version
         self._clock = clock
+        self._urls: dict[str, tuple[Url, str]] = {}
 
     async def chat(self, target: Target, body: dict[str, Any]) -> dict[str, Any]:
         request = build_messages_request(
@@ -58,19 +61,19 @@ class AnthropicProvider:
             default_max_tokens=self._default_max_tokens,
             stream=False,
         )
-        with translate_transport_errors(target.deployment, started=lambda: False):
-            response = await self._client.post(
-                _messages_url(target.base_url),
-                content=msgspec.json.encode(request),
-                headers=self._headers(target, accept="application/json"),
-                timeout=target.timeout_s,
-            )
-        if response.is_error:
-            raise error_response_to_status(
-                response, deployment=target.deployment, clock=self._clock
-            )
+        started = time.monotonic()
+        response = await self._send(target, request, accept="application/json")
         try:
-            return to_chat_completion(_decode(response.content), created=int(self._clock()))
+            async with asyncio.timeout(max(target.timeout_s - (time.monotonic() - started), 0)):
+                raw = await response.read()
+        except TimeoutError:
+            raise transport_error(
+                HttpTimeoutError("the response body did not arrive in time"), target.deployment
+            ) from None
+        except HttpError as exc:
+            raise transport_error(exc, target.deployment) from exc
+        try:
+            return to_chat_completion(_decode(raw), created=int(self._clock()))
         except MalformedUpstreamError as exc:
             raise UpstreamProtocolError(
                 f"anthropic answered an invalid message: {exc}", deployment=target.deployment
@@ -89,43 +92,61 @@ class AnthropicProvider:
         options = body.get("stream_options")
         include_usage = isinstance(options, dict) and options.get("include_usage") is True
         translator = StreamTranslator(created=int(self._clock()), include_usage=include_usage)
-        sent = False
-        with translate_transport_errors(target.deployment, started=lambda: sent):
+        response = await self._send(target, request, accept="text/event-stream")
+        try:
             # Leaving this block in any way -- the end, an error, or the caller closing or
             # cancelling the iterator -- closes the response, and so the upstream connection.
-            async with self._client.stream(
-                "POST",
-                _messages_url(target.base_url),
-                content=msgspec.json.encode(request),
-                headers=self._headers(target, accept="text/event-stream"),
-                timeout=target.timeout_s,
-            ) as response:
-                if response.is_error:
-                    await response.aread()
-                    raise error_response_to_status(
-                        response, deployment=target.deployment, clock=self._clock
-                    )
-                async for event in iter_events(response.aiter_lines()):
-                    try:
-                        data = _decode(event.data.encode())
-                        if event.event == "error" or (
-                            isinstance(data, dict) and data.get("type") == "error"
-                        ):
-                            raise error_event_to_status(data, deployment=target.deployment)
-                        chunks = translator.feed(data)
-                    except MalformedUpstreamError as exc:
-                        raise UpstreamProtocolError(
-                            f"anthropic sent an invalid stream event: {exc}",
-                            deployment=target.deployment,
-                        ) from exc
-                    for chunk in chunks:
-                        sent = True
-                        yield chunk
-                    if translator.finished:
-                        return
+            async for event in iter_sse(response.iter_bytes(idle_timeout_s=target.timeout_s)):
+                try:
+                    data = _decode(event.data)
+                    if event.event == "error" or (
+                        isinstance(data, dict) and data.get("type") == "error"
+                    ):
+                        raise error_event_to_status(data, deployment=target.deployment)
+                    chunks = translator.feed(data)
+                except MalformedUpstreamError as exc:
+                    raise UpstreamProtocolError(
+                        f"anthropic sent an invalid stream event: {exc}",
+                        deployment=target.deployment,
+                    ) from exc
+                for chunk in chunks:
+                    yield chunk
+                if translator.finished:
+                    return
+        except HttpError as exc:
+            raise transport_error(exc, target.deployment) from exc
+        finally:
+            response.close()
         raise UpstreamProtocolError(
             "anthropic stream ended before message_stop", deployment=target.deployment
         )
+
+    async def _send(self, target: Target, request: dict[str, Any], *, accept: str) -> Response:
+        url, path = self._url(target.base_url)
+        try:
+            response = await self._client.request(
+                "POST",
+                url,
+                path,
+                headers=self._headers(target, accept=accept),
+                body=_encode(request),
+                timeout_s=target.timeout_s,
+            )
+        except HttpError as exc:
+            raise transport_error(exc, target.deployment) from exc
+        if response.status >= 400:
+            raise await error_response_to_status(
+                response, deployment=target.deployment, clock=self._clock
+            )
+        return response
+
+    def _url(self, base_url: str) -> tuple[Url, str]:
+        cached = self._urls.get(base_url)
+        if cached is None:
+            url = Url.parse(base_url)
+            path = "/messages" if url.path.endswith("/v1") else "/v1/messages"
+            cached = self._urls[base_url] = (url, path)
+        return cached
 
     def _headers(self, target: Target, *, accept: str) -> dict[str, str]:
         headers = {
@@ -139,13 +160,8 @@ class AnthropicProvider:
         return headers
 
 
-def _messages_url(base_url: str) -> str:
-    base = base_url.rstrip("/")
-    return f"{base}/messages" if base.endswith("/v1") else f"{base}/v1/messages"
-
-
 def _decode(raw: bytes) -> Any:
     try:
-        return msgspec.json.decode(raw)
+        return _decoder.decode(raw)
     except msgspec.DecodeError as exc:
         raise MalformedUpstreamError(f"not JSON: {raw[:200]!r}") from exc

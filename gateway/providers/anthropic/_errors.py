@@ -4,31 +4,38 @@ Anthropic reports errors as ``{"type": "error", "error": {"type", "message"}}``,
 HTTP error response or, once a stream has started, as an ``error`` event. Both become an
 ``UpstreamStatusError`` whose ``status_code`` is the HTTP status (or, for an event, the status
 Anthropic documents for that error type), so 429 and 5xx -- 529 ``overloaded_error`` included --
-are retryable. Transport failures from httpx become connect/timeout errors.
+are retryable. Failures of the HTTP exchange become connect/timeout/protocol errors.
 """
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import math
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
-import httpx
 import msgspec
 
 from gateway.providers._base import (
     UpstreamConnectError,
+    UpstreamError,
+    UpstreamProtocolError,
     UpstreamStatusError,
     UpstreamTimeoutError,
+)
+from gateway.providers.http import (
+    HttpConnectError,
+    HttpError,
+    HttpTimeoutError,
+    Response,
 )
 
 __all__ = [
     "MalformedUpstreamError",
     "error_event_to_status",
     "error_response_to_status",
-    "translate_transport_errors",
+    "transport_error",
 ]
 
 # The HTTP status Anthropic uses for each error type (docs: "HTTP errors").
@@ -45,31 +52,39 @@ _STATUS_BY_ERROR_TYPE = {
     "overloaded_error": 529,
 }
 _SNIPPET_CHARS = 300
+_ERROR_BODY_TIMEOUT_S = 10.0
 
 
 class MalformedUpstreamError(ValueError):
     """Anthropic answered something that is not its wire format (raised by the translators)."""
 
 
-def error_response_to_status(
-    response: httpx.Response, *, deployment: str, clock: Callable[[], float]
+async def error_response_to_status(
+    response: Response, *, deployment: str, clock: Callable[[], float]
 ) -> UpstreamStatusError:
-    """An HTTP error response (body already read) as an ``UpstreamStatusError``."""
+    """An HTTP error response as an ``UpstreamStatusError`` (its body is read, briefly)."""
+    try:
+        async with asyncio.timeout(_ERROR_BODY_TIMEOUT_S):
+            raw = await response.read()
+    except (TimeoutError, HttpError):
+        raw = b""
+    finally:
+        response.close()
     body: Any
     try:
-        body = msgspec.json.decode(response.content)
+        body = msgspec.json.decode(raw) if raw else None
     except msgspec.DecodeError:
         body = None
     error_type, message = _error_fields(body)
     if message is None:
-        message = response.text[:_SNIPPET_CHARS].strip() or response.reason_phrase
-    summary = f"anthropic answered {response.status_code}" + (
+        message = raw[:_SNIPPET_CHARS].decode("utf-8", "replace").strip() or "no error body"
+    summary = f"anthropic answered {response.status}" + (
         f" ({error_type}): {message}" if error_type else f": {message}"
     )
     return UpstreamStatusError(
         summary,
         deployment=deployment,
-        status_code=response.status_code,
+        status_code=response.status,
         body=body,
         retry_after_s=_retry_after_s(response.headers.get("retry-after"), clock),
     )
@@ -87,22 +102,15 @@ def error_event_to_status(data: Any, *, deployment: str) -> UpstreamStatusError:
     )
 
 
-@contextmanager
-def translate_transport_errors(deployment: str, *, started: Callable[[], bool]) -> Iterator[None]:
-    """Turn httpx transport errors into upstream errors; ``started``: chunks were already sent."""
-    try:
-        yield
-    except httpx.TimeoutException as exc:
-        phase = "between stream events" if started() else "waiting for anthropic"
-        raise UpstreamTimeoutError(
-            f"timed out {phase} ({type(exc).__name__})", deployment=deployment
-        ) from exc
-    except httpx.TransportError as exc:
-        phase = "mid-stream" if started() else "before a response"
-        raise UpstreamConnectError(
-            f"connection to anthropic failed {phase}: {type(exc).__name__}: {exc}",
-            deployment=deployment,
-        ) from exc
+def transport_error(exc: HttpError, deployment: str) -> UpstreamError:
+    """The contract's error for a failure of the HTTP exchange itself."""
+    phase = "mid-response" if exc.response_started else "before a response"
+    message = f"anthropic {phase}: {exc}"
+    if isinstance(exc, HttpTimeoutError):
+        return UpstreamTimeoutError(f"timed out {message}", deployment=deployment)
+    if isinstance(exc, HttpConnectError):
+        return UpstreamConnectError(f"connection failed {message}", deployment=deployment)
+    return UpstreamProtocolError(f"broken HTTP {message}", deployment=deployment)
 
 
 def _error_fields(body: Any) -> tuple[str | None, str | None]:

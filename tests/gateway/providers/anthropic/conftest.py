@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 
-import httpx
 import pytest
 
 from gateway.providers import Target
 from gateway.providers.anthropic import AnthropicProvider
+from gateway.providers.http import HttpClient
 from tests.support.fake_anthropic import API_KEY, FakeAnthropic
 
 CREATED = 1_700_000_000
@@ -28,14 +28,15 @@ def fake(fake_server: FakeAnthropic) -> FakeAnthropic:
 
 
 @pytest.fixture(scope="session")
-async def http_client() -> AsyncIterator[httpx.AsyncClient]:
+async def http_client() -> AsyncIterator[HttpClient]:
     """One pooled client for every test, as the gateway shares one per process."""
-    async with httpx.AsyncClient() as client:
-        yield client
+    client = HttpClient()
+    yield client
+    await client.aclose()
 
 
 @pytest.fixture
-def provider(http_client: httpx.AsyncClient) -> AnthropicProvider:
+def provider(http_client: HttpClient) -> AnthropicProvider:
     return AnthropicProvider(
         client=http_client, default_max_tokens=DEFAULT_MAX_TOKENS, clock=lambda: CREATED + 0.5
     )
