@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import os
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 from litestar import Litestar
@@ -11,6 +12,8 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 
 from configs import Settings, configure_logging, load_settings
+from gateway.api import ApiServices, api_route_handlers, document_api_routes
+from gateway.auth import DatabaseAuthenticator
 from gateway.errors import exception_handlers
 from gateway.health import HealthController, PostgresCheck, ReadinessService, RedisCheck
 from gateway.metrics import MetricsController
@@ -21,8 +24,17 @@ from ingestion.db import migrate_when_ready
 __all__ = ["app_from_env", "create_app"]
 
 
-def create_app(settings: Settings, *, database_url: str, redis_url: str) -> Litestar:
-    """Build the gateway for the given settings and service URLs."""
+def create_app(
+    settings: Settings,
+    *,
+    database_url: str,
+    redis_url: str,
+    env: Mapping[str, str] | None = None,
+) -> Litestar:
+    """Build the gateway for the given settings and service URLs.
+
+    ``env`` holds the provider API keys named by ``api_key_env`` (default: ``os.environ``).
+    """
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -34,6 +46,20 @@ def create_app(settings: Settings, *, database_url: str, redis_url: str) -> Lite
             )
         resources = await Resources.open(settings, database_url=database_url, redis_url=redis_url)
         app.state.resources = resources
+        authenticator = DatabaseAuthenticator(resources.pool)
+        app.state.authenticator = authenticator
+        app.state.metrics_auth = settings.providers.observability.metrics_auth
+        try:
+            app.state.api = await ApiServices.open(
+                settings,
+                resources=resources,
+                authenticator=authenticator,
+                env=os.environ if env is None else env,
+            )
+        except BaseException:
+            await resources.close()
+            raise
+        document_api_routes(app)
         app.state.readiness = ReadinessService(
             [PostgresCheck(resources.pool, timeout_s=1.5), RedisCheck(resources.redis)],
             timeout_s=2.0,
@@ -41,10 +67,13 @@ def create_app(settings: Settings, *, database_url: str, redis_url: str) -> Lite
         try:
             yield
         finally:
-            await resources.close()
+            try:
+                await app.state.api.close()
+            finally:
+                await resources.close()
 
     return Litestar(
-        route_handlers=[HealthController, MetricsController],
+        route_handlers=[HealthController, MetricsController, *api_route_handlers()],
         dependencies={"readiness": Provide(_readiness, sync_to_thread=False)},
         lifespan=[lifespan],
         exception_handlers=exception_handlers(),

@@ -35,6 +35,10 @@ def gateway_command(
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from exc
     configure_logging(settings.logging, process="gateway")
+    if settings.gateway.workers > 1:
+        from gateway.observability import prepare_multiprocess_metrics
+
+        prepare_multiprocess_metrics(settings.data_dir / "prometheus")
     uvicorn.run(
         "gateway.app:app_from_env",
         factory=True,
@@ -44,6 +48,8 @@ def gateway_command(
         timeout_graceful_shutdown=int(settings.gateway.graceful_timeout_s),
         log_config=None,
         server_header=False,
+        loop="uvloop",
+        http="httptools",
     )
 
 

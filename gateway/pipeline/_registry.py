@@ -5,6 +5,7 @@ The list order within a stage is the run order; stages order the rest (see ``Sta
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from configs import Settings
@@ -24,14 +25,17 @@ class HookDeps:
     settings: Settings
     resources: Resources
     authenticator: Authenticator
+    # Hooks built by services outside the pipeline (gateway.admin.PolicyServices: QUOTA and
+    # USAGE); each carries its stage, so where they are listed does not matter.
+    policy_hooks: Sequence[Hook] = ()
 
 
 def build_hooks(deps: HookDeps) -> list[Hook]:
     return [
         AuthHook(deps.authenticator),  # AUTH: who is calling
         ModelAccessHook(),  # POLICY: may the key use the model alias
-        # POLICY: tool permissions, QUOTA: rate limits / budgets, PII: redaction,
-        # RESPONSE: output checks, USAGE: the ledger -- register them here.
+        *deps.policy_hooks,  # QUOTA: rate limits / budgets, USAGE: the ledger
+        # POLICY: tool permissions, PII: redaction, RESPONSE: output checks -- register here.
     ]
 
 

@@ -1,0 +1,10 @@
+"""The OpenAI-compatible API: one package per endpoint family (protocol / serving), thin
+routes in ``_controllers``, services built once in ``ApiServices.open``."""
+
+from __future__ import annotations
+
+from gateway.api._controllers import api_route_handlers
+from gateway.api._openapi import document_api_routes
+from gateway.api._services import ApiServices
+
+__all__ = ["ApiServices", "api_route_handlers", "document_api_routes"]

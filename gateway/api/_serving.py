@@ -1,0 +1,298 @@
+"""The serving core shared by the OpenAI POST endpoints.
+
+One call: read the body -> AUTH hooks -> decode and check the body -> resolve the model
+alias -> the other request hooks -> the router (fallback, breakers) -> response hooks ->
+the response (JSON, or SSE chunks then ``[DONE]``) -> ``on_end`` hooks, metrics, access log.
+Each endpoint family subclasses it with its wire model and provider operation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any, ClassVar, Literal
+
+import msgspec
+
+from gateway.api._asgi import (
+    DisconnectWatcher,
+    Receive,
+    Scope,
+    Send,
+    bearer_token,
+    error_bytes,
+    read_body,
+    request_headers,
+    send_bytes,
+    start_response,
+)
+from gateway.api._validation import decode_object, validate
+from gateway.errors import GatewayError, InvalidRequestError, NotFoundError, UpstreamFailedError
+from gateway.observability import REQUEST_ID, RequestObserver, accept_request_id
+from gateway.pipeline import Call, Endpoint, Pipeline
+from gateway.providers import ProviderRegistry, Target, UpstreamError, UpstreamProtocolError
+from gateway.routing import Deployment, ModelRoute, Router
+
+__all__ = ["OpenAIServing"]
+
+_encode = msgspec.json.Encoder().encode
+_JSON = b"application/json"
+_SSE = b"text/event-stream"
+_DONE = b"data: [DONE]\n\n"
+CLIENT_CLOSED = 499  # nginx's convention for "the client went away", in logs and metrics
+
+
+class MethodNotAllowedError(GatewayError):
+    status_code = 405
+    error_type = "invalid_request_error"
+    default_code = "method_not_allowed"
+
+
+class OpenAIServing:
+    """Built once per process; ``handle`` is the ASGI entry of one endpoint."""
+
+    endpoint: ClassVar[Endpoint]
+    path: ClassVar[str]
+    request_model: ClassVar[type[msgspec.Struct]]
+    model_type: ClassVar[Literal["chat", "embedding"]] = "chat"
+    can_stream: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        *,
+        pipeline: Pipeline,
+        router: Router,
+        providers: ProviderRegistry,
+        observer: RequestObserver,
+        max_body_bytes: int,
+        overhead_header: bool = True,
+    ) -> None:
+        self._pipeline = pipeline
+        self._router = router
+        self._providers = providers
+        self._observer = observer
+        self._max_body = max_body_bytes
+        self._overhead_header = overhead_header
+
+    # -- what endpoint families provide -----------------------------------------
+    def supports(self, deployment: Deployment) -> bool:
+        return True
+
+    async def call_upstream(
+        self, deployment: Deployment, target: Target, body: dict[str, Any]
+    ) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def stream_upstream(
+        self, deployment: Deployment, target: Target, body: dict[str, Any]
+    ) -> AsyncIterator[dict[str, Any]]:
+        raise NotImplementedError
+
+    # -- the ASGI entry -----------------------------------------------------------
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
+        headers = request_headers(scope)
+        call = Call(
+            request_id=accept_request_id(headers.get("x-request-id")),
+            endpoint=self.endpoint,
+            started=started,
+            token=bearer_token(headers.get("authorization")),
+            headers=headers,
+        )
+        context = REQUEST_ID.set(call.request_id)
+        self._observer.started(self.endpoint)
+        watcher: DisconnectWatcher | None = None
+        sent = [False]  # response started
+        try:
+            if scope["method"] != "POST":
+                raise MethodNotAllowedError(f"{scope['method']} is not allowed on {self.path}")
+            raw = await read_body(receive, headers, self._max_body)
+            watcher = DisconnectWatcher(receive)
+            await self._pipeline.authenticate(call)
+            route = self._parse(call, raw)
+            await self._pipeline.check_request(call)
+            if call.stream:
+                await self._stream(call, route, send, watcher, sent)
+            else:
+                await self._respond(call, route, send, watcher, sent)
+        except GatewayError as exc:
+            call.error = exc
+            call.status = exc.status_code
+            if watcher is not None:
+                watcher.stop()
+            if not sent[0]:
+                await self._send_error(call, send, exc)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if watcher is None or not watcher.disconnected or task is None:
+                raise
+            task.uncancel()
+            call.status = CLIENT_CLOSED
+        finally:
+            if watcher is not None:
+                watcher.stop()
+            try:
+                await self._pipeline.finish(call)
+            finally:
+                self._observer.finished(call, time.perf_counter())
+                REQUEST_ID.reset(context)
+
+    # -- steps ----------------------------------------------------------------------
+    def _parse(self, call: Call, raw: bytes) -> ModelRoute:
+        body = decode_object(raw)
+        model = body.get("model")
+        if not isinstance(model, str):  # checked first: everything after depends on it
+            if model is None:
+                raise InvalidRequestError(
+                    "Missing required parameter: 'model'.",
+                    param="model",
+                    code="missing_required_parameter",
+                )
+            raise InvalidRequestError(
+                "Invalid type for 'model': expected a string.", param="model", code="invalid_type"
+            )
+        validate(body, self.request_model)
+        call.body = body
+        call.model = model
+        stream = body.get("stream") is True
+        if stream and not self.can_stream:
+            raise InvalidRequestError(f"{self.path} does not stream", param="stream")
+        call.stream = stream
+        route = self._router.get(model)
+        if route is None:
+            raise NotFoundError(
+                f"The model '{model}' does not exist or you do not have access to it.",
+                param="model",
+                code="model_not_found",
+            )
+        if route.type != self.model_type or not all(map(self.supports, route.deployments)):
+            raise InvalidRequestError(
+                f"model '{model}' cannot serve {self.path} (it is a {route.type} model"
+                + ("" if route.type != self.model_type else " whose provider lacks this API")
+                + ")",
+                param="model",
+                code="model_not_supported",
+            )
+        call.route = route
+        return route
+
+    async def _respond(
+        self,
+        call: Call,
+        route: ModelRoute,
+        send: Send,
+        watcher: DisconnectWatcher,
+        sent: list[bool],
+    ) -> None:
+
+        async def attempt(deployment: Deployment, target: Target) -> dict[str, Any]:
+            upstream = _upstream_body(call, deployment, target)
+            return await self.call_upstream(deployment, target, upstream)
+
+        response = await self._router.call(route, attempt, call.trace)
+        call.usage.add_from(response.get("usage"))
+        await self._pipeline.check_response(call, response)
+        payload = _encode(response)
+        watcher.stop()
+        call.overhead_s = time.perf_counter() - call.started - call.trace.upstream_s
+        sent[0] = True
+        await start_response(send, 200, _JSON, self._headers(call))
+        await send_bytes(send, payload)
+
+    async def _stream(
+        self,
+        call: Call,
+        route: ModelRoute,
+        send: Send,
+        watcher: DisconnectWatcher,
+        sent: list[bool],
+    ) -> None:
+        options = call.body.get("stream_options")
+        wants_usage = isinstance(options, dict) and options.get("include_usage") is True
+
+        async def attempt(
+            deployment: Deployment, target: Target
+        ) -> tuple[dict[str, Any], AsyncIterator[dict[str, Any]]]:
+            upstream = _upstream_body(call, deployment, target)
+            # Always ask for usage (for quotas, metrics and the log); dropped below if the
+            # client did not ask for it.
+            upstream["stream_options"] = {**(options or {}), "include_usage": True}
+            chunks = self.stream_upstream(deployment, target, upstream)
+            try:
+                first = await anext(chunks)
+            except StopAsyncIteration:
+                raise UpstreamProtocolError(
+                    f"{target.deployment} ended the stream before its first chunk",
+                    deployment=target.deployment,
+                ) from None
+            except BaseException:
+                await _aclose(chunks)
+                raise
+            return first, chunks
+
+        first, chunks = await self._router.call(route, attempt, call.trace)
+        try:
+            await self._pipeline.check_chunk(call, first)
+            call.overhead_s = time.perf_counter() - call.started - call.trace.upstream_s
+            sent[0] = True
+            await start_response(send, 200, _SSE, self._headers(call, stream=True))
+            call.first_byte_s = time.perf_counter() - call.started
+            inspect = self._pipeline.inspects_chunks
+            chunk: dict[str, Any] | None = first
+            try:
+                while chunk is not None:
+                    usage = chunk.get("usage")
+                    if usage:
+                        call.usage.add_from(usage)
+                    if wants_usage or usage is None or chunk.get("choices"):
+                        if inspect and chunk is not first:
+                            await self._pipeline.check_chunk(call, chunk)
+                        await send_bytes(send, b"data: " + _encode(chunk) + b"\n\n", more=True)
+                    chunk = await anext(chunks, None)
+            except (UpstreamError, GatewayError) as exc:
+                error = (
+                    exc
+                    if isinstance(exc, GatewayError)
+                    else UpstreamFailedError(f"the stream broke off: {exc.message}")
+                )
+                call.error = error
+                call.status = error.status_code
+                watcher.stop()
+                await send_bytes(send, b"data: " + error_bytes(error) + b"\n\n")
+                return
+        finally:
+            await _aclose(chunks)
+        watcher.stop()
+        await send_bytes(send, _DONE)
+
+    def _headers(self, call: Call, *, stream: bool = False) -> list[tuple[str, str]]:
+        headers = [("x-request-id", call.request_id)]
+        if stream:
+            headers.append(("cache-control", "no-cache"))
+        if self._overhead_header and call.overhead_s is not None:
+            headers.append(("x-ragway-overhead-ms", f"{call.overhead_s * 1000:.3f}"))
+        if call.response_headers:
+            headers.extend(call.response_headers.items())
+        return headers
+
+    async def _send_error(self, call: Call, send: Send, exc: GatewayError) -> None:
+        headers = self._headers(call)
+        headers.extend(exc.headers.items())
+        await start_response(send, exc.status_code, _JSON, headers)
+        await send_bytes(send, error_bytes(exc))
+
+
+def _upstream_body(call: Call, deployment: Deployment, target: Target) -> dict[str, Any]:
+    """The client's body for one attempt: a shallow copy with the upstream's model name."""
+    call.deployment = deployment
+    upstream = dict(call.body)
+    upstream["model"] = target.upstream_model
+    return upstream
+
+
+async def _aclose(iterator: AsyncIterator[Any]) -> None:
+    """Close a chunk iterator (an async generator): ends the upstream request."""
+    aclose = getattr(iterator, "aclose", None)
+    if aclose is not None:
+        await aclose()

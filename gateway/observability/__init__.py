@@ -1,0 +1,27 @@
+"""Request ids, the access log and Prometheus metrics of the gateway core."""
+
+from __future__ import annotations
+
+from gateway.observability._context import (
+    REQUEST_ID,
+    accept_request_id,
+    install_log_context,
+    new_request_id,
+)
+from gateway.observability._metrics import (
+    exposition,
+    prepare_multiprocess_metrics,
+    process_exiting,
+)
+from gateway.observability._observer import RequestObserver
+
+__all__ = [
+    "REQUEST_ID",
+    "RequestObserver",
+    "accept_request_id",
+    "exposition",
+    "install_log_context",
+    "new_request_id",
+    "prepare_multiprocess_metrics",
+    "process_exiting",
+]

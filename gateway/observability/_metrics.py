@@ -1,0 +1,131 @@
+"""Prometheus metrics of the gateway core.
+
+Defined once per process on the default registry, like every prometheus_client metric. With
+``PROMETHEUS_MULTIPROC_DIR`` set before the process starts (``ragway gateway`` does this for
+``--workers`` > 1) the values live in files shared by all workers and ``exposition`` merges
+them. Label values are bounded: routes are fixed, models are configured aliases (anything
+else is ``unknown``), deployments come from configuration.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
+
+__all__ = [
+    "BREAKER_STATE",
+    "CONTENT_TYPE_LATEST",
+    "FALLBACKS",
+    "IN_FLIGHT",
+    "OVERHEAD",
+    "REQUESTS",
+    "REQUEST_DURATION",
+    "TIME_TO_FIRST_TOKEN",
+    "TOKENS",
+    "UPSTREAM_DURATION",
+    "UPSTREAM_ERRORS",
+    "exposition",
+    "prepare_multiprocess_metrics",
+    "process_exiting",
+]
+
+_LATENCY = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+_OVERHEAD = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1)
+
+REQUESTS = Counter(
+    "ragway_requests_total",
+    "API requests by route, model alias and HTTP status.",
+    ["route", "model", "status"],
+)
+REQUEST_DURATION = Histogram(
+    "ragway_request_duration_seconds",
+    "Total time to serve an API request (to the last byte for streams).",
+    ["route", "model"],
+    buckets=_LATENCY,
+)
+UPSTREAM_DURATION = Histogram(
+    "ragway_upstream_duration_seconds",
+    "Time spent waiting for upstreams per request (to the first chunk for streams).",
+    ["route", "model"],
+    buckets=_LATENCY,
+)
+OVERHEAD = Histogram(
+    "ragway_gateway_overhead_seconds",
+    "The gateway's own time per request: total minus upstream, up to the response start.",
+    ["route"],
+    buckets=_OVERHEAD,
+)
+TIME_TO_FIRST_TOKEN = Histogram(
+    "ragway_time_to_first_token_seconds",
+    "Streams: time from the request to the first chunk sent to the client.",
+    ["model"],
+    buckets=_LATENCY,
+)
+TOKENS = Counter(
+    "ragway_tokens_total",
+    "Tokens by model alias and direction (input, output), as reported by upstreams.",
+    ["model", "direction"],
+)
+UPSTREAM_ERRORS = Counter(
+    "ragway_upstream_errors_total",
+    "Failed upstream attempts by deployment and kind (connect, timeout, protocol, 429, 5xx, 4xx).",
+    ["deployment", "kind"],
+)
+FALLBACKS = Counter(
+    "ragway_fallbacks_total",
+    "Requests that moved on to another attempt after this deployment failed.",
+    ["deployment"],
+)
+BREAKER_STATE = Gauge(
+    "ragway_circuit_breaker_state",
+    "Circuit breaker per deployment: 0 closed, 1 open, 2 half-open.",
+    ["deployment"],
+    multiprocess_mode="livemax",
+)
+IN_FLIGHT = Gauge(
+    "ragway_requests_in_flight",
+    "API requests being served now.",
+    ["route"],
+    multiprocess_mode="livesum",
+)
+
+
+def exposition() -> tuple[bytes, str]:
+    """The metrics of this process, or of all gateway workers in multiprocess mode."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+
+
+def prepare_multiprocess_metrics(folder: Path) -> None:
+    """Before worker processes start: share metric values through files in ``folder``.
+
+    Emptied first (values of an earlier run must not be merged in); an operator's own
+    ``PROMETHEUS_MULTIPROC_DIR`` is respected as it is.
+    """
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder.resolve())
+
+
+def process_exiting() -> None:
+    """A worker is shutting down: drop its live gauges from the shared files."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
