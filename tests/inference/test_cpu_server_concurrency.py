@@ -10,10 +10,10 @@ from typing import Any
 import httpx
 import openai
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from tests.inference.conftest import CHAT_MODEL
 from tests.support.net import wait_until
+from tests.support.prometheus import metric_value
 
 LONG: dict[str, Any] = {"max_tokens": 1500, "extra_body": {"ignore_eos": True}}
 MESSAGES: list[Any] = [{"role": "user", "content": "Tell me a long story."}]
@@ -25,13 +25,7 @@ def client(cpu_server: str) -> openai.OpenAI:
 
 
 def metric(cpu_server: str, name: str, **labels: str) -> float:
-    text = httpx.get(cpu_server.removesuffix("/v1") + "/metrics").text
-    total = 0.0
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
-                total += sample.value
-    return total
+    return metric_value(cpu_server.removesuffix("/v1") + "/metrics", name, **labels)
 
 
 def idle(cpu_server: str) -> bool:
