@@ -12,8 +12,9 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 
 from configs import Settings, configure_logging, load_settings
+from gateway.admin import PolicyServices, admin_route_handlers
 from gateway.api import ApiServices, api_route_handlers, document_api_routes
-from gateway.auth import DatabaseAuthenticator
+from gateway.auth import principal_dependency
 from gateway.errors import exception_handlers
 from gateway.health import HealthController, PostgresCheck, ReadinessService, RedisCheck
 from gateway.metrics import MetricsController
@@ -46,7 +47,11 @@ def create_app(
             )
         resources = await Resources.open(settings, database_url=database_url, redis_url=redis_url)
         app.state.resources = resources
-        authenticator = DatabaseAuthenticator(resources.pool)
+        policy = PolicyServices.open(
+            settings, pool=resources.pool, redis=resources.redis, redis_url=redis_url
+        )
+        app.state.policy = policy
+        authenticator = policy.authenticator
         app.state.authenticator = authenticator
         app.state.metrics_auth = settings.providers.observability.metrics_auth
         try:
@@ -55,8 +60,10 @@ def create_app(
                 resources=resources,
                 authenticator=authenticator,
                 env=os.environ if env is None else env,
+                policy_hooks=policy.hooks(),
             )
         except BaseException:
+            await policy.close()
             await resources.close()
             raise
         document_api_routes(app)
@@ -69,12 +76,21 @@ def create_app(
         finally:
             try:
                 await app.state.api.close()
+                await policy.close()  # writes out buffered usage and settlements
             finally:
                 await resources.close()
 
     return Litestar(
-        route_handlers=[HealthController, MetricsController, *api_route_handlers()],
-        dependencies={"readiness": Provide(_readiness, sync_to_thread=False)},
+        route_handlers=[
+            HealthController,
+            MetricsController,
+            *api_route_handlers(),
+            *admin_route_handlers(),
+        ],
+        dependencies={
+            "readiness": Provide(_readiness, sync_to_thread=False),
+            "principal": principal_dependency(),
+        },
         lifespan=[lifespan],
         exception_handlers=exception_handlers(),
         request_max_body_size=settings.gateway.max_body_bytes,

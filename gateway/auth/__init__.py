@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from gateway.auth._cache import KeyCache
 from gateway.auth._db import DatabaseAuthenticator, principal_from_record
+from gateway.auth._dependency import bearer_token, principal_dependency
 from gateway.auth._invalidation import KeyChangeListener, RedisKeyEvents, key_change_channel
 from gateway.auth._principal import Authenticator, Principal, Role
 
@@ -15,6 +16,8 @@ __all__ = [
     "Principal",
     "RedisKeyEvents",
     "Role",
+    "bearer_token",
     "key_change_channel",
+    "principal_dependency",
     "principal_from_record",
 ]

@@ -10,7 +10,8 @@ import click
 from gateway.cli._context import CliContext
 from gateway.cli._db import db_group
 from gateway.cli._inference import inference_group
-from gateway.cli._misc import config_group, keys_group
+from gateway.cli._keys import keys_group
+from gateway.cli._misc import config_group
 from gateway.cli._run import run_command
 from gateway.cli._serve import gateway_command, worker_command
 

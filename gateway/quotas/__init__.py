@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from gateway.quotas._estimate import estimate_prompt_tokens
 from gateway.quotas._headers import QuotaExceededError, format_reset, rate_limit_headers
+from gateway.quotas._hook import QuotaHook
 from gateway.quotas._local import LocalQuotaStore
 from gateway.quotas._service import QuotaService, limits_of
 from gateway.quotas._store import QuotaStore, RedisQuotaStore
@@ -16,6 +17,7 @@ __all__ = [
     "Outcome",
     "Period",
     "QuotaExceededError",
+    "QuotaHook",
     "QuotaService",
     "QuotaStore",
     "RedisQuotaStore",

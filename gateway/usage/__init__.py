@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from gateway.usage._hook import UsageHook
 from gateway.usage._prices import Price, PriceBook
 from gateway.usage._record import UsageRecord
 from gateway.usage._recorder import UsageRecorder
@@ -11,6 +12,7 @@ __all__ = [
     "GroupBy",
     "Price",
     "PriceBook",
+    "UsageHook",
     "UsageRecord",
     "UsageRecorder",
     "UsageReport",

@@ -35,3 +35,35 @@ async def pool_for(url: str) -> AsyncIterator[AsyncConnectionPool]:
 
 async def make_key(service: KeyService, name: str = "test", **fields: object) -> CreatedKey:
     return await service.create(KeyCreate.model_validate({"name": name, **fields}))
+
+
+def priced_providers(upstream_base_url: str) -> dict[str, object]:
+    """Model aliases on a fake OpenAI upstream: ``chat`` (priced) and ``embed``."""
+
+    def deployment(name: str, model: str, **extra: object) -> dict[str, object]:
+        return {
+            "name": name,
+            "provider": "openai",
+            "model": model,
+            "base_url": upstream_base_url,
+            "api_key_env": "FAKE_OPENAI_KEY",
+            "timeout_s": 5,
+            **extra,
+        }
+
+    return {
+        "models": {
+            "chat": {
+                "deployments": [
+                    deployment(
+                        "chat-a", "gpt-test", input_price_per_1m=1000, output_price_per_1m=2000
+                    )
+                ]
+            },
+            "other": {"deployments": [deployment("other-a", "gpt-other")]},
+            "embed": {"type": "embedding", "deployments": [deployment("embed-a", "emb-test")]},
+        }
+    }
+
+
+UPSTREAM_ENV = {"FAKE_OPENAI_KEY": "sk-upstream-" + "x" * 20}

@@ -1,0 +1,29 @@
+"""The ``admin`` dependency: the caller's key must have the admin role (401 / 403 otherwise)."""
+
+from __future__ import annotations
+
+from litestar.di import Provide
+
+from gateway.auth import Principal
+from gateway.errors import PermissionDeniedError
+
+__all__ = ["admin_dependency", "require_admin"]
+
+
+def require_admin(principal: Principal) -> Principal:
+    if not principal.is_admin:
+        raise PermissionDeniedError(
+            "this API key may not use the admin API (it needs the 'admin' role)",
+            code="admin_required",
+        )
+    return principal
+
+
+async def _admin(principal: Principal) -> Principal:
+    return require_admin(principal)
+
+
+def admin_dependency() -> Provide:
+    """Register as ``dependencies={"admin": admin_dependency()}`` on admin controllers; it
+    builds on the app-wide ``principal`` dependency (``gateway.auth.principal_dependency``)."""
+    return Provide(_admin)
