@@ -1,0 +1,89 @@
+"""Hot-path cost of the access policy: ``python -m tests.benchmarks.policy``.
+
+Baselines measured in the same run, against the same embedded Redis:
+- quota reserve (QuotaService.reserve: estimate, one EVALSHA, headers) vs a bare EVALSHA of
+  a trivial script on the same client -- the Redis round trip is the floor;
+- warm-key authentication (DatabaseAuthenticator on a live KeyCache) vs one SHA-256.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from redis.asyncio import Redis
+
+from configs import QuotaSettings
+from gateway.auth import KeyCache, Principal
+from gateway.keys import hash_key, new_key
+from gateway.quotas import QuotaService
+from gateway.runtime import EmbeddedRedis
+from gateway.usage import PriceBook
+from tests.support.net import free_port
+
+
+async def per_op_us(step: Callable[[], Awaitable[object]], n: int) -> float:
+    for _ in range(min(n, 200)):
+        await step()
+    start = time.perf_counter()
+    for _ in range(n):
+        await step()
+    return (time.perf_counter() - start) / n * 1e6
+
+
+async def run(n: int) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        redis_server = EmbeddedRedis(Path(folder), port=free_port(), persist=False)
+        url = redis_server.start()
+        client = Redis.from_url(url)
+        try:
+            trivial = client.register_script("return 1")
+            quotas = QuotaService(
+                redis=client, settings=QuotaSettings(), key_prefix="bench:", prices=PriceBook({})
+            )
+            caller = Principal(
+                key_id="key_bench", name="bench", role="member", display_prefix="sk-rgw-x",
+                rpm=10**9, tpm=10**9, tokens_per_day=10**12,
+            )  # fmt: skip
+            bare = await per_op_us(lambda: trivial(keys=["k"], args=[1]), n)
+            reserve = await per_op_us(
+                lambda: quotas.reserve(caller, model="m", prompt_tokens=100, max_tokens=100), n
+            )
+            print(f"bare EVALSHA        {bare:8.1f} us/op")
+            print(f"quota reserve       {reserve:8.1f} us/op  ({reserve / bare:.2f}x bare)")
+        finally:
+            await client.aclose()
+            redis_server.stop()
+
+    cache = KeyCache(ttl_s=60, fallback_ttl_s=60)
+    key = new_key()
+    cache.put(key.key_hash, caller, cache.generation)
+
+    async def warm_lookup() -> object:
+        found, principal = cache.get(hash_key(key.plaintext))
+        assert found
+        assert principal is caller
+        return principal
+
+    async def sha() -> object:
+        return hashlib.sha256(key.plaintext.encode()).digest()
+
+    sha_us = await per_op_us(sha, n * 10)
+    warm_us = await per_op_us(warm_lookup, n * 10)
+    print(f"sha256 of the key   {sha_us:8.2f} us/op")
+    print(f"warm key lookup     {warm_us:8.2f} us/op  ({warm_us / sha_us:.2f}x sha256)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("-n", type=int, default=5000, help="operations per measurement")
+    asyncio.run(run(parser.parse_args().n))
+
+
+if __name__ == "__main__":
+    main()
