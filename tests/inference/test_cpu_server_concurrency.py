@@ -12,8 +12,8 @@ import openai
 import pytest
 
 from tests.inference.conftest import CHAT_MODEL
+from tests.inference.server_metrics import cancellations, idle, metric, stopped_after
 from tests.support.net import wait_until
-from tests.support.prometheus import metric_value
 
 LONG: dict[str, Any] = {"max_tokens": 1500, "extra_body": {"ignore_eos": True}}
 MESSAGES: list[Any] = [{"role": "user", "content": "Tell me a long story."}]
@@ -24,20 +24,9 @@ def client(cpu_server: str) -> openai.OpenAI:
     return openai.OpenAI(base_url=cpu_server, api_key="unused", max_retries=0)
 
 
-def metric(cpu_server: str, name: str, **labels: str) -> float:
-    return metric_value(cpu_server.removesuffix("/v1") + "/metrics", name, **labels)
-
-
-def idle(cpu_server: str) -> bool:
-    return (
-        metric(cpu_server, "ragway_inference_active_generations") == 0
-        and metric(cpu_server, "ragway_inference_waiting_generations") == 0
-    )
-
-
 def test_disconnect_stops_a_streamed_generation(client: openai.OpenAI, cpu_server: str) -> None:
     wait_until(lambda: idle(cpu_server), timeout_s=60)
-    cancelled = metric(cpu_server, "ragway_inference_generations_total", finish_reason="cancelled")
+    cancelled = cancellations(cpu_server)
     tokens = metric(cpu_server, "ragway_inference_tokens_total", kind="completion")
     stream = client.chat.completions.create(
         model=CHAT_MODEL, messages=MESSAGES, stream=True, **LONG
@@ -48,32 +37,18 @@ def test_disconnect_stops_a_streamed_generation(client: openai.OpenAI, cpu_serve
         if received == 3:
             break
     stream.close()
-    wait_until(
-        lambda: (
-            metric(cpu_server, "ragway_inference_generations_total", finish_reason="cancelled")
-            == cancelled + 1
-        ),
-        timeout_s=10,
-    )
-    assert idle(cpu_server)
+    stopped_after(cpu_server, cancelled)
     spent = metric(cpu_server, "ragway_inference_tokens_total", kind="completion") - tokens
     assert 3 <= spent < 1500
 
 
 def test_disconnect_stops_a_whole_response_generation(cpu_server: str) -> None:
     wait_until(lambda: idle(cpu_server), timeout_s=60)
-    cancelled = metric(cpu_server, "ragway_inference_generations_total", finish_reason="cancelled")
+    cancelled = cancellations(cpu_server)
     body = {"model": CHAT_MODEL, "messages": MESSAGES, "max_tokens": 1500, "ignore_eos": True}
     with pytest.raises(httpx.ReadTimeout):
         httpx.post(f"{cpu_server}/chat/completions", json=body, timeout=httpx.Timeout(5, read=0.5))
-    wait_until(
-        lambda: (
-            metric(cpu_server, "ragway_inference_generations_total", finish_reason="cancelled")
-            == cancelled + 1
-        ),
-        timeout_s=10,
-    )
-    assert idle(cpu_server)
+    stopped_after(cpu_server, cancelled)
 
 
 def test_short_request_is_not_stuck_behind_a_long_one(

@@ -14,8 +14,8 @@ from gateway.app import create_app
 from inference.embedders import LocalEmbedder
 from tests.gateway.api.conftest import insert_key
 from tests.inference.conftest import CHAT_MODEL, CONTEXT, EMBED_MODEL
+from tests.inference.server_metrics import cancellations, idle, stopped_after
 from tests.support.net import wait_until
-from tests.support.prometheus import metric_value
 from tests.support.servers import ServerThread
 from tests.support.services import RedisForTests
 
@@ -108,14 +108,8 @@ def test_server_errors_reach_the_client_in_openai_shape(client: openai.OpenAI) -
 def test_client_leaving_the_gateway_stops_generation(
     client: openai.OpenAI, cpu_server: str
 ) -> None:
-    def metric(name: str, **labels: str) -> float:
-        return metric_value(cpu_server.removesuffix("/v1") + "/metrics", name, **labels)
-
-    def idle() -> bool:
-        return metric("ragway_inference_active_generations") == 0
-
-    wait_until(idle, timeout_s=60)
-    cancelled = metric("ragway_inference_generations_total", finish_reason="cancelled")
+    wait_until(lambda: idle(cpu_server), timeout_s=60)
+    cancelled = cancellations(cpu_server)
     stream = client.chat.completions.create(
         model="private-chat",
         messages=MESSAGES,
@@ -127,10 +121,4 @@ def test_client_leaving_the_gateway_stops_generation(
         if seen == 3:
             break
     stream.close()
-    wait_until(
-        lambda: (
-            metric("ragway_inference_generations_total", finish_reason="cancelled") == cancelled + 1
-        ),
-        timeout_s=15,
-    )
-    assert idle()
+    stopped_after(cpu_server, cancelled)
