@@ -13,7 +13,7 @@ from litestar.openapi import OpenAPIConfig
 
 from configs import Settings, configure_logging, load_settings
 from gateway.admin import PolicyServices, admin_route_handlers
-from gateway.api import ApiServices, api_route_handlers, document_api_routes
+from gateway.api import ApiServices, GatewayLitestar, api_route_handlers, document_api_routes
 from gateway.auth import principal_dependency
 from gateway.errors import exception_handlers
 from gateway.health import HealthController, PostgresCheck, ReadinessService, RedisCheck
@@ -80,7 +80,7 @@ def create_app(
             finally:
                 await resources.close()
 
-    return Litestar(
+    return GatewayLitestar(
         route_handlers=[
             HealthController,
             MetricsController,

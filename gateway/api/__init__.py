@@ -3,8 +3,8 @@ routes in ``_controllers``, services built once in ``ApiServices.open``."""
 
 from __future__ import annotations
 
-from gateway.api._controllers import api_route_handlers
+from gateway.api._controllers import GatewayLitestar, api_route_handlers
 from gateway.api._openapi import document_api_routes
 from gateway.api._services import ApiServices
 
-__all__ = ["ApiServices", "api_route_handlers", "document_api_routes"]
+__all__ = ["ApiServices", "GatewayLitestar", "api_route_handlers", "document_api_routes"]

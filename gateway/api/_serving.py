@@ -9,6 +9,7 @@ Each endpoint family subclasses it with its wire model and provider operation.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
 from typing import Any, ClassVar, Literal
@@ -36,6 +37,7 @@ from gateway.routing import Deployment, ModelRoute, Router
 
 __all__ = ["OpenAIServing"]
 
+_log = logging.getLogger(__name__)
 _encode = msgspec.json.Encoder().encode
 _JSON = b"application/json"
 _SSE = b"text/event-stream"
@@ -123,6 +125,15 @@ class OpenAIServing:
                 watcher.stop()
             if not sent[0]:
                 await self._send_error(call, send, exc)
+        except Exception:  # noqa: BLE001 - the boundary: logged, answered in OpenAI's shape
+            _log.exception("unexpected error serving %s", self.path)
+            error = GatewayError("internal server error", code="internal_error")
+            call.error = error
+            call.status = error.status_code
+            if watcher is not None:
+                watcher.stop()
+            if not sent[0]:
+                await self._send_error(call, send, error)
         except asyncio.CancelledError:
             task = asyncio.current_task()
             if watcher is None or not watcher.disconnected or task is None:

@@ -19,7 +19,7 @@ import pytest
 from configs import ProvidersSettings, Settings
 from gateway.app import create_app
 from tests.gateway.api.conftest import ENV, deployment
-from tests.support.net import free_port
+from tests.support.net import free_port, wait_until
 from tests.support.servers import ServerThread, start_process
 from tests.support.services import RedisForTests
 
@@ -47,6 +47,8 @@ def test_one_access_line_per_request_without_prompt_text(
             messages=HELLO,
             extra_headers={"X-Request-ID": "trace-42"},
         )
+        # the line is written once the response is out, so it may trail the client a little
+        wait_until(lambda: any(r.name == "ragway.access" for r in caplog.records), timeout_s=5)
     lines = [r for r in caplog.records if r.name == "ragway.access"]
     assert len(lines) == 1
     line = lines[0]
@@ -72,10 +74,17 @@ def test_metrics_count_requests_tokens_and_bounded_labels(
     list(client.chat.completions.create(model="chat", messages=HELLO, stream=True))
     with pytest.raises(openai.InternalServerError):
         client.chat.completions.create(model="chat-500", messages=HELLO)
-    after = httpx.get(f"{api_url}/metrics").text
+    after = ""
 
     def delta(name: str, **labels: str) -> float:
         return metric(after, name, **labels) - metric(before, name, **labels)
+
+    def recorded() -> bool:  # each request is counted just after its response went out
+        nonlocal after
+        after = httpx.get(f"{api_url}/metrics").text
+        return delta("ragway_requests_total", route="chat.completions") == 4
+
+    wait_until(recorded, timeout_s=5)
 
     assert delta("ragway_requests_total", route="chat.completions", model="chat", status="200") == 2
     assert delta("ragway_requests_total", route="chat.completions", model="unknown") == 1
