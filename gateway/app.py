@@ -15,6 +15,7 @@ from configs import Settings, configure_logging, load_settings
 from gateway.admin import PolicyServices, admin_route_handlers
 from gateway.api import ApiServices, GatewayLitestar, api_route_handlers, document_api_routes
 from gateway.auth import principal_dependency
+from gateway.collections import CollectionServices, collection_route_handlers
 from gateway.errors import exception_handlers
 from gateway.health import HealthController, PostgresCheck, ReadinessService, RedisCheck
 from gateway.metrics import MetricsController
@@ -67,6 +68,9 @@ def create_app(
             await resources.close()
             raise
         document_api_routes(app)
+        app.state.collections = CollectionServices.open(
+            settings, pool=resources.pool, redis_url=redis_url
+        )
         app.state.readiness = ReadinessService(
             [PostgresCheck(resources.pool, timeout_s=1.5), RedisCheck(resources.redis)],
             timeout_s=2.0,
@@ -75,6 +79,7 @@ def create_app(
             yield
         finally:
             try:
+                app.state.collections.close()
                 await app.state.api.close()
                 await policy.close()  # writes out buffered usage and settlements
             finally:
@@ -86,6 +91,7 @@ def create_app(
             MetricsController,
             *api_route_handlers(),
             *admin_route_handlers(),
+            *collection_route_handlers(),
         ],
         dependencies={
             "readiness": Provide(_readiness, sync_to_thread=False),

@@ -17,7 +17,7 @@ from psycopg import Connection
 from psycopg_pool import ConnectionPool
 
 from configs import Settings
-from inference.embedders import Embedder, LocalEmbedder
+from inference.embedders import Embedder, build_embedder
 from ingestion.db import migrate_when_ready
 from ingestion.embedding import LazyEmbedder
 from ingestion.metrics import IngestionMetrics
@@ -67,7 +67,9 @@ def run_worker(
         ingestor=build_file_ingestor(
             settings,
             pool=pool,
-            embedder=LazyEmbedder(embedder_factory or LocalEmbedder),
+            embedder=LazyEmbedder(
+                embedder_factory or (lambda: build_embedder(settings.inference.embedder))
+            ),
             metrics=metrics,
         ),
         failures=jobs,

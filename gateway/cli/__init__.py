@@ -10,6 +10,7 @@ import click
 from gateway.cli._context import CliContext
 from gateway.cli._db import db_group
 from gateway.cli._inference import inference_group
+from gateway.cli._ingest import ingest_command
 from gateway.cli._keys import keys_group
 from gateway.cli._misc import config_group
 from gateway.cli._run import run_command
@@ -51,3 +52,4 @@ main.add_command(db_group)
 main.add_command(config_group)
 main.add_command(keys_group)
 main.add_command(inference_group)
+main.add_command(ingest_command)

@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-from ingestion.parsing._base import DocumentKind, Element, Parser, detect_kind
+from ingestion.parsing._base import (
+    SUPPORTED_EXTENSIONS,
+    DocumentKind,
+    Element,
+    Parser,
+    detect_kind,
+)
 from ingestion.parsing._unstructured import UnstructuredParser
 
-__all__ = ["DocumentKind", "Element", "Parser", "UnstructuredParser", "detect_kind"]
+__all__ = [
+    "SUPPORTED_EXTENSIONS",
+    "DocumentKind",
+    "Element",
+    "Parser",
+    "UnstructuredParser",
+    "detect_kind",
+]

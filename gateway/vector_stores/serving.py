@@ -1,0 +1,227 @@
+"""The Vector Stores API's logic: stores, files in stores, batches. Built once at start-up."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import anyio.to_thread
+
+from configs import ChunkingSettings
+from gateway.auth import Principal
+from gateway.errors import NotFoundError, ServiceUnavailableError
+from gateway.files import require_admin
+from gateway.vector_stores._access import StoreAccess, visible_condition
+from gateway.vector_stores.protocol import (
+    AddFile,
+    ChunkingStrategy,
+    CreateBatch,
+    CreateVectorStore,
+    ModifyVectorStore,
+)
+from inference.embedders import Embedder, EmbeddingError
+from ingestion.collections import (
+    BatchRecord,
+    FileRepository,
+    NewStoreFile,
+    Page,
+    PageRequest,
+    StoreFileRecord,
+    StoreFileRepository,
+    VectorStoreRecord,
+    VectorStoreRepository,
+    new_id,
+)
+from ingestion.queue import IngestionQueue
+
+__all__ = ["VectorStoreService"]
+
+
+class VectorStoreService:
+    """Changes need an admin key; reads need a grant (``StoreAccess``)."""
+
+    def __init__(
+        self,
+        *,
+        stores: VectorStoreRepository,
+        store_files: StoreFileRepository,
+        files: FileRepository,
+        queue: IngestionQueue,
+        embedder: Embedder,
+        chunking: ChunkingSettings,
+    ) -> None:
+        self._stores = stores
+        self._store_files = store_files
+        self._files = files
+        self._queue = queue
+        self._embedder = embedder
+        self._chunking = chunking
+        self.access = StoreAccess(stores)
+
+    async def create(self, principal: Principal, body: CreateVectorStore) -> VectorStoreRecord:
+        require_admin(principal, "create vector stores")
+        model, dimension = await self._embedding_model()
+        await self._check_files(body.file_ids)
+        record = await self._stores.create(
+            store_id=new_id("vs_"),
+            owner_key_id=principal.key_id,
+            name=body.name,
+            metadata=dict(body.metadata or {}),
+            embedding_model=model,
+            embedding_dimension=dimension,
+            expires_after=body.expires_after.model_dump() if body.expires_after else None,
+        )
+        if body.file_ids:
+            news = [self._new_file(f, {}, body.chunking_strategy) for f in body.file_ids]
+            await self._add(record.id, news)
+            record = await self.access.readable(principal, record.id)
+        return record
+
+    async def get(self, principal: Principal, store_id: str) -> VectorStoreRecord:
+        return await self.access.readable(principal, store_id)
+
+    async def list_page(self, principal: Principal, page: PageRequest) -> Page[VectorStoreRecord]:
+        condition, params = visible_condition(principal)
+        return await self._stores.list_page(page, visible=condition, params=params)
+
+    async def modify(
+        self, principal: Principal, store_id: str, body: ModifyVectorStore
+    ) -> VectorStoreRecord:
+        await self.access.writable(principal, store_id)
+        updated = await self._stores.update(
+            store_id,
+            name=body.name,
+            metadata=body.metadata,
+            expires_after=body.expires_after.model_dump() if body.expires_after else None,
+        )
+        if updated is None:
+            raise NotFoundError(f"no vector store with id {store_id!r}")
+        return updated
+
+    async def delete(self, principal: Principal, store_id: str) -> None:
+        await self.access.writable(principal, store_id)
+        await self._stores.delete(store_id)
+
+    async def add_file(self, principal: Principal, store_id: str, body: AddFile) -> StoreFileRecord:
+        await self.access.writable(principal, store_id)
+        await self._check_files([body.file_id])
+        news = [self._new_file(body.file_id, body.attributes, body.chunking_strategy)]
+        return (await self._add(store_id, news))[0]
+
+    async def get_file(self, principal: Principal, store_id: str, file_id: str) -> StoreFileRecord:
+        await self.access.readable(principal, store_id)
+        record = await self._store_files.get(store_id, file_id)
+        if record is None:
+            raise NotFoundError(f"file {file_id!r} is not in vector store {store_id!r}")
+        return record
+
+    async def list_files(
+        self,
+        principal: Principal,
+        store_id: str,
+        page: PageRequest,
+        *,
+        status: str | None,
+        batch_id: str | None = None,
+    ) -> Page[StoreFileRecord]:
+        await self.access.readable(principal, store_id)
+        if batch_id is not None:
+            await self.get_batch(principal, store_id, batch_id)
+        return await self._store_files.list_page(store_id, page, status=status, batch_id=batch_id)
+
+    async def update_file(
+        self, principal: Principal, store_id: str, file_id: str, attributes: dict[str, Any]
+    ) -> StoreFileRecord:
+        await self.access.writable(principal, store_id)
+        record = await self._store_files.update_attributes(store_id, file_id, attributes)
+        if record is None:
+            raise NotFoundError(f"file {file_id!r} is not in vector store {store_id!r}")
+        return record
+
+    async def remove_file(self, principal: Principal, store_id: str, file_id: str) -> None:
+        await self.access.writable(principal, store_id)
+        removed, promoted = await self._store_files.remove(store_id, file_id)
+        if not removed:
+            raise NotFoundError(f"file {file_id!r} is not in vector store {store_id!r}")
+        await self._enqueue(store_id, promoted)
+
+    async def create_batch(
+        self, principal: Principal, store_id: str, body: CreateBatch
+    ) -> BatchRecord:
+        await self.access.writable(principal, store_id)
+        items = body.files or [
+            AddFile(file_id=f, attributes=body.attributes) for f in body.file_ids or []
+        ]
+        await self._check_files([item.file_id for item in items])
+        news = [
+            self._new_file(
+                item.file_id,
+                item.attributes if item.attributes is not None else body.attributes,
+                item.chunking_strategy or body.chunking_strategy,
+            )
+            for item in items
+        ]
+        batch_id = new_id("vsfb_")
+        await self._add(store_id, news, batch_id=batch_id)
+        return await self.get_batch(principal, store_id, batch_id)
+
+    async def get_batch(self, principal: Principal, store_id: str, batch_id: str) -> BatchRecord:
+        await self.access.readable(principal, store_id)
+        record = await self._store_files.get_batch(store_id, batch_id)
+        if record is None:
+            raise NotFoundError(f"no file batch {batch_id!r} in vector store {store_id!r}")
+        return record
+
+    async def cancel_batch(self, principal: Principal, store_id: str, batch_id: str) -> BatchRecord:
+        await self.access.writable(principal, store_id)
+        record = await self._store_files.cancel_batch(store_id, batch_id)
+        if record is None:
+            raise NotFoundError(f"no file batch {batch_id!r} in vector store {store_id!r}")
+        return record
+
+    async def _add(
+        self, store_id: str, news: list[NewStoreFile], *, batch_id: str | None = None
+    ) -> list[StoreFileRecord]:
+        records, queued = await self._store_files.add(store_id, news, batch_id=batch_id)
+        await self._enqueue(store_id, queued)
+        return records
+
+    async def _enqueue(self, store_id: str, file_ids: Iterable[str]) -> None:
+        items = [(store_id, file_id) for file_id in file_ids]
+        if items:
+            await anyio.to_thread.run_sync(self._queue.enqueue, items)
+
+    async def _check_files(self, file_ids: list[str]) -> None:
+        found = await self._files.get_many(file_ids)
+        missing = [f for f in file_ids if f not in found]
+        if missing:
+            raise NotFoundError(f"no file with id {missing[0]!r}", param="file_id")
+
+    async def _embedding_model(self) -> tuple[str, int]:
+        embedder = self._embedder
+        try:
+            return await anyio.to_thread.run_sync(lambda: (embedder.model_name, embedder.dimension))
+        except EmbeddingError as exc:
+            raise ServiceUnavailableError(f"the embedder is not available: {exc}") from exc
+
+    def _new_file(
+        self,
+        file_id: str,
+        attributes: dict[str, Any] | None,
+        strategy: ChunkingStrategy | None,
+    ) -> NewStoreFile:
+        if strategy is not None and strategy.type == "static" and strategy.static is not None:
+            return NewStoreFile(
+                file_id,
+                attributes=dict(attributes or {}),
+                chunking_type="static",
+                max_tokens=strategy.static.max_chunk_size_tokens,
+                overlap_tokens=strategy.static.chunk_overlap_tokens,
+            )
+        return NewStoreFile(
+            file_id,
+            attributes=dict(attributes or {}),
+            chunking_type="auto",
+            max_tokens=self._chunking.auto_max_chunk_size_tokens,
+            overlap_tokens=self._chunking.auto_chunk_overlap_tokens,
+        )
