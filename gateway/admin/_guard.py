@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 
 from gateway.auth import Principal
 from gateway.errors import PermissionDeniedError
@@ -19,7 +19,7 @@ def require_admin(principal: Principal) -> Principal:
     return principal
 
 
-async def _admin(principal: Principal) -> Principal:
+async def _admin(principal: NamedDependency[Principal]) -> Principal:
     return require_admin(principal)
 
 

@@ -7,7 +7,8 @@ from typing import Literal, cast
 
 from litestar import Controller, get
 from litestar.datastructures import State
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromQuery
 from pydantic import BaseModel
 
 from gateway.admin._guard import admin_dependency
@@ -55,13 +56,13 @@ class AdminUsageController(Controller):
     @get("/", summary="Usage aggregated by key, model and day (UTC)", cache=False)
     async def usage(
         self,
-        admin: Principal,
-        report: UsageReport,
-        start: date | None = None,
-        end: date | None = None,
-        key_id: str | None = None,
-        model: str | None = None,
-        group_by: str = "key,model,day",
+        admin: NamedDependency[Principal],
+        report: NamedDependency[UsageReport],
+        start: FromQuery[date | None] = None,
+        end: FromQuery[date | None] = None,
+        key_id: FromQuery[str | None] = None,
+        model: FromQuery[str | None] = None,
+        group_by: FromQuery[str] = "key,model,day",
     ) -> UsageList:
         """``start`` defaults to the first day of this month, ``end`` to today (inclusive)."""
         today = datetime.now(UTC).date()
