@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from gateway.runtime._children import die_with_parent
 from gateway.runtime._lock import AlreadyRunningError, RunLock
 from gateway.runtime._postgres import EmbeddedPostgres
 from gateway.runtime._redis import EmbeddedRedis, redis_executable
@@ -15,6 +14,5 @@ __all__ = [
     "RunLock",
     "StackError",
     "Supervisor",
-    "die_with_parent",
     "redis_executable",
 ]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import redis
 
-from gateway.runtime._children import die_with_parent
+from inference import die_with_parent
 
 __all__ = ["EmbeddedRedis", "redis_executable"]
 

@@ -23,10 +23,10 @@ from pydantic import SecretStr
 
 from configs import Settings, SettingsError
 from gateway.keys import BootstrapResult, ensure_admin_key
-from gateway.runtime._children import die_with_parent
 from gateway.runtime._lock import RunLock
 from gateway.runtime._postgres import EmbeddedPostgres
 from gateway.runtime._redis import EmbeddedRedis
+from inference import die_with_parent
 from ingestion.db import migrate_when_ready
 
 __all__ = ["StackError", "Supervisor"]

@@ -8,12 +8,10 @@ forwards a graceful SIGTERM) and gets SIGTERM should the supervisor die.
 
 from __future__ import annotations
 
-import ctypes
 import enum
 import logging
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -21,12 +19,12 @@ from dataclasses import dataclass
 
 import httpx
 
+from inference._process import die_with_parent
 from inference.errors import BackendError
 
 __all__ = ["SupervisorPolicy", "VllmState", "VllmSupervisor"]
 
 _log = logging.getLogger(__name__)
-_PR_SET_PDEATHSIG = 1
 
 
 class VllmState(enum.StrEnum):
@@ -52,11 +50,6 @@ class SupervisorPolicy:
     restart_backoff_max_s: float = 120.0
     stop_timeout_s: float = 60.0
     health_timeout_s: float = 5.0
-
-
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class VllmSupervisor:
@@ -109,7 +102,7 @@ class VllmSupervisor:
                 self._command,
                 env=self._env,
                 start_new_session=True,
-                preexec_fn=_die_with_parent,
+                preexec_fn=die_with_parent,
             )
         except FileNotFoundError as exc:
             raise BackendError(
