@@ -6,7 +6,6 @@ with the file (or environment variable) that set it.
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -14,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
+from configs._describe import Path_, describe
 from configs._models import Settings
 
 __all__ = ["DEFAULT_CONFIG", "SettingsError", "load_settings"]
@@ -37,8 +37,6 @@ _CONVENTIONAL_ENV: dict[str, Path_] = {
 }
 # RAGWAY_ variables that are not settings paths.
 _NOT_SETTINGS = {CONFIG_ENV, "RAGWAY_ADMIN_KEY"}
-
-Path_ = tuple[str, ...]
 
 
 class SettingsError(Exception):
@@ -67,7 +65,7 @@ def load_settings(
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
-        raise SettingsError(_describe(exc, sources)) from exc
+        raise SettingsError(describe(exc, sources)) from exc
 
 
 def _read_file(path: Path) -> dict[str, Any]:
@@ -151,36 +149,3 @@ def _get(data: Mapping[str, Any], path: Path_) -> Any:
             return None
         node = node[part]
     return node
-
-
-def _describe(exc: ValidationError, sources: Mapping[Path_, str]) -> str:
-    lines = ["invalid configuration:"]
-    for error in exc.errors():
-        loc = tuple(str(part) for part in error["loc"])
-        dotted = ".".join(loc)
-        source = _source_of(loc, sources)
-        if error["type"] == "extra_forbidden":
-            message = "unknown key" + _suggest(loc)
-        else:
-            message = f"{error['msg']} (got {error.get('input')!r})"
-        lines.append(f"  {source}: '{dotted}': {message}")
-    return "\n".join(lines)
-
-
-def _source_of(loc: Path_, sources: Mapping[Path_, str]) -> str:
-    for end in range(len(loc), 0, -1):
-        if loc[:end] in sources:
-            return sources[loc[:end]]
-    return "defaults"
-
-
-def _suggest(loc: Path_) -> str:
-    model: type[BaseModel] = Settings
-    for part in loc[:-1]:
-        field = model.model_fields.get(part)
-        annotation = field.annotation if field else None
-        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
-            return ""
-        model = annotation
-    close = difflib.get_close_matches(loc[-1], list(model.model_fields), n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""

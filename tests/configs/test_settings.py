@@ -138,3 +138,45 @@ def test_settings_are_immutable() -> None:
     settings = load_settings(config_files=[], env={})
     with pytest.raises(ValueError, match="frozen"):
         settings.gateway.port = 1  # type: ignore[misc]
+
+
+def test_unknown_key_in_a_union_member_names_its_file_without_the_tag(tmp_path: Path) -> None:
+    path = write(
+        tmp_path, "inference:\n  embedder:\n    kind: local\n    bogus: 1\n    model_nam: x\n"
+    )
+    with pytest.raises(SettingsError) as info:
+        load_settings(config_files=[path], env={})
+    message = str(info.value)
+    assert f"{path}: 'inference.embedder.bogus': unknown key" in message
+    assert f"{path}: 'inference.embedder.model_nam': unknown key" in message
+    assert "did you mean 'model_name'" in message
+    assert str(DEFAULT_CONFIG) not in message
+    assert ".local." not in message
+
+
+def test_union_member_errors_name_the_variable_or_the_file_that_chose_the_kind(
+    tmp_path: Path,
+) -> None:
+    with pytest.raises(SettingsError) as info:
+        load_settings(config_files=[], env={"RAGWAY_INFERENCE__EMBEDDER__BOGUS": "1"})
+    assert (
+        "environment variable RAGWAY_INFERENCE__EMBEDDER__BOGUS: 'inference.embedder.bogus'"
+        in str(info.value)
+    )
+    path = write(tmp_path, "inference:\n  embedder:\n    kind: remote\n    model: m\n")
+    with pytest.raises(SettingsError) as info:
+        load_settings(config_files=[path], env={})
+    assert f"{path}: 'inference.embedder.base_url': Field required" in str(info.value)
+
+
+def test_unknown_key_inside_mappings_and_lists_is_placed_and_suggested(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "providers:\n  models:\n    m:\n      deployments:\n"
+        "        - {name: d, provider: openai, model: x, base_url: 'http://h/v1', wieght: 2}\n",
+    )
+    with pytest.raises(SettingsError) as info:
+        load_settings(config_files=[path], env={})
+    message = str(info.value)
+    assert f"{path}: 'providers.models.m.deployments.0.wieght': unknown key" in message
+    assert "did you mean 'weight'" in message
