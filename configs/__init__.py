@@ -41,6 +41,12 @@ from configs._providers import (
     RoutingSettings,
     UpstreamHttpSettings,
 )
+from configs._retrieval import (
+    QueryCacheSettings,
+    RetrievalChatSettings,
+    RetrievalSettings,
+    SearchSettings,
+)
 
 __all__ = [
     "CONFIG_ENV",
@@ -64,10 +70,14 @@ __all__ = [
     "ParsingSettings",
     "PolicySettings",
     "ProvidersSettings",
+    "QueryCacheSettings",
     "QuotaSettings",
     "RedisSettings",
     "RemoteEmbedderSettings",
+    "RetrievalChatSettings",
+    "RetrievalSettings",
     "RoutingSettings",
+    "SearchSettings",
     "Settings",
     "SettingsError",
     "UpstreamHttpSettings",

@@ -11,6 +11,7 @@ from configs._inference import InferenceSettings
 from configs._ingestion import IngestionSettings
 from configs._policy import PolicySettings
 from configs._providers import ProvidersSettings
+from configs._retrieval import RetrievalSettings
 
 __all__ = [
     "DatabaseSettings",
@@ -110,3 +111,4 @@ class Settings(_Strict):
     ingestion: IngestionSettings = IngestionSettings()
     policy: PolicySettings = PolicySettings()
     providers: ProvidersSettings = ProvidersSettings()
+    retrieval: RetrievalSettings = RetrievalSettings()

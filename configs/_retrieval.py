@@ -1,0 +1,104 @@
+"""Settings of retrieval: hybrid search (vector + full text, fused) and chat with file_search."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = ["QueryCacheSettings", "RetrievalChatSettings", "RetrievalSettings", "SearchSettings"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SearchSettings(_Strict):
+    """Hybrid search: pgvector HNSW (cosine) and Postgres full text, fused by reciprocal rank.
+
+    Each side contributes ``weight / (rrf_k + rank)`` for every chunk it ranks; a chunk's score
+    is the sum, divided by the best possible sum so that scores lie in [0, 1].
+    """
+
+    vector_weight: float = Field(default=1.0, ge=0, description="0 turns the vector side off")
+    text_weight: float = Field(default=1.0, ge=0, description="0 turns the full-text side off")
+    rrf_k: int = Field(default=60, ge=1, description="rank offset of reciprocal rank fusion")
+    vector_candidates: int = Field(
+        default=40, ge=1, le=1000, description="chunks the vector side ranks (>= the limit)"
+    )
+    text_candidates: int = Field(
+        default=40,
+        ge=1,
+        le=1000,
+        description="chunks the full-text side ranks (at least the limit)",
+    )
+    text_match_limit: int = Field(
+        default=2000,
+        ge=1,
+        description="at most this many chunks matching the query's words are ranked by text",
+    )
+    text_common_fraction: float = Field(
+        default=0.05,
+        gt=0,
+        le=1,
+        description="query words in more than this share of chunks (per ANALYZE statistics) "
+        "are left out of the full-text match",
+    )
+    ef_search: int = Field(
+        default=64, ge=1, le=1000, description="HNSW hnsw.ef_search; raised for filtered searches"
+    )
+    exact_scan_max_chunks: int = Field(
+        default=10_000,
+        ge=0,
+        description="searches whose stores and filters leave at most this many chunks skip "
+        "the index and compare every one (exact and fast for small sets)",
+    )
+    overfetch_factor: float = Field(
+        default=2.0,
+        ge=1.0,
+        description="filtered searches raise ef_search to candidates / selectivity * this",
+    )
+    max_scan_tuples: int = Field(
+        default=20_000,
+        ge=1,
+        description="pgvector >= 0.8 only: hnsw.max_scan_tuples of an iterative filtered scan",
+    )
+    text_search_config: str = Field(
+        default="english",
+        pattern=r"^[a-z_]+$",
+        description="Postgres text search configuration; must be the one chunks are indexed with",
+    )
+
+    @model_validator(mode="after")
+    def _one_side_on(self) -> SearchSettings:
+        if self.vector_weight == 0 and self.text_weight == 0:
+            raise ValueError("vector_weight and text_weight cannot both be 0")
+        return self
+
+
+class QueryCacheSettings(_Strict):
+    """Query embeddings kept briefly per text, so repeated questions skip the embedder."""
+
+    max_entries: int = Field(default=1024, ge=0, description="0 turns the cache off")
+    ttl_s: float = Field(default=300.0, gt=0)
+
+
+class RetrievalChatSettings(_Strict):
+    """``file_search`` tools in chat completions: how passages are fitted and cited."""
+
+    max_num_results: int = Field(
+        default=8, ge=1, le=50, description="passages per request when the tool sets none"
+    )
+    default_context_window: int = Field(
+        default=8192, ge=256, description="tokens, for deployments without context_window"
+    )
+    reserve_completion_tokens: int = Field(
+        default=1024, ge=0, description="left for the answer when the request sets no max_tokens"
+    )
+    chars_per_token: float = Field(default=4.0, gt=0, description="token estimate of passages")
+
+
+class RetrievalSettings(_Strict):
+    """Hybrid search, its query cache and chat retrieval."""
+
+    search: SearchSettings = SearchSettings()
+    query_cache: QueryCacheSettings = QueryCacheSettings()
+    chat: RetrievalChatSettings = RetrievalChatSettings()

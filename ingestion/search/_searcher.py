@@ -1,0 +1,246 @@
+"""HybridSearcher: plans and runs one hybrid search over the chunks of some vector stores."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
+
+import psycopg
+from pgvector import Vector
+from psycopg import sql
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from configs import SearchSettings
+from ingestion.db import DatabaseCapabilities, detect_capabilities
+from ingestion.errors import DatabaseUnavailableError, EmbeddingMismatchError, RecordNotFoundError
+from ingestion.search._filters import CompiledFilter, compile_filter
+from ingestion.search._sql import SearchStatement, build_plan_statement, build_search_statement
+from ingestion.search._types import SearchHit, SearchRequest
+
+__all__ = ["HybridSearcher", "QueryVectors", "SearchPlan"]
+
+_FILTER_COLUMN = sql.SQL("f.attributes")
+MAX_EF_SEARCH = 1000  # pgvector's upper bound for hnsw.ef_search
+
+
+class QueryVectors(Protocol):
+    """Turns a query into the vector the stores were embedded for (e.g. ``QueryEmbedder``)."""
+
+    async def embed(self, text: str) -> list[float]:
+        """The normalised query vector."""
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPlan:
+    """How one search runs: which index use and how far it looks. Exposed for tests/benchmarks."""
+
+    dimension: int
+    filtered_chunks: int
+    total_chunks: int
+    exact: bool
+    ef_search: int
+    iterative: bool
+
+
+class HybridSearcher:
+    """Vector (pgvector HNSW, cosine) and full-text (Postgres) search fused in one statement.
+
+    Built once per process with the pool, the query embedder and the settings. The stores'
+    permissions are the caller's business (pass only readable store ids); attribute filters
+    are applied inside both rankings. With pgvector < 0.8 an HNSW scan cannot look past
+    ``ef_search`` candidates, so a filtered search raises ``ef_search`` by the filter's
+    selectivity, searches small filtered sets exactly, and repeats a search exactly when the
+    index came back with fewer chunks than exist.
+    """
+
+    def __init__(
+        self,
+        *,
+        pool: AsyncConnectionPool,
+        vectors: QueryVectors,
+        embedding_model: str,
+        settings: SearchSettings,
+    ) -> None:
+        self._pool = pool
+        self._vectors = vectors
+        self._embedding_model = embedding_model
+        self._settings = settings
+        self._capabilities: DatabaseCapabilities | None = None
+
+    async def search(self, request: SearchRequest) -> list[SearchHit]:
+        """The best chunks for the request, best first (at most ``max_num_results``)."""
+        hits, _ = await self.search_with_plan(request)
+        return hits
+
+    async def search_with_plan(self, request: SearchRequest) -> tuple[list[SearchHit], SearchPlan]:
+        """``search`` plus the plan it ran with (the last one, after an exact retry)."""
+        use_vector, use_text = self._sides(request)
+        condition = None
+        if request.filters is not None:
+            condition = compile_filter(request.filters, _FILTER_COLUMN)
+        try:
+            async with self._pool.connection() as conn:
+                plan = await self._plan(conn, request, condition, use_vector=use_vector)
+                if plan.filtered_chunks == 0:
+                    return [], plan
+                vector = await self._vectors.embed(request.query) if use_vector else None
+                shape = SearchStatement(
+                    dimension=plan.dimension,
+                    use_vector=use_vector,
+                    use_text=use_text,
+                    exact=plan.exact,
+                    iterative=plan.iterative,
+                    text_config=self._settings.text_search_config,
+                    condition=condition,
+                )
+                params = self._params(request, plan, condition, vector, use_vector, use_text)
+                found, hits = await self._run(conn, shape, plan, params)
+                wanted = min(params["vector_candidates"], plan.filtered_chunks)
+                if use_vector and not plan.exact and found < wanted:
+                    plan = replace(plan, exact=True, iterative=False)
+                    _, hits = await self._run(
+                        conn, replace(shape, exact=True, iterative=False), plan, params
+                    )
+                return hits, plan
+        except (psycopg.OperationalError, PoolTimeout) as exc:
+            raise DatabaseUnavailableError(f"search failed: {exc}") from exc
+
+    def _sides(self, request: SearchRequest) -> tuple[bool, bool]:
+        if request.mode == "vector":
+            return True, False
+        if request.mode == "text":
+            return False, True
+        return self._settings.vector_weight > 0, self._settings.text_weight > 0
+
+    async def _plan(
+        self,
+        conn: psycopg.AsyncConnection[Any],
+        request: SearchRequest,
+        condition: CompiledFilter | None,
+        *,
+        use_vector: bool,
+    ) -> SearchPlan:
+        if self._capabilities is None:
+            self._capabilities = await detect_capabilities(conn)
+            await conn.rollback()
+        params: dict[str, Any] = {"stores": list(request.store_ids)}
+        if condition is not None:
+            params.update(condition.params)
+        cursor = await conn.execute(build_plan_statement(condition), params)
+        rows = await cursor.fetchall()
+        await conn.rollback()
+        missing = set(request.store_ids) - {row[0] for row in rows}
+        if missing:
+            raise RecordNotFoundError(f"no vector store with id {sorted(missing)[0]!r}")
+        models = {(row[1], row[2]) for row in rows}
+        if len(models) > 1:
+            raise EmbeddingMismatchError(
+                "the stores searched together must share one embedding model and dimension"
+            )
+        model, dimension = models.pop()
+        if use_vector and model != self._embedding_model:
+            raise EmbeddingMismatchError(
+                f"the store was embedded with {model!r}, the query embedder is "
+                f"{self._embedding_model!r}"
+            )
+        filtered = int(sum(row[3] for row in rows))
+        total = int(rows[0][4]) if rows else 0
+        return self._choose(dimension, filtered, total, request)
+
+    def _choose(
+        self, dimension: int, filtered: int, total: int, request: SearchRequest
+    ) -> SearchPlan:
+        settings = self._settings
+        candidates = max(settings.vector_candidates, request.max_num_results)
+        base_ef = min(MAX_EF_SEARCH, max(settings.ef_search, candidates))
+        iterative = self._capabilities is not None and self._capabilities.iterative_index_scan
+        if filtered <= settings.exact_scan_max_chunks:
+            return SearchPlan(dimension, filtered, total, True, base_ef, iterative)
+        selectivity = filtered / total if 0 < filtered < total else 1.0
+        if iterative:
+            return SearchPlan(dimension, filtered, total, False, base_ef, True)
+        needed = math.ceil(candidates / selectivity * settings.overfetch_factor)
+        if selectivity < 1.0 and needed > MAX_EF_SEARCH:
+            return SearchPlan(dimension, filtered, total, True, base_ef, False)
+        ef = min(MAX_EF_SEARCH, max(base_ef, needed if selectivity < 1.0 else base_ef))
+        return SearchPlan(dimension, filtered, total, False, ef, False)
+
+    def _params(
+        self,
+        request: SearchRequest,
+        plan: SearchPlan,
+        condition: CompiledFilter | None,
+        vector: list[float] | None,
+        use_vector: bool,
+        use_text: bool,
+    ) -> dict[str, Any]:
+        settings = self._settings
+        vector_weight = settings.vector_weight if request.mode == "hybrid" else 1.0
+        text_weight = settings.text_weight if request.mode == "hybrid" else 1.0
+        best = (vector_weight if use_vector else 0.0) + (text_weight if use_text else 0.0)
+        params: dict[str, Any] = {
+            "stores": list(request.store_ids),
+            "text": request.query,
+            "vector": Vector(vector) if vector is not None else None,
+            "vector_candidates": max(settings.vector_candidates, request.max_num_results),
+            "ef_search": plan.ef_search,
+            "text_candidates": max(settings.text_candidates, request.max_num_results),
+            "text_match_limit": settings.text_match_limit,
+            "common_fraction": settings.text_common_fraction,
+            "vector_weight": vector_weight,
+            "text_weight": text_weight,
+            "rrf_k": float(settings.rrf_k),
+            "best_score": best / (settings.rrf_k + 1),
+            "score_threshold": request.score_threshold,
+            "limit": request.max_num_results,
+        }
+        if condition is not None:
+            params.update(condition.params)
+        return params
+
+    async def _run(
+        self,
+        conn: psycopg.AsyncConnection[Any],
+        shape: SearchStatement,
+        plan: SearchPlan,
+        params: dict[str, Any],
+    ) -> tuple[int, list[SearchHit]]:
+        statement = build_search_statement(shape)
+        async with conn.transaction(), conn.pipeline():
+            if shape.use_vector and not shape.exact:
+                await _set_local(conn, "hnsw.ef_search", str(plan.ef_search))
+                if plan.iterative:
+                    await _set_local(conn, "hnsw.iterative_scan", "relaxed_order")
+                    await _set_local(
+                        conn, "hnsw.max_scan_tuples", str(self._settings.max_scan_tuples)
+                    )
+            cursor = await conn.execute(statement, params)
+            rows = await cursor.fetchall()
+        found = int(rows[0][0]) if rows else 0
+        return found, [_hit(row[1:]) for row in rows if row[1] is not None]
+
+
+async def _set_local(conn: psycopg.AsyncConnection[Any], name: str, value: str) -> None:
+    # set_config(..., true) is SET LOCAL with a bind parameter: it ends with the transaction.
+    await conn.execute("SELECT set_config(%s, %s, true)", (name, value))
+
+
+def _hit(row: Sequence[Any]) -> SearchHit:
+    (chunk_id, store, file_id, filename, index, content, score, attributes) = row[:8]
+    vector_rank, text_rank, page, section = row[8:12]
+    return SearchHit(
+        chunk_id=int(chunk_id),
+        vector_store_id=store,
+        file_id=file_id,
+        filename=filename,
+        chunk_index=int(index),
+        content=content,
+        score=float(score),
+        attributes=dict(attributes or {}),
+        vector_rank=int(vector_rank) if vector_rank is not None else None,
+        text_rank=int(text_rank) if text_rank is not None else None,
+        page_number=page,
+        section=section,
+    )

@@ -1,0 +1,261 @@
+"""Hybrid search latency and HNSW recall on 100k chunks (384-d) in one vector store.
+
+Run: ``python -m tests.benchmarks.search`` (``--chunks``, ``--queries``; ``--database-url``
+to use an existing, migrated database that it fills once and reuses). Without a URL it
+starts an embedded Postgres in a temporary folder.
+
+The corpus is synthetic but shaped like real embeddings: vectors drawn around 500 topic
+centres (cosine to their centre ~0.5), texts of 40 words from a Zipf-distributed vocabulary,
+1000 files with attributes. Chunks are loaded with binary COPY and the HNSW index is built
+after the load. Queries are vectors near (not equal to) stored chunks plus four of their words.
+
+Reported, all excluding query embedding (the vectors are given):
+- p50 / p99 of hybrid search, vector-only search through the index, and a filtered search;
+- the exact scan of the same queries as the baseline, and the speed-up over it;
+- recall@10 of the HNSW search against the exact scan on the same queries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import psycopg
+from pgvector.psycopg import register_vector
+
+from configs import SearchSettings
+from ingestion.db import migrate, open_pool
+from ingestion.search import HybridSearcher, SearchRequest, parse_filter
+
+DIMENSION = 384
+STORE = "vs_bench"
+MODEL = "bench-384"
+FILES = 1000
+CATEGORIES = 20
+VOCABULARY = 20_000
+WORDS_PER_CHUNK = 40
+
+
+class GivenVectors:
+    """Query vectors known in advance: the benchmark measures search, not the embedder."""
+
+    def __init__(self) -> None:
+        self.vectors: dict[str, list[float]] = {}
+
+    async def embed(self, text: str) -> list[float]:
+        return self.vectors[text]
+
+
+def _unit(rows: np.ndarray) -> np.ndarray:
+    normed: np.ndarray = rows / np.linalg.norm(rows, axis=1, keepdims=True)
+    return normed
+
+
+def make_corpus(chunks: int, seed: int = 7) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """Vectors, texts and the topic centres they were drawn around."""
+    rng = np.random.default_rng(seed)
+    centres = _unit(rng.standard_normal((500, DIMENSION)).astype(np.float32))
+    topic = rng.integers(0, len(centres), chunks)
+    noise = rng.standard_normal((chunks, DIMENSION)).astype(np.float32) * 0.09
+    vectors = _unit(centres[topic] + noise).astype(np.float32)
+    ranks = np.minimum(rng.zipf(1.15, (chunks, WORDS_PER_CHUNK)), VOCABULARY) - 1
+    texts = [" ".join(f"w{r}" for r in row) for row in ranks]
+    return vectors, texts, centres
+
+
+def load(url: str, chunks: int) -> None:
+    """Fill the database with one store of ``chunks`` chunks, unless it already holds them."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute("SELECT count(*) FROM chunks WHERE vector_store_id = %s", (STORE,))
+        existing = row.fetchone()
+        if existing is not None and existing[0] == chunks:
+            return
+        register_vector(conn)
+        vectors, texts, _ = make_corpus(chunks)
+        started = time.perf_counter()
+        conn.execute("DELETE FROM vector_stores WHERE id = %s", (STORE,))
+        index = conn.execute(
+            "SELECT indexname, indexdef FROM pg_indexes "
+            "WHERE tablename = 'chunks' AND indexdef LIKE '%%hnsw%%vector(384)%%'"
+        ).fetchone()
+        assert index is not None, "migration 0003 creates the 384-d HNSW index"
+        conn.execute(f'DROP INDEX "{index[0]}"'.encode())
+        conn.execute(
+            "INSERT INTO vector_stores (id, name, embedding_model, embedding_dimension) "
+            "VALUES (%s, 'bench', %s, %s)",
+            (STORE, MODEL, DIMENSION),
+        )
+        per_file = chunks // FILES
+        with conn.cursor() as cur:
+            for f in range(FILES):
+                file_id = f"file-bench-{f:04d}"
+                cur.execute(
+                    "INSERT INTO files (id, filename, purpose, bytes, sha256) "
+                    "VALUES (%s, %s, 'assistants', 0, %s)",
+                    (file_id, f"doc-{f:04d}.txt", file_id),
+                )
+                attributes = psycopg.types.json.Jsonb(
+                    {"category": f"c{f % CATEGORIES}", "year": 2000 + f % 25}
+                )
+                cur.execute(
+                    "INSERT INTO vector_store_files (vector_store_id, file_id, sha256, status, "
+                    "attributes, chunking_type, max_chunk_size_tokens, chunk_overlap_tokens, "
+                    "chunks_total, chunks_done) "
+                    "VALUES (%s, %s, %s, 'completed', %s, 'auto', 200, 40, %s, %s)",
+                    (STORE, file_id, file_id, attributes, per_file, per_file),
+                )
+        copy_sql = (
+            "COPY chunks (vector_store_id, file_id, chunk_index, content, embedding, "
+            "dimension, token_count) FROM STDIN WITH (FORMAT BINARY)"
+        )
+        with conn.cursor() as cur, cur.copy(copy_sql) as copy:
+            copy.set_types(["text", "text", "int4", "text", "vector", "int4", "int4"])
+            for i in range(chunks):
+                file_id = f"file-bench-{i // per_file:04d}"
+                copy.write_row((STORE, file_id, i % per_file, texts[i], vectors[i], DIMENSION, 60))
+        loaded = time.perf_counter()
+        conn.execute("SET maintenance_work_mem = '2GB'")
+        conn.execute(index[1].encode())
+        conn.execute("VACUUM ANALYZE chunks")
+        print(
+            f"loaded {chunks} chunks in {loaded - started:.1f} s (binary COPY), "
+            f"HNSW index built in {time.perf_counter() - loaded:.1f} s"
+        )
+
+
+def make_queries(count: int, chunks: int, seed: int = 11) -> list[tuple[str, list[float]]]:
+    """Query texts (four words of a stored chunk) and vectors near that chunk."""
+    vectors, texts, _ = make_corpus(chunks)
+    rng = np.random.default_rng(seed)
+    picks = rng.choice(chunks, count, replace=False)
+    noise = rng.standard_normal((count, DIMENSION)).astype(np.float32) * 0.05
+    near = _unit(vectors[picks] + noise)
+    queries = []
+    for n, (pick, vector) in enumerate(zip(picks, near, strict=True)):
+        words = texts[pick].split()
+        text = f"q{n} " + " ".join(words[i] for i in rng.choice(len(words), 4, replace=False))
+        queries.append((text, vector.tolist()))
+    return queries
+
+
+async def _timed(
+    queries: list[tuple[str, list[float]]],
+    call: Callable[[str], Awaitable[list[Any]]],
+) -> tuple[list[float], list[list[Any]]]:
+    times: list[float] = []
+    results: list[list[Any]] = []
+    for text, _ in queries:
+        started = time.perf_counter()
+        results.append(await call(text))
+        times.append((time.perf_counter() - started) * 1000)
+    return times, results
+
+
+def _percentiles(times: list[float]) -> tuple[float, float]:
+    ordered = sorted(times)
+    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+    return statistics.median(ordered), p99
+
+
+async def measure(url: str, chunks: int, query_count: int) -> dict[str, Any]:
+    """Run every query through each search variant; latencies in ms and recall@10."""
+    settings = SearchSettings()
+    exact_settings = SearchSettings(exact_scan_max_chunks=10**9)
+    vectors = GivenVectors()
+    queries = make_queries(query_count, chunks)
+    vectors.vectors.update(queries)
+    from configs import DatabaseSettings
+
+    pool = await open_pool(url, DatabaseSettings(pool_max_size=2), application_name="bench")
+    await pool.wait()
+    try:
+        searcher = HybridSearcher(
+            pool=pool, vectors=vectors, embedding_model=MODEL, settings=settings
+        )
+        exact = HybridSearcher(
+            pool=pool, vectors=vectors, embedding_model=MODEL, settings=exact_settings
+        )
+        category = parse_filter({"type": "eq", "key": "category", "value": "c3"})
+
+        def run(
+            engine: HybridSearcher, mode: str, **extra: Any
+        ) -> Callable[[str], Awaitable[list[Any]]]:
+            async def call(text: str) -> list[Any]:
+                request = SearchRequest((STORE,), text, 10, mode=mode, **extra)  # type: ignore[arg-type]
+                return await engine.search(request)
+
+            return call
+
+        await _timed(queries[:10], run(searcher, "hybrid"))  # warm the cache and the pool
+        report: dict[str, Any] = {}
+        for name, call in (
+            ("hybrid", run(searcher, "hybrid")),
+            ("vector_hnsw", run(searcher, "vector")),
+            ("vector_exact", run(exact, "vector")),
+            ("text", run(searcher, "text")),
+            ("hybrid_filtered_5pct", run(searcher, "hybrid", filters=category)),
+            ("vector_filtered_5pct", run(searcher, "vector", filters=category)),
+        ):
+            times, results = await _timed(queries, call)
+            report[name] = {"p50": _percentiles(times)[0], "p99": _percentiles(times)[1]}
+            report[name]["results"] = results
+        recall = [
+            len({h.chunk_id for h in approx} & {h.chunk_id for h in truth}) / max(1, len(truth))
+            for approx, truth in zip(
+                report["vector_hnsw"]["results"], report["vector_exact"]["results"], strict=True
+            )
+        ]
+        report["recall_at_10"] = statistics.mean(recall)
+        full = [len(r) == 10 for r in report["vector_filtered_5pct"]["results"]]
+        report["filtered_full_results"] = sum(full) / len(full)
+        return report
+    finally:
+        await pool.close()
+
+
+def _print(report: dict[str, Any], chunks: int, queries: int) -> None:
+    baseline = report["vector_exact"]["p50"]
+    print(f"\nsearch over {chunks} chunks x {DIMENSION}-d, {queries} queries (embedding excluded)")
+    print(f"{'variant':<24}{'p50 ms':>10}{'p99 ms':>10}{'p50 vs exact':>15}")
+    for name, row in report.items():
+        if isinstance(row, dict):
+            ratio = baseline / row["p50"] if row["p50"] else float("inf")
+            print(f"{name:<24}{row['p50']:>10.2f}{row['p99']:>10.2f}{ratio:>14.1f}x")
+    print(f"recall@10 of the HNSW search vs the exact scan: {report['recall_at_10']:.3f}")
+    print(f"filtered (5%) vector searches returning all 10: {report['filtered_full_results']:.0%}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--chunks", type=int, default=100_000)
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--database-url", help="an existing database (migrated here)")
+    args = parser.parse_args()
+    if args.database_url:
+        _bench(args.database_url, args.chunks, args.queries)
+        return
+    from gateway.runtime import EmbeddedPostgres
+
+    with tempfile.TemporaryDirectory(prefix="ragway-bench-") as folder:
+        postgres = EmbeddedPostgres(Path(folder))
+        try:
+            _bench(postgres.start(database="bench"), args.chunks, args.queries)
+        finally:
+            postgres.stop()
+
+
+def _bench(url: str, chunks: int, queries: int) -> None:
+    asyncio.run(migrate(url))
+    load(url, chunks)
+    _print(asyncio.run(measure(url, chunks, queries)), chunks, queries)
+
+
+if __name__ == "__main__":
+    main()
