@@ -27,6 +27,7 @@ from configs._models import (
     Settings,
     WorkerSettings,
 )
+from configs._pii import PiiAction, PiiNlpSettings, PiiPolicySettings, PiiSettings
 from configs._policy import (
     KeyCacheSettings,
     PolicySettings,
@@ -41,6 +42,7 @@ from configs._providers import (
     RoutingSettings,
     UpstreamHttpSettings,
 )
+from configs._tools import AuditSettings, ToolSettings
 from configs._retrieval import (
     QueryCacheSettings,
     RetrievalChatSettings,
@@ -51,6 +53,7 @@ from configs._retrieval import (
 __all__ = [
     "CONFIG_ENV",
     "DEFAULT_CONFIG",
+    "AuditSettings",
     "ChunkingSettings",
     "CpuServerSettings",
     "DatabaseSettings",
@@ -68,6 +71,10 @@ __all__ = [
     "ModelAliasSettings",
     "ObservabilitySettings",
     "ParsingSettings",
+    "PiiAction",
+    "PiiNlpSettings",
+    "PiiPolicySettings",
+    "PiiSettings",
     "PolicySettings",
     "ProvidersSettings",
     "QueryCacheSettings",
@@ -80,6 +87,7 @@ __all__ = [
     "SearchSettings",
     "Settings",
     "SettingsError",
+    "ToolSettings",
     "UpstreamHttpSettings",
     "UsageSettings",
     "VllmSettings",

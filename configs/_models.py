@@ -9,8 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from configs._inference import InferenceSettings
 from configs._ingestion import IngestionSettings
+from configs._pii import PiiSettings
 from configs._policy import PolicySettings
 from configs._providers import ProvidersSettings
+from configs._tools import ToolSettings
 from configs._retrieval import RetrievalSettings
 
 __all__ = [
@@ -110,5 +112,7 @@ class Settings(_Strict):
     inference: InferenceSettings = InferenceSettings()
     ingestion: IngestionSettings = IngestionSettings()
     policy: PolicySettings = PolicySettings()
+    pii: PiiSettings = PiiSettings()
+    tools: ToolSettings = ToolSettings()
     providers: ProvidersSettings = ProvidersSettings()
     retrieval: RetrievalSettings = RetrievalSettings()

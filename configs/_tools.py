@@ -1,0 +1,42 @@
+"""Settings of the tool-call permission checks and their audit trail."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["AuditSettings", "ToolSettings"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AuditSettings(_Strict):
+    """The audit trail: buffered in each process, written to Postgres in batches."""
+
+    batch_size: int = Field(default=500, ge=1)
+    flush_interval_s: float = Field(default=0.5, gt=0)
+    max_buffer: int = Field(
+        default=100_000, ge=1, description="rows kept while Postgres is unreachable"
+    )
+    retry_max_s: float = Field(default=10.0, gt=0, description="longest wait between retries")
+    shutdown_timeout_s: float = Field(default=10.0, gt=0)
+
+
+class ToolSettings(_Strict):
+    """What happens to tools a key may not use, and to tool calls that break the rules."""
+
+    on_forbidden_tool: Literal["reject", "remove"] = Field(
+        default="reject",
+        description="reject: 403; remove: drop the tool and name it in a response header",
+    )
+    removed_header: str = "x-ragway-tools-removed"
+    on_blocked_call: Literal["error", "refuse"] = Field(
+        default="error",
+        description="error: the response becomes an error; refuse: the call is replaced by "
+        "an assistant refusal",
+    )
+    validate_arguments: bool = True
+    audit: AuditSettings = AuditSettings()

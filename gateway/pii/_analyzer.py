@@ -1,0 +1,140 @@
+"""The fast analyzer: Presidio's recognizers, run only where they can match.
+
+``analyze(text)`` returns what ``AnalyzerEngine.analyze(text, entities=<configured>)``
+returns for the same recognizers (same spans, entity types and scores), but a text holding
+no digit, ``@`` or ``:`` costs one character-class scan, and a text holding some costs the
+recognizers' work on small windows (see ``_windows``). Recognizers without a window spec
+(other entity types, NER) run on the whole text, as in Presidio.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from gateway.pii._cache import LruCache
+from gateway.pii._presidio import PresidioSetup
+from gateway.pii._windows import GATE, WINDOW_SPECS, WindowSpec
+
+if TYPE_CHECKING:
+    from presidio_analyzer import EntityRecognizer, RecognizerResult
+
+__all__ = ["Finding", "PiiAnalyzer"]
+
+_Hits = tuple[tuple[int, int, float], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One detected entity: its type, where it is, and the recognizer's score."""
+
+    entity: str
+    start: int
+    end: int
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    index: int
+    recognizer: EntityRecognizer
+    entity: str
+    spec: WindowSpec | None
+
+
+class PiiAnalyzer:
+    """Built once per process from the Presidio set-up; safe to call from several threads."""
+
+    def __init__(
+        self, setup: PresidioSetup, *, score_threshold: float = 0.0, cache_entries: int = 8192
+    ) -> None:
+        self._setup = setup
+        self._threshold = score_threshold
+        self._cache: LruCache[tuple[int, str], _Hits] = LruCache(cache_entries)
+        wanted = set(setup.active)
+        plans: list[_Plan] = []
+        for index, recognizer in enumerate(setup.recognizers):
+            entities = [e for e in recognizer.supported_entities if e in wanted]
+            spec = (
+                WINDOW_SPECS.get(entities[0]) if len(recognizer.supported_entities) == 1 else None
+            )
+            plans.append(_Plan(index, recognizer, ",".join(entities), spec))
+        self._windowed = tuple(p for p in plans if p.spec is not None)
+        self._whole = tuple(p for p in plans if p.spec is None)
+
+    @property
+    def active_entities(self) -> tuple[str, ...]:
+        return self._setup.active
+
+    @property
+    def inactive_entities(self) -> tuple[str, ...]:
+        return self._setup.inactive
+
+    def analyze(self, text: str) -> list[Finding]:
+        """Entities in ``text``, after Presidio's score threshold and de-duplication."""
+        if not text:
+            return []
+        from presidio_analyzer import RecognizerResult
+
+        results: list[RecognizerResult] = []
+        if self._windowed and GATE.search(text) is not None:
+            for plan in self._windowed:
+                assert plan.spec is not None
+                for start, end in plan.spec.windows(text):
+                    for hit_start, hit_end, score in self._hits(plan, text[start:end]):
+                        results.append(
+                            RecognizerResult(plan.entity, start + hit_start, start + hit_end, score)
+                        )
+        nlp_artifacts = None
+        if self._setup.uses_nlp:
+            nlp_artifacts = self._setup.nlp_engine.process_text(text, self._setup.language)
+            for recognizer in self._setup.ner_recognizers:
+                results.extend(self._run(recognizer, text, nlp_artifacts))
+        for plan in self._whole:
+            results.extend(self._run(plan.recognizer, text, nlp_artifacts))
+        if nlp_artifacts is not None:
+            results = self._enhance(text, results, nlp_artifacts)
+        return self._finish(results)
+
+    def analyze_many(self, texts: Sequence[str]) -> list[list[Finding]]:
+        return [self.analyze(text) for text in texts]
+
+    def _hits(self, plan: _Plan, window: str) -> _Hits:
+        key = (plan.index, window)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        hits = tuple(
+            (r.start, r.end, float(r.score))
+            for r in self._run(plan.recognizer, window, None)
+            if r.entity_type == plan.entity
+        )
+        self._cache.put(key, hits)
+        return hits
+
+    def _run(self, recognizer: EntityRecognizer, text: str, nlp_artifacts: Any) -> list[Any]:
+        wanted = [e for e in recognizer.supported_entities if e in self._setup.active]
+        found: list[Any] = recognizer.analyze(
+            text=text, entities=wanted, nlp_artifacts=nlp_artifacts
+        )
+        return [r for r in found or () if r.entity_type in wanted]
+
+    def _enhance(self, text: str, results: list[Any], nlp_artifacts: Any) -> list[Any]:
+        from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
+
+        recognizers = [*self._setup.recognizers, *self._setup.ner_recognizers]
+        enhanced: list[Any] = LemmaContextAwareEnhancer().enhance_using_context(
+            text=text, raw_results=results, nlp_artifacts=nlp_artifacts, recognizers=recognizers
+        )
+        return enhanced
+
+    def _finish(self, results: list[Any]) -> list[Finding]:
+        from presidio_analyzer import EntityRecognizer
+
+        kept = [r for r in results if r.score >= self._threshold]
+        unique = EntityRecognizer.remove_duplicates(kept)
+        return sorted(
+            (Finding(r.entity_type, r.start, r.end, float(r.score)) for r in unique),
+            key=lambda f: (f.start, f.end, f.entity),
+        )

@@ -1,0 +1,47 @@
+"""Tool-call permissions: what a request may offer, what a model may call, and the audit trail.
+
+Request side: ``check_request_tools`` (403 for forbidden tools, or their removal; 400 for a
+``tool`` message answering an unknown call). Response side: ``ToolCallGuard`` judges every
+call (key permission, declared by the request, JSON arguments valid against the schema), in
+whole responses and in streams. Every decision becomes an ``AuditEvent``; ``AuditWriter``
+writes them to Postgres off the hot path and ``AuditController`` lists them.
+"""
+
+from __future__ import annotations
+
+from gateway.tools._audit import AuditEvent, AuditKind, AuditSink, fingerprint
+from gateway.tools._audit_controller import AuditController
+from gateway.tools._audit_store import AuditPage, AuditQuery, AuditStore
+from gateway.tools._audit_writer import AuditWriter
+from gateway.tools._errors import (
+    ToolCallBlockedError,
+    ToolError,
+    ToolForbiddenError,
+    UnknownToolCallError,
+)
+from gateway.tools._judge import ToolCallJudge, Verdict
+from gateway.tools._request import DeclaredTool, RequestTools, check_request_tools
+from gateway.tools._response import BlockMode, ToolCallGuard
+
+__all__ = [
+    "AuditController",
+    "AuditEvent",
+    "AuditKind",
+    "AuditPage",
+    "AuditQuery",
+    "AuditSink",
+    "AuditStore",
+    "AuditWriter",
+    "BlockMode",
+    "DeclaredTool",
+    "RequestTools",
+    "ToolCallBlockedError",
+    "ToolCallGuard",
+    "ToolCallJudge",
+    "ToolError",
+    "ToolForbiddenError",
+    "UnknownToolCallError",
+    "Verdict",
+    "check_request_tools",
+    "fingerprint",
+]

@@ -1,0 +1,114 @@
+"""One tool call from the model, judged: may the key use it, did the request offer it, are
+its arguments JSON that satisfies the declared schema."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from jsonschema.protocols import Validator
+
+from gateway.auth import Principal
+from gateway.tools._request import DeclaredTool
+from gateway.tools._schema import compile_schema, first_error
+
+__all__ = ["ToolCallJudge", "Verdict", "arguments_of", "refusal"]
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """``reason``: ok, not_allowed, undeclared, invalid_json or schema. ``detail`` is safe for
+    audit rows (no argument values); ``message`` is for the client."""
+
+    allowed: bool
+    reason: str
+    detail: str = ""
+    message: str = ""
+
+    @property
+    def permission(self) -> bool:
+        return self.reason in {"not_allowed", "undeclared"}
+
+
+_OK = Verdict(True, "ok")
+
+
+class ToolCallJudge:
+    """Built per request from the request-side check's declared tools."""
+
+    def __init__(
+        self,
+        principal: Principal,
+        declared: Mapping[str, DeclaredTool],
+        *,
+        validate_arguments: bool = True,
+    ) -> None:
+        self._principal = principal
+        self._declared = declared
+        self._validate = validate_arguments
+        self._validators: dict[str, Validator] = {}
+
+    def judge(self, name: str, arguments: str) -> Verdict:
+        if not self._principal.may_use_tool(name):
+            return Verdict(
+                False,
+                "not_allowed",
+                "key may not use the tool",
+                f"the model called tool '{name}', which this API key may not use",
+            )
+        tool = self._declared.get(name)
+        if tool is None:
+            return Verdict(
+                False,
+                "undeclared",
+                "tool not offered by the request",
+                f"the model called tool '{name}', which the request did not offer",
+            )
+        if not self._validate:
+            return _OK
+        try:
+            document = json.loads(arguments) if arguments.strip() else None
+        except json.JSONDecodeError as exc:
+            return Verdict(
+                False,
+                "invalid_json",
+                f"arguments are not JSON ({exc.msg})",
+                f"the model called tool '{name}' with arguments that are not valid JSON",
+            )
+        if document is None:
+            document = {}  # an empty argument string means "no arguments"
+        if tool.parameters is None:
+            return _OK
+        validator = self._validators.get(name)
+        if validator is None:
+            validator = self._validators[name] = compile_schema(tool.parameters)
+        problem = first_error(validator, document)
+        if problem is None:
+            return _OK
+        where, message = problem
+        return Verdict(
+            False,
+            "schema",
+            where,
+            f"the model called tool '{name}' with arguments that fail its schema {where}: "
+            f"{message}",
+        )
+
+
+def refusal(name: str, verdict: Verdict) -> str:
+    """The assistant text that replaces a blocked call in ``refuse`` mode."""
+    return f"I could not call the tool '{name}': {verdict.message.removeprefix('the model ')}."
+
+
+def arguments_of(call: Mapping[str, Any]) -> tuple[str, str]:
+    """(name, arguments) of a ``tool_calls`` entry or a legacy ``function_call``."""
+    function = call.get("function", call)
+    if not isinstance(function, Mapping):
+        return "", ""
+    name = function.get("name")
+    arguments = function.get("arguments")
+    return (name if isinstance(name, str) else ""), (
+        arguments if isinstance(arguments, str) else ""
+    )

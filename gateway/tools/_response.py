@@ -1,0 +1,131 @@
+"""Response-side tool checks: whole responses, and streams whose tool-call argument
+fragments are held per index until the call is complete, then judged."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from gateway.tools._errors import ToolCallBlockedError
+from gateway.tools._judge import ToolCallJudge, Verdict, arguments_of, refusal
+
+__all__ = ["BlockMode", "Decide", "ToolCallGuard"]
+
+BlockMode = Literal["error", "refuse"]
+Decide = Callable[[str, str, Verdict], None]  # (tool name, arguments, verdict) -> audit
+
+
+@dataclass(slots=True)
+class _Pending:
+    index: int
+    id: str | None = None
+    type: str = "function"
+    name: str = ""
+    parts: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _ChoiceState:
+    pending: dict[int, _Pending] = field(default_factory=dict)
+    sent: int = 0  # allowed calls passed on (their indexes are renumbered 0, 1, ...)
+
+
+class ToolCallGuard:
+    """Judges every tool call of one response; ``decide`` records each verdict."""
+
+    def __init__(self, judge: ToolCallJudge, *, mode: BlockMode, decide: Decide) -> None:
+        self._judge = judge
+        self._mode = mode
+        self._decide = decide
+        self._choices: dict[int, _ChoiceState] = {}
+
+    # -- whole responses -------------------------------------------------------------
+
+    def check_response(self, response: dict[str, Any]) -> None:
+        for choice in response.get("choices") or ():
+            message = choice.get("message") if isinstance(choice, dict) else None
+            if not isinstance(message, dict):
+                continue
+            refusals: list[str] = []
+            calls = message.get("tool_calls")
+            if isinstance(calls, list) and calls:
+                kept = [c for c in calls if self._keep(*arguments_of(c), refusals)]
+                if kept:
+                    message["tool_calls"] = kept
+                else:
+                    message.pop("tool_calls")
+            legacy = message.get("function_call")
+            if isinstance(legacy, dict) and not self._keep(*arguments_of(legacy), refusals):
+                message.pop("function_call")
+            if refusals:
+                message["content"] = "\n".join(filter(None, [message.get("content"), *refusals]))
+                message["refusal"] = "\n".join(refusals)
+                if not message.get("tool_calls") and not message.get("function_call"):
+                    choice["finish_reason"] = "stop"
+
+    # -- streams -----------------------------------------------------------------------
+
+    def check_chunk(self, chunk: dict[str, Any]) -> None:
+        """Holds tool-call fragments back; releases each call, judged, once complete."""
+        for choice in chunk.get("choices") or ():
+            if isinstance(choice, dict) and isinstance(choice.get("delta"), dict):
+                self._stream_choice(choice)
+
+    def _stream_choice(self, choice: dict[str, Any]) -> None:
+        state = self._choices.setdefault(int(choice.get("index") or 0), _ChoiceState())
+        delta = choice["delta"]
+        out: list[dict[str, Any]] = []
+        refusals: list[str] = []
+        for fragment in delta.pop("tool_calls", None) or ():
+            if not isinstance(fragment, dict):
+                continue
+            index = int(fragment.get("index") or 0)
+            if index not in state.pending:
+                for older in [i for i in state.pending if i < index]:  # calls arrive in order
+                    self._release(state, state.pending.pop(older), out, refusals)
+            pending = state.pending.setdefault(index, _Pending(index))
+            pending.id = fragment.get("id") or pending.id
+            pending.type = fragment.get("type") or pending.type
+            function = fragment.get("function") or {}
+            pending.name = pending.name or function.get("name") or ""
+            if isinstance(function.get("arguments"), str):
+                pending.parts.append(function["arguments"])
+        finish = choice.get("finish_reason")
+        if finish is not None:
+            for index in sorted(state.pending):
+                self._release(state, state.pending.pop(index), out, refusals)
+            if finish in {"tool_calls", "function_call"} and state.sent == 0:
+                choice["finish_reason"] = "stop"
+        if out:
+            delta["tool_calls"] = out
+        if refusals:
+            delta["content"] = (delta.get("content") or "") + "\n".join(refusals)
+
+    def _release(
+        self, state: _ChoiceState, call: _Pending, out: list[dict[str, Any]], refusals: list[str]
+    ) -> None:
+        arguments = "".join(call.parts)
+        if not self._keep(call.name, arguments, refusals):
+            return
+        out.append(
+            {
+                "index": state.sent,
+                "id": call.id,
+                "type": call.type,
+                "function": {"name": call.name, "arguments": arguments},
+            }
+        )
+        state.sent += 1
+
+    # -- shared -------------------------------------------------------------------------
+
+    def _keep(self, name: str, arguments: str, refusals: list[str]) -> bool:
+        verdict = self._judge.judge(name, arguments)
+        self._decide(name, arguments, verdict)
+        if verdict.allowed:
+            return True
+        if self._mode == "error":
+            raise ToolCallBlockedError(verdict.message, permission=verdict.permission)
+        refusals.append(refusal(name, verdict))
+        return False

@@ -1,0 +1,160 @@
+"""The fast analyzer finds what Presidio's default analyzer finds: on the labelled corpus,
+on texts generated to stress the window edges, and at a fraction of the work."""
+
+from __future__ import annotations
+
+import logging
+import random
+from typing import Any
+
+import phonenumbers.phonenumbermatcher as matcher
+import pytest
+import regex
+
+from configs import PiiNlpSettings, PiiSettings
+from gateway.pii import PiiAnalyzer, build_presidio
+from gateway.pii._windows import _PHONE_RUN, WINDOW_SPECS, min_phone_digits
+from tests.gateway.pii.corpus import ENTITIES, build_corpus, evaluate
+
+Spans = set[tuple[str, int, int, float]]
+
+
+def ours(analyzer: PiiAnalyzer, text: str) -> Spans:
+    return {(f.entity, f.start, f.end, round(f.score, 6)) for f in analyzer.analyze(text)}
+
+
+def theirs(reference: Any, text: str) -> Spans:
+    found = reference.analyze(text, language="en", entities=list(ENTITIES))
+    return {(r.entity_type, r.start, r.end, round(r.score, 6)) for r in found}
+
+
+def test_corpus_is_large_and_labelled() -> None:
+    corpus = build_corpus()
+    assert len(corpus) >= 200
+    assert {label[0] for item in corpus for label in item.labels} == set(ENTITIES)
+    assert build_corpus()[17].text == corpus[17].text  # deterministic
+
+
+def test_same_findings_as_the_default_analyzer_on_the_corpus(
+    analyzer: PiiAnalyzer, reference: Any
+) -> None:
+    corpus = build_corpus()
+    mine = [ours(analyzer, item.text) for item in corpus]
+    default = [theirs(reference, item.text) for item in corpus]
+    for item, a, b in zip(corpus, mine, default, strict=True):
+        assert b <= a, f"missed {b - a} in {item.text!r}"
+        assert a == b, f"extra {a - b} in {item.text!r}"
+    strip = [{(e, s, t) for e, s, t, _ in spans} for spans in mine]
+    strip_default = [{(e, s, t) for e, s, t, _ in spans} for spans in default]
+    for entity, (precision, recall, _) in evaluate(corpus, strip).items():
+        base_precision, base_recall, _ = evaluate(corpus, strip_default)[entity]
+        assert recall >= base_recall, entity
+        assert precision >= base_precision, entity
+        assert recall > 0.5, f"{entity}: the corpus should be findable (recall {recall})"
+
+
+_GLUE = [
+    " ",
+    "  ",
+    "\n",
+    "\t",
+    ", ",
+    "x",
+    "-",
+    "(",
+    ")",
+    ".",
+    ":",
+    "::",
+    "@",
+    "ext. ",
+    "#",
+    "/",
+    "+",
+]
+
+
+def _stress_texts(count: int, seed: int) -> list[str]:
+    """Corpus pieces glued with characters that sit on window edges, plus digit soup."""
+    rng = random.Random(seed)
+    pieces = [item.text for item in build_corpus(size=60, seed=seed)]
+    tokens = [t for text in pieces for t in text.split(" ")]
+    out = []
+    for _ in range(count):
+        parts = [rng.choice(tokens) for _ in range(rng.randrange(2, 14))]
+        text = "".join(p + rng.choice(_GLUE) for p in parts)
+        if rng.random() < 0.4:
+            text += " ".join(str(rng.randrange(10 ** rng.randrange(1, 12))) for _ in range(5))
+        out.append(text)
+    return out
+
+
+def test_same_findings_on_generated_edge_cases(analyzer: PiiAnalyzer, reference: Any) -> None:
+    for text in _stress_texts(300, seed=3):
+        a, b = ours(analyzer, text), theirs(reference, text)
+        assert b <= a, f"missed {b - a} in {text!r}"
+        assert a == b, f"extra {a - b} in {text!r}"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "mail jane.doe@example.com now",
+        "call (415) 555-2671 ext. 12 or +49 30 901820, fax 212.555.0142",
+        "card 4111-1111-1111-1111, amex 3714 496353 98431",
+        "IBAN GB82 WEST 1234 5698 7654 32 and DE89370400440532013000 2 days",
+        "hosts 10.0.0.1/24, ::1, fe80::1ff:fe23:4567:890a%eth0 and ::ffff:192.0.2.1",
+        "ssn 078-05-1121, 536 22 1234 and 536.22.1234",
+        "x@y",
+        "",
+        "no digits, no at-signs, nothing to find",
+    ],
+)
+def test_same_findings_on_known_shapes(analyzer: PiiAnalyzer, reference: Any, text: str) -> None:
+    assert ours(analyzer, text) == theirs(reference, text)
+
+
+def test_a_text_without_triggers_runs_no_recognizer(analyzer: PiiAnalyzer) -> None:
+    text = "Please summarise the meeting notes for the planning review. " * 20
+    for spec in WINDOW_SPECS.values():
+        assert spec.windows(text) == []
+    assert analyzer.analyze(text) == []
+
+
+def test_phone_run_class_holds_every_character_phonenumbers_accepts() -> None:
+    run = regex.compile(_PHONE_RUN, regex.IGNORECASE)
+    punctuation = matcher._PUNCTUATION.strip("[]{}0,4")  # the class phonenumbers builds
+    accepted = (
+        set(punctuation) | set(matcher._OPENING_PARENS) | set("+\uff0b0123456789\u0663")
+    )  # plus, fullwidth plus, digits
+    missing = sorted(c for c in accepted if not run.fullmatch(c))
+    assert not missing, missing
+    assert 2 <= min_phone_digits() <= 7
+
+
+def test_inactive_entities_are_named_at_start(caplog: pytest.LogCaptureFixture) -> None:
+    settings = PiiSettings(
+        entities=("EMAIL_ADDRESS", "PERSON", "ORGANIZATION"),
+        nlp=PiiNlpSettings(engine="spacy", model="en_core_web_definitely_missing"),
+    )
+    with caplog.at_level(logging.WARNING, logger="gateway.pii"):
+        setup = build_presidio(settings)
+    assert setup.active == ("EMAIL_ADDRESS",)
+    assert setup.inactive == ("PERSON", "ORGANIZATION")
+    text = caplog.text
+    assert "en_core_web_definitely_missing" in text
+    assert "PERSON, ORGANIZATION" in text
+
+
+def test_a_blank_spacy_pipeline_runs_the_nlp_path(tmp_path: Any) -> None:
+    import spacy
+
+    path = tmp_path / "blank_en"
+    spacy.blank("en").to_disk(path)
+    settings = PiiSettings(
+        entities=("EMAIL_ADDRESS", "PHONE_NUMBER"),
+        nlp=PiiNlpSettings(engine="spacy", model=str(path)),
+    )
+    analyzer = PiiAnalyzer(build_presidio(settings))
+    found = analyzer.analyze("phone number: 212-555-0142, email jane@example.com")
+    assert [(f.entity, f.score) for f in found] == [("PHONE_NUMBER", 0.4), ("EMAIL_ADDRESS", 1.0)]
