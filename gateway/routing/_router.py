@@ -7,6 +7,7 @@ chunk has arrived, so a failure after that is the caller's to report and is neve
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -34,6 +35,7 @@ from gateway.routing._routes import Deployment, ModelRoute
 __all__ = ["RouteTrace", "Router", "RoutingObserver"]
 
 T = TypeVar("T")
+_log = logging.getLogger(__name__)
 
 # Upstream 4xx that are the client's doing and go back to it as they are.
 _CLIENT_STATUSES = {400: InvalidRequestError, 413: InvalidRequestError, 422: UnprocessableError}
@@ -134,6 +136,10 @@ class Router:
                 last = exc
                 if self._observer is not None:
                     self._observer.upstream_error(deployment.name, _kind(exc))
+                _log.warning(
+                    "upstream attempt failed",
+                    extra={"deployment": deployment.name, "kind": _kind(exc), "error": str(exc)},
+                )
                 if not exc.retryable:
                     deployment.breaker.success()  # it answered; the request was at fault
                     raise _client_error(exc, route.alias) from exc

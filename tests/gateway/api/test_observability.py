@@ -64,6 +64,19 @@ def test_one_access_line_per_request_without_prompt_text(
     assert "secret" not in json.dumps(fields, default=str)
 
 
+def test_every_log_line_of_a_request_carries_its_request_id(
+    client: openai.OpenAI, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO), pytest.raises(openai.InternalServerError):
+        client.chat.completions.create(
+            model="chat-500", messages=HELLO, extra_headers={"X-Request-ID": "trace-500"}
+        )
+    attempts = [r for r in caplog.records if r.name == "gateway.routing._router"]
+    assert len(attempts) == 3  # one warning per failed attempt, from the routing layer
+    assert {vars(r)["request_id"] for r in attempts} == {"trace-500"}
+    assert {vars(r)["deployment"] for r in attempts} == {"chat-500-a"}
+
+
 def test_metrics_count_requests_tokens_and_bounded_labels(
     client: openai.OpenAI, api_url: str
 ) -> None:
