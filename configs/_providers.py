@@ -106,6 +106,12 @@ class ObservabilitySettings(_Strict):
     metrics_auth: Literal["none", "admin"] = Field(
         default="none", description="admin: /metrics needs an admin API key"
     )
+    metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="also serve the metrics of all workers on this port (ragway gateway)",
+    )
 
 
 class ProvidersSettings(_Strict):

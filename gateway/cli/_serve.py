@@ -39,6 +39,11 @@ def gateway_command(
         from gateway.observability import prepare_multiprocess_metrics
 
         prepare_multiprocess_metrics(settings.data_dir / "prometheus")
+    metrics_port = settings.providers.observability.metrics_port
+    if metrics_port is not None:
+        from gateway.observability import serve_metrics
+
+        serve_metrics(settings.gateway.host, metrics_port)
     uvicorn.run(
         "gateway.app:app_from_env",
         factory=True,

@@ -12,6 +12,7 @@ from gateway.observability._metrics import (
     exposition,
     prepare_multiprocess_metrics,
     process_exiting,
+    serve_metrics,
 )
 from gateway.observability._observer import RequestObserver
 
@@ -24,4 +25,5 @@ __all__ = [
     "new_request_id",
     "prepare_multiprocess_metrics",
     "process_exiting",
+    "serve_metrics",
 ]

@@ -21,6 +21,7 @@ from prometheus_client import (
     Gauge,
     Histogram,
     generate_latest,
+    start_http_server,
 )
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
@@ -39,6 +40,7 @@ __all__ = [
     "exposition",
     "prepare_multiprocess_metrics",
     "process_exiting",
+    "serve_metrics",
 ]
 
 _LATENCY = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
@@ -109,6 +111,19 @@ def exposition() -> tuple[bytes, str]:
         MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+
+
+def serve_metrics(host: str, port: int) -> None:
+    """Serve the exposition on its own port from this process (a daemon thread).
+
+    Called by ``ragway gateway`` before the workers start: with one worker the app runs in
+    this process; with several this process reads the shared multiprocess files.
+    """
+    registry = REGISTRY
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    start_http_server(port, addr=host, registry=registry)
 
 
 def prepare_multiprocess_metrics(folder: Path) -> None:

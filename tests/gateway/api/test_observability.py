@@ -157,7 +157,7 @@ def test_metrics_add_up_across_worker_processes(
     from tests.support.fake_openai import FakeOpenAI
 
     with FakeOpenAI() as fake:
-        port = free_port()
+        port, metrics_port = free_port(), free_port()
         models = {"chat": {"deployments": [deployment("chat-mp", fake.base_url, "m")]}}
         env = {
             **stack_env,
@@ -165,6 +165,7 @@ def test_metrics_add_up_across_worker_processes(
             "RAGWAY_DATA_DIR": str(tmp_path),
             "RAGWAY_PROVIDERS__MODELS": json.dumps(models),
             "RAGWAY_GATEWAY__WORKERS": "2",
+            "RAGWAY_PROVIDERS__OBSERVABILITY__METRICS_PORT": str(metrics_port),
         }
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)
         process = start_process(
@@ -179,6 +180,9 @@ def test_metrics_add_up_across_worker_processes(
             for _ in range(4):  # whichever worker answers /metrics sees all requests
                 text = httpx.get(f"http://127.0.0.1:{port}/metrics").text
                 assert metric(text, "ragway_requests_total", model="chat", status="200") == 12
+            # ... and so does the separate metrics port, served by the parent process
+            text = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics").text
+            assert metric(text, "ragway_requests_total", model="chat", status="200") == 12
             # both workers write their values to the shared folder (breaker gauges at start)
             files = [p.name for p in (tmp_path / "prometheus").glob("gauge_livemax_*.db")]
             assert len(files) == 2
