@@ -20,6 +20,7 @@ from gateway.errors import exception_handlers
 from gateway.health import HealthController, PostgresCheck, ReadinessService, RedisCheck
 from gateway.metrics import MetricsController
 from gateway.resources import Resources
+from gateway.tools import AuditController, GuardServices
 from gateway.urls import require_urls
 from ingestion.db import migrate_when_ready
 
@@ -55,15 +56,18 @@ def create_app(
         authenticator = policy.authenticator
         app.state.authenticator = authenticator
         app.state.metrics_auth = settings.providers.observability.metrics_auth
+        guards = await GuardServices.open(settings, pool=resources.pool)  # PII, tools, audit
+        app.state.guards = guards
         try:
             app.state.api = await ApiServices.open(
                 settings,
                 resources=resources,
                 authenticator=authenticator,
                 env=os.environ if env is None else env,
-                policy_hooks=policy.hooks(),
+                policy_hooks=[*policy.hooks(), *guards.hooks()],
             )
         except BaseException:
+            await guards.close()
             await policy.close()
             await resources.close()
             raise
@@ -81,6 +85,7 @@ def create_app(
             try:
                 app.state.collections.close()
                 await app.state.api.close()
+                await guards.close()  # writes out queued audit events
                 await policy.close()  # writes out buffered usage and settlements
             finally:
                 await resources.close()
@@ -91,6 +96,7 @@ def create_app(
             MetricsController,
             *api_route_handlers(),
             *admin_route_handlers(),
+            AuditController,
             *collection_route_handlers(),
         ],
         dependencies={

@@ -19,9 +19,11 @@ from gateway.tools._errors import (
     ToolForbiddenError,
     UnknownToolCallError,
 )
+from gateway.tools._hooks import ToolRequestHook, ToolResponseHook
 from gateway.tools._judge import ToolCallJudge, Verdict
 from gateway.tools._request import DeclaredTool, RequestTools, check_request_tools
 from gateway.tools._response import BlockMode, ToolCallGuard
+from gateway.tools._services import GuardServices
 
 __all__ = [
     "AuditController",
@@ -34,12 +36,15 @@ __all__ = [
     "AuditWriter",
     "BlockMode",
     "DeclaredTool",
+    "GuardServices",
     "RequestTools",
     "ToolCallBlockedError",
     "ToolCallGuard",
     "ToolCallJudge",
     "ToolError",
     "ToolForbiddenError",
+    "ToolRequestHook",
+    "ToolResponseHook",
     "UnknownToolCallError",
     "Verdict",
     "check_request_tools",

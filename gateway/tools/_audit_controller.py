@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, get
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
-from litestar.params import Parameter
+from litestar.params import FromQuery, QueryParameter
 
 from gateway.admin import admin_dependency
 from gateway.auth import Principal
@@ -31,13 +31,13 @@ class AuditController(Controller):
         self,
         admin: NamedDependency[Principal],
         store: NamedDependency[AuditStore],
-        kind: str | None = Parameter(default=None, description="tool or pii"),
-        key_id: str | None = None,
-        subject: str | None = Parameter(default=None, description="tool name / PII policy"),
-        decision: str | None = None,
-        since: datetime | None = None,
-        before: str | None = Parameter(default=None, description="next_before of a page"),
-        limit: int = Parameter(default=100, ge=1, le=1000),
+        kind: Annotated[str | None, QueryParameter(description="tool or pii")] = None,
+        key_id: FromQuery[str | None] = None,
+        subject: Annotated[str | None, QueryParameter(description="tool / PII policy")] = None,
+        decision: FromQuery[str | None] = None,
+        since: FromQuery[datetime | None] = None,
+        before: Annotated[str | None, QueryParameter(description="a page's next_before")] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
     ) -> dict[str, Any]:
         page = await store.list(AuditQuery(kind, key_id, subject, decision, since, before, limit))
         return {"object": "list", "data": page.events, "next_before": page.next_before}
