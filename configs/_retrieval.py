@@ -31,7 +31,7 @@ class SearchSettings(_Strict):
         description="chunks the full-text side ranks (at least the limit)",
     )
     text_match_limit: int = Field(
-        default=2000,
+        default=500,
         ge=1,
         description="at most this many chunks matching the query's words are ranked by text",
     )
@@ -43,7 +43,7 @@ class SearchSettings(_Strict):
         "are left out of the full-text match",
     )
     ef_search: int = Field(
-        default=64, ge=1, le=1000, description="HNSW hnsw.ef_search; raised for filtered searches"
+        default=128, ge=1, le=1000, description="HNSW hnsw.ef_search; raised for filtered searches"
     )
     exact_scan_max_chunks: int = Field(
         default=10_000,

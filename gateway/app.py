@@ -20,6 +20,7 @@ from gateway.errors import exception_handlers
 from gateway.health import HealthController, PostgresCheck, ReadinessService, RedisCheck
 from gateway.metrics import MetricsController
 from gateway.resources import Resources
+from gateway.retrieval import RetrievalHook
 from gateway.tools import AuditController, GuardServices
 from gateway.urls import require_urls
 from ingestion.db import migrate_when_ready
@@ -58,23 +59,28 @@ def create_app(
         app.state.metrics_auth = settings.providers.observability.metrics_auth
         guards = await GuardServices.open(settings, pool=resources.pool)  # PII, tools, audit
         app.state.guards = guards
+        collections = CollectionServices.open(settings, pool=resources.pool, redis_url=redis_url)
+        app.state.collections = collections
+        retrieval = RetrievalHook(
+            searcher=collections.searcher,
+            stores=collections.stores,
+            settings=settings.retrieval.chat,
+        )
         try:
             app.state.api = await ApiServices.open(
                 settings,
                 resources=resources,
                 authenticator=authenticator,
                 env=os.environ if env is None else env,
-                policy_hooks=[*policy.hooks(), *guards.hooks()],
+                policy_hooks=[*policy.hooks(), retrieval, *guards.hooks()],
             )
         except BaseException:
+            collections.close()
             await guards.close()
             await policy.close()
             await resources.close()
             raise
         document_api_routes(app)
-        app.state.collections = CollectionServices.open(
-            settings, pool=resources.pool, redis_url=redis_url
-        )
         app.state.readiness = ReadinessService(
             [PostgresCheck(resources.pool, timeout_s=1.5), RedisCheck(resources.redis)],
             timeout_s=2.0,

@@ -274,6 +274,8 @@ class OpenAIServing:
                 return
         finally:
             await _aclose(chunks)
+        for extra in call.trailing_chunks:
+            await send_bytes(send, b"data: " + _encode(extra) + b"\n\n", more=True)
         watcher.stop()
         await send_bytes(send, _DONE)
 

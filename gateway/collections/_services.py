@@ -36,6 +36,8 @@ class CollectionServices:
     vector_stores: VectorStoreService
     search: SearchService
     broker: RedisBroker
+    searcher: HybridSearcher  # shared with chat retrieval (one embedder, one query cache)
+    stores: VectorStoreRepository
 
     @classmethod
     def open(
@@ -53,8 +55,9 @@ class CollectionServices:
             embedder_factory or (lambda: build_embedder(settings.inference.embedder))
         )
         files = FileRepository(pool)
+        stores = VectorStoreRepository(pool)
         vector_stores = VectorStoreService(
-            stores=VectorStoreRepository(pool),
+            stores=stores,
             store_files=StoreFileRepository(pool),
             files=files,
             queue=queue,
@@ -82,6 +85,8 @@ class CollectionServices:
             vector_stores=vector_stores,
             search=SearchService(access=vector_stores.access, searcher=searcher),
             broker=broker,
+            searcher=searcher,
+            stores=stores,
         )
 
     def close(self) -> None:

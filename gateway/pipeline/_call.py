@@ -63,3 +63,6 @@ class Call:
     state: dict[str, Any] = field(default_factory=dict)
     first_byte_s: float | None = None  # streams: seconds from start to the first chunk sent
     overhead_s: float | None = None  # the gateway's own time up to the response start
+    # streams: chunks hooks add (e.g. citations) to be sent after the upstream's last one,
+    # before [DONE]
+    trailing_chunks: list[dict[str, Any]] = field(default_factory=list)

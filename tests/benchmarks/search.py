@@ -164,10 +164,11 @@ def _percentiles(times: list[float]) -> tuple[float, float]:
     return statistics.median(ordered), p99
 
 
-async def measure(url: str, chunks: int, query_count: int) -> dict[str, Any]:
+async def measure(
+    url: str, chunks: int, query_count: int, settings: SearchSettings
+) -> dict[str, Any]:
     """Run every query through each search variant; latencies in ms and recall@10."""
-    settings = SearchSettings()
-    exact_settings = SearchSettings(exact_scan_max_chunks=10**9)
+    exact_settings = settings.model_copy(update={"exact_scan_max_chunks": 10**9})
     vectors = GivenVectors()
     queries = make_queries(query_count, chunks)
     vectors.vectors.update(queries)
@@ -237,24 +238,39 @@ def main() -> None:
     parser.add_argument("--chunks", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--database-url", help="an existing database (migrated here)")
+    parser.add_argument("--ef-search", type=int, help="default: retrieval.search.ef_search")
+    parser.add_argument("--text-match-limit", type=int, help="default: the configured one")
     args = parser.parse_args()
+    overrides = {
+        key: value
+        for key, value in (
+            ("ef_search", args.ef_search),
+            ("text_match_limit", args.text_match_limit),
+        )
+        if value is not None
+    }
+    settings = SearchSettings(**overrides)
     if args.database_url:
-        _bench(args.database_url, args.chunks, args.queries)
+        _bench(args.database_url, args.chunks, args.queries, settings)
         return
     from gateway.runtime import EmbeddedPostgres
 
     with tempfile.TemporaryDirectory(prefix="ragway-bench-") as folder:
         postgres = EmbeddedPostgres(Path(folder))
         try:
-            _bench(postgres.start(database="bench"), args.chunks, args.queries)
+            _bench(postgres.start(database="bench"), args.chunks, args.queries, settings)
         finally:
             postgres.stop()
 
 
-def _bench(url: str, chunks: int, queries: int) -> None:
+def _bench(url: str, chunks: int, queries: int, settings: SearchSettings) -> None:
     asyncio.run(migrate(url))
     load(url, chunks)
-    _print(asyncio.run(measure(url, chunks, queries)), chunks, queries)
+    print(
+        f"settings: ef_search={settings.ef_search}, candidates={settings.vector_candidates}/"
+        f"{settings.text_candidates}, text_match_limit={settings.text_match_limit}"
+    )
+    _print(asyncio.run(measure(url, chunks, queries, settings)), chunks, queries)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,22 @@
+"""Chat with retrieval: the ``file_search`` tool of chat completions, answered by the gateway."""
+
+from __future__ import annotations
+
+from gateway.retrieval._citations import annotate
+from gateway.retrieval._context import Budget, Source, context_message, fit_sources
+from gateway.retrieval._hook import RetrievalHook, Searcher, StoreNames
+from gateway.retrieval._tool import FileSearchTool, find_file_search, without_file_search
+
+__all__ = [
+    "Budget",
+    "FileSearchTool",
+    "RetrievalHook",
+    "Searcher",
+    "Source",
+    "StoreNames",
+    "annotate",
+    "context_message",
+    "find_file_search",
+    "fit_sources",
+    "without_file_search",
+]
