@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 from datetime import datetime
 
 __all__ = ["UsageRecord"]
@@ -10,8 +11,9 @@ __all__ = ["UsageRecord"]
 
 @dataclass(frozen=True, slots=True)
 class UsageRecord:
-    """``request_id`` is unique per request: a batch retried after an unclear failure is
-    written once. ``status`` is the HTTP status the client got (200 for a stream that ran)."""
+    """``event_id`` is unique per record, so a batch retried after an unclear failure is
+    written once (``request_id`` may repeat: clients can choose it). ``status`` is the HTTP
+    status the client got (200 for a stream that ran)."""
 
     request_id: str
     key_id: str
@@ -25,9 +27,11 @@ class UsageRecord:
     status: int
     streamed: bool
     created_at: datetime
+    event_id: uuid.UUID = field(default_factory=uuid.uuid4)
 
     def row(self) -> tuple[object, ...]:
         return (
+            self.event_id,
             self.request_id,
             self.key_id,
             self.model,

@@ -26,9 +26,9 @@ __all__ = ["UsageRecorder"]
 _log = logging.getLogger(__name__)
 
 _INSERT = (
-    "INSERT INTO usage_events (request_id, key_id, model, deployment, endpoint, prompt_tokens, "
-    "completion_tokens, cost_usd, latency_ms, status, streamed, created_at) "
-    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (request_id) DO NOTHING"
+    "INSERT INTO usage_events (event_id, request_id, key_id, model, deployment, endpoint, "
+    "prompt_tokens, completion_tokens, cost_usd, latency_ms, status, streamed, created_at) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (event_id) DO NOTHING"
 )
 WRITTEN = Counter("ragway_usage_records_written_total", "Usage records written to Postgres.")
 DROPPED = Counter(

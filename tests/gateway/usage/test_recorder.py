@@ -74,15 +74,18 @@ async def test_a_full_batch_is_written_at_once_and_close_writes_the_rest(
     assert await count_rows(database_url, key_id) == 117
 
 
-async def test_a_retried_record_is_written_once(database_url: str) -> None:
+async def test_a_retried_record_is_written_once_and_request_ids_may_repeat(
+    database_url: str,
+) -> None:
     key_id = "key_" + secrets.token_hex(6)
     record = usage(key_id)
     async with pool_for(database_url) as pool:
         recorder = UsageRecorder(pool, UsageSettings())
         recorder.record(record)
-        recorder.record(record)
+        recorder.record(record)  # the same record twice: a retried batch
+        recorder.record(usage(key_id, request_id=record.request_id))  # a client's reused id
         await recorder.flush()
-    assert await count_rows(database_url, key_id) == 1
+    assert await count_rows(database_url, key_id) == 2
 
 
 async def test_nothing_is_lost_when_postgres_restarts(tmp_path: Path) -> None:
