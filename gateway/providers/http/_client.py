@@ -169,7 +169,9 @@ class HttpClient:
         key = url.key
         ssl_context: ssl.SSLContext | None = None
         if url.scheme == "https":
-            ssl_context = self._ssl or ssl.create_default_context()
+            if self._ssl is None:  # built once: loading the CA store takes milliseconds
+                self._ssl = ssl.create_default_context()
+            ssl_context = self._ssl
         try:
             async with asyncio.timeout(self._connect_timeout_s):
                 _, conn = await loop.create_connection(

@@ -132,7 +132,9 @@ class Connection(asyncio.Protocol):
         self.closed = True
         exchange = self._exchange
         if exchange is not None and not exchange.complete:
-            if exchange.started:
+            if exchange.started and _delimited_by_close(exchange.headers):
+                exchange._finish()  # an HTTP/1.0-style body: it ends where the connection does
+            elif exchange.started:
                 error: HttpError = HttpProtocolError(
                     "the upstream closed the connection in the middle of a response",
                     response_started=True,
@@ -200,3 +202,7 @@ class Connection(asyncio.Protocol):
         self.closed = True
         if self._transport is not None:
             self._transport.abort()
+
+
+def _delimited_by_close(headers: dict[str, str]) -> bool:
+    return "content-length" not in headers and "transfer-encoding" not in headers

@@ -66,6 +66,20 @@ async def test_a_connection_the_server_closed_is_replaced_transparently(
     server.close()
 
 
+async def test_a_body_delimited_by_connection_close(client: HttpClient) -> None:
+    async def old_style(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nconnection: close\r\n\r\nall of it")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(old_style, "127.0.0.1", 0)
+    url = Url.parse(f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}")
+    response = await client.request("GET", url, "/", headers={}, timeout_s=2)
+    assert await response.read() == b"all of it"
+    server.close()
+
+
 async def test_connect_refused_and_timeouts(client: HttpClient) -> None:
     with pytest.raises(HttpConnectError):
         await client.request(
