@@ -16,6 +16,7 @@ from typing import Protocol, TypeVar
 
 from configs import RoutingSettings
 from gateway.errors import (
+    ConflictError,
     GatewayError,
     GatewayTimeoutError,
     InvalidRequestError,
@@ -38,7 +39,12 @@ T = TypeVar("T")
 _log = logging.getLogger(__name__)
 
 # Upstream 4xx that are the client's doing and go back to it as they are.
-_CLIENT_STATUSES = {400: InvalidRequestError, 413: InvalidRequestError, 422: UnprocessableError}
+_CLIENT_STATUSES: dict[int, type[GatewayError]] = {
+    400: InvalidRequestError,
+    409: ConflictError,
+    413: InvalidRequestError,
+    422: UnprocessableError,
+}
 
 
 class RoutingObserver(Protocol):

@@ -11,10 +11,12 @@ import pytest
 
 from configs import ModelAliasSettings, RoutingSettings
 from gateway.errors import (
+    ConflictError,
     GatewayTimeoutError,
     InvalidRequestError,
     RateLimitError,
     ServiceUnavailableError,
+    UnprocessableError,
     UpstreamFailedError,
 )
 from gateway.providers import (
@@ -99,6 +101,32 @@ async def test_retryable_errors_fall_back_with_backoff() -> None:
     assert trace.attempts == 2
     assert trace.deployment == "b"
     assert clock.now == pytest.approx(100.1)  # one backoff step
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [(409, ConflictError), (422, UnprocessableError), (418, InvalidRequestError)],
+)
+async def test_other_client_statuses_keep_their_meaning(
+    status: int, expected: type[Exception]
+) -> None:
+    router, calls = make_router({"a": 1}, Clock())
+    route = router.get("m")
+    assert route is not None
+    error = UpstreamStatusError("no", deployment="a", status_code=status)
+    with pytest.raises(expected):
+        await router.call(route, op({"a": error}, calls), RouteTrace())
+    assert calls == ["a"]
+
+
+async def test_upstream_auth_failures_are_our_misconfiguration() -> None:
+    router, calls = make_router({"a": 1}, Clock())
+    route = router.get("m")
+    assert route is not None
+    error = UpstreamStatusError("bad key", deployment="a", status_code=401)
+    with pytest.raises(UpstreamFailedError) as caught:
+        await router.call(route, op({"a": error}, calls), RouteTrace())
+    assert caught.value.code == "upstream_misconfigured"
 
 
 async def test_client_errors_are_not_retried() -> None:
