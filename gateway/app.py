@@ -20,7 +20,7 @@ from gateway.errors import exception_handlers
 from gateway.health import HealthController, PostgresCheck, ReadinessService, RedisCheck
 from gateway.metrics import MetricsController
 from gateway.resources import Resources
-from gateway.retrieval import RetrievalHook
+from gateway.retrieval import retrieval_hooks
 from gateway.tools import AuditController, GuardServices
 from gateway.urls import require_urls
 from ingestion.db import migrate_when_ready
@@ -61,7 +61,7 @@ def create_app(
         app.state.guards = guards
         collections = CollectionServices.open(settings, pool=resources.pool, redis_url=redis_url)
         app.state.collections = collections
-        retrieval = RetrievalHook(
+        retrieval = retrieval_hooks(
             searcher=collections.searcher,
             stores=collections.stores,
             settings=settings.retrieval.chat,
@@ -72,7 +72,7 @@ def create_app(
                 resources=resources,
                 authenticator=authenticator,
                 env=os.environ if env is None else env,
-                policy_hooks=[*policy.hooks(), retrieval, *guards.hooks()],
+                policy_hooks=[*policy.hooks(), *retrieval, *guards.hooks()],
             )
         except BaseException:
             collections.close()

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from gateway.retrieval._citations import annotate
 from gateway.retrieval._context import Budget, Source, context_message, fit_sources
-from gateway.retrieval._hook import RetrievalHook, Searcher, StoreNames
+from gateway.retrieval._hook import (
+    CitationHook,
+    RetrievalHook,
+    Searcher,
+    StoreNames,
+    retrieval_hooks,
+)
 from gateway.retrieval._tool import FileSearchTool, find_file_search, without_file_search
 
 __all__ = [
     "Budget",
+    "CitationHook",
     "FileSearchTool",
     "RetrievalHook",
     "Searcher",
@@ -18,5 +25,6 @@ __all__ = [
     "context_message",
     "find_file_search",
     "fit_sources",
+    "retrieval_hooks",
     "without_file_search",
 ]

@@ -1,12 +1,14 @@
-"""RetrievalHook: answers a chat request's ``file_search`` tool inside the gateway.
+"""Two hooks answer a chat request's ``file_search`` tool inside the gateway.
 
-On the request (POLICY stage, so quotas count the added context and the PII stage masks it
+``RetrievalHook`` (POLICY stage, so quotas count the added context and the PII stage masks it
 like the rest of the prompt): checks that the key may read every store named (403), searches
 them for the latest user turn, adds the passages that fit the model's context window as
-numbered sources in a system message, and takes the tool out of what goes upstream. On the
-response: ``file_citation`` annotations for the markers in the answer, on the message
-(non-streaming) or as a final chunk per choice before ``[DONE]`` (streaming); an empty list
-when nothing was found or cited.
+numbered sources in a system message, and takes the tool out of what goes upstream.
+
+``CitationHook`` (RESPONSE stage, after PII placeholders are restored, so positions refer to
+the text the client gets): ``file_citation`` annotations for the markers in the answer, on the
+message (non-streaming) or as a final chunk per choice before ``[DONE]`` (streaming); an
+empty list when nothing was found or cited.
 """
 
 from __future__ import annotations
@@ -30,9 +32,10 @@ from gateway.retrieval._tool import FileSearchTool, find_file_search, without_fi
 from ingestion.errors import DatabaseUnavailableError, EmbeddingMismatchError, RecordNotFoundError
 from ingestion.search import SearchHit, SearchRequest
 
-__all__ = ["RetrievalHook", "Searcher", "StoreNames"]
+__all__ = ["CitationHook", "RetrievalHook", "Searcher", "StoreNames", "retrieval_hooks"]
 
 HEADER = "x-ragway-file-search"
+STATE = "retrieval"  # call.state key of what RetrievalHook found, read by CitationHook
 
 
 class Searcher(Protocol):
@@ -54,6 +57,13 @@ class StoreNames(Protocol):
 class _State:
     sources: list[Source]
     streamed: dict[int, list[str]] = field(default_factory=dict)
+
+
+def retrieval_hooks(
+    *, searcher: Searcher, stores: StoreNames, settings: RetrievalChatSettings
+) -> list[Hook]:
+    """Both hooks, for the pipeline."""
+    return [RetrievalHook(searcher=searcher, stores=stores, settings=settings), CitationHook()]
 
 
 class RetrievalHook(Hook):
@@ -85,36 +95,8 @@ class RetrievalHook(Hook):
         sources = fit_sources(hits, budget.available(body), budget)
         body["messages"] = _with_context(body["messages"], context_message(sources))
         call.body = body
-        call.state[self.name] = _State(sources)
+        call.state[STATE] = _State(sources)
         call.response_headers[HEADER] = f"found={len(hits)}; used={len(sources)}"
-
-    async def on_response(self, call: Call, response: dict[str, Any]) -> None:
-        state = call.state.get(self.name)
-        if not isinstance(state, _State):
-            return
-        for choice in response.get("choices") or ():
-            message = choice.get("message") if isinstance(choice, dict) else None
-            if isinstance(message, dict):
-                text = message.get("content") if isinstance(message.get("content"), str) else ""
-                message["annotations"] = [
-                    *(message.get("annotations") or ()),
-                    *annotate(text or "", state.sources),
-                ]
-
-    async def on_chunk(self, call: Call, chunk: dict[str, Any]) -> None:
-        state = call.state.get(self.name)
-        if not isinstance(state, _State):
-            return
-        for choice in chunk.get("choices") or ():
-            if not isinstance(choice, dict):
-                continue
-            index = int(choice.get("index") or 0)
-            delta = choice.get("delta")
-            if isinstance(delta, dict) and isinstance(delta.get("content"), str):
-                state.streamed.setdefault(index, []).append(delta["content"])
-            if choice.get("finish_reason"):
-                text = "".join(state.streamed.pop(index, []))
-                call.trailing_chunks.append(_annotation_chunk(chunk, index, text, state))
 
     async def _check_readable(self, principal: Principal, store_id: str) -> None:
         if principal.may_read_collection(store_id):
@@ -155,6 +137,42 @@ class RetrievalHook(Hook):
         if not isinstance(completion, int):
             completion = settings.reserve_completion_tokens
         return Budget(window, completion, settings.chars_per_token)
+
+
+class CitationHook(Hook):
+    """Annotations for the sources cited in the answer (see the module docstring)."""
+
+    name: ClassVar[str] = "citations"
+    stage: ClassVar[Stage] = Stage.RESPONSE
+    policy: ClassVar[bool] = False  # an answer without annotations beats no answer
+
+    async def on_response(self, call: Call, response: dict[str, Any]) -> None:
+        state = call.state.get(STATE)
+        if not isinstance(state, _State):
+            return
+        for choice in response.get("choices") or ():
+            message = choice.get("message") if isinstance(choice, dict) else None
+            if isinstance(message, dict):
+                text = message.get("content") if isinstance(message.get("content"), str) else ""
+                message["annotations"] = [
+                    *(message.get("annotations") or ()),
+                    *annotate(text or "", state.sources),
+                ]
+
+    async def on_chunk(self, call: Call, chunk: dict[str, Any]) -> None:
+        state = call.state.get(STATE)
+        if not isinstance(state, _State):
+            return
+        for choice in chunk.get("choices") or ():
+            if not isinstance(choice, dict):
+                continue
+            index = int(choice.get("index") or 0)
+            delta = choice.get("delta")
+            if isinstance(delta, dict) and isinstance(delta.get("content"), str):
+                state.streamed.setdefault(index, []).append(delta["content"])
+            if choice.get("finish_reason"):
+                text = "".join(state.streamed.pop(index, []))
+                call.trailing_chunks.append(_annotation_chunk(chunk, index, text, state))
 
 
 def _latest_user_text(body: dict[str, Any]) -> str:

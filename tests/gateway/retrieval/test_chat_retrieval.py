@@ -183,3 +183,42 @@ def test_unknown_stores_are_not_found(chat_stack: ChatStack) -> None:
             messages=[{"role": "user", "content": "refunds?"}],
             tools=_tools({"type": "file_search", "vector_store_ids": ["vs_missing"]}),
         )
+
+
+@pytest.mark.parametrize(("model", "masked"), [("rag-external", True), ("rag-local", False)])
+def test_retrieved_text_passes_the_pii_policy_of_the_deployment(
+    chat_stack: ChatStack, model: str, masked: bool
+) -> None:
+    chat_stack.client(chat_stack.admin).chat.completions.create(
+        model=model,
+        messages=[{"role": "user", "content": "Whom do I contact when the payments page fails?"}],
+        tools=_tools(_file_search(filters={"type": "eq", "key": "team", "value": "ops"})),
+    )
+    context = _sent(chat_stack)["messages"][0]["content"]
+    assert "alerts-runbook.md" in context
+    assert ("ops-lead@example.com" in context) is not masked
+    assert ("<EMAIL_ADDRESS" in context) is masked
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_marker_positions_refer_to_the_answer_after_pii_is_restored(
+    chat_stack: ChatStack, stream: bool
+) -> None:
+    question = "Is ops-lead@example.com the escalation contact? [1]"
+    client = chat_stack.client(chat_stack.admin)
+    kwargs: dict[str, Any] = {
+        "model": "rag-external",
+        "messages": [{"role": "user", "content": question}],
+        "tools": _tools(_file_search()),
+    }
+    if stream:
+        chunks = list(client.chat.completions.create(stream=True, **kwargs))
+        text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+        annotations = chunks[-1].choices[0].delta.model_dump()["annotations"]
+    else:
+        message = client.chat.completions.create(**kwargs).choices[0].message
+        text, annotations = message.content or "", message.annotations or []
+    assert "ops-lead@example.com" not in str(_sent(chat_stack)["messages"])  # masked upstream
+    assert "ops-lead@example.com" in text  # and restored for the client
+    citation = _citation(annotations[0])
+    assert text[citation["start_index"] : citation["end_index"]] == "[1]"
