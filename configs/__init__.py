@@ -42,13 +42,13 @@ from configs._providers import (
     RoutingSettings,
     UpstreamHttpSettings,
 )
-from configs._tools import AuditSettings, ToolSettings
 from configs._retrieval import (
     QueryCacheSettings,
     RetrievalChatSettings,
     RetrievalSettings,
     SearchSettings,
 )
+from configs._tools import AuditSettings, ToolSettings
 
 __all__ = [
     "CONFIG_ENV",

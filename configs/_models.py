@@ -12,8 +12,8 @@ from configs._ingestion import IngestionSettings
 from configs._pii import PiiSettings
 from configs._policy import PolicySettings
 from configs._providers import ProvidersSettings
-from configs._tools import ToolSettings
 from configs._retrieval import RetrievalSettings
+from configs._tools import ToolSettings
 
 __all__ = [
     "DatabaseSettings",
