@@ -81,7 +81,10 @@ class HybridSearcher:
         if request.filters is not None:
             condition = compile_filter(request.filters, _FILTER_COLUMN)
         try:
-            async with self._pool.connection() as conn:
+            # One transaction, sent through a pipeline: BEGIN travels with the plan query, the
+            # SET LOCALs with the search, and it ends with COMMIT (a ROLLBACK would make
+            # psycopg drop its prepared statements, and the search's plan would be made anew).
+            async with self._pool.connection() as conn, conn.pipeline(), conn.transaction():
                 plan = await self._plan(conn, request, condition, use_vector=use_vector)
                 if plan.filtered_chunks == 0:
                     return [], plan
@@ -124,13 +127,11 @@ class HybridSearcher:
     ) -> SearchPlan:
         if self._capabilities is None:
             self._capabilities = await detect_capabilities(conn)
-            await conn.rollback()
         params: dict[str, Any] = {"stores": list(request.store_ids)}
         if condition is not None:
             params.update(condition.params)
         cursor = await conn.execute(build_plan_statement(condition), params)
         rows = await cursor.fetchall()
-        await conn.rollback()
         missing = set(request.store_ids) - {row[0] for row in rows}
         if missing:
             raise RecordNotFoundError(f"no vector store with id {sorted(missing)[0]!r}")
@@ -208,16 +209,13 @@ class HybridSearcher:
         params: dict[str, Any],
     ) -> tuple[int, list[SearchHit]]:
         statement = build_search_statement(shape)
-        async with conn.transaction(), conn.pipeline():
-            if shape.use_vector and not shape.exact:
-                await _set_local(conn, "hnsw.ef_search", str(plan.ef_search))
-                if plan.iterative:
-                    await _set_local(conn, "hnsw.iterative_scan", "relaxed_order")
-                    await _set_local(
-                        conn, "hnsw.max_scan_tuples", str(self._settings.max_scan_tuples)
-                    )
-            cursor = await conn.execute(statement, params)
-            rows = await cursor.fetchall()
+        if shape.use_vector and not shape.exact:
+            await _set_local(conn, "hnsw.ef_search", str(plan.ef_search))
+            if plan.iterative:
+                await _set_local(conn, "hnsw.iterative_scan", "relaxed_order")
+                await _set_local(conn, "hnsw.max_scan_tuples", str(self._settings.max_scan_tuples))
+        cursor = await conn.execute(statement, params)
+        rows = await cursor.fetchall()
         found = int(rows[0][0]) if rows else 0
         return found, [_hit(row[1:]) for row in rows if row[1] is not None]
 

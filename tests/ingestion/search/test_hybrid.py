@@ -10,7 +10,8 @@ import pytest
 from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
 
-from configs import SearchSettings
+from configs import DatabaseSettings, SearchSettings
+from ingestion.db import open_pool
 from ingestion.errors import EmbeddingMismatchError, RecordNotFoundError
 from ingestion.search import (
     HybridSearcher,
@@ -255,3 +256,28 @@ async def test_query_embeddings_are_cached_per_text_for_a_while() -> None:
     await off.embed("a")
     await off.embed("a")
     assert embedder.calls == 7
+
+
+@pytest.mark.usefixtures("stores")
+async def test_repeated_searches_run_prepared_statements(
+    search_url: str, query_vector: np.ndarray
+) -> None:
+    """Nothing in a search ends with ROLLBACK (psycopg then forgets its prepared statements),
+    so from the fifth search on one connection the plan is no longer made per query."""
+    settings = DatabaseSettings(pool_min_size=1, pool_max_size=1)
+    pool = await open_pool(search_url, settings, application_name="tests-prepared")
+    await pool.wait()
+    try:
+        searcher = _searcher(pool, query_vector)
+        for _ in range(8):
+            assert await searcher.search(SearchRequest((BIG,), "q", 5))
+        async with pool.connection() as conn:
+            cursor = await conn.execute(
+                "SELECT statement, generic_plans + custom_plans FROM pg_prepared_statements"
+            )
+            prepared = await cursor.fetchall()
+    finally:
+        await pool.close()
+    runs = {statement.split()[0]: count for statement, count in prepared}
+    assert runs.get("WITH", 0) >= 3, prepared  # the search statement
+    assert sum(1 for statement, _ in prepared if "FROM vector_stores" in statement) == 1
