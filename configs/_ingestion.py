@@ -32,6 +32,11 @@ class ParsingSettings(_Strict):
     strategy: Literal["fast", "auto", "hi_res", "ocr_only"] = "fast"
     max_pages: int = Field(default=2000, ge=1, description="longer documents fail as invalid_file")
     languages: tuple[str, ...] = Field(default=("eng",), min_length=1)
+    max_expanded_bytes: int = Field(
+        default=256 * 1024 * 1024,
+        ge=1024,
+        description="DOCX / PPTX unzipping to more fail as invalid_file (zip bombs)",
+    )
 
 
 class ChunkingSettings(_Strict):

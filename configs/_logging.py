@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from datetime import UTC, datetime
 from typing import Any
@@ -11,7 +12,22 @@ import msgspec
 
 from configs._models import LoggingSettings
 
-__all__ = ["JsonFormatter", "configure_logging"]
+__all__ = ["JsonFormatter", "configure_logging", "redact_secrets"]
+
+# Secret keys (ours are sk-rgw-..., OpenAI's sk-..., Anthropic's sk-ant-...) wherever a client
+# put one (a model name, a request id, a body quoted in an error): masked in every line.
+_SECRET = re.compile(r"sk-[A-Za-z0-9_-]{12,}")
+
+
+def redact_secrets(line: str) -> str:
+    """``line`` with anything shaped like a secret key replaced by ``sk-***``."""
+    return _SECRET.sub("sk-***", line) if "sk-" in line else line
+
+
+class _RedactingFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return redact_secrets(super().format(record))
+
 
 # Attributes every LogRecord has; anything else on a record came from `extra=` and is logged.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
@@ -52,7 +68,7 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = value
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
-        return self._encode(entry).decode()
+        return redact_secrets(self._encode(entry).decode())
 
 
 def configure_logging(settings: LoggingSettings, *, process: str) -> None:
@@ -62,7 +78,7 @@ def configure_logging(settings: LoggingSettings, *, process: str) -> None:
         handler.setFormatter(JsonFormatter(process))
     else:
         handler.setFormatter(
-            logging.Formatter(f"%(asctime)s %(levelname)-7s {process} %(name)s: %(message)s")
+            _RedactingFormatter(f"%(asctime)s %(levelname)-7s {process} %(name)s: %(message)s")
         )
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -13,7 +13,13 @@ from litestar.openapi import OpenAPIConfig
 
 from configs import Settings, configure_logging, load_settings
 from gateway.admin import PolicyServices, admin_route_handlers
-from gateway.api import ApiServices, GatewayLitestar, api_route_handlers, document_api_routes
+from gateway.api import (
+    ApiServices,
+    GatewayLitestar,
+    GatewayRequest,
+    api_route_handlers,
+    document_api_routes,
+)
 from gateway.auth import principal_dependency
 from gateway.collections import CollectionServices, collection_route_handlers
 from gateway.errors import exception_handlers
@@ -112,6 +118,7 @@ def create_app(
         lifespan=[lifespan],
         exception_handlers=exception_handlers(),
         request_max_body_size=settings.gateway.max_body_bytes,
+        request_class=GatewayRequest,
         logging_config=None,  # configs.configure_logging owns logging
         openapi_config=OpenAPIConfig(title="ragway", version="0.1.0", path="/openapi"),
     )

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+import psycopg
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 from litestar.types import ExceptionHandlersMap
@@ -173,6 +174,23 @@ def _http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[
     return Response(body, status_code=status, headers=exc.headers)
 
 
+def _data_error(
+    request: Request[Any, Any, Any], exc: psycopg.DataError
+) -> Response[dict[str, Any]]:
+    """Postgres refused a value the client sent (SQLSTATE class 22: NUL in text, ...)."""
+    detail = (exc.diag.message_primary or str(exc)).strip()
+    # The detail can quote the value, which may be anything a client sent: not logged.
+    _log.info("value refused by the database", extra={"path": request.url.path})
+    return Response(
+        error_body(
+            f"a value in the request cannot be stored: {detail}",
+            "invalid_request_error",
+            code="invalid_value",
+        ),
+        status_code=400,
+    )
+
+
 def _unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     _log.exception("unhandled error", extra={"path": request.url.path})
     return Response(
@@ -186,5 +204,6 @@ def exception_handlers() -> ExceptionHandlersMap:
         GatewayError: _gateway_error,
         ValidationException: _validation_error,
         HTTPException: _http_error,
+        psycopg.DataError: _data_error,
         Exception: _unexpected_error,
     }

@@ -5,6 +5,13 @@ from __future__ import annotations
 
 from gateway.api._controllers import GatewayLitestar, api_route_handlers
 from gateway.api._openapi import document_api_routes
+from gateway.api._request import GatewayRequest
 from gateway.api._services import ApiServices
 
-__all__ = ["ApiServices", "GatewayLitestar", "api_route_handlers", "document_api_routes"]
+__all__ = [
+    "ApiServices",
+    "GatewayLitestar",
+    "GatewayRequest",
+    "api_route_handlers",
+    "document_api_routes",
+]

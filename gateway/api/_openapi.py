@@ -28,9 +28,11 @@ __all__ = ["document_api_routes"]
 
 _ERROR = {
     "type": "object",
+    "required": ["error"],
     "properties": {
         "error": {
             "type": "object",
+            "required": ["message", "type", "param", "code"],
             "properties": {
                 "message": {"type": "string"},
                 "type": {"type": "string"},
@@ -103,4 +105,30 @@ def document_api_routes(app: Litestar) -> None:
                 },
             )
         )
+    _errors_in_openai_shape(paths, error)
     openapi.paths = paths
+
+
+def _errors_in_openai_shape(paths: dict[str, PathItem], error: OpenAPIMediaType) -> None:
+    """Every documented error answer has OpenAI's shape, as ``gateway.errors`` renders it.
+
+    Litestar documents a 400 in its own ``{status_code, detail, extra}`` shape on every
+    handler with parameters; the gateway never answers that way.
+    """
+    methods = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+    for item in paths.values():
+        for method in methods:
+            operation: Operation | None = getattr(item, method)
+            if operation is None:
+                continue
+            responses = operation.responses if operation.responses is not None else {}
+            for status, response in responses.items():
+                if status[:1] in ("4", "5") and isinstance(response, OpenAPIResponse):
+                    response.content = {"application/json": error}
+            responses.setdefault(
+                "default",
+                OpenAPIResponse(
+                    description="An error in OpenAI's shape", content={"application/json": error}
+                ),
+            )
+            operation.responses = responses

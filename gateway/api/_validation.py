@@ -15,7 +15,7 @@ import msgspec
 
 from gateway.errors import InvalidRequestError
 
-__all__ = ["decode_object", "validate"]
+__all__ = ["decode_object", "undecodable", "validate"]
 
 _decode = msgspec.json.Decoder().decode
 
@@ -45,12 +45,27 @@ def decode_object(raw: bytes) -> dict[str, Any]:
         raise InvalidRequestError(
             f"the request body is not valid JSON ({exc})", code="invalid_json"
         ) from exc
+    except (UnicodeDecodeError, RecursionError) as exc:
+        raise undecodable(exc) from exc
     if not isinstance(body, dict):
         raise InvalidRequestError(
             f"the request body must be a JSON object, not {_json_type(body)}",
             code="invalid_json",
         )
     return body
+
+
+def undecodable(exc: UnicodeDecodeError | RecursionError) -> InvalidRequestError:
+    """The 400 for the two ways msgspec fails outside ``DecodeError``.
+
+    It checks UTF-8 only when it builds a str (``UnicodeDecodeError``) and refuses deeply
+    nested JSON with ``RecursionError``; neither is the server's fault.
+    """
+    if isinstance(exc, UnicodeDecodeError):
+        return InvalidRequestError(
+            f"the request body is not valid UTF-8 (byte {exc.start})", code="invalid_json"
+        )
+    return InvalidRequestError("the request body is nested too deeply", code="invalid_json")
 
 
 def validate(body: dict[str, Any], model: type[msgspec.Struct]) -> None:

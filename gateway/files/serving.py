@@ -118,7 +118,9 @@ def _clean_name(name: str) -> str:
     """The file's base name, without directories or control characters."""
     base = name.replace("\\", "/").rsplit("/", 1)[-1]
     cleaned = "".join(ch for ch in base if ch.isprintable()).strip()
-    return cleaned[:255] or "upload"
+    if cleaned.strip(".") == "":  # "." and ".." name directories, not files
+        return "upload"
+    return cleaned[:255]
 
 
 def _placeholder_time() -> datetime:

@@ -20,8 +20,12 @@ def new_request_id() -> str:
 
 
 def accept_request_id(presented: str | None) -> str:
-    """The client's ``X-Request-ID`` when it is a sane token, else a new one."""
-    if presented and _VALID.match(presented):
+    """The client's ``X-Request-ID`` when it is a sane token, else a new one.
+
+    A value shaped like a secret key (``sk-...``: ours, OpenAI's, Anthropic's) is replaced
+    too: the request id is logged on every line, and keys must never reach the log.
+    """
+    if presented and _VALID.match(presented) and presented[:3].lower() != "sk-":
         return presented
     return new_request_id()
 

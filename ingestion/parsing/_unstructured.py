@@ -8,12 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from ingestion.errors import DocumentRejectedError
+from ingestion.parsing._archive import check_zip_expansion
 from ingestion.parsing._base import DocumentKind, Element, detect_kind
 from ingestion.parsing._offline import prepare_unstructured
 from ingestion.parsing._sections import SectionTracker, looks_like_heading
 
 __all__ = ["UnstructuredParser"]
 
+_ZIP_KINDS = (DocumentKind.DOCX, DocumentKind.PPTX)
 _SKIPPED_CATEGORIES = {"PageBreak", "Image", "Header", "Footer", "PageNumber"}
 _PARTITIONERS = {
     DocumentKind.PDF: ("unstructured.partition.pdf", "partition_pdf"),
@@ -32,15 +34,22 @@ class UnstructuredParser:
 
     unstructured (and spaCy, pdfminer, ...) are imported on the first ``parse``, never at
     import time. Corrupt, encrypted, empty and over-long documents are rejected with
-    ``invalid_file``; unknown types with ``unsupported_file``.
+    ``invalid_file``, and so are DOCX / PPTX files that would unzip past
+    ``max_expanded_bytes`` (zip bombs); unknown types with ``unsupported_file``.
     """
 
     def __init__(
-        self, *, strategy: str = "fast", max_pages: int = 2000, languages: Sequence[str] = ("eng",)
+        self,
+        *,
+        strategy: str = "fast",
+        max_pages: int = 2000,
+        languages: Sequence[str] = ("eng",),
+        max_expanded_bytes: int = 256 * 1024 * 1024,
     ) -> None:
         self._strategy = strategy
         self._max_pages = max_pages
         self._languages = list(languages)
+        self._max_expanded_bytes = max_expanded_bytes
 
     def parse(self, path: Path, *, filename: str) -> list[Element]:
         with path.open("rb") as handle:
@@ -48,6 +57,10 @@ class UnstructuredParser:
         kind = detect_kind(filename, head)
         if kind is DocumentKind.PDF:
             self._check_pdf(path, filename)
+        elif kind in _ZIP_KINDS:
+            check_zip_expansion(
+                path, filename, kind.value, max_expanded_bytes=self._max_expanded_bytes
+            )
         prepare_unstructured()
         partition = self._partitioner(kind)
         try:

@@ -34,6 +34,7 @@ def build_file_ingestor(
             strategy=ingestion.parsing.strategy,
             max_pages=ingestion.parsing.max_pages,
             languages=ingestion.parsing.languages,
+            max_expanded_bytes=ingestion.parsing.max_expanded_bytes,
         ),
         chunker=TokenChunker(),
         embedder=BatchEmbedder(embedder, batch_size=ingestion.embed_batch_size),

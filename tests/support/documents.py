@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 from email.message import EmailMessage
 
-__all__ = ["SAMPLE_KINDS", "make_document", "make_pdf"]
+__all__ = ["SAMPLE_KINDS", "make_document", "make_pdf", "pdf_file"]
 
 SAMPLE_KINDS = ("pdf", "docx", "pptx", "html", "md", "txt", "csv", "eml")
 
@@ -41,6 +41,11 @@ def make_pdf(pages: list[list[str]], *, encrypt_dict: bool = False) -> bytes:
             b"<< /Filter /Standard /V 1 /R 2 /O <%s> /U <%s> /P -4 >>" % (b"00" * 32, b"00" * 32)
         )
         trailer_extra = b" /Encrypt %d 0 R /ID [<%s> <%s>]" % (len(objects), b"ab" * 16, b"ab" * 16)
+    return pdf_file(objects, root=catalog, trailer_extra=trailer_extra)
+
+
+def pdf_file(objects: list[bytes], *, root: int, trailer_extra: bytes = b"") -> bytes:
+    """A PDF of ``objects`` (numbered from 1) with its xref table; ``root`` is the catalog."""
     out = bytearray(b"%PDF-1.4\n")
     offsets = []
     for number, obj in enumerate(objects, start=1):
@@ -52,7 +57,7 @@ def make_pdf(pages: list[list[str]], *, encrypt_dict: bool = False) -> bytes:
         out += b"%010d 00000 n \n" % offset
     out += b"trailer\n<< /Size %d /Root %d 0 R%s >>\nstartxref\n%d\n%%%%EOF\n" % (
         len(objects) + 1,
-        catalog,
+        root,
         trailer_extra,
         xref,
     )
