@@ -70,6 +70,8 @@ class AdminUsageController(Controller):
         end = end or today
         if end < start:
             raise InvalidRequestError("end is before start", param="end")
+        if end >= date.max:  # the report reads up to the day after end
+            raise InvalidRequestError(f"end must be before {date.max.isoformat()}", param="end")
         groups = _group_by(group_by)
         rows = await report.aggregate(
             start=start, end=end, group_by=groups, key_id=key_id, model=model

@@ -32,10 +32,10 @@ class UsageRecord:
     def row(self) -> tuple[object, ...]:
         return (
             self.event_id,
-            self.request_id,
+            _text(self.request_id),
             self.key_id,
-            self.model,
-            self.deployment,
+            _text(self.model),  # the client's model name, even one that does not exist
+            None if self.deployment is None else _text(self.deployment),
             self.endpoint,
             self.prompt_tokens,
             self.completion_tokens,
@@ -45,3 +45,8 @@ class UsageRecord:
             self.streamed,
             self.created_at,
         )
+
+
+def _text(value: str) -> str:
+    """``value`` as Postgres can store it: a NUL in one row would fail its whole batch."""
+    return value.replace("\x00", "\ufffd")

@@ -4,14 +4,17 @@ and hostile ``X-Request-ID`` headers. Every answer is a clear 4xx in OpenAI's er
 from __future__ import annotations
 
 import json
+import secrets
 import socket
 from typing import Any
 
 import httpx
 import openai
+import psycopg
 import pytest
 
 from tests.hardening.conftest import MAX_BODY_BYTES, Gateway, Keys, bearer, client
+from tests.support.net import wait_until
 
 CHAT = "/v1/chat/completions"
 HELLO = [{"role": "user", "content": "hello"}]
@@ -248,3 +251,52 @@ def raw_request(gateway: Gateway, head: bytes, body: bytes) -> bytes:
                 break
             chunks.append(piece)
     return b"".join(chunks)
+
+
+def test_dates_at_the_end_of_the_calendar_are_a_400(gateway: Gateway, keys: Keys) -> None:
+    for params in ({"start": "9999-12-31", "end": "9999-12-31"}, {"end": "9999-12-31"}):
+        response = httpx.get(
+            f"{gateway.url}/admin/usage", params=params, headers=bearer(keys.admin), timeout=30
+        )
+        assert assert_openai_error(response, 400)["param"] == "end"
+
+
+@pytest.mark.parametrize("field", ["max_tokens", "max_completion_tokens"])
+def test_a_huge_max_tokens_is_a_400_not_a_quota_outage(
+    gateway: Gateway, keys: Keys, field: str
+) -> None:
+    before = gateway.log_text().count("quota store unreachable")
+    body = {"model": "chat", "messages": HELLO, field: 10**30}
+    error = assert_openai_error(
+        post_raw(gateway, keys.member, CHAT, json.dumps(body).encode()), 400
+    )
+    assert error["param"] == field
+    body[field] = 2**31  # just past the bound: refused by the same check
+    assert_openai_error(post_raw(gateway, keys.member, CHAT, json.dumps(body).encode()), 400)
+    assert gateway.log_text().count("quota store unreachable") == before
+
+
+def test_a_nul_in_a_model_name_loses_no_usage_rows(
+    gateway: Gateway, keys: Keys, database_url: str
+) -> None:
+    """The usage row of a request for model "chat\\0" is written, and so are its neighbours'."""
+    tag = secrets.token_hex(6)
+    ids = [f"nul-{tag}-{n}" for n in range(3)]
+    for request_id, model in zip(ids, ["chat", "chat\x00", "chat"], strict=True):
+        httpx.post(
+            f"{gateway.url}{CHAT}",
+            json={"model": model, "messages": HELLO},
+            headers={**bearer(keys.member), "X-Request-ID": request_id},
+            timeout=30,
+        )
+
+    def written() -> list[str]:
+        with psycopg.connect(database_url) as conn:
+            rows = conn.execute(
+                "SELECT model FROM usage_events WHERE request_id = ANY(%s) ORDER BY request_id",
+                (ids,),
+            ).fetchall()
+        return [model for (model,) in rows]
+
+    wait_until(lambda: len(written()) == 3, timeout_s=20, interval_s=0.2)
+    assert written() == ["chat", "chat\ufffd", "chat"]

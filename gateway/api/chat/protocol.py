@@ -12,9 +12,19 @@ from typing import Annotated, Any
 
 from msgspec import Meta, Struct
 
-__all__ = ["ChatCompletionRequest", "ChatMessage", "ContentPart", "FunctionDef", "Tool"]
+__all__ = [
+    "MAX_TOKENS",
+    "ChatCompletionRequest",
+    "ChatMessage",
+    "ContentPart",
+    "FunctionDef",
+    "Tool",
+]
 
 Penalty = Annotated[float, Meta(ge=-2, le=2)]
+# Token counts: no model answers with more than int32 tokens, and the quota step's Redis
+# script refuses integers it cannot represent (a huge max_tokens pushed it to fallback).
+MAX_TOKENS = 2**31 - 1
 
 
 class ContentPart(Struct, forbid_unknown_fields=False):
@@ -58,8 +68,8 @@ class ChatCompletionRequest(Struct, forbid_unknown_fields=False):
     stream: bool | None = None
     stream_options: StreamOptions | None = None
     n: Annotated[int, Meta(ge=1, le=128)] | None = None
-    max_tokens: Annotated[int, Meta(ge=1)] | None = None
-    max_completion_tokens: Annotated[int, Meta(ge=1)] | None = None
+    max_tokens: Annotated[int, Meta(ge=1, le=MAX_TOKENS)] | None = None
+    max_completion_tokens: Annotated[int, Meta(ge=1, le=MAX_TOKENS)] | None = None
     temperature: Annotated[float, Meta(ge=0, le=2)] | None = None
     top_p: Annotated[float, Meta(ge=0, le=1)] | None = None
     stop: str | list[str] | None = None
