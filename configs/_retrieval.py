@@ -43,7 +43,7 @@ class SearchSettings(_Strict):
         "are left out of the full-text match",
     )
     ef_search: int = Field(
-        default=128, ge=1, le=1000, description="HNSW hnsw.ef_search; raised for filtered searches"
+        default=64, ge=1, le=1000, description="HNSW hnsw.ef_search; raised for filtered searches"
     )
     exact_scan_max_chunks: int = Field(
         default=10_000,

@@ -36,7 +36,7 @@ class ChunkWriter:
 
     def __init__(self, pool: ConnectionPool) -> None:
         self._pool = pool
-        self._indexed: set[int] = {384}  # migration 0003 creates the default dimension's index
+        self._indexed: set[int] = {384}  # migrations 0003/0007 build the default dimension's index
 
     def ensure_index(self, dimension: int) -> None:
         """A partial HNSW index for vectors of ``dimension`` (idempotent)."""
@@ -47,6 +47,7 @@ class ChunkWriter:
             conn.execute(
                 f"CREATE INDEX IF NOT EXISTS chunks_embedding_{size}_hnsw ON chunks "
                 f"USING hnsw ((embedding::vector({size})) vector_cosine_ops) "
+                f"WITH (m = 16, ef_construction = 128) "  # as migration 0007 builds them
                 f"WHERE dimension = {size}"
             )
         self._indexed.add(size)

@@ -92,3 +92,18 @@ async def test_pool_registers_vector_type(database_url: str) -> None:
         assert row[0].to_list() == [1.0, 2.0, 3.0]
     finally:
         await pool.close()
+
+
+async def test_chunk_vector_index_is_built_for_recall(postgres: PostgresForTests) -> None:
+    """Migration 0007 rebuilds the HNSW index with ef_construction 128 (search recall)."""
+    url = postgres.create_database()
+    await migrate(url)
+    async with await psycopg.AsyncConnection.connect(url) as conn:
+        row = await (
+            await conn.execute(
+                "SELECT indexdef FROM pg_indexes WHERE indexname = 'chunks_embedding_384_hnsw'"
+            )
+        ).fetchone()
+    assert row is not None
+    assert "ef_construction='128'" in row[0]
+    assert "WHERE (dimension = 384)" in row[0]
