@@ -53,6 +53,10 @@ async def read_upload(
                     if isinstance(event, MultipartSegment):
                         current, value = event, bytearray()
                         if event.name == "file":
+                            if form.filename is not None:  # its bytes would be appended
+                                raise InvalidRequestError(
+                                    "send exactly one 'file' field per upload", param="file"
+                                )
                             form.filename = event.filename or "upload"
                             form.content_type = event.content_type
                     elif event and current is not None:

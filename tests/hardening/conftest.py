@@ -30,6 +30,7 @@ from tests.support.servers import start_process
 UPSTREAM_KEY = "sk-upstream-hardening-" + "u" * 20
 MAX_BODY_BYTES = 256 * 1024
 MAX_FILE_BYTES = 8_000_000
+MAX_UPLOAD_BYTES = 7_000_000
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,7 @@ def hardening_env(
         "RAGWAY_DATA_DIR": str(tmp_path_factory.mktemp("hardening-data")),
         "RAGWAY_GATEWAY__MAX_BODY_BYTES": str(MAX_BODY_BYTES),
         "RAGWAY_INGESTION__MAX_FILE_BYTES": str(MAX_FILE_BYTES),
+        "RAGWAY_INGESTION__MAX_UPLOAD_BYTES": str(MAX_UPLOAD_BYTES),
         "RAGWAY_INGESTION__MIN_BACKOFF_S": "0.2",
         "RAGWAY_INGESTION__METRICS_PORT": str(free_port()),
         "RAGWAY_WORKER__THREADS": "1",

@@ -10,10 +10,11 @@ import subprocess
 from pathlib import Path
 
 import httpx
+import openai
 import pytest
 from openai import OpenAI
 
-from tests.hardening.conftest import Gateway, Keys, bearer, client
+from tests.hardening.conftest import MAX_UPLOAD_BYTES, Gateway, Keys, bearer, client
 from tests.support.bombs import image_only_pdf, office_bomb
 from tests.support.documents import make_document, make_pdf
 
@@ -160,3 +161,29 @@ def test_broken_documents_fail_with_a_clear_error(
     assert words in message.lower(), message
     assert name in message
     assert worker.poll() is None
+
+
+def test_two_file_parts_in_one_upload_are_refused(gateway: Gateway, keys: Keys) -> None:
+    """Both parts' bytes would otherwise be stored as one file under the second name."""
+    body = (
+        b'--x\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nassistants\r\n'
+        b'--x\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\nabc\r\n'
+        b'--x\r\nContent-Disposition: form-data; name="file"; filename="b.txt"\r\n\r\ndef\r\n'
+        b"--x--\r\n"
+    )
+    headers = {**bearer(keys.admin), "content-type": "multipart/form-data; boundary=x"}
+    response = httpx.post(f"{gateway.url}/v1/files", content=body, headers=headers, timeout=30)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["param"] == "file"
+
+
+def test_an_upload_over_max_upload_bytes_is_a_413(
+    gateway: Gateway, keys: Keys, admin: OpenAI
+) -> None:
+    before = len(admin.files.list(limit=100).data)
+    with pytest.raises(openai.APIStatusError) as raised:
+        admin.files.create(file=("big.txt", b"x" * (MAX_UPLOAD_BYTES + 1)), purpose="assistants")
+    assert raised.value.status_code == 413
+    assert isinstance(raised.value.body, dict)
+    assert raised.value.body["code"] == "file_too_large"
+    assert len(admin.files.list(limit=100).data) == before
