@@ -19,7 +19,6 @@ from gateway.errors import GatewayError, PayloadTooLargeError, error_body
 
 __all__ = [
     "DisconnectWatcher",
-    "bearer_token",
     "error_bytes",
     "read_body",
     "request_headers",
@@ -32,16 +31,6 @@ _encode = msgspec.json.Encoder().encode
 Scope = dict[str, Any]
 Receive = Any
 Send = Any
-
-
-def bearer_token(authorization: str | None) -> str | None:
-    """The token of an ``Authorization: Bearer <token>`` header."""
-    if not authorization:
-        return None
-    scheme, _, token = authorization.partition(" ")
-    if scheme.lower() != "bearer":
-        return None
-    return token.strip() or None
 
 
 def request_headers(scope: Scope) -> dict[str, str]:

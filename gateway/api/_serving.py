@@ -21,7 +21,6 @@ from gateway.api._asgi import (
     Receive,
     Scope,
     Send,
-    bearer_token,
     error_bytes,
     read_body,
     request_headers,
@@ -29,6 +28,7 @@ from gateway.api._asgi import (
     start_response,
 )
 from gateway.api._validation import decode_object, validate
+from gateway.auth import bearer_token
 from gateway.errors import GatewayError, InvalidRequestError, NotFoundError, UpstreamFailedError
 from gateway.observability import REQUEST_ID, RequestObserver, accept_request_id
 from gateway.pipeline import Call, Endpoint, Pipeline

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 
-from gateway.api._asgi import bearer_token
+from gateway.auth import bearer_token
 from gateway.api.models.protocol import Model, ModelList
 from gateway.errors import GatewayError, NotFoundError
 from gateway.observability import REQUEST_ID, RequestObserver, accept_request_id
