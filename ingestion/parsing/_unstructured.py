@@ -10,13 +10,14 @@ from typing import Any
 from ingestion.errors import DocumentRejectedError
 from ingestion.parsing._archive import check_zip_expansion
 from ingestion.parsing._base import DocumentKind, Element, detect_kind
+from ingestion.parsing._furniture import FURNITURE_CATEGORIES, furniture_key, running_furniture
 from ingestion.parsing._offline import prepare_unstructured
 from ingestion.parsing._sections import SectionTracker, looks_like_heading
 
 __all__ = ["UnstructuredParser"]
 
 _ZIP_KINDS = (DocumentKind.DOCX, DocumentKind.PPTX)
-_SKIPPED_CATEGORIES = {"PageBreak", "Image", "Header", "Footer", "PageNumber"}
+_SKIPPED_CATEGORIES = {"PageBreak", "Image", "PageNumber"}
 _PARTITIONERS = {
     DocumentKind.PDF: ("unstructured.partition.pdf", "partition_pdf"),
     DocumentKind.DOCX: ("unstructured.partition.docx", "partition_docx"),
@@ -72,7 +73,7 @@ class UnstructuredParser:
             raise DocumentRejectedError(
                 "invalid_file", f"{filename!r} could not be parsed as {kind.value}: {_brief(exc)}"
             ) from exc
-        elements = self._elements(raw)
+        elements = self._elements(raw, positional_furniture=kind is DocumentKind.PDF)
         if not elements:
             hint = (
                 " (a scanned PDF needs strategy hi_res or ocr_only)"
@@ -116,30 +117,59 @@ class UnstructuredParser:
         return lambda filename: list(partition(filename=filename, **options))
 
     @staticmethod
-    def _elements(raw: list[Any]) -> list[Element]:
+    def _elements(raw: list[Any], *, positional_furniture: bool) -> list[Element]:
+        """Elements worth indexing, with their sections.
+
+        DOCX headers and footers are declared as such and always dropped; a PDF's are
+        guessed from their position, so only the running ones are (``_furniture``), and a
+        kept header may open a section like a title.
+        """
+        running: set[str] | None = None
+        if positional_furniture:
+            running = running_furniture(
+                (_text(item), _page(item))
+                for item in raw
+                if _category(item) in FURNITURE_CATEGORIES
+            )
         sections = SectionTracker()
         elements: list[Element] = []
         for item in raw:
-            category = str(getattr(item, "category", type(item).__name__))
-            text = str(getattr(item, "text", "") or "").strip()
+            category = _category(item)
+            text = _text(item)
             if not text or category in _SKIPPED_CATEGORIES:
                 continue
-            metadata = getattr(item, "metadata", None)
-            page = getattr(metadata, "page_number", None)
-            heading = category == "Title" and looks_like_heading(text)
+            if category in FURNITURE_CATEGORIES and (
+                running is None or furniture_key(text) in running
+            ):
+                continue
+            titled = category == "Title" or (category == "Header" and running is not None)
+            heading = titled and looks_like_heading(text)
             if heading:
-                depth = getattr(metadata, "category_depth", None)
+                depth = getattr(getattr(item, "metadata", None), "category_depth", None)
                 sections.heading(text, depth if isinstance(depth, int) else 0)
             elements.append(
                 Element(
                     text=text,
                     kind=category,
-                    page_number=page if isinstance(page, int) else None,
+                    page_number=_page(item),
                     section=sections.current,
                     is_heading=heading,
                 )
             )
         return elements
+
+
+def _category(item: Any) -> str:
+    return str(getattr(item, "category", type(item).__name__))
+
+
+def _text(item: Any) -> str:
+    return str(getattr(item, "text", "") or "").strip()
+
+
+def _page(item: Any) -> int | None:
+    page = getattr(getattr(item, "metadata", None), "page_number", None)
+    return page if isinstance(page, int) else None
 
 
 def _brief(exc: BaseException) -> str:

@@ -8,7 +8,7 @@ import pytest
 
 from ingestion.errors import DocumentRejectedError
 from ingestion.parsing import UnstructuredParser
-from tests.support.documents import SAMPLE_KINDS, make_document, make_pdf
+from tests.support.documents import SAMPLE_KINDS, make_document, make_pdf, pdf_file
 
 MARKER = "The zirconium reactor ran at 451 kelvin on Tuesday."
 
@@ -70,3 +70,67 @@ def test_bad_documents_are_rejected_with_a_reason(
         parser.parse(path, filename=name)
     assert caught.value.code == code
     assert words in caught.value.message
+
+
+def placed_pdf(pages: list[list[tuple[int, str]]]) -> bytes:
+    """A PDF whose lines sit where told: (height above the bottom edge in points, text)."""
+    objects: list[bytes] = [b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>", b""]
+    kids: list[int] = []
+    for lines in pages:
+        stream = b"\n".join(b"BT /F1 11 Tf 72 %d Td (%s) Tj ET" % (y, t.encode()) for y, t in lines)
+        objects.append(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream))
+        objects.append(
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
+            b"/Resources << /Font << /F1 1 0 R >> >> /Contents %d 0 R >>" % len(objects)
+        )
+        kids.append(len(objects))
+    refs = b" ".join(b"%d 0 R" % kid for kid in kids)
+    objects[1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (refs, len(kids))
+    objects.append(b"<< /Type /Catalog /Pages 2 0 R >>")
+    return pdf_file(objects, root=len(objects))
+
+
+@pytest.mark.parametrize("height", [770, 740, 400, 20])
+def test_a_pdf_of_one_short_line_yields_that_line(
+    parser: UnstructuredParser, tmp_path: Path, height: int
+) -> None:
+    # unstructured calls a line in the top or bottom 7% of a page a Header / Footer by its
+    # position alone; such a line must still count as the document's text.
+    path = tmp_path / "one-line.pdf"
+    path.write_bytes(placed_pdf([[(height, "Invoice 42")]]))
+    elements = parser.parse(path, filename=path.name)
+    assert [(e.text, e.page_number) for e in elements] == [("Invoice 42", 1)]
+
+
+def test_the_first_line_of_each_pdf_page_is_kept(
+    parser: UnstructuredParser, tmp_path: Path
+) -> None:
+    path = tmp_path / "doc.pdf"
+    path.write_bytes(make_document("pdf", MARKER))
+    text = " ".join(e.text for e in parser.parse(path, filename=path.name))
+    assert "Overview" in text
+    assert "Findings" in text
+
+
+def test_running_headers_and_page_numbers_are_dropped(
+    parser: UnstructuredParser, tmp_path: Path
+) -> None:
+    pages = [
+        [
+            (770, "ACME Annual Report"),
+            (700, f"Chapter {n}"),
+            (400, f"Body text of page {n} about glaciers."),
+            (20, f"Page {n} of 3"),
+        ]
+        for n in (1, 2, 3)
+    ]
+    pages[1][0] = (770, "ACME  annual report")  # spacing and case vary, still the same
+    path = tmp_path / "report.pdf"
+    path.write_bytes(placed_pdf(pages))
+    texts = [e.text for e in parser.parse(path, filename=path.name)]
+    assert not [t for t in texts if "ACME" in t or "annual" in t]
+    assert not [t for t in texts if t.startswith("Page ")]
+    assert [t for t in texts if t.startswith("Body text")] == [
+        f"Body text of page {n} about glaciers." for n in (1, 2, 3)
+    ]
+    assert [t for t in texts if t.startswith("Chapter")] == ["Chapter 1", "Chapter 2", "Chapter 3"]
