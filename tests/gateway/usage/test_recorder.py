@@ -131,3 +131,18 @@ async def test_a_full_buffer_drops_the_oldest_and_counts_it(database_url: str) -
             "SELECT prompt_tokens FROM usage_events WHERE key_id = %s ORDER BY 1", (key_id,)
         )
         assert [r[0] for r in await cursor.fetchall()] == [2, 3, 4]
+
+
+async def test_a_record_postgres_refuses_does_not_cost_its_batch(database_url: str) -> None:
+    key_id = "key_" + secrets.token_hex(6)
+    async with pool_for(database_url) as pool:
+        recorder = UsageRecorder(pool, UsageSettings())
+        for tokens in (1, 2**40, 3):  # 2**40 does not fit the integer column
+            recorder.record(usage(key_id, prompt_tokens=tokens))
+        await recorder.flush()
+        assert recorder.pending == 0
+    async with pool_for(database_url) as pool, pool.connection() as conn:
+        cursor = await conn.execute(
+            "SELECT prompt_tokens FROM usage_events WHERE key_id = %s ORDER BY 1", (key_id,)
+        )
+        assert [r[0] for r in await cursor.fetchall()] == [1, 3]
