@@ -7,12 +7,13 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.ragway-installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test lint typecheck imports pytest bench clean
+.PHONY: help venv run test lint typecheck imports pytest bench soak clean
 
 help:
 	@echo "make run    - set up .venv if missing and run gateway + worker (+ embedded Postgres/Redis)"
 	@echo "make test   - set up .venv if missing and run lint, format check, types, import layers, pytest"
 	@echo "make bench  - run the benchmarks in tests/benchmarks (BENCH=\"name ...\" for some; not part of make test)"
+	@echo "make soak   - 30 min of mixed traffic on the whole stack; fails if memory grows >10% (SOAK=\"--duration 5m ...\")"
 
 $(STAMP): pyproject.toml configs/constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,6 +46,9 @@ test: lint typecheck imports pytest
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.benchmarks $(BENCH)
+
+soak: $(STAMP)
+	$(BIN)/python -m tests.soak $(SOAK)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache
