@@ -26,7 +26,7 @@ from gateway.auth import (
 from gateway.keys import KeyService
 from gateway.pipeline import Hook
 from gateway.quotas import QuotaHook, QuotaService
-from gateway.usage import Price, PriceBook, UsageHook, UsageRecorder, UsageReport
+from gateway.usage import Price, PriceBook, SpendLedger, UsageHook, UsageRecorder, UsageReport
 
 __all__ = ["PolicyServices", "price_book"]
 
@@ -91,6 +91,7 @@ class PolicyServices:
             settings=policy.quotas,
             key_prefix=settings.redis.key_prefix,
             prices=prices,
+            spend=SpendLedger(pool),
         )
         usage = UsageRecorder(pool, policy.usage)
         listener.start()

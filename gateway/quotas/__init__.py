@@ -6,7 +6,7 @@ from gateway.quotas._estimate import estimate_prompt_tokens
 from gateway.quotas._headers import QuotaExceededError, format_reset, rate_limit_headers
 from gateway.quotas._hook import QuotaHook
 from gateway.quotas._local import LocalQuotaStore
-from gateway.quotas._service import QuotaService, limits_of
+from gateway.quotas._service import QuotaService, SpendSource, limits_of
 from gateway.quotas._store import QuotaStore, RedisQuotaStore
 from gateway.quotas._types import Demand, Limits, Outcome, Period, Reservation, Settlement
 
@@ -23,6 +23,7 @@ __all__ = [
     "RedisQuotaStore",
     "Reservation",
     "Settlement",
+    "SpendSource",
     "estimate_prompt_tokens",
     "format_reset",
     "limits_of",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge
 
-__all__ = ["DECISIONS", "REDIS_AVAILABLE", "REDIS_ERRORS", "SETTLE_FAILURES"]
+__all__ = ["DECISIONS", "REDIS_AVAILABLE", "REDIS_ERRORS", "SETTLE_FAILURES", "SPEND_SEEDS"]
 
 DECISIONS = Counter(
     "ragway_quota_decisions_total",
@@ -21,4 +21,10 @@ REDIS_ERRORS = Counter(
 SETTLE_FAILURES = Counter(
     "ragway_quota_settlements_lost_total",
     "Reservations whose real usage could not be applied (Redis unreachable at settle time).",
+)
+SPEND_SEEDS = Counter(
+    "ragway_quota_spend_seeds_total",
+    "Monthly spend counters found missing in Redis and seeded from the usage ledger, by result "
+    "(seeded; raced: another process seeded first; failed: the ledger did not answer).",
+    ["result"],
 )

@@ -8,6 +8,7 @@ import secrets
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Protocol
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -17,7 +18,7 @@ from gateway.auth import Principal
 from gateway.errors import ServiceUnavailableError
 from gateway.quotas._headers import denial, rate_limit_headers
 from gateway.quotas._local import LocalQuotaStore
-from gateway.quotas._metrics import DECISIONS, REDIS_AVAILABLE, REDIS_ERRORS
+from gateway.quotas._metrics import DECISIONS, REDIS_AVAILABLE, REDIS_ERRORS, SPEND_SEEDS
 from gateway.quotas._settler import Settler
 from gateway.quotas._store import RedisQuotaStore
 from gateway.quotas._types import (
@@ -31,9 +32,17 @@ from gateway.quotas._types import (
 )
 from gateway.usage import PriceBook
 
-__all__ = ["QuotaService"]
+__all__ = ["QuotaService", "SpendSource"]
 
 _log = logging.getLogger(__name__)
+
+
+class SpendSource(Protocol):
+    """Where a lost monthly spend counter is seeded from (``gateway.usage.SpendLedger``)."""
+
+    async def spent_micro(self, key_id: str, start: datetime, end: datetime) -> int:
+        """Micro-USD spent in ``[start, end)``; ``ServiceUnavailableError`` when unknown."""
+        ...
 
 
 def limits_of(principal: Principal) -> Limits:
@@ -52,6 +61,10 @@ class QuotaService:
     While Redis fails, ``on_redis_error`` decides: ``open`` counts in this process against a
     share of each key's limits, ``closed`` answers 503. One request per ``redis_retry_s`` tries
     Redis again, so recovery needs nobody.
+
+    With a ``spend`` source, a month spend counter that Redis lost (restart without
+    persistence, flush) is seeded from the usage ledger by the first request of the key that
+    finds it missing: one Postgres query per key and loss, never one per request.
     """
 
     def __init__(
@@ -61,10 +74,12 @@ class QuotaService:
         settings: QuotaSettings,
         key_prefix: str,
         prices: PriceBook,
+        spend: SpendSource | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._settings = settings
         self._prices = prices
+        self._spend = spend
         self._clock = clock
         self._redis = RedisQuotaStore(redis, key_prefix=key_prefix)
         self._local = LocalQuotaStore(fraction=settings.fallback_fraction, clock=clock)
@@ -159,12 +174,43 @@ class QuotaService:
         if not self._use_redis():
             return None
         try:
-            outcome = await self._redis.reserve(key_id, window_id, limits, demand, period)
+            outcome = await self._redis.reserve(
+                key_id, window_id, limits, demand, period, seed=self._spend is not None
+            )
+            if outcome.hit == "unseeded":
+                await self._seed_month(key_id, period)
+                outcome = await self._redis.reserve(key_id, window_id, limits, demand, period)
         except (RedisError, OSError) as exc:
             self._failed(exc)
             return None
         self._recovered()
         return outcome
+
+    async def _seed_month(self, key_id: str, period: Period) -> None:
+        """The key's spend this month from the ledger into Redis (unless another won the race).
+
+        When the ledger fails: ``closed`` answers 503; ``open`` counts from zero (logged).
+        """
+        assert self._spend is not None
+        start, end = period.month_bounds()
+        try:
+            spent = await self._spend.spent_micro(key_id, start, end)
+        except ServiceUnavailableError as exc:
+            SPEND_SEEDS.labels("failed").inc()
+            if self._settings.on_redis_error == "closed":
+                raise
+            _log.error(
+                "monthly spend not reseeded: the usage ledger failed; counting from zero",
+                extra={"key_id": key_id, "month": period.month, "error": str(exc)},
+            )
+            return
+        won = await self._redis.seed_month(key_id, period, spent)
+        SPEND_SEEDS.labels("seeded" if won else "raced").inc()
+        if won and spent:
+            _log.warning(
+                "monthly spend reseeded from the usage ledger (Redis had lost it)",
+                extra={"key_id": key_id, "month": period.month, "spent_usd": spent / 1e6},
+            )
 
     def _current_period(self) -> Period:
         now = time.time()

@@ -46,8 +46,17 @@ class RedisQuotaStore:
         return [f"{base}:minute", f"{base}:day:{period.day}", f"{base}:month:{period.month}"]
 
     async def reserve(
-        self, key_id: str, window_id: str, limits: Limits, demand: Demand, period: Period
+        self,
+        key_id: str,
+        window_id: str,
+        limits: Limits,
+        demand: Demand,
+        period: Period,
+        *,
+        seed: bool = False,
     ) -> Outcome:
+        """``seed``: answer ``hit="unseeded"`` (counting nothing) when a budget applies and the
+        month's spend counter is missing, so that the caller can ``seed_month`` first."""
         args: list[str | int] = [
             window_id,
             limits.rpm or 0,
@@ -59,6 +68,7 @@ class RedisQuotaStore:
             period.day_left_s,
             period.month_left_s,
             WINDOW_MS,
+            int(seed),
         ]
         raw = await self._reserve(keys=self._keys(key_id, period), args=args)
         allowed, hit, wid, requests, tokens, left, retry, today, spent = raw
@@ -73,6 +83,12 @@ class RedisQuotaStore:
             tokens_today=int(today),
             spent_micro=int(spent),
         )
+
+    async def seed_month(self, key_id: str, period: Period, spent_micro: int) -> bool:
+        """Set the month's spend counter unless it exists (SET NX: one seed wins a race)."""
+        month = self._keys(key_id, period)[2]
+        ttl = period.month_left_s + 86400  # as reserve.lua sets it
+        return bool(await self._redis.set(month, spent_micro, nx=True, ex=ttl))
 
     async def settle(self, settlements: Sequence[Settlement]) -> None:
         async with self._redis.pipeline(transaction=False) as pipe:

@@ -53,6 +53,11 @@ class Period:
             month_left_s=max(1, int((next_month - now).total_seconds())),
         )
 
+    def month_bounds(self) -> tuple[datetime, datetime]:
+        """The calendar month (UTC) as ``[start, end)``."""
+        start = datetime.strptime(self.month, "%Y%m").replace(tzinfo=UTC)
+        return start, (start + timedelta(days=32)).replace(day=1)
+
 
 @dataclass(frozen=True, slots=True)
 class Outcome:

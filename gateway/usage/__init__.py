@@ -7,11 +7,13 @@ from gateway.usage._prices import Price, PriceBook
 from gateway.usage._record import UsageRecord
 from gateway.usage._recorder import UsageRecorder
 from gateway.usage._report import GroupBy, UsageReport, UsageRow
+from gateway.usage._spend import SpendLedger
 
 __all__ = [
     "GroupBy",
     "Price",
     "PriceBook",
+    "SpendLedger",
     "UsageHook",
     "UsageRecord",
     "UsageRecorder",
