@@ -24,7 +24,7 @@ def gateway_command(
     cli: CliContext, host: str | None, port: int | None, workers: int | None
 ) -> None:
     """Run the HTTP gateway (needs DATABASE_URL and REDIS_URL)."""
-    import uvicorn
+    from gateway.cli._uvicorn import serve_gateway
 
     for name, value in (("HOST", host), ("PORT", port), ("WORKERS", workers)):
         if value is not None:  # through the environment, so every uvicorn worker sees it
@@ -44,7 +44,7 @@ def gateway_command(
         from gateway.observability import serve_metrics
 
         serve_metrics(settings.gateway.host, metrics_port)
-    uvicorn.run(
+    serve_gateway(
         "gateway.app:app_from_env",
         factory=True,
         host=settings.gateway.host,

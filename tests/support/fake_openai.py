@@ -4,7 +4,8 @@ Raw asyncio (HTTP/1.1, keep-alive) in a background thread, so a test can make it
 in ways a framework would not: reset a connection mid-stream, stall before the first byte,
 answer garbage. Faults are picked per request: first from a script (``script(...)``), else
 from the upstream model name (``fault-500``, ``fault-429``, ``fault-slow``, ``fault-reset``,
-``fault-invalid-json``, ``fault-hang``, ``fault-400``), else the request is answered
+``fault-invalid-json``, ``fault-hang``, ``fault-400``, ``fault-drip``: a stream with
+``drip_s`` between chunks), else the request is answered
 normally: chat echoes the last user message, embeddings are deterministic vectors.
 """
 
@@ -26,7 +27,7 @@ from tests.support.net import free_port
 
 __all__ = ["FakeOpenAI", "Received"]
 
-FAULTS = ("500", "429", "slow", "reset", "invalid-json", "hang", "400", "503")
+FAULTS = ("500", "429", "slow", "reset", "invalid-json", "hang", "400", "503", "drip")
 
 
 @dataclass
@@ -45,6 +46,7 @@ class FakeOpenAI:
 
     retry_after: str = "0"
     slow_s: float = 3.0
+    drip_s: float = 0.2  # pause between stream chunks under the "drip" fault
     port: int = field(default_factory=free_port)
     requests: list[Received] = field(default_factory=list)
     disconnects: int = 0  # streams whose client went away before the end
@@ -192,6 +194,8 @@ class FakeOpenAI:
                         await asyncio.wait_for(reader.read(1), 30)  # b"": the client left
                     self.disconnects += 1
                     return False
+                if fault == "drip" and index:
+                    await asyncio.sleep(self.drip_s)
                 _chunked(writer, b"data: " + json.dumps(chunk).encode() + b"\n\n")
                 await writer.drain()
             _chunked(writer, b"data: [DONE]\n\n")
