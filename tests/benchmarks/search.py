@@ -2,10 +2,11 @@
 
 Run: ``python -m tests.benchmarks.search`` (``--chunks``, ``--queries``; ``--database-url``
 to use an existing, migrated database that it fills once and reuses). Without a URL it
-starts an embedded Postgres in a temporary folder, with ``--shared-buffers`` (default 1GB,
-``keep`` for pgserver's 128MB) set before the load. The report prints the server's
-``shared_buffers`` and the size of the chunk table and its indexes: latencies depend on whether
-they fit (a page Postgres must copy from the OS page cache costs more than a buffer hit).
+starts an embedded Postgres in a temporary folder (or in ``--data-dir``, kept and reused),
+with ``--shared-buffers`` (default 1GB, ``keep`` for pgserver's 128MB) set before the load.
+The report prints the server's ``shared_buffers`` and the size of the chunk table and its
+indexes: latencies depend on whether they fit (a page Postgres must copy from the OS page
+cache costs more than a buffer hit).
 
 The corpus is synthetic but shaped like real embeddings: vectors drawn around 500 topic
 centres (cosine to their centre ~0.5), texts of 40 words from a Zipf-distributed vocabulary,
@@ -266,6 +267,11 @@ def main() -> None:
     parser.add_argument("--ef-search", type=int, help="default: retrieval.search.ef_search")
     parser.add_argument("--text-match-limit", type=int, help="default: the configured one")
     parser.add_argument(
+        "--data-dir",
+        type=Path,
+        help="embedded server only: keep its data here and reuse the loaded chunks next time",
+    )
+    parser.add_argument(
         "--shared-buffers",
         default="1GB",
         help="embedded server only: shared_buffers to run with ('keep': pgserver's 128MB)",
@@ -286,7 +292,7 @@ def main() -> None:
     from gateway.runtime import EmbeddedPostgres
 
     with tempfile.TemporaryDirectory(prefix="ragway-bench-") as folder:
-        postgres = EmbeddedPostgres(Path(folder))
+        postgres = EmbeddedPostgres(args.data_dir or Path(folder))
         try:
             url = postgres.start(database="bench")
             if args.shared_buffers != "keep":
