@@ -12,8 +12,6 @@ from dataclasses import dataclass
 
 from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
 from configs import Settings
 from gateway.auth import (
@@ -25,7 +23,7 @@ from gateway.auth import (
 )
 from gateway.keys import KeyService
 from gateway.pipeline import Hook
-from gateway.quotas import QuotaHook, QuotaService
+from gateway.quotas import QuotaHook, QuotaService, RedisLane
 from gateway.usage import Price, PriceBook, SpendLedger, UsageHook, UsageRecorder, UsageReport
 
 __all__ = ["PolicyServices", "price_book"]
@@ -54,7 +52,7 @@ class PolicyServices:
     usage: UsageRecorder
     usage_report: UsageReport
     _listener: KeyChangeListener
-    _quota_redis: Redis
+    _quota_redis: RedisLane
     _shutdown_timeout_s: float
     _chars_per_token: float
 
@@ -77,14 +75,9 @@ class PolicyServices:
             max_entries=policy.keys.max_entries,
         )
         listener = KeyChangeListener(redis_url, cache, channel=channel)
-        # Quotas get their own client: one immediate retry covers a connection Redis closed
-        # (restart), and nothing else delays a request while Redis is down.
-        quota_redis = Redis.from_url(
-            redis_url,
-            retry=Retry(NoBackoff(), 1),
-            socket_timeout=settings.redis.socket_timeout_s,
-            socket_connect_timeout=settings.redis.socket_timeout_s,
-        )
+        # Quotas get their own lean pipelined connection (one script per API request is on
+        # the hot path); a closed connection is reopened by the next command.
+        quota_redis = RedisLane(redis_url, timeout_s=settings.redis.socket_timeout_s)
         prices = prices or price_book(settings)
         quotas = QuotaService(
             redis=quota_redis,

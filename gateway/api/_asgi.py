@@ -23,6 +23,7 @@ __all__ = [
     "read_body",
     "request_headers",
     "send_bytes",
+    "send_json",
     "start_response",
 ]
 
@@ -79,6 +80,16 @@ async def start_response(
     raw = [(b"content-type", content_type)]
     raw.extend((name.encode("latin-1"), value.encode("latin-1")) for name, value in headers)
     await send({"type": "http.response.start", "status": status, "headers": raw})
+
+
+async def send_json(
+    send: Send, status: int, body: bytes, headers: Iterable[tuple[str, str]]
+) -> None:
+    """A whole JSON response with its Content-Length (no chunked framing)."""
+    raw = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+    raw.extend((name.encode("latin-1"), value.encode("latin-1")) for name, value in headers)
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
 async def send_bytes(send: Send, body: bytes, *, more: bool = False) -> None:

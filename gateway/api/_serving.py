@@ -25,6 +25,7 @@ from gateway.api._asgi import (
     read_body,
     request_headers,
     send_bytes,
+    send_json,
     start_response,
 )
 from gateway.api._validation import decode_object, validate
@@ -39,7 +40,6 @@ __all__ = ["OpenAIServing"]
 
 _log = logging.getLogger(__name__)
 _encode = msgspec.json.Encoder().encode
-_JSON = b"application/json"
 _SSE = b"text/event-stream"
 _DONE = b"data: [DONE]\n\n"
 CLIENT_CLOSED = 499  # nginx's convention for "the client went away", in logs and metrics
@@ -208,8 +208,7 @@ class OpenAIServing:
         watcher.stop()
         call.overhead_s = time.perf_counter() - call.started - call.trace.upstream_s
         sent[0] = True
-        await start_response(send, 200, _JSON, self._headers(call))
-        await send_bytes(send, payload)
+        await send_json(send, 200, payload, self._headers(call))
 
     async def _stream(
         self,
@@ -292,8 +291,7 @@ class OpenAIServing:
     async def _send_error(self, call: Call, send: Send, exc: GatewayError) -> None:
         headers = self._headers(call)
         headers.extend(exc.headers.items())
-        await start_response(send, exc.status_code, _JSON, headers)
-        await send_bytes(send, error_bytes(exc))
+        await send_json(send, exc.status_code, error_bytes(exc), headers)
 
 
 def _upstream_body(call: Call, deployment: Deployment, target: Target) -> dict[str, Any]:

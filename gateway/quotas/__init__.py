@@ -5,6 +5,7 @@ from __future__ import annotations
 from gateway.quotas._estimate import estimate_prompt_tokens
 from gateway.quotas._headers import QuotaExceededError, format_reset, rate_limit_headers
 from gateway.quotas._hook import QuotaHook
+from gateway.quotas._lane import LuaScript, RedisLane
 from gateway.quotas._local import LocalQuotaStore
 from gateway.quotas._service import QuotaService, SpendSource, limits_of
 from gateway.quotas._store import QuotaStore, RedisQuotaStore
@@ -14,12 +15,14 @@ __all__ = [
     "Demand",
     "Limits",
     "LocalQuotaStore",
+    "LuaScript",
     "Outcome",
     "Period",
     "QuotaExceededError",
     "QuotaHook",
     "QuotaService",
     "QuotaStore",
+    "RedisLane",
     "RedisQuotaStore",
     "Reservation",
     "Settlement",

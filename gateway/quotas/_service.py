@@ -10,13 +10,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Protocol
 
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from configs import QuotaSettings
 from gateway.auth import Principal
 from gateway.errors import ServiceUnavailableError
 from gateway.quotas._headers import denial, rate_limit_headers
+from gateway.quotas._lane import RedisLane
 from gateway.quotas._local import LocalQuotaStore
 from gateway.quotas._metrics import DECISIONS, REDIS_AVAILABLE, REDIS_ERRORS, SPEND_SEEDS
 from gateway.quotas._settler import Settler
@@ -70,7 +70,7 @@ class QuotaService:
     def __init__(
         self,
         *,
-        redis: Redis,
+        redis: RedisLane,
         settings: QuotaSettings,
         key_prefix: str,
         prices: PriceBook,

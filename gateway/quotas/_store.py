@@ -6,8 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
-from redis.asyncio import Redis
-
+from gateway.quotas._lane import LuaScript, RedisLane
 from gateway.quotas._types import WINDOW_MS, Demand, Limits, Outcome, Period, Settlement
 
 __all__ = ["QuotaStore", "RedisQuotaStore"]
@@ -30,16 +29,17 @@ def _text(value: bytes | str) -> str:
 
 
 class RedisQuotaStore:
-    """Counters in Redis: one EVALSHA per reservation, one pipeline per batch of settlements.
+    """Counters in Redis: one script per reservation, one write per batch of settlements, over
+    the process's pipelined ``RedisLane`` (concurrent requests share writes).
 
     Keys carry the API key id in a hash tag so that a key's counters share a cluster slot.
     """
 
-    def __init__(self, redis: Redis, *, key_prefix: str) -> None:
+    def __init__(self, redis: RedisLane, *, key_prefix: str) -> None:
         self._redis = redis
         self._prefix = key_prefix
-        self._reserve = redis.register_script((_SCRIPTS / "reserve.lua").read_text())
-        self._settle = redis.register_script((_SCRIPTS / "settle.lua").read_text())
+        self._reserve = LuaScript((_SCRIPTS / "reserve.lua").read_text())
+        self._settle = LuaScript((_SCRIPTS / "settle.lua").read_text())
 
     def _keys(self, key_id: str, period: Period) -> list[str]:
         base = f"{self._prefix}quota:{{{key_id}}}"
@@ -70,7 +70,7 @@ class RedisQuotaStore:
             WINDOW_MS,
             int(seed),
         ]
-        raw = await self._reserve(keys=self._keys(key_id, period), args=args)
+        raw = await self._redis.run(self._reserve, self._keys(key_id, period), args)
         allowed, hit, wid, requests, tokens, left, retry, today, spent = raw
         return Outcome(
             allowed=bool(allowed),
@@ -88,15 +88,16 @@ class RedisQuotaStore:
         """Set the month's spend counter unless it exists (SET NX: one seed wins a race)."""
         month = self._keys(key_id, period)[2]
         ttl = period.month_left_s + 86400  # as reserve.lua sets it
-        return bool(await self._redis.set(month, spent_micro, nx=True, ex=ttl))
+        return await self._redis.call("SET", month, spent_micro, "NX", "EX", ttl) is not None
 
     async def settle(self, settlements: Sequence[Settlement]) -> None:
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for item in settlements:
-                held = item.reservation
-                await self._settle(
-                    keys=self._keys(held.key_id, held.period),
-                    args=[held.window_id, item.token_delta, item.cost_delta_micro],
-                    client=pipe,
+        await self._redis.run_many(
+            self._settle,
+            [
+                (
+                    self._keys(item.reservation.key_id, item.reservation.period),
+                    [item.reservation.window_id, item.token_delta, item.cost_delta_micro],
                 )
-            await pipe.execute()
+                for item in settlements
+            ],
+        )

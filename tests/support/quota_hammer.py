@@ -13,16 +13,14 @@ import sys
 import time
 from collections import Counter
 
-from redis.asyncio import Redis
-
 from configs import QuotaSettings
 from gateway.auth import Principal
-from gateway.quotas import QuotaExceededError, QuotaService
+from gateway.quotas import QuotaExceededError, QuotaService, RedisLane
 from gateway.usage import PriceBook
 
 
 async def hammer(url: str, prefix: str, n: int, specs: list[str]) -> dict[str, Counter[str]]:
-    client = Redis.from_url(url, max_connections=32)
+    client = RedisLane(url, timeout_s=5)
     service = QuotaService(
         redis=client, settings=QuotaSettings(), key_prefix=prefix, prices=PriceBook({})
     )

@@ -7,11 +7,10 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from redis.asyncio import Redis
 
 from configs import QuotaSettings
 from gateway.auth import Principal
-from gateway.quotas import QuotaService
+from gateway.quotas import QuotaService, RedisLane
 from gateway.usage import Price, PriceBook
 from tests.support.services import RedisForTests
 
@@ -30,7 +29,7 @@ def principal(**limits: Any) -> Principal:
 
 @pytest.fixture
 async def quotas(redis_service: RedisForTests) -> AsyncIterator[QuotaService]:
-    client = Redis.from_url(redis_service.url)
+    client = RedisLane(redis_service.url, timeout_s=2)
     service = QuotaService(
         redis=client,
         settings=QuotaSettings(default_completion_tokens=100),

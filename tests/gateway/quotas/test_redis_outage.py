@@ -10,11 +10,10 @@ from pathlib import Path
 
 import pytest
 from prometheus_client import REGISTRY
-from redis.asyncio import Redis
 
 from configs import QuotaSettings
 from gateway.errors import ServiceUnavailableError
-from gateway.quotas import QuotaExceededError, QuotaService
+from gateway.quotas import QuotaExceededError, QuotaService, RedisLane
 from gateway.runtime import EmbeddedRedis
 from gateway.usage import PriceBook
 from tests.gateway.quotas.conftest import principal
@@ -33,7 +32,7 @@ def redis_server(tmp_path: Path) -> Iterator[EmbeddedRedis]:
 async def service_on(
     server: EmbeddedRedis, mode: str, *, fraction: float = 1.0
 ) -> AsyncIterator[QuotaService]:
-    client = Redis.from_url(server.url, socket_timeout=1, socket_connect_timeout=1)
+    client = RedisLane(server.url, timeout_s=1)
     settings = QuotaSettings(on_redis_error=mode, redis_retry_s=0.2, fallback_fraction=fraction)
     service = QuotaService(
         redis=client, settings=settings, key_prefix="outage:", prices=PriceBook({})

@@ -13,7 +13,7 @@ from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 
 from configs import QuotaSettings, UsageSettings
-from gateway.quotas import QuotaExceededError, QuotaService
+from gateway.quotas import QuotaExceededError, QuotaService, RedisLane
 from gateway.usage import SpendLedger, UsageRecord, UsageRecorder
 from tests.gateway.quotas.conftest import PRICES, principal
 from tests.support.policy import pool_for
@@ -24,7 +24,7 @@ from tests.support.services import RedisForTests
 async def ledger_quotas(
     redis_service: RedisForTests, database_url: str
 ) -> AsyncIterator[QuotaService]:
-    client = Redis.from_url(redis_service.url)
+    client = RedisLane(redis_service.url, timeout_s=2)
     async with pool_for(database_url) as pool:
         service = QuotaService(
             redis=client,
