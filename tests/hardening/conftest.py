@@ -1,5 +1,9 @@
 """A hardening stack of its own: a ``ragway gateway`` process whose log is captured, a fake
-upstream on loopback, keys in the real database and ONE shared ``ragway worker``.
+upstream on loopback, keys in a database of its own and ONE shared ``ragway worker``.
+
+The database is this package's own, not the session's: API keys read stores by name
+pattern (``shared-*``, ``other-*``), so stores created here would show up in another
+package's listings (and theirs in ours) whenever both run in one session.
 
 The gateway runs as the production process (``configure_logging``, uvloop, httptools) with
 logging at DEBUG into a file, so the key-leak test reads exactly the lines an operator would.
@@ -7,6 +11,7 @@ logging at DEBUG into a file, so the key-leak test reads exactly the lines an op
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import secrets
@@ -23,9 +28,11 @@ import pytest
 from openai import OpenAI
 
 from gateway.keys import new_key
+from ingestion.db import migrate
 from tests.support.fake_openai import FakeOpenAI
 from tests.support.net import free_port, wait_until
 from tests.support.servers import start_process
+from tests.support.services import PostgresForTests
 
 UPSTREAM_KEY = "sk-upstream-hardening-" + "u" * 20
 MAX_BODY_BYTES = 256 * 1024
@@ -58,8 +65,18 @@ def upstream() -> Iterator[FakeOpenAI]:
 
 
 @pytest.fixture(scope="package")
+def hardening_database_url(postgres: PostgresForTests) -> str:
+    url = postgres.create_database("ragway_hardening")
+    asyncio.run(migrate(url))
+    return url
+
+
+@pytest.fixture(scope="package")
 def hardening_env(
-    stack_env: dict[str, str], upstream: FakeOpenAI, tmp_path_factory: pytest.TempPathFactory
+    stack_env: dict[str, str],
+    hardening_database_url: str,
+    upstream: FakeOpenAI,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> dict[str, str]:
     deployment = {
         "provider": "openai",
@@ -75,6 +92,7 @@ def hardening_env(
     }
     return {
         **stack_env,
+        "DATABASE_URL": hardening_database_url,
         "HARDENING_UPSTREAM_KEY": UPSTREAM_KEY,
         "RAGWAY_PROVIDERS__MODELS": json.dumps(models),
         "RAGWAY_WORKER__NAMESPACE": f"{stack_env['RAGWAY_WORKER__NAMESPACE']}-hardening",
@@ -132,9 +150,9 @@ def worker(hardening_env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
 
 
 @pytest.fixture(scope="package")
-def keys(database_url: str) -> Keys:
+def keys(hardening_database_url: str) -> Keys:
     made: dict[str, str] = {}
-    with psycopg.connect(database_url, autocommit=True) as conn:
+    with psycopg.connect(hardening_database_url, autocommit=True) as conn:
         for name, role, readable in (
             ("admin", "admin", ["*"]),
             ("member", "member", ["shared-*"]),

@@ -277,7 +277,7 @@ def test_a_huge_max_tokens_is_a_400_not_a_quota_outage(
 
 
 def test_a_nul_in_a_model_name_loses_no_usage_rows(
-    gateway: Gateway, keys: Keys, database_url: str
+    gateway: Gateway, keys: Keys, hardening_database_url: str
 ) -> None:
     """The usage row of a request for model "chat\\0" is written, and so are its neighbours'."""
     tag = secrets.token_hex(6)
@@ -291,7 +291,7 @@ def test_a_nul_in_a_model_name_loses_no_usage_rows(
         )
 
     def written() -> list[str]:
-        with psycopg.connect(database_url) as conn:
+        with psycopg.connect(hardening_database_url) as conn:
             rows = conn.execute(
                 "SELECT model FROM usage_events WHERE request_id = ANY(%s) ORDER BY request_id",
                 (ids,),

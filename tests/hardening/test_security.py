@@ -72,9 +72,9 @@ def not_5xx(response: httpx.Response) -> None:
 
 
 def test_sql_injection_in_every_string_a_query_touches(
-    gateway: Gateway, keys: Keys, stores: dict[str, str], database_url: str
+    gateway: Gateway, keys: Keys, stores: dict[str, str], hardening_database_url: str
 ) -> None:
-    before = table_counts(database_url)
+    before = table_counts(hardening_database_url)
     http = httpx.Client(base_url=gateway.url, timeout=30)
     shared = stores["shared-sec"]
     for evil in INJECTIONS:
@@ -170,7 +170,7 @@ def test_sql_injection_in_every_string_a_query_touches(
             not_5xx(
                 http.delete(f"/admin/keys/{created_key.json()['id']}", headers=bearer(keys.admin))
             )
-    after = table_counts(database_url)
+    after = table_counts(hardening_database_url)
     assert after == before
 
 
