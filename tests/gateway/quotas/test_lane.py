@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+import uvloop
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
@@ -68,6 +69,20 @@ async def test_a_script_is_loaded_when_redis_does_not_know_it(own_redis: Embedde
         assert [reply[:2] for reply in batch] == [[b"1", b"a"], [b"2", b"b"], [b"3", b"c"]]
     finally:
         await own.aclose()
+
+
+async def test_the_lane_runs_on_uvloop_as_in_the_gateway(redis_service: RedisForTests) -> None:
+    async def scenario() -> list[object]:
+        lane = RedisLane(redis_service.url, timeout_s=2)
+        try:
+            script = LuaScript("return ARGV[1]")
+            echoes = await asyncio.gather(*(lane.call("ECHO", n) for n in range(50)))
+            return [*echoes, await lane.run(script, ["k"], ["ok"])]
+        finally:
+            await lane.aclose()
+
+    replies = await asyncio.to_thread(uvloop.run, scenario())
+    assert replies == [str(n).encode() for n in range(50)] + [b"ok"]
 
 
 async def test_an_error_reply_raises_and_the_lane_keeps_working(lane: RedisLane) -> None:
