@@ -6,12 +6,15 @@ used where they stay up, under this package's own key prefix and broker namespac
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 
 import pytest
 
+from ingestion.db import migrate
 from tests.support.fake_openai import FakeOpenAI
+from tests.support.services import PostgresForTests
 
 UPSTREAM_KEY_ENV = "FAULTS_UPSTREAM_KEY"
 
@@ -20,6 +23,22 @@ UPSTREAM_KEY_ENV = "FAULTS_UPSTREAM_KEY"
 def fault_upstream() -> Iterator[FakeOpenAI]:
     with FakeOpenAI() as fake:
         yield fake
+
+
+@pytest.fixture(scope="package")
+def embed_upstream() -> Iterator[FakeOpenAI]:
+    """The embedder's upstream: every call takes ``slow_s``, so ingestion is in progress
+    long enough for a fault to hit it."""
+    with FakeOpenAI(slow_s=0.7) as fake:
+        yield fake
+
+
+@pytest.fixture(scope="package")
+def faults_database_url(postgres: PostgresForTests) -> str:
+    """A migrated database of this package's own on the session's Postgres (which stays up)."""
+    url = postgres.create_database("ragway_faults")
+    asyncio.run(migrate(url))
+    return url
 
 
 def models_env(upstream: FakeOpenAI) -> dict[str, str]:
