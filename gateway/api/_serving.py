@@ -259,6 +259,8 @@ class OpenAIServing:
                         if inspect and chunk is not first:
                             await self._pipeline.check_chunk(call, chunk)
                         await send_bytes(send, b"data: " + _encode(chunk) + b"\n\n", more=True)
+                        if call.end_stream:  # a hook ended it (e.g. the budget is used up)
+                            break
                     chunk = await anext(chunks, None)
             except (UpstreamError, GatewayError) as exc:
                 error = (

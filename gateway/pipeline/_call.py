@@ -66,3 +66,6 @@ class Call:
     # streams: chunks hooks add (e.g. citations) to be sent after the upstream's last one,
     # before [DONE]
     trailing_chunks: list[dict[str, Any]] = field(default_factory=list)
+    # streams: set by an on_chunk hook to make the chunk it checks the last one sent (e.g. a
+    # budget used up); the upstream is closed, then trailing_chunks and [DONE] follow
+    end_stream: bool = False

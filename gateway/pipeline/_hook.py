@@ -7,7 +7,8 @@ A hook overrides only the methods it needs:
 - ``on_response(call, response)``: a complete non-streaming response before it is sent.
   May change ``response`` in place or raise a ``GatewayError`` to replace it by an error.
 - ``on_chunk(call, chunk)``: each streamed chunk before it is sent. May change it; an error
-  ends the stream with an error event (bytes already sent cannot be taken back).
+  ends the stream with an error event (bytes already sent cannot be taken back). Setting
+  ``call.end_stream`` ends it cleanly instead: this chunk is the last, then ``[DONE]``.
 - ``on_end(call)``: after the response was sent or the request failed (``call.error``,
   ``call.status``). For settling usage and counters. Always called for a call whose
   ``on_request`` ran; its errors are logged and never reach the client.

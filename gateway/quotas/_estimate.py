@@ -10,25 +10,26 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["estimate_prompt_tokens"]
+__all__ = ["estimate_prompt_tokens", "text_chars"]
 
 _PROMPT_FIELDS = ("messages", "prompt", "input", "tools", "functions")
 _PER_MESSAGE = 4
 
 
-def _chars(value: Any) -> int:
+def text_chars(value: Any) -> int:
+    """Characters of every string in ``value`` (nested mappings and lists included)."""
     if isinstance(value, str):
         return len(value)
     if isinstance(value, Mapping):
-        return sum(_chars(item) for item in value.values())
+        return sum(text_chars(item) for item in value.values())
     if isinstance(value, list | tuple):
-        return sum(_chars(item) for item in value)
+        return sum(text_chars(item) for item in value)
     return 0
 
 
 def estimate_prompt_tokens(body: Mapping[str, Any], *, chars_per_token: float = 4.0) -> int:
     """Tokens the request's prompt (messages, prompt, input, tool definitions) likely holds."""
-    chars = sum(_chars(body.get(field)) for field in _PROMPT_FIELDS)
+    chars = sum(text_chars(body.get(field)) for field in _PROMPT_FIELDS)
     messages = body.get("messages")
     overhead = _PER_MESSAGE * len(messages) if isinstance(messages, list) else 0
     return math.ceil(chars / chars_per_token) + overhead

@@ -1,16 +1,30 @@
-"""The QUOTA step of the pipeline: reserve before the upstream call, settle at the end."""
+"""The QUOTA step of the pipeline: reserve before the upstream call, settle at the end.
+
+A stream may run past its reservation (no ``max_tokens``, or a low prompt estimate). While
+it runs, a ``StreamMeter`` counts it; when the key's monthly budget (or, for a stream without
+``max_tokens``, its tpm / tokens-per-day allowance) is used up, the stream ends as OpenAI ends
+one that reached ``max_tokens``: the chunk that used it up is the last, with
+``finish_reason: "length"``, then (if the client asked for it) a usage chunk and ``[DONE]``.
+The upstream request is closed and the counted usage is settled.
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import Any, ClassVar
 
 from gateway.errors import AuthenticationError
 from gateway.pipeline import Call, Hook, Stage
 from gateway.quotas._estimate import estimate_prompt_tokens
+from gateway.quotas._meter import StreamMeter
+from gateway.quotas._metrics import STREAMS_ENDED
 from gateway.quotas._service import QuotaService
 from gateway.quotas._types import Reservation
 
 __all__ = ["QuotaHook"]
+
+_log = logging.getLogger(__name__)
+_METER = "quota.meter"
 
 
 def _max_tokens(body: dict[str, Any]) -> int | None:
@@ -35,14 +49,28 @@ class QuotaHook(Hook):
         if call.principal is None:
             raise AuthenticationError("this request was not authenticated")
         answer = 0 if call.endpoint == "embeddings" else _max_tokens(call.body)
+        prompt = estimate_prompt_tokens(call.body, chars_per_token=self._chars_per_token)
         reservation = await self._quotas.reserve(
-            call.principal,
-            model=call.model or "",
-            prompt_tokens=estimate_prompt_tokens(call.body, chars_per_token=self._chars_per_token),
-            max_tokens=answer,
+            call.principal, model=call.model or "", prompt_tokens=prompt, max_tokens=answer
         )
         call.state[self.name] = reservation
         call.response_headers.update(reservation.headers)
+        if call.stream:
+            allowance = reservation.allowance
+            tokens = allowance.tokens if answer is None else None  # else bounded by max_tokens
+            if allowance.budget_micro is not None or tokens is not None:
+                call.state[_METER] = (prompt, tokens)  # the meter starts at the first chunk
+
+    async def on_chunk(self, call: Call, chunk: dict[str, Any]) -> None:
+        meter = call.state.get(_METER)
+        if meter is None:
+            return
+        if isinstance(meter, tuple):
+            meter = call.state[_METER] = self._meter(call, *meter)
+        usage = call.usage
+        limit = meter.add(chunk, usage.prompt_tokens, usage.completion_tokens)
+        if limit:
+            self._end_stream(call, chunk, meter, limit)
 
     async def on_end(self, call: Call) -> None:
         reservation: Reservation | None = call.state.get(self.name)
@@ -57,4 +85,51 @@ class QuotaHook(Hook):
             deployment=call.deployment.name if call.deployment is not None else None,
             prompt_tokens=usage.prompt_tokens,
             completion_tokens=usage.completion_tokens,
+        )
+
+    def _meter(self, call: Call, prompt: int, tokens: int | None) -> StreamMeter:
+        reservation: Reservation = call.state[self.name]
+        deployment = call.deployment.name if call.deployment is not None else None
+        return StreamMeter(
+            prompt_tokens=prompt,
+            price=self._quotas.price(call.model or "", deployment),
+            chars_per_token=self._chars_per_token,
+            budget_micro=reservation.allowance.budget_micro,
+            tokens=tokens,
+        )
+
+    def _end_stream(
+        self, call: Call, chunk: dict[str, Any], meter: StreamMeter, limit: str
+    ) -> None:
+        """``chunk`` becomes the last: ``finish_reason: "length"``, the counted usage."""
+        call.state.pop(_METER)
+        call.end_stream = True
+        choices = chunk.get("choices") or []
+        for choice in choices:
+            if isinstance(choice, dict) and choice.get("finish_reason") is None:
+                choice["finish_reason"] = "length"
+        base: dict[str, Any] = {
+            k: chunk[k] for k in ("id", "object", "created", "model") if k in chunk
+        }
+        if not choices:
+            choice = {"index": 0, "delta": {}, "logprobs": None, "finish_reason": "length"}
+            call.trailing_chunks.append({**base, "choices": [choice]})
+        usage = call.usage
+        if not usage.completion_tokens:  # the upstream reports usage at its end: not reached
+            usage.prompt_tokens = meter.prompt_tokens
+            usage.completion_tokens = meter.completion_tokens
+        options = call.body.get("stream_options")
+        if isinstance(options, dict) and options.get("include_usage") is True:
+            total = usage.prompt_tokens + usage.completion_tokens
+            counted = {
+                "prompt_tokens": usage.prompt_tokens,
+                "completion_tokens": usage.completion_tokens,
+                "total_tokens": total,
+            }
+            call.trailing_chunks.append({**base, "choices": [], "usage": counted})
+        STREAMS_ENDED.labels(limit).inc()
+        _log.info(
+            "stream ended: the key's %s allowance is used up",
+            limit,
+            extra={"completion_tokens": usage.completion_tokens},
         )

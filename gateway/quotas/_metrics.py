@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge
 
-__all__ = ["DECISIONS", "REDIS_AVAILABLE", "REDIS_ERRORS", "SETTLE_FAILURES", "SPEND_SEEDS"]
+__all__ = [
+    "DECISIONS",
+    "REDIS_AVAILABLE",
+    "REDIS_ERRORS",
+    "SETTLE_FAILURES",
+    "SPEND_SEEDS",
+    "STREAMS_ENDED",
+]
 
 DECISIONS = Counter(
     "ragway_quota_decisions_total",
@@ -27,4 +34,10 @@ SPEND_SEEDS = Counter(
     "Monthly spend counters found missing in Redis and seeded from the usage ledger, by result "
     "(seeded; raced: another process seeded first; failed: the ledger did not answer).",
     ["result"],
+)
+STREAMS_ENDED = Counter(
+    "ragway_quota_streams_ended_total",
+    "Streams ended early (finish_reason length) because the key's allowance was used up, by "
+    "allowance (budget; tokens: tpm or tokens per day, for streams without max_tokens).",
+    ["allowance"],
 )

@@ -22,6 +22,7 @@ from gateway.quotas._metrics import DECISIONS, REDIS_AVAILABLE, REDIS_ERRORS, SP
 from gateway.quotas._settler import Settler
 from gateway.quotas._store import RedisQuotaStore
 from gateway.quotas._types import (
+    Allowance,
     Demand,
     Limits,
     Outcome,
@@ -30,7 +31,7 @@ from gateway.quotas._types import (
     Settlement,
     StoreName,
 )
-from gateway.usage import PriceBook
+from gateway.usage import Price, PriceBook
 
 __all__ = ["QuotaService", "SpendSource"]
 
@@ -146,7 +147,14 @@ class QuotaService:
         DECISIONS.labels(name, "allowed" if outcome.allowed else outcome.hit).inc()
         if not outcome.allowed:
             raise denial(principal.name, store_limits, demand, outcome, headers)
-        return Reservation(principal.key_id, name, outcome.window_id, period, demand, headers)
+        allowance = Allowance.left(store_limits, outcome, demand)
+        return Reservation(
+            principal.key_id, name, outcome.window_id, period, demand, headers, allowance
+        )
+
+    def price(self, model: str, deployment: str | None) -> Price:
+        """What the deployment (else the model alias) charges per token."""
+        return self._prices.price(model, deployment)
 
     def settle(
         self,

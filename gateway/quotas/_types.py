@@ -6,7 +6,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-__all__ = ["Demand", "Limits", "Outcome", "Period", "Reservation", "Settlement", "StoreName"]
+__all__ = [
+    "Allowance",
+    "Demand",
+    "Limits",
+    "Outcome",
+    "Period",
+    "Reservation",
+    "Settlement",
+    "StoreName",
+]
 
 StoreName = Literal["redis", "local", "none"]
 WINDOW_MS = 60_000
@@ -75,6 +84,30 @@ class Outcome:
 
 
 @dataclass(frozen=True, slots=True)
+class Allowance:
+    """What one request may use in all, counting its own reservation; ``None``: no limit."""
+
+    budget_micro: int | None = None
+    tokens: int | None = None
+
+    @classmethod
+    def left(cls, limits: Limits, outcome: Outcome, demand: Demand) -> Allowance:
+        """From a store's answer, which already counts ``demand``."""
+        budget = None
+        if limits.budget_micro is not None:
+            budget = limits.budget_micro - outcome.spent_micro + demand.cost_micro
+        tokens = [
+            limit - used + demand.tokens
+            for limit, used in (
+                (limits.tpm, outcome.tokens),
+                (limits.tokens_per_day, outcome.tokens_today),
+            )
+            if limit is not None
+        ]
+        return cls(budget, min(tokens) if tokens else None)
+
+
+@dataclass(frozen=True, slots=True)
 class Reservation:
     """What a request holds until it is settled with its real usage."""
 
@@ -84,6 +117,7 @@ class Reservation:
     period: Period
     demand: Demand
     headers: dict[str, str]
+    allowance: Allowance = Allowance()  # for a stream that runs past its reservation
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,65 @@
+"""A stream's running usage, against what its key had left when the stream was admitted.
+
+A reservation holds the request's estimate (prompt + ``max_tokens``, or the default answer
+allowance); a stream may run past it. The meter counts the answer as chunks pass (the
+upstream's usage when a chunk carries it, else characters over ``chars_per_token``, as the
+prompt estimate does) so that the quota step can end the stream when the key's monthly
+budget, or for a stream without ``max_tokens`` its tpm / tokens-per-day allowance, is used up.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from gateway.quotas._estimate import text_chars
+from gateway.usage import Price
+
+__all__ = ["StreamMeter"]
+
+
+def _answer_chars(chunk: Mapping[str, Any]) -> int:
+    chars = 0
+    for choice in chunk.get("choices") or ():
+        if not isinstance(choice, Mapping):
+            continue
+        delta = choice.get("delta")
+        if isinstance(delta, Mapping):
+            chars += sum(text_chars(v) for k, v in delta.items() if k != "role")
+        chars += text_chars(choice.get("text"))  # completions
+    return chars
+
+
+@dataclass(slots=True)
+class StreamMeter:
+    """Counts one stream; ``add`` says which allowance the chunk used up, if any."""
+
+    prompt_tokens: int  # the estimate, until the upstream reports usage
+    price: Price
+    chars_per_token: float
+    budget_micro: int | None
+    tokens: int | None
+    completion_tokens: int = 0
+    _chars: int = 0
+
+    def add(self, chunk: Mapping[str, Any], reported_prompt: int, reported_completion: int) -> str:
+        """Count ``chunk``; ``"budget"`` or ``"tokens"`` when that allowance is used up, or
+        ``""``. ``reported_*``: the upstream's usage so far (0 while it reported none)."""
+        self._chars += _answer_chars(chunk)
+        if reported_completion:
+            self.prompt_tokens = reported_prompt or self.prompt_tokens
+            self.completion_tokens = reported_completion
+        else:
+            self.completion_tokens = math.ceil(self._chars / self.chars_per_token)
+        if self.tokens is not None and self.prompt_tokens + self.completion_tokens >= self.tokens:
+            return "tokens"
+        if self.budget_micro is not None:
+            cost = (
+                self.prompt_tokens * self.price.input_per_million
+                + self.completion_tokens * self.price.output_per_million
+            )  # micro-USD: USD per million tokens is micro-USD per token
+            if cost > 0 and cost >= self.budget_micro:
+                return "budget"
+        return ""
