@@ -7,12 +7,12 @@ Token-id inputs cannot be read; they are refused unless the policy allows everyt
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any, Literal
 
 from gateway.pii._errors import PiiUncheckableError
 
-__all__ = ["Slot", "TextKind", "apply", "slots"]
+__all__ = ["Slot", "TextKind", "slots"]
 
 TextKind = Literal["text", "json"]
 Slot = tuple[Any, Any, TextKind]  # (container, key, kind): container[key] is the text
@@ -76,9 +76,3 @@ def _uncheckable(param: str) -> PiiUncheckableError:
         f"'{param}' holds token ids, which cannot be checked for personal data; send text instead",
         param=param,
     )
-
-
-def apply(found: list[Slot], transform: Callable[[str, TextKind], str]) -> None:
-    """Rewrite every slot in place with ``transform(text, kind)``."""
-    for container, key, kind in found:
-        container[key] = transform(container[key], kind)

@@ -8,7 +8,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from configs import PiiSettings
 from gateway.pii import _metrics
@@ -17,9 +17,11 @@ from gateway.pii._errors import PiiBlockedError
 from gateway.pii._masker import Masker
 from gateway.pii._policy import PiiPolicy, PolicyResolver, Trust
 from gateway.pii._presidio import build_presidio
-from gateway.pii._request import Slot, TextKind, apply, slots
+from gateway.pii._request import Slot, slots
 from gateway.pii._restore import ChunkRestorer, restore_response
 from gateway.pii._vault import PlaceholderVault
+
+_T = TypeVar("_T")
 
 __all__ = ["PiiService", "PiiSession"]
 
@@ -85,11 +87,19 @@ class PiiSession:
         """
         if self.policy.allows_everything:
             return body
-        copied = copy.deepcopy(body)
-        found = list(slots(endpoint, copied, embeddings=self._settings.embeddings_input))
+        embeddings = self._settings.embeddings_input
+        found = list(slots(endpoint, body, embeddings=embeddings))
         if not found:
             return body
-        await self._run(lambda: self._protect(found), sum(len(c[k]) for c, k, _ in found))
+        size = sum(len(c[k]) for c, k, _ in found)
+        texts = await self._run(lambda: self._protect(found), size)
+        if all(text == c[k] for text, (c, k, _) in zip(texts, found, strict=True)):
+            return body  # nothing to mask: no copy (the common case, on the hot path)
+        copied = copy.deepcopy(body)
+        for (container, key, _), text in zip(
+            slots(endpoint, copied, embeddings=embeddings), texts, strict=True
+        ):
+            container[key] = text
         return copied
 
     async def protect_texts(self, texts: Sequence[str]) -> list[str]:
@@ -101,8 +111,7 @@ class PiiSession:
             return list(texts)
         holder: list[Any] = list(texts)
         found: list[Slot] = [(holder, i, "text") for i in range(len(holder))]
-        await self._run(lambda: self._protect(found), sum(len(t) for t in texts))
-        return holder
+        return await self._run(lambda: self._protect(found), sum(len(t) for t in texts))
 
     def restore_response(self, endpoint: str, response: dict[str, Any]) -> None:
         restore_response(endpoint, response, self.vault)
@@ -110,24 +119,27 @@ class PiiSession:
     def chunk_restorer(self, endpoint: str) -> ChunkRestorer:
         return ChunkRestorer(self.vault, endpoint)
 
-    async def _run(self, work: Callable[[], None], size: int) -> None:
+    async def _run(self, work: Callable[[], _T], size: int) -> _T:
         started = time.perf_counter()
         if size > self._settings.offload_chars:
-            await asyncio.to_thread(work)  # large texts: keep the event loop serving others
+            result = await asyncio.to_thread(work)  # large texts: keep the loop serving others
         else:
-            work()
+            result = work()
         _metrics.SECONDS.observe(time.perf_counter() - started)
+        return result
 
-    def _protect(self, found: list[Slot]) -> None:
+    def _protect(self, found: list[Slot]) -> list[str]:
+        """The masked text of every slot (the slots themselves are left as they are)."""
         self.vault.reserve(container[key] for container, key, _ in found)
         before = Counter(self._masker.counts)
-
-        def transform(text: str, kind: TextKind) -> str:
-            return self._masker.json_text(text) if kind == "json" else self._masker.text(text)
-
-        apply(found, transform)
+        masker = self._masker
+        texts = [
+            masker.json_text(container[key]) if kind == "json" else masker.text(container[key])
+            for container, key, kind in found
+        ]
         for (entity, action), n in (self._masker.counts - before).items():
             _metrics.ENTITIES.labels(entity=entity, action=action).inc(n)
         if self._masker.blocked:
             _metrics.BLOCKED.inc()
             raise PiiBlockedError(self._masker.blocked)
+        return texts

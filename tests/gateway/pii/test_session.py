@@ -212,3 +212,15 @@ async def test_large_requests_do_not_stall_the_event_loop(pii_service: PiiServic
     assert took > 0.05, "the text should take a while to analyse"
     assert len(gaps) > 5
     assert max(gaps) < took / 2, (max(gaps), took)
+
+
+async def test_a_body_without_personal_data_goes_out_as_it_is_without_a_copy(
+    pii_service: PiiService,
+) -> None:
+    body = chat(
+        {"role": "system", "content": "Answer briefly."},
+        {"role": "user", "content": [{"type": "text", "text": "What is 2 + 2 at 10:30?"}]},
+    )
+    session = pii_service.session(trust="external", key_policy=None)
+    assert await session.protect_body("chat.completions", body) is body
+    assert session.entity_counts() == {}
