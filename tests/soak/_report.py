@@ -8,7 +8,17 @@ from dataclasses import dataclass
 
 from tests.soak._memory import GroupSample
 
-__all__ = ["GATED", "MemoryRow", "growth_rows", "latency_rows", "percentile", "table", "verdict"]
+__all__ = [
+    "GATED",
+    "MemoryRow",
+    "growth_rows",
+    "latency_rows",
+    "measure",
+    "percentile",
+    "slope_per_hour",
+    "table",
+    "verdict",
+]
 
 # Group -> the measure its growth is judged on. Postgres backends map the shared buffers,
 # whose pages join every backend's RSS as queries touch them; that is cache filling up, not
@@ -54,6 +64,26 @@ def latency_rows(
     return rows
 
 
+def slope_per_hour(points: list[tuple[float, float]]) -> float:
+    """Least-squares slope of ``(seconds, MiB)`` points, in MiB per hour (``nan``: < 2 points).
+
+    A steady leak shows here even while it is still too small to pass the growth limit.
+    """
+    if len(points) < 2:
+        return math.nan
+    mean_t = sum(t for t, _ in points) / len(points)
+    mean_v = sum(v for _, v in points) / len(points)
+    spread = sum((t - mean_t) ** 2 for t, _ in points)
+    if not spread:
+        return math.nan
+    return sum((t - mean_t) * (v - mean_v) for t, v in points) / spread * 3600
+
+
+def measure(sample: GroupSample, judged_on: str | None) -> float:
+    """The figure a group is judged on: private memory for Postgres, else RSS."""
+    return sample.private_mib if judged_on == "private" else sample.rss_mib
+
+
 @dataclass(frozen=True, slots=True)
 class MemoryRow:
     group: str
@@ -61,14 +91,12 @@ class MemoryRow:
     end: GroupSample
     peak_rss_mib: float
     judged_on: str | None  # "rss", "private" or None (shown only)
+    trend_mib_per_h: float = math.nan  # of the judged measure over the measured samples
 
     @property
     def growth_pct(self) -> float:
-        before, after = self._measure(self.start), self._measure(self.end)
+        before, after = measure(self.start, self.judged_on), measure(self.end, self.judged_on)
         return (after - before) / before * 100 if before else math.nan
-
-    def _measure(self, sample: GroupSample) -> float:
-        return sample.private_mib if self.judged_on == "private" else sample.rss_mib
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -81,17 +109,34 @@ class MemoryRow:
             "private_end_mib": round(self.end.private_mib, 1),
             "peak_rss_mib": round(self.peak_rss_mib, 1),
             "growth_pct": round(self.growth_pct, 2),
+            "trend_mib_per_h": round(self.trend_mib_per_h, 2),
         }
 
 
 def growth_rows(
-    start: dict[str, GroupSample], end: dict[str, GroupSample], peak: dict[str, float]
+    start: dict[str, GroupSample],
+    end: dict[str, GroupSample],
+    peak: dict[str, float],
+    history: dict[str, list[tuple[float, GroupSample]]] | None = None,
 ) -> list[MemoryRow]:
-    return [
-        MemoryRow(group, start[group], end[group], peak.get(group, 0.0), GATED.get(group))
-        for group in start
-        if group in end and start[group].processes
-    ]
+    """One row per group running at the start; ``history``: measured samples for the trend."""
+    rows = []
+    for group in start:
+        if group not in end or not start[group].processes:
+            continue
+        judged = GATED.get(group)
+        points = [(t, measure(s, judged)) for t, s in (history or {}).get(group, [])]
+        rows.append(
+            MemoryRow(
+                group,
+                start[group],
+                end[group],
+                peak.get(group, 0.0),
+                judged,
+                slope_per_hour(points),
+            )
+        )
+    return rows
 
 
 def verdict(
@@ -130,13 +175,14 @@ def table(latencies: dict[str, dict[str, float]], memory: list[MemoryRow]) -> st
     lines += [
         "",
         "| process | procs | RSS start MiB | RSS end MiB | private start | private end "
-        "| peak RSS | growth | judged on |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| peak RSS | growth | trend MiB/h | judged on |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for m in memory:
         lines.append(
             f"| {m.group} | {m.start.processes}->{m.end.processes} | {m.start.rss_mib:.1f} | "
             f"{m.end.rss_mib:.1f} | {m.start.private_mib:.1f} | {m.end.private_mib:.1f} | "
-            f"{m.peak_rss_mib:.1f} | {m.growth_pct:+.2f}% | {m.judged_on or '(shown only)'} |"
+            f"{m.peak_rss_mib:.1f} | {m.growth_pct:+.2f}% | {m.trend_mib_per_h:+.1f} | "
+            f"{m.judged_on or '(shown only)'} |"
         )
     return "\n".join(lines)

@@ -57,6 +57,8 @@ class _Sampler:
         )
         self._t0 = time.monotonic()
         self.peak: dict[str, float] = {}
+        # (seconds, sample) per group from the start sample on: the memory trend.
+        self.history: dict[str, list[tuple[float, GroupSample]]] = {}
 
     def sample(self, phase: str) -> dict[str, GroupSample]:
         table_ = process_table()
@@ -71,6 +73,8 @@ class _Sampler:
                 [now, elapsed, phase, name, s.processes, f"{s.rss_mib:.1f}", f"{s.private_mib:.1f}"]
             )
             self.peak[name] = max(self.peak.get(name, 0.0), s.rss_mib)
+            if phase in ("start", "measured", "end"):
+                self.history.setdefault(name, []).append((elapsed, s))
         self._file.flush()
         return samples
 
@@ -152,7 +156,7 @@ async def _soak(stack: Stack, options: Options) -> int:
         sampler.close()
         await client.close()
     latencies = latency_rows(recorder.latencies, recorder.errors, measured_s, options.kinds)
-    memory = growth_rows(start, end, sampler.peak)
+    memory = growth_rows(start, end, sampler.peak, sampler.history)
     reasons = verdict(
         memory,
         latencies,

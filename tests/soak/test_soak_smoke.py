@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.soak._memory import GroupSample, alive
-from tests.soak._report import growth_rows, latency_rows, verdict
+from tests.soak._report import growth_rows, latency_rows, slope_per_hour, verdict
 
 REPO = Path(__file__).resolve().parents[2]
 FAST_MIX = "chat,chat_stream,embeddings,search,file_search_chat"
@@ -82,6 +82,15 @@ def test_verdict_fails_on_growth_errors_and_silent_kinds() -> None:
     assert verdict(memory, latencies, max_growth_pct=12, max_error_rate=0.02) == [
         "no upload request succeeded"
     ]
+
+
+def test_memory_trend_is_the_least_squares_slope_per_hour() -> None:
+    assert slope_per_hour([(0.0, 100.0), (900.0, 104.0), (1800.0, 105.0)]) == pytest.approx(10.0)
+    start, end = GroupSample(3, 300.0, 40.0), GroupSample(3, 360.0, 41.0)
+    history = {"postgres": [(0.0, start), (1800.0, end)]}
+    (row,) = growth_rows({"postgres": start}, {"postgres": end}, {}, history)
+    assert row.trend_mib_per_h == pytest.approx(2.0)  # private memory, not RSS
+    assert row.growth_pct == pytest.approx(2.5)
 
 
 @pytest.mark.slow
