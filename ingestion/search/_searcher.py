@@ -68,6 +68,7 @@ class HybridSearcher:
         self._embedding_model = embedding_model
         self._settings = settings
         self._capabilities: DatabaseCapabilities | None = None
+        self._statements: dict[SearchStatement, bytes] = {}  # unfiltered shapes, composed once
 
     async def search(self, request: SearchRequest) -> list[SearchHit]:
         """The best chunks for the request, best first (at most ``max_num_results``)."""
@@ -85,6 +86,8 @@ class HybridSearcher:
             # SET LOCALs with the search, and it ends with COMMIT (a ROLLBACK would make
             # psycopg drop its prepared statements, and the search's plan would be made anew).
             async with self._pool.connection() as conn, conn.pipeline(), conn.transaction():
+                # Generic plans: a custom plan of the search costs more to make than to run.
+                await _set_local(conn, "plan_cache_mode", "force_generic_plan")
                 plan = await self._plan(conn, request, condition, use_vector=use_vector)
                 if plan.filtered_chunks == 0:
                     return [], plan
@@ -208,7 +211,7 @@ class HybridSearcher:
         plan: SearchPlan,
         params: dict[str, Any],
     ) -> tuple[int, list[SearchHit]]:
-        statement = build_search_statement(shape)
+        statement = self._statement(conn, shape)
         if shape.use_vector and not shape.exact:
             await _set_local(conn, "hnsw.ef_search", str(plan.ef_search))
             if plan.iterative:
@@ -218,6 +221,16 @@ class HybridSearcher:
         rows = await cursor.fetchall()
         found = int(rows[0][0]) if rows else 0
         return found, [_hit(row[1:]) for row in rows if row[1] is not None]
+
+    def _statement(
+        self, conn: psycopg.AsyncConnection[Any], shape: SearchStatement
+    ) -> bytes | sql.Composed:
+        if shape.condition is not None:
+            return build_search_statement(shape)
+        statement = self._statements.get(shape)
+        if statement is None:
+            statement = self._statements[shape] = build_search_statement(shape).as_bytes(conn)
+        return statement
 
 
 async def _set_local(conn: psycopg.AsyncConnection[Any], name: str, value: str) -> None:

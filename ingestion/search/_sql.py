@@ -118,19 +118,27 @@ _FUSED_TEXT = """fused AS (
            %(text_weight)s / (%(rrf_k)s + t.rank) / %(best_score)s AS score
       FROM txt AS t
 )"""
+# Only the best %(limit)s fused chunks are joined to their rows, files and attributes (a side's
+# candidates that miss the page are never read again). The file's name and attributes are
+# scalar subqueries, so a generic plan (which cannot know the limit) still looks up those few
+# rows by key instead of hashing the whole files tables.
 _RESULT = """SELECT found.vector_found, hit.*
   FROM (SELECT {vector_found} AS vector_found) AS found
   LEFT JOIN LATERAL (
-    SELECT fu.id, c.vector_store_id, c.file_id, fl.filename, c.chunk_index, c.content,
-           fu.score, vsf.attributes, fu.vector_rank, fu.text_rank, c.page_number, c.section
-      FROM fused AS fu
-      JOIN chunks AS c ON c.id = fu.id
-      JOIN vector_store_files AS vsf
-        ON vsf.vector_store_id = c.vector_store_id AND vsf.file_id = c.file_id
-      JOIN files AS fl ON fl.id = c.file_id
-     WHERE fu.score >= %(score_threshold)s
-     ORDER BY fu.score DESC, fu.id
-     LIMIT %(limit)s
+    SELECT top.id, c.vector_store_id, c.file_id,
+           (SELECT fl.filename FROM files AS fl WHERE fl.id = c.file_id),
+           c.chunk_index, c.content, top.score,
+           (SELECT vsf.attributes FROM vector_store_files AS vsf
+             WHERE vsf.vector_store_id = c.vector_store_id AND vsf.file_id = c.file_id),
+           top.vector_rank, top.text_rank, c.page_number, c.section
+      FROM (
+          SELECT id, vector_rank, text_rank, score FROM fused
+           WHERE score >= %(score_threshold)s
+           ORDER BY score DESC, id
+           LIMIT %(limit)s
+      ) AS top
+      JOIN chunks AS c ON c.id = top.id
+     ORDER BY top.score DESC, top.id
   ) AS hit ON true"""
 
 

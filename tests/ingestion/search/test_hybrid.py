@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -281,3 +282,38 @@ async def test_repeated_searches_run_prepared_statements(
     runs = {statement.split()[0]: count for statement, count in prepared}
     assert runs.get("WITH", 0) >= 3, prepared  # the search statement
     assert sum(1 for statement, _ in prepared if "FROM vector_stores" in statement) == 1
+
+
+@pytest.mark.usefixtures("stores")
+async def test_searches_run_generic_plans_that_use_the_hnsw_index(
+    search_url: str, query_vector: np.ndarray
+) -> None:
+    """A custom plan of the search statement costs more to make than to run, so searches run
+    the generic one; made without the parameters' values, it must still use the index."""
+    settings = DatabaseSettings(pool_min_size=1, pool_max_size=1)
+    pool = await open_pool(search_url, settings, application_name="tests-generic")
+    await pool.wait()
+    try:
+        searcher = _searcher(pool, query_vector)
+        for _ in range(8):  # psycopg prepares a statement from its fifth run on
+            assert await searcher.search(SearchRequest((BIG,), "q", 5))
+        async with pool.connection() as conn:
+            cursor = await conn.execute(
+                "SELECT generic_plans >= 3, custom_plans FROM pg_prepared_statements "
+                "WHERE statement LIKE 'WITH%%'"
+            )
+            plans = await cursor.fetchall()
+    finally:
+        await pool.close()
+    assert plans == [(True, 0)], plans
+    shape = SearchStatement(384, True, True, False, False, "english", None)
+    text = build_search_statement(shape).as_string(None)
+    names: list[str] = []
+    for name in re.findall(r"%\((\w+)\)s", text):
+        if name not in names:
+            names.append(name)
+    prepared = re.sub(r"%\((\w+)\)s", lambda m: f"${names.index(m.group(1)) + 1}", text)
+    with psycopg.connect(search_url) as conn:
+        conn.execute("SET enable_seqscan = off")  # small table: make cost, not size, decide
+        plan = conn.execute(f"EXPLAIN (GENERIC_PLAN) {prepared}".encode()).fetchall()
+    assert "Index Scan using chunks_embedding_384_hnsw" in "\n".join(row[0] for row in plan)
