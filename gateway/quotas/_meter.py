@@ -21,14 +21,21 @@ __all__ = ["StreamMeter"]
 
 
 def _answer_chars(chunk: Mapping[str, Any]) -> int:
+    """Characters of the answer in one chunk: every string of each choice's ``delta`` but the
+    role (content, reasoning, tool calls) or its ``text`` (completions). Runs per chunk."""
     chars = 0
     for choice in chunk.get("choices") or ():
-        if not isinstance(choice, Mapping):
+        if not isinstance(choice, dict):
             continue
         delta = choice.get("delta")
-        if isinstance(delta, Mapping):
-            chars += sum(text_chars(v) for k, v in delta.items() if k != "role")
-        chars += text_chars(choice.get("text"))  # completions
+        if delta:
+            for key, value in delta.items():
+                if key == "role" or value is None:
+                    continue
+                chars += len(value) if type(value) is str else text_chars(value)
+        text = choice.get("text")
+        if text:
+            chars += text_chars(text)
     return chars
 
 

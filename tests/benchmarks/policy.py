@@ -3,7 +3,9 @@
 Baselines measured in the same run, against the same embedded Redis:
 - quota reserve (QuotaService.reserve: estimate, one EVALSHA, headers) vs a bare EVALSHA of
   a trivial script on the same client -- the Redis round trip is the floor;
-- warm-key authentication (DatabaseAuthenticator on a live KeyCache) vs one SHA-256.
+- warm-key authentication (DatabaseAuthenticator on a live KeyCache) vs one SHA-256;
+- the quota step's per-chunk work on a stream: metered (a key with a budget: the answer is
+  counted and priced) and unmetered (no budget), vs the no-op ``Hook.on_chunk``.
 """
 
 from __future__ import annotations
@@ -21,9 +23,10 @@ from redis.asyncio import Redis
 from configs import QuotaSettings
 from gateway.auth import KeyCache, Principal
 from gateway.keys import hash_key, new_key
-from gateway.quotas import LuaScript, QuotaService, RedisLane
+from gateway.pipeline import Call, Hook
+from gateway.quotas import LuaScript, QuotaHook, QuotaService, RedisLane
 from gateway.runtime import EmbeddedRedis
-from gateway.usage import PriceBook
+from gateway.usage import Price, PriceBook
 from tests.support.net import free_port
 
 
@@ -60,6 +63,7 @@ async def run(n: int) -> None:
             print(f"bare EVALSHA        {bare:8.1f} us/op  (redis-py)")
             print(f"bare EVALSHA, lane  {bare_lane:8.1f} us/op  ({bare_lane / bare:.2f}x redis-py)")
             print(f"quota reserve       {reserve:8.1f} us/op  ({reserve / bare:.2f}x bare)")
+            await stream_chunks(lane, n * 10)
         finally:
             await client.aclose()
             await lane.aclose()
@@ -82,6 +86,38 @@ async def run(n: int) -> None:
     warm_us = await per_op_us(warm_lookup, n * 10)
     print(f"sha256 of the key   {sha_us:8.2f} us/op")
     print(f"warm key lookup     {warm_us:8.2f} us/op  ({warm_us / sha_us:.2f}x sha256)")
+
+
+async def stream_chunks(lane: RedisLane, n: int) -> None:
+    prices = PriceBook({"d": Price(1.0, 2.0)}, aliases={"m": ["d"]})
+    quotas = QuotaService(redis=lane, settings=QuotaSettings(), key_prefix="bench:", prices=prices)
+    hook = QuotaHook(quotas, chars_per_token=4.0)
+    body = {"model": "m", "messages": [{"role": "user", "content": "hi"}], "stream": True}
+    chunk = {
+        "id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": 1, "model": "m",
+        "choices": [{"index": 0, "delta": {"content": "word "}, "finish_reason": None}],
+    }  # fmt: skip
+
+    async def started(budget_usd: float | None) -> Call:
+        principal = Principal(
+            key_id="key_meter", name="meter", role="member", display_prefix="sk-rgw-x",
+            monthly_budget_usd=budget_usd,
+        )  # fmt: skip
+        call = Call("r", "chat.completions", 0.0, principal=principal, body=dict(body))
+        call.model, call.stream = "m", True
+        await hook.on_request(call)
+        return call
+
+    metered = await started(1e9)
+    unmetered = await started(None)
+    noop = Hook()
+    base = await per_op_us(lambda: noop.on_chunk(unmetered, chunk), n)
+    off = await per_op_us(lambda: hook.on_chunk(unmetered, chunk), n)
+    on = await per_op_us(lambda: hook.on_chunk(metered, chunk), n)
+    assert not metered.end_stream
+    print(f"chunk, no-op hook   {base:8.2f} us/op")
+    print(f"chunk, unmetered    {off:8.2f} us/op  ({off / base:.2f}x no-op)")
+    print(f"chunk, metered      {on:8.2f} us/op  ({on / base:.2f}x no-op)")
 
 
 def main() -> None:

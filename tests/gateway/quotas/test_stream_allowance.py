@@ -38,7 +38,7 @@ class Metered:
 def metered(
     settings: Settings, database_url: str, redis_service: RedisForTests
 ) -> Iterator[Metered]:
-    with FakeOpenAI() as upstream:
+    with FakeOpenAI(drip_s=0.05) as upstream:
         deployment = {
             "name": "metered-a",
             "provider": "openai",
@@ -50,8 +50,15 @@ def metered(
             "input_price_per_1m": 0,
             "output_price_per_1m": 1000,
         }
+        # the same, from an upstream that pauses between chunks (a stream still running)
+        drip = {**deployment, "name": "metered-drip-a", "model": "fault-drip"}
         providers = ProvidersSettings.model_validate(
-            {"models": {"metered": {"deployments": [deployment]}}}
+            {
+                "models": {
+                    "metered": {"deployments": [deployment]},
+                    "metered-drip": {"deployments": [drip]},
+                }
+            }
         )
         policy = settings.policy.model_copy(
             update={
@@ -80,9 +87,9 @@ def client(metered: Metered, **key_fields: object) -> tuple[openai.OpenAI, str]:
     return sdk, created.id
 
 
-def stream(sdk: openai.OpenAI) -> list[ChatCompletionChunk]:
+def stream(sdk: openai.OpenAI, model: str = "metered") -> list[ChatCompletionChunk]:
     chunks = sdk.chat.completions.create(
-        model="metered",
+        model=model,
         messages=[{"role": "user", "content": WORDS}],
         stream=True,
         stream_options={"include_usage": True},
@@ -182,3 +189,17 @@ def test_a_stream_within_its_allowance_is_not_touched(metered: Metered) -> None:
     usage = chunks[-1].usage
     assert usage is not None
     assert usage.completion_tokens == 61  # the upstream's own count
+
+
+def test_ending_a_stream_closes_the_upstream_request(metered: Metered) -> None:
+    sdk, _ = client(metered, monthly_budget_usd=0.012)  # 12 answer tokens
+    before, sent = metered.upstream.disconnects, metered.upstream.count()
+    started = time.monotonic()
+    chunks = stream(sdk, "metered-drip")
+    assert finish_of(chunks) == ["length"]
+    assert time.monotonic() - started < 61 * 0.05  # not waiting for the whole answer
+    deadline = time.monotonic() + 5
+    while metered.upstream.disconnects == before:  # the fake's next write finds it closed
+        assert time.monotonic() < deadline, "the upstream stream was left running"
+        time.sleep(0.02)
+    assert metered.upstream.count() == sent + 1
