@@ -12,10 +12,13 @@ import pytest
 from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 
-from configs import QuotaSettings, UsageSettings
+from configs import DatabaseSettings, QuotaSettings, UsageSettings
+from gateway.errors import ServiceUnavailableError
 from gateway.quotas import QuotaExceededError, QuotaService, RedisLane
 from gateway.usage import SpendLedger, UsageRecord, UsageRecorder
+from ingestion.db import open_pool
 from tests.gateway.quotas.conftest import PRICES, principal
+from tests.support.net import free_port
 from tests.support.policy import pool_for
 from tests.support.services import RedisForTests
 
@@ -130,3 +133,35 @@ async def test_keys_without_a_budget_never_ask_the_ledger(ledger_quotas: QuotaSe
     for _ in range(3):
         await ledger_quotas.reserve(principal(), model="priced", prompt_tokens=10, max_tokens=10)
     assert sum(seeds(result) for result in ("seeded", "raced", "failed")) == before
+
+
+@pytest.mark.parametrize("mode", ["open", "closed"])
+async def test_a_ledger_that_does_not_answer_follows_on_redis_error(
+    redis_service: RedisForTests, mode: str
+) -> None:
+    """Seeding needs Postgres: fail-closed answers 503, fail-open counts from zero."""
+    client = RedisLane(redis_service.url, timeout_s=2)
+    nobody = f"postgresql://postgres@127.0.0.1:{free_port()}/ragway"  # nothing listens there
+    pool = await open_pool(nobody, DatabaseSettings(connect_timeout_s=1), application_name="t")
+    quotas = QuotaService(
+        redis=client,
+        settings=QuotaSettings(on_redis_error=mode),
+        key_prefix=redis_service.key_prefix,
+        prices=PRICES,
+        spend=SpendLedger(pool, timeout_s=0.3),
+    )
+    caller = principal(monthly_budget_usd=1.0)
+    failed = seeds("failed")
+    try:
+        if mode == "closed":
+            with pytest.raises(ServiceUnavailableError) as refused:
+                await quotas.reserve(caller, model="priced", prompt_tokens=10, max_tokens=10)
+            assert refused.value.code == "ledger_unavailable"
+        else:
+            held = await quotas.reserve(caller, model="priced", prompt_tokens=10, max_tokens=10)
+            assert held.store == "redis"
+        assert seeds("failed") == failed + 1
+    finally:
+        await quotas.close()
+        await pool.close()
+        await client.aclose()
