@@ -73,8 +73,13 @@ class ToolCallGuard:
                 self._stream_choice(choice)
 
     def _stream_choice(self, choice: dict[str, Any]) -> None:
-        state = self._choices.setdefault(int(choice.get("index") or 0), _ChoiceState())
         delta = choice["delta"]
+        if "tool_calls" not in delta and choice.get("finish_reason") is None:
+            return  # most chunks: text only, nothing to hold back or release
+        index = int(choice.get("index") or 0)
+        state = self._choices.get(index)
+        if state is None:
+            state = self._choices[index] = _ChoiceState()
         out: list[dict[str, Any]] = []
         refusals: list[str] = []
         for fragment in delta.pop("tool_calls", None) or ():
