@@ -18,18 +18,29 @@ _PER_MESSAGE = 4
 
 def text_chars(value: Any) -> int:
     """Characters of every string in ``value`` (nested mappings and lists included)."""
+    # Runs over every request body: plain loops and concrete types first (decoded JSON is
+    # dicts, lists and strings); the Mapping ABC check is the slow, rare fallback.
     if isinstance(value, str):
         return len(value)
-    if isinstance(value, Mapping):
-        return sum(text_chars(item) for item in value.values())
     if isinstance(value, list | tuple):
-        return sum(text_chars(item) for item in value)
-    return 0
+        items: Any = value
+    elif isinstance(value, dict | Mapping):
+        items = value.values()
+    else:
+        return 0
+    total = 0
+    for item in items:
+        total += len(item) if isinstance(item, str) else text_chars(item)
+    return total
 
 
 def estimate_prompt_tokens(body: Mapping[str, Any], *, chars_per_token: float = 4.0) -> int:
     """Tokens the request's prompt (messages, prompt, input, tool definitions) likely holds."""
-    chars = sum(text_chars(body.get(field)) for field in _PROMPT_FIELDS)
+    chars = 0
+    for field in _PROMPT_FIELDS:
+        value = body.get(field)
+        if value is not None:
+            chars += text_chars(value)
     messages = body.get("messages")
     overhead = _PER_MESSAGE * len(messages) if isinstance(messages, list) else 0
     return math.ceil(chars / chars_per_token) + overhead
