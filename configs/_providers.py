@@ -4,6 +4,7 @@ and observability (request ids, access log, metrics)."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -18,6 +19,21 @@ __all__ = [
 ]
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_PROXY = re.compile(
+    r"^(?:http://)?(?:[^@/\s]+@)?(?:\[[0-9A-Fa-f:.]+\]|[^:@/\s\[\]]+)(?::\d{1,5})?/?$"
+)
+
+
+def _check_proxy(value: str | None) -> str | None:
+    if value is None or value == "direct" or _PROXY.match(value):
+        return value
+    raise ValueError("must be 'direct' or an http://[user:pass@]host:port proxy URL")
+
+
+def _check_ca_bundle(value: str | None) -> str | None:
+    if value is not None and not Path(value).is_file():
+        raise ValueError(f"no such file: {value}")
+    return value
 
 
 class _Strict(BaseModel):
@@ -47,6 +63,22 @@ class DeploymentSettings(_Strict):
     output_price_per_1m: float = Field(default=0.0, ge=0, description="USD per 1M output tokens")
     context_window: int | None = Field(default=None, ge=1)
     headers: dict[str, str] = Field(default_factory=dict, description="extra request headers")
+    proxy: str | None = Field(
+        default=None,
+        description="this deployment's forward proxy (http://[user:pass@]host:port), or "
+        "'direct' for none; unset: providers.http.proxy",
+    )
+    ca_bundle: str | None = Field(
+        default=None, description="PEM file of CAs to trust; unset: providers.http.ca_bundle"
+    )
+    verify: bool | None = Field(
+        default=None, description="verify the upstream's TLS certificate; unset: providers.http"
+    )
+    default_max_tokens: int | None = Field(
+        default=None,
+        ge=1,
+        description="anthropic only: max_tokens sent when the client sets none (default 4096)",
+    )
 
     @field_validator("base_url")
     @classmethod
@@ -62,10 +94,22 @@ class DeploymentSettings(_Strict):
             raise ValueError("must be the NAME of an environment variable, not the key itself")
         return value
 
+    @field_validator("proxy")
+    @classmethod
+    def _proxy_url(cls, value: str | None) -> str | None:
+        return _check_proxy(value)
+
+    @field_validator("ca_bundle")
+    @classmethod
+    def _ca_file(cls, value: str | None) -> str | None:
+        return _check_ca_bundle(value)
+
     @model_validator(mode="after")
     def _azure_needs_version(self) -> DeploymentSettings:
         if self.provider == "azure" and not self.api_version:
             raise ValueError("azure deployments need api_version (e.g. 2024-10-21)")
+        if self.default_max_tokens is not None and self.provider != "anthropic":
+            raise ValueError("default_max_tokens applies to anthropic deployments only")
         return self
 
 
@@ -91,11 +135,38 @@ class RoutingSettings(_Strict):
 
 
 class UpstreamHttpSettings(_Strict):
-    """The one upstream connection pool of a gateway process."""
+    """The one upstream connection pool of a gateway process: limits, proxy and TLS trust.
+
+    Proxies follow curl/requests/httpx: unless ``proxy`` is set, ``HTTPS_PROXY`` /
+    ``HTTP_PROXY`` / ``ALL_PROXY`` and ``NO_PROXY`` are read once at start.
+    """
 
     max_idle_per_host: int = Field(default=256, ge=1)
     idle_timeout_s: float = Field(default=60.0, gt=0)
     connect_timeout_s: float = Field(default=10.0, gt=0)
+    proxy: str | None = Field(
+        default=None,
+        description="forward proxy for every upstream (http://[user:pass@]host:port), or "
+        "'direct' to ignore the environment; unset: HTTPS_PROXY / HTTP_PROXY",
+    )
+    no_proxy: str | None = Field(
+        default=None,
+        description="hosts reached directly, comma separated (NO_PROXY syntax); unset: $NO_PROXY",
+    )
+    ca_bundle: str | None = Field(
+        default=None, description="PEM file of CAs trusted for upstream TLS; unset: system store"
+    )
+    verify: bool = Field(default=True, description="false: no upstream certificate checks")
+
+    @field_validator("proxy")
+    @classmethod
+    def _proxy_url(cls, value: str | None) -> str | None:
+        return _check_proxy(value)
+
+    @field_validator("ca_bundle")
+    @classmethod
+    def _ca_file(cls, value: str | None) -> str | None:
+        return _check_ca_bundle(value)
 
 
 class ObservabilitySettings(_Strict):

@@ -17,8 +17,7 @@ from gateway.api.models.serving import ModelsServing
 from gateway.auth import Authenticator
 from gateway.observability import RequestObserver, install_log_context, process_exiting
 from gateway.pipeline import Hook, HookDeps, Pipeline, build_pipeline
-from gateway.providers import ProviderRegistry
-from gateway.providers.http import HttpClient
+from gateway.providers import ProviderRegistry, open_http_client
 from gateway.resources import Resources
 from gateway.routing import Router, build_routes
 
@@ -64,11 +63,7 @@ class ApiServices:
             for deployment in route.deployments:
                 observer.breaker_changed(deployment.name, deployment.breaker.state)
         stack = AsyncExitStack()
-        client = HttpClient(
-            max_idle_per_host=config.http.max_idle_per_host,
-            idle_timeout_s=config.http.idle_timeout_s,
-            connect_timeout_s=config.http.connect_timeout_s,
-        )
+        client = open_http_client(config.http, env=env)
         stack.push_async_callback(client.aclose)
         kinds = {d.kind for route in routes.values() for d in route.deployments}
         providers = await ProviderRegistry.open(kinds, client=client)

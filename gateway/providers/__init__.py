@@ -16,6 +16,7 @@ from gateway.providers._base import (
 )
 from gateway.providers._openai import OpenAIProvider
 from gateway.providers._registry import ProviderRegistry
+from gateway.providers._upstream import open_http_client, proxy_rules, transport_options
 
 __all__ = [
     "AzureOpenAIProvider",
@@ -30,4 +31,7 @@ __all__ = [
     "UpstreamProtocolError",
     "UpstreamStatusError",
     "UpstreamTimeoutError",
+    "open_http_client",
+    "proxy_rules",
+    "transport_options",
 ]

@@ -17,6 +17,8 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from gateway.providers.http import TransportOptions
+
 __all__ = [
     "ChatProvider",
     "CompletionProvider",
@@ -41,6 +43,8 @@ class Target:
     timeout_s: float = 60.0  # connect + first byte; streams then have no overall limit
     api_version: str | None = None  # Azure api-version / anthropic-version
     headers: Mapping[str, str] = field(default_factory=dict)
+    transport: TransportOptions | None = None  # the deployment's own proxy / TLS settings
+    default_max_tokens: int | None = None  # for upstreams that require max_tokens (Anthropic)
 
 
 class UpstreamError(Exception):

@@ -77,8 +77,8 @@ class OpenAIProvider:
     # -- plumbing ------------------------------------------------------------
     async def _send(self, target: Target, endpoint: str, body: dict[str, Any]) -> Response:
         url = self._urls.get(target.base_url)
-        if url is None:
-            url = self._urls[target.base_url] = Url.parse(target.base_url)
+        if url is None or url.options is not target.transport:
+            url = self._urls[target.base_url] = Url.parse(target.base_url, target.transport)
         try:
             response = await self._client.request(
                 "POST",

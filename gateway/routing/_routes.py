@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from configs import ModelAliasSettings
-from gateway.providers import Target
+from gateway.providers import Target, transport_options
 from gateway.routing._breaker import BreakerState, CircuitBreaker
 
 __all__ = ["ConfigurationError", "Deployment", "ModelRoute", "build_routes"]
@@ -82,6 +82,8 @@ def build_routes(
                 timeout_s=item.timeout_s,
                 api_version=item.api_version,
                 headers=dict(item.headers),
+                transport=transport_options(item),
+                default_max_tokens=item.default_max_tokens,
             )
             deployments.append(
                 Deployment(

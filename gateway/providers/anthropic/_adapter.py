@@ -32,7 +32,8 @@ class AnthropicProvider:
     """Translates OpenAI chat requests to ``POST /v1/messages`` and the answers back.
 
     Built once per process around the gateway's shared upstream ``HttpClient`` (one
-    keep-alive pool for every provider). ``default_max_tokens`` fills Anthropic's required
+    keep-alive pool for every provider). ``Target.default_max_tokens`` (a deployment's
+    ``default_max_tokens``), else ``default_max_tokens``, fills Anthropic's required
     ``max_tokens`` when the client sent neither ``max_tokens`` nor ``max_completion_tokens``.
     ``Target.api_version`` overrides the ``anthropic-version`` header; ``Target.headers``
     (e.g. ``anthropic-beta``) are sent as given.
@@ -58,7 +59,7 @@ class AnthropicProvider:
         request = build_messages_request(
             body,
             model=target.upstream_model,
-            default_max_tokens=self._default_max_tokens,
+            default_max_tokens=target.default_max_tokens or self._default_max_tokens,
             stream=False,
         )
         started = time.monotonic()
@@ -86,7 +87,7 @@ class AnthropicProvider:
         request = build_messages_request(
             body,
             model=target.upstream_model,
-            default_max_tokens=self._default_max_tokens,
+            default_max_tokens=target.default_max_tokens or self._default_max_tokens,
             stream=True,
         )
         options = body.get("stream_options")
@@ -122,7 +123,7 @@ class AnthropicProvider:
         )
 
     async def _send(self, target: Target, request: dict[str, Any], *, accept: str) -> Response:
-        url, path = self._url(target.base_url)
+        url, path = self._url(target)
         try:
             response = await self._client.request(
                 "POST",
@@ -140,12 +141,12 @@ class AnthropicProvider:
             )
         return response
 
-    def _url(self, base_url: str) -> tuple[Url, str]:
-        cached = self._urls.get(base_url)
-        if cached is None:
-            url = Url.parse(base_url)
+    def _url(self, target: Target) -> tuple[Url, str]:
+        cached = self._urls.get(target.base_url)
+        if cached is None or cached[0].options is not target.transport:
+            url = Url.parse(target.base_url, target.transport)
             path = "/messages" if url.path.endswith("/v1") else "/v1/messages"
-            cached = self._urls[base_url] = (url, path)
+            cached = self._urls[target.base_url] = (url, path)
         return cached
 
     def _headers(self, target: Target, *, accept: str) -> dict[str, str]:

@@ -8,8 +8,11 @@ from gateway.providers.http._errors import (
     HttpError,
     HttpProtocolError,
     HttpTimeoutError,
+    HttpTlsError,
 )
+from gateway.providers.http._proxy import NoProxy, Proxy, ProxyRules
 from gateway.providers.http._sse import SseEvent, iter_sse
+from gateway.providers.http._tunnel import TransportOptions
 
 __all__ = [
     "HttpClient",
@@ -17,8 +20,13 @@ __all__ = [
     "HttpError",
     "HttpProtocolError",
     "HttpTimeoutError",
+    "HttpTlsError",
+    "NoProxy",
+    "Proxy",
+    "ProxyRules",
     "Response",
     "SseEvent",
+    "TransportOptions",
     "Url",
     "iter_sse",
 ]

@@ -5,7 +5,7 @@ own cost is most of the gateway's overhead. Measured on the 2-core dev machine (
 the gateway process per proxied request, see docs/performance.md): httpx ~3 ms, aiohttp
 ~0.2 ms, this client (httptools parser, asyncio protocol, no per-request objects beyond the
 exchange) well under 0.1 ms. It does exactly what the adapters need: HTTP/1.1 requests
-with a body, TLS, keep-alive reuse, streamed response bodies with backpressure, and
+with a body, TLS, forward proxies, keep-alive reuse, streamed response bodies with backpressure, and
 cancellation that closes the connection.
 """
 
@@ -19,37 +19,51 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from gateway.providers.http._connection import Connection, Exchange
-from gateway.providers.http._errors import HttpConnectError, HttpProtocolError, HttpTimeoutError
+from gateway.providers.http._errors import (
+    HttpConnectError,
+    HttpProtocolError,
+    HttpTimeoutError,
+    HttpTlsError,
+)
+from gateway.providers.http._proxy import Proxy, ProxyRules
+from gateway.providers.http._tunnel import TransportOptions, build_ssl_context, open_tunnel
 
 __all__ = ["HttpClient", "Response", "Url"]
 
 
 @dataclass(frozen=True, slots=True)
 class Url:
-    """A parsed base URL; requests append a path to ``path``."""
+    """A parsed base URL; requests append a path to ``path``.
+
+    ``options`` (a deployment's own proxy / TLS settings) is part of ``key``: origins with
+    different options never share a pooled connection.
+    """
 
     scheme: str
     host: str
     port: int
     path: str
     host_header: bytes
+    options: TransportOptions | None = None
+    key: str = ""
 
     @classmethod
-    def parse(cls, url: str) -> Url:
+    def parse(cls, url: str, options: TransportOptions | None = None) -> Url:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"not an http(s) URL: {url!r}")
         default = 443 if parts.scheme == "https" else 80
         port = parts.port or default
-        host_header = parts.hostname if port == default else f"{parts.hostname}:{port}"
+        host = parts.hostname
+        authority = f"[{host}]" if ":" in host else host
+        host_header = authority if port == default else f"{authority}:{port}"
         path = parts.path.rstrip("/")
         if parts.query:
             raise ValueError(f"a base URL has no query string: {url!r}")
-        return cls(parts.scheme, parts.hostname, port, path, host_header.encode("idna"))
-
-    @property
-    def key(self) -> tuple[str, str, int]:
-        return (self.scheme, self.host, self.port)
+        key = f"{parts.scheme}://{authority}:{port}"
+        if options is not None:
+            key = f"{key} {options.key}"
+        return cls(parts.scheme, host, port, path, host_header.encode("idna"), options, key)
 
 
 class Response:
@@ -99,8 +113,38 @@ class Response:
         self._exchange.abort()
 
 
+class _Origin:
+    """One upstream origin as this client reaches it: the route, chosen once, and the pool.
+
+    ``absolute`` and ``host_line`` are the parts of a request head that depend on the
+    route (absolute-form targets and ``Proxy-Authorization`` for a plain-http proxy), so a
+    request costs the same with or without a proxy.
+    """
+
+    __slots__ = ("absolute", "host", "host_line", "idle", "port", "proxy", "ssl")
+
+    def __init__(self, url: Url, proxy: Proxy | None, ssl_context: ssl.SSLContext | None):
+        self.host = url.host
+        self.port = url.port
+        self.proxy = proxy
+        self.ssl = ssl_context
+        self.idle: list[Connection] = []
+        self.absolute = ""  # the request target's scheme and authority, when it has them
+        self.host_line = b"Host: " + url.host_header
+        if proxy is not None and ssl_context is None:  # absolute form through the proxy
+            self.absolute = f"http://{url.host_header.decode()}"
+            if proxy.authorization is not None:
+                self.host_line += f"\r\nProxy-Authorization: {proxy.authorization}".encode()
+
+
 class HttpClient:
-    """Built once per process; safe to share between all concurrent requests of its loop."""
+    """Built once per process; safe to share between all concurrent requests of its loop.
+
+    ``proxies``: which forward proxy each origin goes through (default: none; the gateway
+    builds them from ``providers.http`` and the environment). ``ca_bundle`` / ``verify``:
+    the default TLS trust for https upstreams (the system store, verified);
+    a ``Url``'s ``options`` override both per deployment.
+    """
 
     def __init__(
         self,
@@ -109,12 +153,21 @@ class HttpClient:
         idle_timeout_s: float = 60.0,
         connect_timeout_s: float = 10.0,
         ssl_context: ssl.SSLContext | None = None,
+        proxies: ProxyRules | None = None,
+        ca_bundle: str | None = None,
+        verify: bool = True,
     ) -> None:
         self._max_idle = max_idle_per_host
         self._idle_timeout_s = idle_timeout_s
         self._connect_timeout_s = connect_timeout_s
-        self._ssl = ssl_context
-        self._idle: dict[tuple[str, str, int], list[Connection]] = {}
+        self._proxies = proxies or ProxyRules()
+        self._ca_bundle = ca_bundle
+        self._verify = verify
+        # built once each: loading a CA store takes milliseconds
+        self._ssl: dict[tuple[str | None, bool], ssl.SSLContext] = {}
+        if ssl_context is not None:
+            self._ssl[(ca_bundle, verify)] = ssl_context
+        self._origins: dict[str, _Origin] = {}
         self._closed = False
 
     async def request(
@@ -132,11 +185,12 @@ class HttpClient:
         A connection taken from the idle pool that turns out to be closed by the server
         before anything came back is replaced by a new one, once.
         """
-        head = _render_head(method, url, path, headers, len(body))
+        origin = self._origins.get(url.key) or self._origin(url)
+        head = _render_head(method, origin, url, path, headers, len(body))
         try:
             async with asyncio.timeout(timeout_s):
                 for attempt in (0, 1):
-                    conn = await self._acquire(url)
+                    conn = await self._acquire(origin)
                     exchange = conn.send(head + body if body else head)
                     try:
                         await exchange.head
@@ -152,62 +206,122 @@ class HttpClient:
             raise HttpTimeoutError(f"no response within {timeout_s:g}s") from None
         raise HttpConnectError("unreachable")  # pragma: no cover - the loop returns or raises
 
-    async def _acquire(self, url: Url) -> Connection:
+    def _origin(self, url: Url) -> _Origin:
+        options = url.options or _NO_OPTIONS
+        if options.proxy is None:
+            proxy = self._proxies.select(url.scheme, url.host, url.port)
+        elif options.proxy == "direct":
+            proxy = None
+        else:
+            proxy = Proxy.parse(options.proxy)  # checked when the settings were loaded
+        ssl_context = None
+        if url.scheme == "https":
+            ca_bundle = options.ca_bundle or self._ca_bundle
+            verify = self._verify if options.verify is None else options.verify
+            ssl_context = self._ssl.get((ca_bundle, verify))
+            if ssl_context is None:
+                ssl_context = build_ssl_context(ca_bundle=ca_bundle, verify=verify)
+                self._ssl[(ca_bundle, verify)] = ssl_context
+        origin = self._origins[url.key] = _Origin(url, proxy, ssl_context)
+        return origin
+
+    async def _acquire(self, origin: _Origin) -> Connection:
         if self._closed:
             raise HttpConnectError("the HTTP client is closed")
-        idle = self._idle.get(url.key)
+        idle = origin.idle
         now = time.monotonic()
         while idle:
             conn = idle.pop()
             if not conn.closed and now - conn.idle_since < self._idle_timeout_s:
                 return conn
             conn.abort()
-        return await self._connect(url)
+        return await self._connect(origin)
 
-    async def _connect(self, url: Url) -> Connection:
+    async def _connect(self, origin: _Origin) -> Connection:
         loop = asyncio.get_running_loop()
-        key = url.key
-        ssl_context: ssl.SSLContext | None = None
-        if url.scheme == "https":
-            if self._ssl is None:  # built once: loading the CA store takes milliseconds
-                self._ssl = ssl.create_default_context()
-            ssl_context = self._ssl
+        where = f"{origin.host}:{origin.port}"
+        proxy = origin.proxy
         try:
             async with asyncio.timeout(self._connect_timeout_s):
-                _, conn = await loop.create_connection(
-                    lambda: Connection(loop, lambda c: self._release(key, c)),
-                    url.host,
-                    url.port,
-                    ssl=ssl_context,
-                    server_hostname=url.host if ssl_context else None,
-                )
+                if proxy is None:
+                    _, conn = await loop.create_connection(
+                        lambda: Connection(loop, lambda c: self._release(origin, c)),
+                        origin.host,
+                        origin.port,
+                        ssl=origin.ssl,
+                        server_hostname=origin.host if origin.ssl else None,
+                    )
+                elif origin.ssl is not None:  # https through a proxy: CONNECT, then TLS
+                    conn = await self._connect_tunnel(loop, origin, proxy, origin.ssl)
+                else:
+                    _, conn = await loop.create_connection(
+                        lambda: Connection(loop, lambda c: self._release(origin, c)),
+                        proxy.host,
+                        proxy.port,
+                    )
         except TimeoutError:
-            raise HttpConnectError(f"connecting to {url.host}:{url.port} timed out") from None
+            raise HttpConnectError(f"connecting to {where} timed out{_via(origin)}") from None
+        except ssl.SSLCertVerificationError as exc:
+            raise HttpTlsError(
+                f"TLS certificate verification failed for {where}: {exc.verify_message}"
+            ) from exc
+        except ssl.SSLError as exc:
+            raise HttpTlsError(f"TLS handshake with {where} failed: {exc.reason}") from exc
         except OSError as exc:
-            raise HttpConnectError(f"cannot connect to {url.host}:{url.port}: {exc}") from exc
+            raise HttpConnectError(f"cannot connect to {where}{_via(origin)}: {exc}") from exc
         return conn
 
-    def _release(self, key: tuple[str, str, int], conn: Connection) -> None:
-        idle = self._idle.setdefault(key, [])
-        if self._closed or len(idle) >= self._max_idle:
+    async def _connect_tunnel(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        origin: _Origin,
+        proxy: Proxy,
+        ssl_context: ssl.SSLContext,
+    ) -> Connection:
+        raw = await open_tunnel(loop, proxy, origin.host, origin.port)
+        conn = Connection(loop, lambda c: self._release(origin, c))
+        try:
+            tls = await loop.start_tls(raw, conn, ssl_context, server_hostname=origin.host)
+        except BaseException:
+            raw.abort()
+            raise
+        if tls is None:  # pragma: no cover - only for a loop closing under us
+            raise HttpConnectError("the event loop is closing")
+        conn.connection_made(tls)
+        return conn
+
+    def _release(self, origin: _Origin, conn: Connection) -> None:
+        if self._closed or len(origin.idle) >= self._max_idle:
             conn.abort()
         else:
-            idle.append(conn)
+            origin.idle.append(conn)
 
     async def aclose(self) -> None:
         self._closed = True
-        for idle in self._idle.values():
-            for conn in idle:
+        for origin in self._origins.values():
+            for conn in origin.idle:
                 conn.abort()
-        self._idle.clear()
+            origin.idle.clear()
+
+
+_NO_OPTIONS = TransportOptions()
+
+
+def _via(origin: _Origin) -> str:
+    return f" through the proxy {origin.proxy.label}" if origin.proxy is not None else ""
 
 
 def _render_head(
-    method: str, url: Url, path: str, headers: Mapping[str, str], length: int
+    method: str,
+    origin: _Origin,
+    url: Url,
+    path: str,
+    headers: Mapping[str, str],
+    length: int,
 ) -> bytes:
     lines = [
-        f"{method} {url.path}{path} HTTP/1.1".encode(),
-        b"Host: " + url.host_header,
+        f"{method} {origin.absolute}{url.path}{path} HTTP/1.1".encode(),
+        origin.host_line,
         f"Content-Length: {length}".encode(),
     ]
     for name, value in headers.items():

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-__all__ = ["HttpConnectError", "HttpError", "HttpProtocolError", "HttpTimeoutError"]
+__all__ = [
+    "HttpConnectError",
+    "HttpError",
+    "HttpProtocolError",
+    "HttpTimeoutError",
+    "HttpTlsError",
+]
 
 
 class HttpError(Exception):
@@ -23,3 +29,7 @@ class HttpTimeoutError(HttpError):
 
 class HttpProtocolError(HttpError):
     """The peer sent something that is not HTTP/1.1, or closed a response midway."""
+
+
+class HttpTlsError(HttpConnectError):
+    """The TLS handshake with the upstream failed (e.g. its certificate did not verify)."""
