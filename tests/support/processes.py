@@ -19,6 +19,7 @@ import httpx
 import psycopg
 
 from gateway.keys import new_key
+from inference import die_with_parent
 from tests.support.net import free_port, wait_until
 
 __all__ = ["GatewayProcess", "hello_app", "insert_key"]
@@ -41,6 +42,7 @@ class GatewayProcess:
                 env=self._env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
+                preexec_fn=die_with_parent,  # never outlives a killed test run
             )
         wait_until(self._ready, timeout_s=timeout_s, interval_s=0.1)
         return self

@@ -176,6 +176,7 @@ def test_fail_closed_answers_503_through_a_redis_restart_and_recovers_by_itself(
     with GatewayProcess(env, tmp_path / "gateway.log") as gateway:
         with ChatLoad(gateway.url, key) as load:
             wait_until(lambda: len(load.replies) >= 10, timeout_s=30)
+            stopping = time.monotonic()  # requests fail while Redis shuts down
             own_redis.stop()
             stopped = time.monotonic()
             wait_until(lambda: any(r.status == 503 for r in load.replies), timeout_s=10)
@@ -190,7 +191,7 @@ def test_fail_closed_answers_503_through_a_redis_restart_and_recovers_by_itself(
             time.sleep(1.0)
         log = gateway.log_text()
 
-    before = [r for r in load.replies if r.at < stopped]
+    before = [r for r in load.replies if r.at < stopping]
     assert before
     assert all(r.status == 200 for r in before)
     during = load.between(stopped, restarted)
