@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from gateway.pii._cache import LruCache
+from gateway.pii._phone import FastPhoneRecognizer
 from gateway.pii._presidio import PresidioSetup
 from gateway.pii._windows import GATE, WINDOW_SPECS, WindowSpec
 
@@ -41,6 +42,7 @@ class _Plan:
     recognizer: EntityRecognizer
     entity: str
     spec: WindowSpec | None
+    phone: FastPhoneRecognizer | None = None
 
 
 class PiiAnalyzer:
@@ -59,7 +61,10 @@ class PiiAnalyzer:
             spec = (
                 WINDOW_SPECS.get(entities[0]) if len(recognizer.supported_entities) == 1 else None
             )
-            plans.append(_Plan(index, recognizer, ",".join(entities), spec))
+            phone = (
+                FastPhoneRecognizer(recognizer) if FastPhoneRecognizer.handles(recognizer) else None
+            )
+            plans.append(_Plan(index, recognizer, ",".join(entities), spec, phone))
         self._windowed = tuple(p for p in plans if p.spec is not None)
         self._whole = tuple(p for p in plans if p.spec is None)
 
@@ -105,10 +110,13 @@ class PiiAnalyzer:
         cached = self._cache.get(key)
         if cached is not None:
             return cached
+        found = (
+            plan.phone.analyze(window)
+            if plan.phone is not None
+            else self._run(plan.recognizer, window, None)
+        )
         hits = tuple(
-            (r.start, r.end, float(r.score))
-            for r in self._run(plan.recognizer, window, None)
-            if r.entity_type == plan.entity
+            (r.start, r.end, float(r.score)) for r in found if r.entity_type == plan.entity
         )
         self._cache.put(key, hits)
         return hits

@@ -1,0 +1,117 @@
+"""``PhoneNumberMatcher``'s scan over a text, done once for all regions at the same time.
+
+python-phonenumbers finds numbers in a text region by region: its matcher walks the text
+candidate by candidate (``_find``), tries each whole and then in pieces (``_extract_match``,
+``_extract_inner_match``), and asks ``_parse_and_verify`` about every piece. The walk depends
+on the region only through the answers: a region that accepts a piece resumes after it, the
+others go on. ``scan`` walks once for every region that is at the same place, asks one
+``attempt`` per piece for all of them, and lets regions part only where their answers
+differ. Each region sees the pieces, in the order and with the retry budget
+(``max_tries``) that its own ``PhoneNumberMatcher`` would give it; this module restates that
+walk (phonenumbers' ``phonenumbermatcher.py``) using the library's own patterns, and
+``tests/gateway/pii/test_phone.py`` checks the outcome against ``PhoneNumberMatcher``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+__all__ = ["Attempt", "scan"]
+
+# (piece, offset, regions) -> the regions whose ``_parse_and_verify`` accepts the piece, with
+# the ``PhoneNumberMatch`` each got
+Attempt = Callable[[str, int, list[str]], dict[str, Any]]
+
+
+def scan(text: str, regions: Sequence[str], attempt: Attempt, max_tries: int = 65535) -> list[Any]:
+    """Every match each region's ``PhoneNumberMatcher(text, region)`` yields (with repeats)."""
+    from phonenumbers import phonenumbermatcher
+
+    pm: Any = phonenumbermatcher  # its private patterns are not in the type stubs
+    tries = dict.fromkeys(regions, max_tries)
+    cursors: dict[int, list[str]] = {0: list(regions)}  # where each region's next search starts
+    found: list[Any] = []
+    while cursors:
+        index = min(cursors)
+        group = [r for r in cursors.pop(index) if tries[r] > 0]
+        hit = pm._PATTERN.search(text, index) if group else None
+        if hit is None:
+            continue  # these regions' matchers are done
+        start = hit.start()
+        candidate = _trim(pm._SECOND_NUMBER_START_PATTERN, text[start : hit.end()])
+        matches: dict[str, Any] = {}
+        if candidate:  # phonenumbers' min_candidate_length, 1 by default
+            matches = _extract(pm, text, candidate, start, group, tries, attempt)
+            for region in group:
+                if region not in matches:
+                    tries[region] -= 1
+        for region in group:
+            match = matches.get(region)
+            if match is not None:
+                found.append(match)
+            resume = match.end if match is not None else start + len(candidate)
+            cursors.setdefault(resume, []).append(region)
+    return found
+
+
+def _extract(
+    pm: Any,
+    text: str,
+    candidate: str,
+    offset: int,
+    group: list[str],
+    tries: dict[str, int],
+    attempt: Attempt,
+) -> dict[str, Any]:
+    """``_extract_match`` for every region of ``group``: region -> match, for those with one."""
+    if pm._SLASH_SEPARATED_DATES.search(candidate):
+        return {}
+    following = text[offset + len(candidate) :]
+    if pm._TIME_STAMPS.search(candidate) and pm._TIME_STAMPS_SUFFIX.match(following):
+        return {}
+    matches = attempt(candidate, offset, group)
+    rest = [r for r in group if r not in matches]
+    if rest:
+        _inner(pm, candidate, offset, rest, tries, attempt, matches)
+    return matches
+
+
+def _inner(
+    pm: Any,
+    candidate: str,
+    offset: int,
+    group: list[str],
+    tries: dict[str, int],
+    attempt: Attempt,
+    matches: dict[str, Any],
+) -> None:
+    """``_extract_inner_match`` for every region of ``group``, adding to ``matches``."""
+
+    def ask(piece: str, at: int, live: list[str]) -> list[str]:
+        got = attempt(_trim(pm._UNWANTED_END_CHAR_PATTERN, piece), at, live)
+        matches.update(got)
+        for region in live:
+            if region not in got:
+                tries[region] -= 1
+        return [r for r in live if r not in got]
+
+    for pattern in pm._INNER_MATCHES:
+        group_match = pattern.search(candidate)
+        first = True
+        while group_match is not None:
+            live = [r for r in group if r not in matches and tries[r] > 0]
+            if not live:
+                break
+            if first:
+                live = ask(candidate[: group_match.start()], offset, live)
+                first = False
+            if live:
+                ask(group_match.group(1), offset + group_match.start(1), live)
+            group_match = pattern.search(candidate, group_match.start() + 1)
+
+
+def _trim(pattern: Any, candidate: str) -> str:
+    """``_trim_after_first_match``: ``candidate`` up to the first match of ``pattern``."""
+    found = pattern.search(candidate)
+    return candidate[: found.start()] if found else candidate
