@@ -4,12 +4,15 @@ routes in ``_controllers``, services built once in ``ApiServices.open``."""
 from __future__ import annotations
 
 from gateway.api._controllers import GatewayLitestar, api_route_handlers
+from gateway.api._http import HTTP_PROTOCOL, CoalescingHttpToolsProtocol
 from gateway.api._openapi import document_api_routes
 from gateway.api._request import GatewayRequest
 from gateway.api._services import ApiServices
 
 __all__ = [
+    "HTTP_PROTOCOL",
     "ApiServices",
+    "CoalescingHttpToolsProtocol",
     "GatewayLitestar",
     "GatewayRequest",
     "api_route_handlers",

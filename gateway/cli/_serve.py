@@ -24,6 +24,7 @@ def gateway_command(
     cli: CliContext, host: str | None, port: int | None, workers: int | None
 ) -> None:
     """Run the HTTP gateway (needs DATABASE_URL and REDIS_URL)."""
+    from gateway.api import HTTP_PROTOCOL
     from gateway.cli._uvicorn import serve_gateway
 
     for name, value in (("HOST", host), ("PORT", port), ("WORKERS", workers)):
@@ -54,7 +55,7 @@ def gateway_command(
         log_config=None,
         server_header=False,
         loop="uvloop",
-        http="httptools",
+        http=HTTP_PROTOCOL,  # httptools, writes coalesced per loop turn (gateway.api._http)
     )
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import uvicorn
 
+from gateway.api import HTTP_PROTOCOL
 from tests.support.net import free_port, wait_until
 
 __all__ = ["ServerThread", "start_process"]
@@ -24,7 +25,13 @@ class ServerThread:
         self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(
-            app, host="127.0.0.1", port=self.port, log_config=None, lifespan="on", ws="none"
+            app,
+            host="127.0.0.1",
+            port=self.port,
+            log_config=None,
+            lifespan="on",
+            ws="none",
+            http=HTTP_PROTOCOL,  # as `ragway gateway` serves (fakes too: it is plain HTTP/1.1)
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True, name="uvicorn")
