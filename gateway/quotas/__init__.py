@@ -7,6 +7,7 @@ from gateway.quotas._headers import QuotaExceededError, format_reset, rate_limit
 from gateway.quotas._hook import QuotaHook
 from gateway.quotas._lane import LuaScript, RedisLane
 from gateway.quotas._local import LocalQuotaStore
+from gateway.quotas._meter import StreamMeter
 from gateway.quotas._service import QuotaService, SpendSource, limits_of
 from gateway.quotas._store import QuotaStore, RedisQuotaStore
 from gateway.quotas._types import Demand, Limits, Outcome, Period, Reservation, Settlement
@@ -27,6 +28,7 @@ __all__ = [
     "Reservation",
     "Settlement",
     "SpendSource",
+    "StreamMeter",
     "estimate_prompt_tokens",
     "format_reset",
     "limits_of",

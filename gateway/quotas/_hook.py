@@ -67,8 +67,7 @@ class QuotaHook(Hook):
             return
         if isinstance(meter, tuple):
             meter = call.state[_METER] = self._meter(call, *meter)
-        usage = call.usage
-        limit = meter.add(chunk, usage.prompt_tokens, usage.completion_tokens)
+        limit = meter.add(chunk)
         if limit:
             self._end_stream(call, chunk, meter, limit)
 
@@ -114,10 +113,9 @@ class QuotaHook(Hook):
         if not choices:
             choice = {"index": 0, "delta": {}, "logprobs": None, "finish_reason": "length"}
             call.trailing_chunks.append({**base, "choices": [choice]})
-        usage = call.usage
-        if not usage.completion_tokens:  # the upstream reports usage at its end: not reached
-            usage.prompt_tokens = meter.prompt_tokens
-            usage.completion_tokens = meter.completion_tokens
+        usage = call.usage  # settled and recorded: the upstream's final report is not coming
+        usage.prompt_tokens = meter.prompt_tokens
+        usage.completion_tokens = meter.completion_tokens
         options = call.body.get("stream_options")
         if isinstance(options, dict) and options.get("include_usage") is True:
             total = usage.prompt_tokens + usage.completion_tokens

@@ -41,7 +41,12 @@ def _answer_chars(chunk: Mapping[str, Any]) -> int:
 
 @dataclass(slots=True)
 class StreamMeter:
-    """Counts one stream; ``add`` says which allowance the chunk used up, if any."""
+    """Counts one stream; ``add`` says which allowance the chunk used up, if any.
+
+    Tokens are the upstream's last reported count (a chunk that carries ``usage``, as vLLM's
+    continuous usage stats do) plus an estimate of the answer streamed since; with no report,
+    the estimate alone.
+    """
 
     prompt_tokens: int  # the estimate, until the upstream reports usage
     price: Price
@@ -49,17 +54,21 @@ class StreamMeter:
     budget_micro: int | None
     tokens: int | None
     completion_tokens: int = 0
-    _chars: int = 0
+    _chars: int = 0  # answer characters since the last reported count
+    _reported: int = 0  # the last reported completion tokens
 
-    def add(self, chunk: Mapping[str, Any], reported_prompt: int, reported_completion: int) -> str:
+    def add(self, chunk: Mapping[str, Any]) -> str:
         """Count ``chunk``; ``"budget"`` or ``"tokens"`` when that allowance is used up, or
-        ``""``. ``reported_*``: the upstream's usage so far (0 while it reported none)."""
+        ``""``."""
         self._chars += _answer_chars(chunk)
-        if reported_completion:
-            self.prompt_tokens = reported_prompt or self.prompt_tokens
-            self.completion_tokens = reported_completion
-        else:
-            self.completion_tokens = math.ceil(self._chars / self.chars_per_token)
+        usage = chunk.get("usage")
+        if isinstance(usage, dict):
+            prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
+            if isinstance(prompt, int):
+                self.prompt_tokens = prompt
+            if isinstance(completion, int):
+                self._reported, self._chars = completion, 0
+        self.completion_tokens = self._reported + math.ceil(self._chars / self.chars_per_token)
         if self.tokens is not None and self.prompt_tokens + self.completion_tokens >= self.tokens:
             return "tokens"
         if self.budget_micro is not None:
