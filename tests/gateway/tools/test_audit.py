@@ -86,3 +86,28 @@ async def test_nothing_is_lost_while_the_database_fails(database: str) -> None:
             assert await cursor.fetchone() == (5, 5)
     finally:
         await pool.close()
+
+
+async def test_an_event_postgres_refuses_is_dropped_alone(database: str) -> None:
+    await migrate(database)
+    pool = await open_pool(database, DatabaseSettings(), application_name="audit-test")
+    try:
+        writer = AuditWriter(pool, AuditSettings(batch_size=10, flush_interval_s=60))
+        refused = AuditEvent(  # breaks audit_events' CHECK (kind IN ('tool', 'pii'))
+            kind="bogus",  # type: ignore[arg-type]
+            key_id="k1",
+            subject="x",
+            decision="allowed",
+            reason="ok",
+            stage="request",
+            request_id="req-bad",
+        )
+        for item in (event(1), refused, event(2)):
+            writer.record(item)
+        await writer.flush()
+        assert writer.pending == 0
+        async with pool.connection() as conn:
+            cursor = await conn.execute("SELECT request_id FROM audit_events ORDER BY 1")
+            assert await cursor.fetchall() == [("req-1",), ("req-2",)]
+    finally:
+        await pool.close()
