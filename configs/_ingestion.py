@@ -81,3 +81,11 @@ class IngestionSettings(_Strict):
         description="worker Prometheus endpoint; 0: any free port; null: off",
     )
     metrics_host: str = "127.0.0.1"
+    delete_orphaned_files_with_store: bool = Field(
+        default=True,
+        description=(
+            "deleting a vector store also deletes its files that are in no other store, with "
+            "their bytes once no remaining file holds the same content; files also in another "
+            "store stay. false: OpenAI's behaviour, files outlive the stores they were in"
+        ),
+    )

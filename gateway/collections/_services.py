@@ -63,6 +63,8 @@ class CollectionServices:
             queue=queue,
             embedder=embedder,
             chunking=settings.ingestion.chunking,
+            storage=storage,
+            delete_orphaned_files=settings.ingestion.delete_orphaned_files_with_store,
         )
         retrieval = settings.retrieval
         searcher = HybridSearcher(

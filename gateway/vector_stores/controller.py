@@ -83,7 +83,11 @@ class VectorStoresController(Controller):
     ) -> dict[str, Any]:
         return store_object(await _stores(request).modify(principal, store_id, data))
 
-    @delete("/{store_id:str}", summary="Delete a vector store and its chunks", status_code=200)
+    @delete(
+        "/{store_id:str}",
+        summary="Delete a vector store, its chunks and the files in no other store",
+        status_code=200,
+    )
     async def remove(
         self,
         request: Request[Any, Any, Any],

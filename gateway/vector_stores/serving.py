@@ -32,13 +32,19 @@ from ingestion.collections import (
     VectorStoreRepository,
     new_id,
 )
+from ingestion.errors import RecordNotFoundError
 from ingestion.queue import IngestionQueue
+from ingestion.storage import ObjectStorage
 
 __all__ = ["VectorStoreService"]
 
 
 class VectorStoreService:
-    """Changes need an admin key; reads need a grant (``StoreAccess``)."""
+    """Changes need an admin key; reads need a grant (``StoreAccess``).
+
+    ``storage`` holds the uploaded bytes: deleting a store removes those of the files
+    deleted with it (see ``delete``).
+    """
 
     def __init__(
         self,
@@ -49,8 +55,12 @@ class VectorStoreService:
         queue: IngestionQueue,
         embedder: Embedder,
         chunking: ChunkingSettings,
+        storage: ObjectStorage,
+        delete_orphaned_files: bool,
     ) -> None:
         self._stores = stores
+        self._storage = storage
+        self._delete_orphaned_files = delete_orphaned_files
         self._store_files = store_files
         self._files = files
         self._queue = queue
@@ -98,9 +108,22 @@ class VectorStoreService:
             raise NotFoundError(f"no vector store with id {store_id!r}")
         return updated
 
-    async def delete(self, principal: Principal, store_id: str) -> None:
+    async def delete(self, principal: Principal, store_id: str) -> list[str]:
+        """Delete the store and its chunks; returns the ids of the files deleted with it.
+
+        Those are the files in no other store, when ``delete_orphaned_files`` is set (the
+        default, ``ingestion.delete_orphaned_files_with_store``); otherwise none, as at
+        OpenAI, where files outlive the stores they were in.
+        """
         await self.access.writable(principal, store_id)
-        await self._stores.delete(store_id)
+        deleted = await self._stores.delete(
+            store_id,
+            with_orphaned_files=self._delete_orphaned_files,
+            remove_bytes=self._storage.delete,
+        )
+        if deleted is None:
+            raise NotFoundError(f"no vector store with id {store_id!r}", param="vector_store_id")
+        return deleted
 
     async def add_file(self, principal: Principal, store_id: str, body: AddFile) -> StoreFileRecord:
         await self.access.writable(principal, store_id)
@@ -182,7 +205,10 @@ class VectorStoreService:
     async def _add(
         self, store_id: str, news: list[NewStoreFile], *, batch_id: str | None = None
     ) -> list[StoreFileRecord]:
-        records, queued = await self._store_files.add(store_id, news, batch_id=batch_id)
+        try:
+            records, queued = await self._store_files.add(store_id, news, batch_id=batch_id)
+        except RecordNotFoundError as exc:  # the store or a file was deleted meanwhile
+            raise NotFoundError(str(exc)) from exc
         await self._enqueue(store_id, queued)
         return records
 

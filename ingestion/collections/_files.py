@@ -103,6 +103,12 @@ class FileRepository:
                 return False, []
             sha = row[0]
             await content_lock(conn, sha)
+            # The row before its places in stores: the order a store's deletion locks them.
+            locked = await (
+                await conn.execute("SELECT 1 FROM files WHERE id = %s FOR UPDATE", (file_id,))
+            ).fetchone()
+            if locked is None:
+                return False, []
             promoted = await (await conn.execute(_PROMOTE, {"file": file_id})).fetchall()
             await conn.execute("DELETE FROM files WHERE id = %s", (file_id,))
             others = await (

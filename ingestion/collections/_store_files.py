@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from psycopg import sql
+from psycopg import AsyncConnection, sql
+from psycopg.errors import ForeignKeyViolation
 from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
@@ -17,6 +18,7 @@ from ingestion.collections._records import (
     PageRequest,
     StoreFileRecord,
 )
+from ingestion.errors import RecordNotFoundError
 
 __all__ = ["NewStoreFile", "StoreFileRepository"]
 
@@ -80,43 +82,29 @@ class StoreFileRepository:
         """Add files (queued as ``in_progress``); returns the records and the ids to enqueue.
 
         A file already in the store keeps its state (and is not queued again) unless it
-        failed or was cancelled. With ``batch_id`` the batch row is created first.
+        failed or was cancelled. With ``batch_id`` the batch row is created first. A store
+        deleted meanwhile raises ``RecordNotFoundError``.
         """
-        records: list[StoreFileRecord] = []
-        queued: list[str] = []
-        async with self._pool.connection() as conn, conn.transaction():
-            if batch_id is not None:
-                await conn.execute(
-                    "INSERT INTO vector_store_file_batches (id, vector_store_id) VALUES (%s, %s)",
-                    (batch_id, store_id),
+        try:
+            async with self._pool.connection() as conn, conn.transaction():
+                # The store's row first: the order a store's deletion locks rows in, so an
+                # add racing a deletion waits for it instead of deadlocking, then finds none.
+                touched = await conn.execute(
+                    "UPDATE vector_stores SET last_active_at = now() WHERE id = %s", (store_id,)
                 )
-            for item in files:
-                params = {
-                    "store": store_id,
-                    "file": item.file_id,
-                    "batch": batch_id,
-                    "attributes": Jsonb(item.attributes),
-                    "type": item.chunking_type,
-                    "max": item.max_tokens,
-                    "overlap": item.overlap_tokens,
-                }
-                row = await (await conn.execute(_ADD, params)).fetchone()
-                if row is not None:
-                    queued.append(item.file_id)
-                    records.append(StoreFileRecord(*row[:-1]))
-                    continue
-                cursor = conn.cursor(row_factory=class_row(StoreFileRecord))
-                await cursor.execute(
-                    f"SELECT {_COLUMNS} FROM vector_store_files "  # noqa: S608 - fixed column list
-                    "WHERE vector_store_id = %s AND file_id = %s",
-                    (store_id, item.file_id),
-                )
-                existing = await cursor.fetchone()
-                if existing is not None:
-                    records.append(existing)
-            await conn.execute(
-                "UPDATE vector_stores SET last_active_at = now() WHERE id = %s", (store_id,)
-            )
+                if touched.rowcount == 0:
+                    raise RecordNotFoundError(f"no vector store with id {store_id!r}")
+                if batch_id is not None:
+                    await conn.execute(
+                        "INSERT INTO vector_store_file_batches (id, vector_store_id) "
+                        "VALUES (%s, %s)",
+                        (batch_id, store_id),
+                    )
+                added = [await _add_one(conn, store_id, item, batch_id) for item in files]
+        except ForeignKeyViolation as exc:  # a file deleted while it was being added
+            raise RecordNotFoundError(f"a file was deleted while being added: {exc}") from exc
+        records = [record for record, _ in added]
+        queued = [record.file_id for record, is_new in added if is_new]
         return records, queued
 
     async def get(self, store_id: str, file_id: str) -> StoreFileRecord | None:
@@ -226,3 +214,31 @@ class StoreFileRepository:
                 (batch_id,),
             )
         return await self.get_batch(store_id, batch_id)
+
+
+async def _add_one(
+    conn: AsyncConnection, store_id: str, item: NewStoreFile, batch_id: str | None
+) -> tuple[StoreFileRecord, bool]:
+    """The file's record in the store, and whether it was (re)queued."""
+    params = {
+        "store": store_id,
+        "file": item.file_id,
+        "batch": batch_id,
+        "attributes": Jsonb(item.attributes),
+        "type": item.chunking_type,
+        "max": item.max_tokens,
+        "overlap": item.overlap_tokens,
+    }
+    row = await (await conn.execute(_ADD, params)).fetchone()
+    if row is not None:
+        return StoreFileRecord(*row[:-1]), True
+    cursor = conn.cursor(row_factory=class_row(StoreFileRecord))
+    await cursor.execute(
+        f"SELECT {_COLUMNS} FROM vector_store_files "  # noqa: S608 - fixed column list
+        "WHERE vector_store_id = %s AND file_id = %s",
+        (store_id, item.file_id),
+    )
+    existing = await cursor.fetchone()
+    if existing is None:  # _ADD selects from files: the file is gone
+        raise RecordNotFoundError(f"no file with id {item.file_id!r}")
+    return existing, False

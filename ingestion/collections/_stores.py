@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from typing import Any
 
-from psycopg import sql
+from psycopg import AsyncConnection, sql
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
+from ingestion.collections._files import content_lock
 from ingestion.collections._pages import page_clause, to_page
 from ingestion.collections._records import FileCounts, Page, PageRequest, VectorStoreRecord
+from ingestion.errors import StorageError
 
 __all__ = ["VectorStoreRepository"]
+
+_log = logging.getLogger(__name__)
 
 _SELECT = sql.SQL(
     "SELECT vector_stores.id, vector_stores.owner_key_id, vector_stores.name, "
@@ -122,8 +128,80 @@ class VectorStoreRepository:
                 "UPDATE vector_stores SET last_active_at = now() WHERE id = %s", (store_id,)
             )
 
-    async def delete(self, store_id: str) -> bool:
-        """The store, its files-in-store and its chunks (cascade); the files themselves stay."""
+    async def delete(
+        self,
+        store_id: str,
+        *,
+        with_orphaned_files: bool,
+        remove_bytes: Callable[[str], None],
+    ) -> list[str] | None:
+        """Delete the store, its files-in-store and their chunks; None if there was none.
+
+        With ``with_orphaned_files`` the files that were in this store and in no other go
+        too (returned by id), and their bytes once no remaining file holds the content.
+        Locks are taken store -> files -> files-in-store, the order every other writer
+        of these rows follows, so a concurrent add, file deletion or chunk write waits
+        instead of deadlocking; a chunk write in progress finishes first, then its chunks
+        go with the rest.
+        """
         async with self._pool.connection() as conn:
-            cursor = await conn.execute("DELETE FROM vector_stores WHERE id = %s", (store_id,))
-            return cursor.rowcount == 1
+            async with conn.transaction():
+                found = await (
+                    await conn.execute(
+                        "SELECT 1 FROM vector_stores WHERE id = %s FOR UPDATE", (store_id,)
+                    )
+                ).fetchone()
+                if found is None:
+                    return None
+                candidates: list[str] = []
+                if with_orphaned_files:
+                    candidates = [
+                        row[0]
+                        for row in await (await conn.execute(_LOCK_FILES, (store_id,))).fetchall()
+                    ]
+                await conn.execute(
+                    "DELETE FROM vector_store_files WHERE vector_store_id = %s", (store_id,)
+                )
+                deleted: list[tuple[str, str]] = []
+                if candidates:
+                    deleted = [
+                        (row[0], row[1])
+                        for row in await (
+                            await conn.execute(_DELETE_ORPHANS, (candidates,))
+                        ).fetchall()
+                    ]
+                await conn.execute("DELETE FROM vector_stores WHERE id = %s", (store_id,))
+            for sha in sorted({sha for _, sha in deleted}):
+                await _remove_unreferenced_bytes(conn, sha, remove_bytes)
+        return [file_id for file_id, _ in deleted]
+
+
+_LOCK_FILES = """
+SELECT f.id FROM files AS f JOIN vector_store_files AS v ON v.file_id = f.id
+ WHERE v.vector_store_id = %s ORDER BY f.id FOR UPDATE OF f
+"""
+_DELETE_ORPHANS = """
+DELETE FROM files AS f
+ WHERE f.id = ANY(%s)
+   AND NOT EXISTS (SELECT 1 FROM vector_store_files AS v WHERE v.file_id = f.id)
+RETURNING f.id, f.sha256
+"""
+
+
+async def _remove_unreferenced_bytes(
+    conn: AsyncConnection, sha256: str, remove_bytes: Callable[[str], None]
+) -> None:
+    """One content at a time, under its lock (a store of many files would otherwise hold
+    a lock per content at once). If this fails after the rows are gone, the bytes stay as
+    unreferenced garbage, never as a file that lost its bytes."""
+    async with conn.transaction():
+        await content_lock(conn, sha256)
+        others = await (
+            await conn.execute("SELECT 1 FROM files WHERE sha256 = %s LIMIT 1", (sha256,))
+        ).fetchone()
+        if others is not None:
+            return
+        try:
+            remove_bytes(sha256)
+        except StorageError:
+            _log.exception("could not remove the bytes of a deleted file", extra={"sha256": sha256})

@@ -19,6 +19,10 @@ __all__ = ["FileIngestor", "IngestionLimits"]
 _log = logging.getLogger(__name__)
 
 
+class _Abandoned(Exception):
+    """The file stopped waiting (deleted, cancelled) while it was being processed."""
+
+
 @dataclass(frozen=True, slots=True)
 class IngestionLimits:
     max_file_bytes: int
@@ -28,7 +32,9 @@ class FileIngestor:
     """Idempotent: a file that is not ``in_progress`` any more is left alone.
 
     ``DocumentRejectedError`` fails the file for good (``last_error``); any other error
-    propagates so the queue retries the file with backoff.
+    propagates so the queue retries the file with backoff. A file deleted or cancelled
+    while it is processed (found at the next progress report, or when an error is raised,
+    or by the writer) is dropped as ``stale``: no chunks, no retry.
     """
 
     def __init__(
@@ -61,11 +67,20 @@ class FileIngestor:
             return self._done("duplicate")
         try:
             outcome = self._run(job)
+        except _Abandoned:
+            return self._gone(job)
         except DocumentRejectedError as exc:
-            self._jobs.fail(store_id, file_id, exc.code, exc.message)
+            if not self._jobs.fail(store_id, file_id, exc.code, exc.message):
+                return self._gone(job)
             self._metrics.failures.labels(exc.code).inc()
             _log.info("file rejected", extra={"file_id": file_id, "reason": exc.message})
             return self._done("failed")
+        except Exception:
+            # A file or store deleted mid-way can surface as any error (its bytes vanish
+            # under the parser); with the work gone there is nothing to retry.
+            if self._jobs.is_pending(store_id, file_id):
+                raise
+            return self._gone(job)
         return self._done(outcome.value)
 
     def _run(self, job: Job) -> WriteOutcome:
@@ -84,10 +99,11 @@ class FileIngestor:
             chunks = self._chunker.chunk(elements, strategy)
         if not chunks:
             raise DocumentRejectedError("invalid_file", f"{job.filename!r} contains no text")
-        self._jobs.set_total(job, len(chunks))
+        if not self._jobs.set_total(job, len(chunks)):
+            raise _Abandoned
         with stage.labels("embed").time():
             vectors = self._embedder.embed(
-                [c.text for c in chunks], on_batch=lambda done: self._jobs.progress(job, done)
+                [c.text for c in chunks], on_batch=lambda done: self._progress(job, done)
             )
         self._metrics.chunks_embedded.inc(len(chunks))
         with stage.labels("store").time():
@@ -107,6 +123,17 @@ class FileIngestor:
                 "(inference.embedder) or create a new vector store"
             )
             raise DocumentRejectedError("embedding_model_mismatch", message)
+
+    def _progress(self, job: Job, done: int) -> None:
+        if not self._jobs.progress(job, done):
+            raise _Abandoned
+
+    def _gone(self, job: Job) -> str:
+        _log.info(
+            "file deleted or cancelled while being ingested; work dropped",
+            extra={"store_id": job.store_id, "file_id": job.file_id},
+        )
+        return self._done(WriteOutcome.STALE.value)
 
     def _done(self, outcome: str) -> str:
         self._metrics.files_processed.labels(outcome).inc()

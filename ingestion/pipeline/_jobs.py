@@ -83,11 +83,23 @@ class JobStore:
         original: str = row[0]
         return original
 
-    def set_total(self, job: Job, total: int) -> None:
-        self._update(job, "chunks_total = %(n)s, chunks_done = 0", total)
+    def set_total(self, job: Job, total: int) -> bool:
+        """False when the file is no longer waiting (deleted, cancelled): drop the work."""
+        return self._update(job, "chunks_total = %(n)s, chunks_done = 0", total)
 
-    def progress(self, job: Job, done: int) -> None:
-        self._update(job, "chunks_done = %(n)s", done)
+    def progress(self, job: Job, done: int) -> bool:
+        """False when the file is no longer waiting (deleted, cancelled): drop the work."""
+        return self._update(job, "chunks_done = %(n)s", done)
+
+    def is_pending(self, store_id: str, file_id: str) -> bool:
+        """Whether the file is still in its store and waiting for ingestion."""
+        with self._pool.connection() as conn:
+            row = conn.execute(
+                "SELECT 1 FROM vector_store_files WHERE vector_store_id = %s AND file_id = %s "
+                "AND status = 'in_progress'",
+                (store_id, file_id),
+            ).fetchone()
+        return row is not None
 
     def note_error(self, store_id: str, file_id: str, code: str, message: str) -> None:
         """Remember a transient error: it becomes ``last_error`` if retries run out."""
@@ -125,11 +137,12 @@ class JobStore:
         counts.update({status: float(n) for status, n in rows})
         return counts
 
-    def _update(self, job: Job, assignment: str, n: int) -> None:
+    def _update(self, job: Job, assignment: str, n: int) -> bool:
         with self._pool.connection() as conn:
-            conn.execute(
+            cursor = conn.execute(
                 f"UPDATE vector_store_files SET {assignment}, updated_at = now() "  # noqa: S608 - assignment is one of two fixed strings
                 "WHERE vector_store_id = %(store)s AND file_id = %(file)s "
                 "AND status = 'in_progress'",
                 {"n": n, "store": job.store_id, "file": job.file_id},
             )
+            return cursor.rowcount == 1

@@ -102,6 +102,9 @@ class ChunkWriter:
                 "WHERE vector_store_id = %(store)s AND file_id = %(file)s",
                 {**keys, "n": len(chunks), "usage": usage},
             )
+        # After the commit: a store row lock taken after the file's row would deadlock
+        # with a store deletion, which locks the store first (one statement cannot).
+        with self._pool.connection() as conn:
             conn.execute(
                 "UPDATE vector_stores SET last_active_at = now() WHERE id = %(store)s", keys
             )

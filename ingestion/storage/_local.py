@@ -105,7 +105,10 @@ class LocalStorage:
             yield handle
 
     def delete(self, key: str) -> None:
-        self._path(key).unlink(missing_ok=True)
+        try:
+            self._path(key).unlink(missing_ok=True)
+        except OSError as exc:
+            raise StorageError(f"cannot delete object {key}: {exc.strerror}") from exc
 
     def _path(self, key: str) -> Path:
         if not _KEY.match(key):

@@ -7,13 +7,16 @@ costs seconds); the SIGKILL test replaces it through ``WorkerHandle.restart``.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
 from openai import OpenAI
@@ -88,6 +91,22 @@ def collections_url(collections_settings: Settings, database_url: str) -> Iterat
 
 
 @pytest.fixture(scope="package")
+def files_outlive_stores_url(collections_env: dict[str, str], database_url: str) -> Iterator[str]:
+    """A second gateway on the same database, storage and worker, configured as OpenAI
+    behaves: deleting a vector store leaves its files (and their bytes) alone."""
+    settings = load_settings(
+        config_files=[],
+        env={**collections_env, "RAGWAY_INGESTION__DELETE_ORPHANED_FILES_WITH_STORE": "false"},
+    )
+    assert settings.redis.url is not None
+    app = create_app(
+        settings, database_url=database_url, redis_url=settings.redis.url.get_secret_value()
+    )
+    with ServerThread(app) as server:
+        yield server.base_url
+
+
+@pytest.fixture(scope="package")
 def worker(collections_env: dict[str, str]) -> Iterator[WorkerHandle]:
     handle = WorkerHandle(collections_env, start_process(["worker"], collections_env))
     yield handle
@@ -144,3 +163,31 @@ def chunk_rows(
 
 def storage_root(settings: Settings) -> Path:
     return (settings.data_dir / "files").resolve()
+
+
+def stored_object(settings: Settings, content: bytes) -> Path:
+    """Where the local storage keeps ``content`` (keyed by its sha256)."""
+    key = hashlib.sha256(content).hexdigest()
+    return storage_root(settings) / key[:2] / key[2:4] / key
+
+
+def worker_counter(settings: Settings, name: str, label: str = "") -> float:
+    """A counter of the worker's /metrics, summed over the samples whose labels hold
+    ``label`` (0 before its first increment)."""
+    port = settings.ingestion.metrics_port
+    deadline = time.monotonic() + 60
+    while True:  # a worker just (re)started serves its metrics after its start-up
+        try:
+            text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+            break
+        except httpx.ConnectError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+    total = 0.0
+    for line in text.splitlines():
+        sample, _, value = line.rpartition(" ")
+        metric, _, labels = sample.partition("{")
+        if metric == f"{name}_total" and label in labels:
+            total += float(value)
+    return total
