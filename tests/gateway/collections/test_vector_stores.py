@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import openai
+import psycopg
 import pytest
 from openai import OpenAI
 
@@ -149,6 +150,20 @@ def test_bad_files_fail_with_the_reason(
     assert words in result.last_error.message
 
 
+def test_a_pdf_of_one_short_line_is_ingested(admin: OpenAI, store: str) -> None:
+    # Its only line sits near the top of the page, where unstructured calls text a Header.
+    content = make_pdf([["Invoice 4711 from the Narwhal Cooperative"]])
+    done = admin.vector_stores.files.upload_and_poll(
+        vector_store_id=store, file=("one-line.pdf", content), poll_interval_ms=200
+    )
+    assert done.status == "completed", done.last_error
+    hits = admin.vector_stores.search(
+        vector_store_id=store, query="Narwhal Cooperative invoice", max_num_results=1
+    ).data
+    assert hits[0].file_id == done.id
+    assert hits[0].content[0].text == "Invoice 4711 from the Narwhal Cooperative"
+
+
 def test_the_same_bytes_twice_make_one_set_of_chunks(admin: OpenAI, database_url: str) -> None:
     store = admin.vector_stores.create(name="shared-dedupe").id
     content = make_document("md", "Honeybees communicate the direction of flowers by dancing.")
@@ -201,7 +216,8 @@ def test_deleting_removes_chunks_and_bytes(
     assert len(remaining) == len(objects) - 1
     with pytest.raises(openai.NotFoundError):
         admin.files.retrieve(done.id)
-    # Deleting a store takes its chunks with it.
+    # Deleting a store takes its chunks with it, and its files in no other store (by
+    # default; test_deletion.py covers shared files and the OpenAI-style setting).
     again = admin.vector_stores.files.upload_and_poll(
         vector_store_id=store, file=("tides2.txt", f"TIDES\n\n{marker} Again.\n".encode())
     )
@@ -210,7 +226,35 @@ def test_deleting_removes_chunks_and_bytes(
     assert chunk_rows(database_url, store) == []
     with pytest.raises(openai.NotFoundError):
         admin.vector_stores.retrieve(store)
-    assert admin.files.retrieve(again.id).id == again.id
+    with pytest.raises(openai.NotFoundError):
+        admin.files.retrieve(again.id)
+
+
+def test_a_store_of_another_embedding_model_is_a_clear_error(
+    admin: OpenAI, database_url: str
+) -> None:
+    store = admin.vector_stores.create(name="shared-other-model").id
+    # As if the store had been created while another embedder was configured.
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(
+            "UPDATE vector_stores SET embedding_model = 'bge-base-en', embedding_dimension = 768 "
+            "WHERE id = %s",
+            (store,),
+        )
+    result = admin.vector_stores.files.upload_and_poll(
+        vector_store_id=store,
+        file=("moon.txt", b"MOON\n\nThe moon drifts four centimetres further away each year.\n"),
+        poll_interval_ms=200,
+    )
+    assert result.status == "failed"
+    assert result.last_error is not None
+    assert str(result.last_error.code) == "embedding_model_mismatch"  # not in the SDK's Literal
+    assert "bge-base-en" in result.last_error.message
+    assert "all-MiniLM-L6-v2" in result.last_error.message
+    assert chunk_rows(database_url, store) == []
+    with pytest.raises(openai.ConflictError) as caught:
+        admin.vector_stores.search(vector_store_id=store, query="moon distance")
+    assert caught.value.code == "embedding_model_mismatch"
 
 
 def test_members_read_only_the_stores_granted_to_them(
