@@ -59,7 +59,8 @@ class QuotaHook(Hook):
             allowance = reservation.allowance
             tokens = allowance.tokens if answer is None else None  # else bounded by max_tokens
             if allowance.budget_micro is not None or tokens is not None:
-                call.state[_METER] = (prompt, tokens)  # the meter starts at the first chunk
+                # the meter starts at the first chunk: its price is the deployment that serves
+                call.state[_METER] = (prompt, tokens)
 
     async def on_chunk(self, call: Call, chunk: dict[str, Any]) -> None:
         meter = call.state.get(_METER)
