@@ -42,6 +42,11 @@ class SearchSettings(_Strict):
         description="query words in more than this share of chunks (per ANALYZE statistics) "
         "are left out of the full-text match",
     )
+    text_statistics_ttl_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="how long a process keeps those common words before reading them again",
+    )
     ef_search: int = Field(
         default=64, ge=1, le=1000, description="HNSW hnsw.ef_search; raised for filtered searches"
     )

@@ -15,6 +15,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from configs import SearchSettings
 from ingestion.db import DatabaseCapabilities, detect_capabilities
 from ingestion.errors import DatabaseUnavailableError, EmbeddingMismatchError, RecordNotFoundError
+from ingestion.search._common_words import CommonWords
 from ingestion.search._filters import CompiledFilter, compile_filter
 from ingestion.search._sql import SearchStatement, build_plan_statement, build_search_statement
 from ingestion.search._types import SearchHit, SearchRequest
@@ -69,6 +70,9 @@ class HybridSearcher:
         self._settings = settings
         self._capabilities: DatabaseCapabilities | None = None
         self._statements: dict[SearchStatement, bytes] = {}  # unfiltered shapes, composed once
+        self._common_words = CommonWords(
+            fraction=settings.text_common_fraction, ttl_s=settings.text_statistics_ttl_s
+        )
 
     async def search(self, request: SearchRequest) -> list[SearchHit]:
         """The best chunks for the request, best first (at most ``max_num_results``)."""
@@ -82,33 +86,40 @@ class HybridSearcher:
         if request.filters is not None:
             condition = compile_filter(request.filters, _FILTER_COLUMN)
         try:
-            # One transaction, sent through a pipeline: BEGIN travels with the plan query, the
-            # SET LOCALs with the search, and it ends with COMMIT (a ROLLBACK would make
-            # psycopg drop its prepared statements, and the search's plan would be made anew).
-            async with self._pool.connection() as conn, conn.pipeline(), conn.transaction():
-                # Generic plans: a custom plan of the search costs more to make than to run.
-                await _set_local(conn, "plan_cache_mode", "force_generic_plan")
-                plan = await self._plan(conn, request, condition, use_vector=use_vector)
-                if plan.filtered_chunks == 0:
-                    return [], plan
-                vector = await self._vectors.embed(request.query) if use_vector else None
-                shape = SearchStatement(
-                    dimension=plan.dimension,
-                    use_vector=use_vector,
-                    use_text=use_text,
-                    exact=plan.exact,
-                    iterative=plan.iterative,
-                    text_config=self._settings.text_search_config,
-                    condition=condition,
-                )
-                params = self._params(request, plan, condition, vector, use_vector, use_text)
-                found, hits = await self._run(conn, shape, plan, params)
+            async with self._pool.connection() as conn:
+                # One transaction in a pipeline, two round trips: BEGIN, the SET LOCALs and
+                # the plan query (with the common words when stale); then the search and
+                # COMMIT, whose results the pipeline's end brings back together. It ends with
+                # COMMIT: a ROLLBACK would make psycopg drop its prepared statements.
+                async with conn.pipeline(), conn.transaction():
+                    await _set_local(conn, "plan_cache_mode", "force_generic_plan")
+                    pending = await self._common_words.request(conn) if use_text else None
+                    plan = await self._plan(conn, request, condition, use_vector=use_vector)
+                    if plan.filtered_chunks == 0:
+                        return [], plan
+                    common = await self._common_words.words(pending) if use_text else []
+                    vector = await self._vectors.embed(request.query) if use_vector else None
+                    shape = SearchStatement(
+                        dimension=plan.dimension,
+                        use_vector=use_vector,
+                        use_text=use_text,
+                        exact=plan.exact,
+                        iterative=plan.iterative,
+                        text_config=self._settings.text_search_config,
+                        condition=condition,
+                    )
+                    params = self._params(request, plan, condition, vector, common)
+                    cursor = await self._send(conn, shape, plan, params)
+                found, hits = await _read(cursor)
                 wanted = min(params["vector_candidates"], plan.filtered_chunks)
                 if use_vector and not plan.exact and found < wanted:
+                    # The index came back short (a filter its candidates missed): again, exactly.
                     plan = replace(plan, exact=True, iterative=False)
-                    _, hits = await self._run(
-                        conn, replace(shape, exact=True, iterative=False), plan, params
-                    )
+                    async with conn.pipeline(), conn.transaction():
+                        await _set_local(conn, "plan_cache_mode", "force_generic_plan")
+                        exact = replace(shape, exact=True, iterative=False)
+                        cursor = await self._send(conn, exact, plan, params)
+                    _, hits = await _read(cursor)
                 return hits, plan
         except (psycopg.OperationalError, PoolTimeout) as exc:
             raise DatabaseUnavailableError(f"search failed: {exc}") from exc
@@ -177,10 +188,10 @@ class HybridSearcher:
         plan: SearchPlan,
         condition: CompiledFilter | None,
         vector: list[float] | None,
-        use_vector: bool,
-        use_text: bool,
+        common: list[str],
     ) -> dict[str, Any]:
         settings = self._settings
+        use_vector, use_text = self._sides(request)
         vector_weight = settings.vector_weight if request.mode == "hybrid" else 1.0
         text_weight = settings.text_weight if request.mode == "hybrid" else 1.0
         best = (vector_weight if use_vector else 0.0) + (text_weight if use_text else 0.0)
@@ -192,7 +203,7 @@ class HybridSearcher:
             "ef_search": plan.ef_search,
             "text_candidates": max(settings.text_candidates, request.max_num_results),
             "text_match_limit": settings.text_match_limit,
-            "common_fraction": settings.text_common_fraction,
+            "common": common,
             "vector_weight": vector_weight,
             "text_weight": text_weight,
             "rrf_k": float(settings.rrf_k),
@@ -204,23 +215,21 @@ class HybridSearcher:
             params.update(condition.params)
         return params
 
-    async def _run(
+    async def _send(
         self,
         conn: psycopg.AsyncConnection[Any],
         shape: SearchStatement,
         plan: SearchPlan,
         params: dict[str, Any],
-    ) -> tuple[int, list[SearchHit]]:
+    ) -> psycopg.AsyncCursor[Any]:
+        """Queue the search (and its index settings) in the pipeline; read it with ``_read``."""
         statement = self._statement(conn, shape)
         if shape.use_vector and not shape.exact:
             await _set_local(conn, "hnsw.ef_search", str(plan.ef_search))
             if plan.iterative:
                 await _set_local(conn, "hnsw.iterative_scan", "relaxed_order")
                 await _set_local(conn, "hnsw.max_scan_tuples", str(self._settings.max_scan_tuples))
-        cursor = await conn.execute(statement, params)
-        rows = await cursor.fetchall()
-        found = int(rows[0][0]) if rows else 0
-        return found, [_hit(row[1:]) for row in rows if row[1] is not None]
+        return await conn.execute(statement, params)
 
     def _statement(
         self, conn: psycopg.AsyncConnection[Any], shape: SearchStatement
@@ -231,6 +240,13 @@ class HybridSearcher:
         if statement is None:
             statement = self._statements[shape] = build_search_statement(shape).as_bytes(conn)
         return statement
+
+
+async def _read(cursor: psycopg.AsyncCursor[Any]) -> tuple[int, list[SearchHit]]:
+    """How many chunks the vector side found, and the hits."""
+    rows = await cursor.fetchall()
+    found = int(rows[0][0]) if rows else 0
+    return found, [_hit(row[1:]) for row in rows if row[1] is not None]
 
 
 async def _set_local(conn: psycopg.AsyncConnection[Any], name: str, value: str) -> None:

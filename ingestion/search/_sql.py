@@ -9,8 +9,9 @@
   matches, so Postgres compares every chunk left after the store and filter conditions.
   Without pgvector's iterative scan (< 0.8) the index variant over-fetches ``ef_search``
   candidates and filters those; with it, the conditions sit in the index query itself.
-- ``txt``: chunks matching any query word, ranked by ``ts_rank_cd`` (cover density) plus one
-  for chunks that match the whole ``websearch_to_tsquery`` (every word, quoted phrases, ``-not``).
+- ``txt``: chunks matching any query word, ranked by ``ts_rank`` (word frequency; cover density,
+  ``ts_rank_cd``, cost twice as much and ranked the labelled set no better) plus one for chunks
+  that match the whole ``websearch_to_tsquery`` (every word, quoted phrases, ``-not``).
 - ``fused``: reciprocal rank fusion, ``w / (k + rank)`` per side, normalised to [0, 1].
 
 The statement always returns at least one row: the first column counts what ``vec`` found
@@ -68,31 +69,24 @@ _VEC_OVERFETCH = """vec AS (
          ORDER BY c.distance LIMIT %(vector_candidates)s
     ) AS nearest
 )"""
-# The loose query ORs the query's lexemes, leaving out those the planner's statistics say occur
-# in more than %(common_fraction)s of all chunks (unless that leaves none): such words rank
-# nothing (ts_rank_cd knows no document frequency) and would make the side read most chunks.
+# The loose query ORs the query's lexemes, leaving out %(common)s, those the planner's
+# statistics say occur in a large share of all chunks (unless that leaves none): such words rank
+# nothing and would make the side read most chunks (see CommonWords).
 _WORDS = """words AS (
     SELECT websearch_to_tsquery({config}, %(text)s) AS strict,
            coalesce(
                (SELECT string_agg(quote_literal(l), ' | ') FROM unnest(q.lexemes) AS l
-                 WHERE l <> ALL(common.lexemes)),
+                 WHERE l <> ALL(%(common)s::text[])),
                (SELECT string_agg(quote_literal(l), ' | ') FROM unnest(q.lexemes) AS l)
            )::tsquery AS loose
-      FROM (SELECT tsvector_to_array(to_tsvector({config}, %(text)s)) AS lexemes) AS q,
-           (SELECT coalesce(array_agg(e.lexeme), '{{}}') AS lexemes
-              FROM pg_stats AS s,
-                   unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs)
-                       AS e(lexeme, frequency)
-             WHERE s.schemaname = current_schema() AND s.tablename = 'chunks'
-               AND s.attname = 'content_tsv' AND e.lexeme IS NOT NULL
-               AND e.frequency > %(common_fraction)s) AS common
+      FROM (SELECT tsvector_to_array(to_tsvector({config}, %(text)s)) AS lexemes) AS q
 )"""
 # Chunks matching the loose query are ranked at most %(text_match_limit)s at a time: a query of
 # only common words would otherwise rank a large part of the store.
 _TXT = """txt AS (
     SELECT id, row_number() OVER (ORDER BY relevance DESC, id) AS rank FROM (
         SELECT m.id,
-               ts_rank_cd(m.content_tsv, w.loose, 32) + (m.content_tsv @@ w.strict)::int
+               ts_rank(m.content_tsv, w.loose, 32) + (m.content_tsv @@ w.strict)::int
                    AS relevance
           FROM (
               SELECT c.id, c.content_tsv FROM chunks AS c, words AS w

@@ -200,7 +200,7 @@ def test_the_index_variant_uses_the_partial_hnsw_index(
         "vector_candidates": 40,
         "text_candidates": 40,
         "text_match_limit": 100,
-        "common_fraction": 0.05,
+        "common": [],
         "vector_weight": 1.0,
         "text_weight": 1.0,
         "rrf_k": 60.0,
