@@ -12,6 +12,7 @@ from gateway.providers import OpenAIProvider, Target, proxy_rules
 from gateway.providers.http import (
     HttpClient,
     HttpConnectError,
+    HttpTlsError,
     NoProxy,
     ProxyRules,
     TransportOptions,
@@ -185,3 +186,35 @@ async def test_an_unreachable_proxy_is_a_connect_error_naming_it(
     finally:
         await client.aclose()
     assert "hunter2" not in str(caught.value)
+
+
+async def test_an_untrusted_certificate_behind_the_proxy_is_a_tls_error(
+    rogue_front: TlsFront, proxy: ConnectProxy, tls_files: TlsFiles
+) -> None:
+    client = env_client({"HTTPS_PROXY": proxy.url}, tls_files)
+    try:
+        with pytest.raises(HttpTlsError, match="TLS certificate verification failed"):
+            await post_chat(client, Url.parse(rogue_front.base_url("/v1")))
+    finally:
+        await client.aclose()
+    assert proxy.connects() == [f"localhost:{rogue_front.port}"]
+    assert rogue_front.connections == 0
+
+
+def test_the_tunnel_works_on_uvloop(
+    tls_files: TlsFiles, front: TlsFront, proxy: ConnectProxy
+) -> None:
+    """``ragway gateway`` serves on uvloop: CONNECT + start_tls must work on its loop too."""
+    uvloop = pytest.importorskip("uvloop")
+
+    async def main() -> None:
+        client = env_client({"HTTPS_PROXY": proxy.url}, tls_files)
+        try:
+            for _ in range(3):
+                await post_chat(client, Url.parse(front.base_url("/v1")))
+        finally:
+            await client.aclose()
+
+    uvloop.run(main())
+    assert proxy.connects() == [f"localhost:{front.port}"]
+    assert front.connections == 1
