@@ -52,11 +52,12 @@ class Reply:
 
 @dataclass
 class ChatLoad:
-    """``clients`` threads sending small chat completions back to back until stopped."""
+    """``clients`` threads, each sending a small chat completion every ``pause_s`` or so."""
 
     url: str
     key: str
-    clients: int = 3
+    clients: int = 2
+    pause_s: float = 0.03
     replies: list[Reply] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -95,7 +96,7 @@ class ChatLoad:
                     code = (response.json().get("error") or {}).get("code")
                 limit = response.headers.get("x-ratelimit-limit-requests")
                 self.replies.append(Reply(time.monotonic(), response.status_code, limit, code))
-                time.sleep(0.01)
+                time.sleep(self.pause_s)
 
 
 def upload_texts(admin: OpenAI, store_id: str, texts: list[str]) -> list[str]:
