@@ -19,15 +19,6 @@ __all__ = [
 ]
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_PROXY = re.compile(
-    r"^(?:http://)?(?:[^@/\s]+@)?(?:\[[0-9A-Fa-f:.]+\]|[^:@/\s\[\]]+)(?::\d{1,5})?/?$"
-)
-
-
-def _check_proxy(value: str | None) -> str | None:
-    if value is None or value == "direct" or _PROXY.match(value):
-        return value
-    raise ValueError("must be 'direct' or an http://[user:pass@]host:port proxy URL")
 
 
 def _check_ca_bundle(value: str | None) -> str | None:
@@ -66,7 +57,8 @@ class DeploymentSettings(_Strict):
     proxy: str | None = Field(
         default=None,
         description="this deployment's forward proxy (http://[user:pass@]host:port), or "
-        "'direct' for none; unset: providers.http.proxy",
+        "'direct' for none; unset: providers.http.proxy (checked at start, so that an "
+        "error never echoes the credentials)",
     )
     ca_bundle: str | None = Field(
         default=None, description="PEM file of CAs to trust; unset: providers.http.ca_bundle"
@@ -93,11 +85,6 @@ class DeploymentSettings(_Strict):
         if value is not None and not _ENV_NAME.match(value):
             raise ValueError("must be the NAME of an environment variable, not the key itself")
         return value
-
-    @field_validator("proxy")
-    @classmethod
-    def _proxy_url(cls, value: str | None) -> str | None:
-        return _check_proxy(value)
 
     @field_validator("ca_bundle")
     @classmethod
@@ -157,11 +144,6 @@ class UpstreamHttpSettings(_Strict):
         default=None, description="PEM file of CAs trusted for upstream TLS; unset: system store"
     )
     verify: bool = Field(default=True, description="false: no upstream certificate checks")
-
-    @field_validator("proxy")
-    @classmethod
-    def _proxy_url(cls, value: str | None) -> str | None:
-        return _check_proxy(value)
 
     @field_validator("ca_bundle")
     @classmethod

@@ -28,8 +28,8 @@ def open_http_client(settings: UpstreamHttpSettings, *, env: Mapping[str, str]) 
 def proxy_rules(settings: UpstreamHttpSettings, *, env: Mapping[str, str]) -> ProxyRules:
     """``providers.http.proxy`` / ``no_proxy`` where set, else the environment's variables.
 
-    A bad proxy variable stops start-up (``ValueError``) rather than sending upstream
-    traffic around the proxy an operator asked for.
+    A bad proxy variable or setting stops start-up (``ValueError``, credentials left out)
+    rather than sending upstream traffic around the proxy an operator asked for.
     """
     if settings.proxy == "direct":
         return ProxyRules()
@@ -40,14 +40,26 @@ def proxy_rules(settings: UpstreamHttpSettings, *, env: Mapping[str, str]) -> Pr
     if settings.proxy is None:
         from_env = ProxyRules.from_env(env)
         return ProxyRules(https=from_env.https, http=from_env.http, no_proxy=no_proxy)
-    proxy = Proxy.parse(settings.proxy)
+    proxy = _parse(settings.proxy, "providers.http.proxy")
     return ProxyRules(https=proxy, http=proxy, no_proxy=no_proxy)
 
 
 def transport_options(deployment: DeploymentSettings) -> TransportOptions | None:
-    """The deployment's own proxy / TLS settings; None when it has none (the usual case)."""
+    """The deployment's own proxy / TLS settings; None when it has none (the usual case).
+
+    Called at start: a bad proxy URL stops start-up (``ValueError``, credentials left out).
+    """
     if deployment.proxy is None and deployment.ca_bundle is None and deployment.verify is None:
         return None
+    if deployment.proxy is not None and deployment.proxy != "direct":
+        _parse(deployment.proxy, f"deployment {deployment.name!r}: proxy")
     return TransportOptions(
         proxy=deployment.proxy, ca_bundle=deployment.ca_bundle, verify=deployment.verify
     )
+
+
+def _parse(url: str, where: str) -> Proxy:
+    try:
+        return Proxy.parse(url)
+    except ValueError as exc:
+        raise ValueError(f"{where}: {exc}") from None

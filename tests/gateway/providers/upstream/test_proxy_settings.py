@@ -80,9 +80,22 @@ def test_settings_no_proxy_replaces_the_environments() -> None:
     assert configured.select("https", "api.openai.com", 443) is None
 
 
-def test_proxy_and_ca_settings_are_checked_at_load() -> None:
-    with pytest.raises(ValidationError, match="proxy URL"):
-        UpstreamHttpSettings(proxy="socks5://proxy:1080")
+def test_a_bad_proxy_setting_stops_start_up_without_echoing_its_password() -> None:
+    bad = "socks5://bob:hunter2@proxy:1080"
+    with pytest.raises(ValueError, match=r"providers\.http\.proxy: only http://") as caught:
+        proxy_rules(UpstreamHttpSettings(proxy=bad), env={})
+    assert "hunter2" not in str(caught.value)
+    base = {"name": "d", "provider": "openai", "model": "m", "base_url": "https://x"}
+    deployment = DeploymentSettings.model_validate({**base, "proxy": bad})
+    with pytest.raises(ValueError, match="deployment 'd': proxy: only http://") as caught:
+        transport_options(deployment)
+    assert "hunter2" not in str(caught.value)
+    with pytest.raises(ValueError, match=r"\$HTTPS_PROXY") as caught:
+        proxy_rules(UpstreamHttpSettings(), env={"HTTPS_PROXY": "http://bob:hunter2@proxy:x"})
+    assert "hunter2" not in str(caught.value)
+
+
+def test_ca_and_max_tokens_settings_are_checked_at_load() -> None:
     with pytest.raises(ValidationError, match="no such file"):
         UpstreamHttpSettings(ca_bundle="/nonexistent/ca.pem")
     base = {"name": "d", "provider": "openai", "model": "m", "base_url": "https://x"}
