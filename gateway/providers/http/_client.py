@@ -213,14 +213,20 @@ class HttpClient:
         elif options.proxy == "direct":
             proxy = None
         else:
-            proxy = Proxy.parse(options.proxy)  # checked when the settings were loaded
+            try:
+                proxy = Proxy.parse(options.proxy)  # the gateway checked it at start
+            except ValueError as exc:
+                raise HttpConnectError(f"bad proxy for {url.host}:{url.port}: {exc}") from None
         ssl_context = None
         if url.scheme == "https":
             ca_bundle = options.ca_bundle or self._ca_bundle
             verify = self._verify if options.verify is None else options.verify
             ssl_context = self._ssl.get((ca_bundle, verify))
             if ssl_context is None:
-                ssl_context = build_ssl_context(ca_bundle=ca_bundle, verify=verify)
+                try:
+                    ssl_context = build_ssl_context(ca_bundle=ca_bundle, verify=verify)
+                except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
+                    raise HttpTlsError(f"cannot load the CA bundle {ca_bundle}: {exc}") from exc
                 self._ssl[(ca_bundle, verify)] = ssl_context
         origin = self._origins[url.key] = _Origin(url, proxy, ssl_context)
         return origin

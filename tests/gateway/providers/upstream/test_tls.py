@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -98,3 +99,16 @@ async def test_verify_false_accepts_any_certificate(front: TlsFront) -> None:
     finally:
         await client.aclose()
     assert front.connections == 1
+
+
+async def test_an_unreadable_ca_bundle_is_a_tls_error_not_a_crash(
+    tmp_path: Path, front: TlsFront
+) -> None:
+    garbage = tmp_path / "not-a-ca.pem"
+    garbage.write_text("not a certificate")
+    client = HttpClient(ca_bundle=str(garbage))
+    try:
+        with pytest.raises(HttpTlsError, match="cannot load the CA bundle"):
+            await post_chat(client, Url.parse(front.base_url("/v1")))
+    finally:
+        await client.aclose()
