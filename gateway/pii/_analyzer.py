@@ -3,23 +3,26 @@
 ``analyze(text)`` returns what ``AnalyzerEngine.analyze(text, entities=<configured>)``
 returns for the same recognizers (same spans, entity types and scores), but a text holding
 no digit, ``@`` or ``:`` costs one character-class scan, and a text holding some costs the
-recognizers' work on small windows (see ``_windows``). Recognizers without a window spec
-(other entity types, NER) run on the whole text, as in Presidio.
+recognizers' work on small windows (see ``_windows``). On those windows Presidio's regex
+recognizers run without their bookkeeping (``_patterns``) and its phone recognizer runs once
+for all its regions (``_phone``). Recognizers without a window spec (other entity types,
+NER) run on the whole text, as in Presidio.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from gateway.pii._cache import LruCache
+from gateway.pii._patterns import FastPatternRecognizer, Hit, dedupe
 from gateway.pii._phone import FastPhoneRecognizer
 from gateway.pii._presidio import PresidioSetup
 from gateway.pii._windows import GATE, WINDOW_SPECS, WindowSpec
 
 if TYPE_CHECKING:
-    from presidio_analyzer import EntityRecognizer, RecognizerResult
+    from presidio_analyzer import EntityRecognizer
 
 __all__ = ["Finding", "PiiAnalyzer"]
 
@@ -42,7 +45,7 @@ class _Plan:
     recognizer: EntityRecognizer
     entity: str
     spec: WindowSpec | None
-    phone: FastPhoneRecognizer | None = None
+    hits: Callable[[str], list[Hit]]  # the recognizer's results on a window
 
 
 class PiiAnalyzer:
@@ -61,10 +64,9 @@ class PiiAnalyzer:
             spec = (
                 WINDOW_SPECS.get(entities[0]) if len(recognizer.supported_entities) == 1 else None
             )
-            phone = (
-                FastPhoneRecognizer(recognizer) if FastPhoneRecognizer.handles(recognizer) else None
+            plans.append(
+                _Plan(index, recognizer, ",".join(entities), spec, self._runner(recognizer))
             )
-            plans.append(_Plan(index, recognizer, ",".join(entities), spec, phone))
         self._windowed = tuple(p for p in plans if p.spec is not None)
         self._whole = tuple(p for p in plans if p.spec is None)
 
@@ -80,17 +82,51 @@ class PiiAnalyzer:
         """Entities in ``text``, after Presidio's score threshold and de-duplication."""
         if not text:
             return []
-        from presidio_analyzer import RecognizerResult
-
-        results: list[RecognizerResult] = []
+        hits: list[Hit] = []
         if self._windowed and GATE.search(text) is not None:
             for plan in self._windowed:
                 assert plan.spec is not None
                 for start, end in plan.spec.windows(text):
-                    for hit_start, hit_end, score in self._hits(plan, text[start:end]):
-                        results.append(
-                            RecognizerResult(plan.entity, start + hit_start, start + hit_end, score)
-                        )
+                    for hit_start, hit_end, score in self._window_hits(plan, text[start:end]):
+                        hits.append((plan.entity, start + hit_start, start + hit_end, score))
+        if self._setup.uses_nlp or self._whole:
+            hits = self._whole_text(text, hits)
+        kept = [hit for hit in hits if hit[3] >= self._threshold]
+        return sorted(
+            (Finding(*hit) for hit in dedupe(kept)), key=lambda f: (f.start, f.end, f.entity)
+        )
+
+    def analyze_many(self, texts: Sequence[str]) -> list[list[Finding]]:
+        return [self.analyze(text) for text in texts]
+
+    def _runner(self, recognizer: EntityRecognizer) -> Callable[[str], list[Hit]]:
+        if FastPhoneRecognizer.handles(recognizer):
+            return FastPhoneRecognizer(recognizer).hits
+        if FastPatternRecognizer.handles(recognizer):
+            return FastPatternRecognizer(recognizer).hits
+
+        def presidio(window: str) -> list[Hit]:
+            found = self._run(recognizer, window, None)
+            return [(r.entity_type, r.start, r.end, float(r.score)) for r in found]
+
+        return presidio
+
+    def _window_hits(self, plan: _Plan, window: str) -> _Hits:
+        key = (plan.index, window)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        hits = tuple(
+            (s, e, score) for entity, s, e, score in plan.hits(window) if entity == plan.entity
+        )
+        self._cache.put(key, hits)
+        return hits
+
+    def _whole_text(self, text: str, hits: list[Hit]) -> list[Hit]:
+        """Presidio's path for NER and unwindowed recognizers, with context enhancement."""
+        from presidio_analyzer import RecognizerResult
+
+        results: list[Any] = [RecognizerResult(*hit) for hit in hits]
         nlp_artifacts = None
         if self._setup.uses_nlp:
             nlp_artifacts = self._setup.nlp_engine.process_text(text, self._setup.language)
@@ -100,26 +136,7 @@ class PiiAnalyzer:
             results.extend(self._run(plan.recognizer, text, nlp_artifacts))
         if nlp_artifacts is not None:
             results = self._enhance(text, results, nlp_artifacts)
-        return self._finish(results)
-
-    def analyze_many(self, texts: Sequence[str]) -> list[list[Finding]]:
-        return [self.analyze(text) for text in texts]
-
-    def _hits(self, plan: _Plan, window: str) -> _Hits:
-        key = (plan.index, window)
-        cached = self._cache.get(key)
-        if cached is not None:
-            return cached
-        found = (
-            plan.phone.analyze(window)
-            if plan.phone is not None
-            else self._run(plan.recognizer, window, None)
-        )
-        hits = tuple(
-            (r.start, r.end, float(r.score)) for r in found if r.entity_type == plan.entity
-        )
-        self._cache.put(key, hits)
-        return hits
+        return [(r.entity_type, r.start, r.end, float(r.score)) for r in results]
 
     def _run(self, recognizer: EntityRecognizer, text: str, nlp_artifacts: Any) -> list[Any]:
         wanted = [e for e in recognizer.supported_entities if e in self._setup.active]
@@ -136,13 +153,3 @@ class PiiAnalyzer:
             text=text, raw_results=results, nlp_artifacts=nlp_artifacts, recognizers=recognizers
         )
         return enhanced
-
-    def _finish(self, results: list[Any]) -> list[Finding]:
-        from presidio_analyzer import EntityRecognizer
-
-        kept = [r for r in results if r.score >= self._threshold]
-        unique = EntityRecognizer.remove_duplicates(kept)
-        return sorted(
-            (Finding(r.entity_type, r.start, r.end, float(r.score)) for r in unique),
-            key=lambda f: (f.start, f.end, f.entity),
-        )

@@ -21,11 +21,12 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from gateway.pii._patterns import Hit, dedupe
 from gateway.pii._phone_scan import scan
 from gateway.pii._phone_screen import PhoneScreen
 
 if TYPE_CHECKING:
-    from presidio_analyzer import EntityRecognizer, RecognizerResult
+    from presidio_analyzer import EntityRecognizer
 
 __all__ = ["FastPhoneRecognizer"]
 
@@ -56,14 +57,9 @@ class FastPhoneRecognizer:
             and type(recognizer).analyze is PhoneRecognizer.analyze
         )
 
-    def analyze(self, text: str) -> list[RecognizerResult]:
-        """What ``recognizer.analyze(text, ...)`` returns, less the explanations."""
-        from presidio_analyzer import EntityRecognizer, RecognizerResult
-
-        spans = sorted(set(self.matches(text)))
-        results = [RecognizerResult(self._entity, s, e, self._score) for s, e in spans]
-        unique: list[RecognizerResult] = EntityRecognizer.remove_duplicates(results)
-        return unique
+    def hits(self, text: str) -> list[Hit]:
+        """What ``recognizer.analyze(text, ...)`` returns, as hits (no explanations)."""
+        return dedupe((self._entity, s, e, self._score) for s, e in self.matches(text))
 
     def matches(self, text: str, *, max_tries: int = 65535) -> list[tuple[int, int]]:
         """``(start, end)`` of every match of every region's ``PhoneNumberMatcher``."""
