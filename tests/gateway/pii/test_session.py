@@ -224,3 +224,25 @@ async def test_a_body_without_personal_data_goes_out_as_it_is_without_a_copy(
     session = pii_service.session(trust="external", key_policy=None)
     assert await session.protect_body("chat.completions", body) is body
     assert session.entity_counts() == {}
+
+
+async def test_a_small_request_is_not_queued_behind_a_huge_one(pii_service: PiiService) -> None:
+    huge = (f"row {PHONE} and 4111 1111 1111 1111 for {EMAIL}; " * 2000)[:100_000]
+    small = f"Please call {PHONE} about the invoice. " * 20  # ~0.8 KB: analysed inline
+
+    async def protect(text: str) -> tuple[dict[str, Any], float]:
+        session = pii_service.session(trust="external", key_policy=None)
+        started = time.perf_counter()
+        sent = await session.protect_body(
+            "chat.completions", chat({"role": "user", "content": text})
+        )
+        return sent, time.perf_counter() - started
+
+    big = asyncio.create_task(protect(huge))
+    await asyncio.sleep(0.005)  # the huge request is being analysed in its worker thread
+    sent, waited = await protect(small)
+    assert not big.done(), "the huge request ran to its end before the small one got a turn"
+    _, took = await big
+    assert PHONE not in json.dumps(sent)
+    assert took > 0.05, "the huge text should take a while to analyse"
+    assert waited < took / 4, (waited, took)
