@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import tempfile
 import time
@@ -317,7 +318,11 @@ def _bench(url: str, chunks: int, queries: int, settings: SearchSettings) -> Non
         f"{settings.text_candidates}, text_match_limit={settings.text_match_limit}"
     )
     print(server_memory(url))
-    _print(asyncio.run(measure(url, chunks, queries, settings)), chunks, queries)
+    before = os.getloadavg()
+    report = asyncio.run(measure(url, chunks, queries, settings))
+    _print(report, chunks, queries)
+    after = os.getloadavg()
+    print(f"load average (1 min) {before[0]:.1f} before, {after[0]:.1f} after the timed runs")
 
 
 if __name__ == "__main__":
