@@ -44,6 +44,7 @@ def write_config(path: Path, *, embedder: FakeOpenAI, **sections: dict[str, Any]
 
 @dataclass(frozen=True)
 class Reply:
+    sent: float  # monotonic time the request was sent
     at: float  # monotonic time the answer arrived
     status: int  # 0: no HTTP answer at all
     limit: str | None  # x-ratelimit-limit-requests
@@ -77,25 +78,32 @@ class ChatLoad:
             thread.join(timeout=30)
 
     def between(self, start: float, end: float) -> list[Reply]:
+        """Replies that arrived between ``start`` and ``end``."""
         return [r for r in list(self.replies) if start <= r.at <= end]
+
+    def sent_after(self, start: float) -> list[Reply]:
+        return [r for r in list(self.replies) if r.sent >= start]
 
     def _run(self) -> None:
         body = {"model": "chat", "messages": [{"role": "user", "content": "ping"}]}
         headers = {"Authorization": f"Bearer {self.key}"}
         with httpx.Client(timeout=15) as http:
             while not self._stop.is_set():
+                sent = time.monotonic()
                 try:
                     response = http.post(
                         f"{self.url}/v1/chat/completions", json=body, headers=headers
                     )
                 except httpx.TransportError:
-                    self.replies.append(Reply(time.monotonic(), 0, None, None))
+                    self.replies.append(Reply(sent, time.monotonic(), 0, None, None))
                     continue
                 code = None
                 if response.status_code != 200:
                     code = (response.json().get("error") or {}).get("code")
                 limit = response.headers.get("x-ratelimit-limit-requests")
-                self.replies.append(Reply(time.monotonic(), response.status_code, limit, code))
+                self.replies.append(
+                    Reply(sent, time.monotonic(), response.status_code, limit, code)
+                )
                 time.sleep(self.pause_s)
 
 
