@@ -67,8 +67,10 @@ def _extract(
     """``_extract_match`` for every region of ``group``: region -> match, for those with one."""
     if pm._SLASH_SEPARATED_DATES.search(candidate):
         return {}
-    following = text[offset + len(candidate) :]
-    if pm._TIME_STAMPS.search(candidate) and pm._TIME_STAMPS_SUFFIX.match(following):
+    # a time stamp followed by ":mm" (the suffix pattern has no anchor: matching at the
+    # position is matching the rest of the text, without copying it)
+    following = offset + len(candidate)
+    if pm._TIME_STAMPS.search(candidate) and pm._TIME_STAMPS_SUFFIX.match(text, following):
         return {}
     matches = attempt(candidate, offset, group)
     rest = [r for r in group if r not in matches]
