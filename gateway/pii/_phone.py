@@ -10,8 +10,8 @@ still asks phonenumbers about every number it reports, but:
 - walks the text once for all regions (``_phone_scan``);
 - skips the parses that phonenumbers' metadata shows cannot give a valid number in a region
   (``PhoneScreen``, in ``_phone_screen``);
-- parses a candidate written ``+<country code> ...`` once, not once per region: the region
-  plays no part in how such a number is read;
+- parses a candidate written ``+<known country code> ...`` once, not once per region: the
+  region plays no part in how such a number is read (see ``_international``);
 - builds no explanation for a match (Presidio parses each match again to name its region in
   one; the PII step never reads it).
 """
@@ -84,7 +84,12 @@ class FastPhoneRecognizer:
         return [(m.start, m.end) for m in scan(text, self._regions, attempt, max_tries)]
 
     def _international(self, piece: str) -> bool:
-        """Written ``+<known country code> ...`` in plain characters: read alike everywhere."""
+        """Written ``+<known country code> ...`` in plain characters: read alike everywhere.
+
+        ``parse`` takes the country code after the plus and reads the rest with that country's
+        metadata; the default region is consulted only when the code is unknown (it then
+        retries without the plus), which the known-code condition rules out.
+        """
         if not _PLUS_PLAIN.fullmatch(piece):
             return False
         digits = _NOT_DIGIT.sub("", piece)

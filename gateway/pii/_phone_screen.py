@@ -14,7 +14,8 @@ choice, so the real national number is among them. ``is_valid_number`` then need
 to fit, in one of the country's regions, both the general description and one number type
 (length and pattern, as ``_number_type_helper`` checks them). ``_valid_patterns`` joins those
 descriptions from phonenumbers' metadata into one regex per length; a candidate none of
-whose forms matches cannot be accepted. Anything else answers True: the matcher decides.
+whose forms matches cannot be accepted. Every other candidate and region is kept: the
+matcher decides.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ _TYPES = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)  # hashed by identity: shared per country
 class _Region:
     country_code: str
     idd: re.Pattern[str] | None  # the international prefix dialled from this region
@@ -76,16 +77,16 @@ class PhoneScreen:
         if not _PLAIN.fullmatch(candidate):
             return regions
         digits = _NOT_DIGIT.sub("", candidate)
-        verdicts: dict[int, bool] = {}
+        verdicts: dict[_Region, bool] = {}
         out = []
         for region in regions:
             spec = self._regions.get(region)
             if spec is None:
                 out.append(region)
                 continue
-            verdict = verdicts.get(id(spec))
+            verdict = verdicts.get(spec)
             if verdict is None:
-                verdict = verdicts[id(spec)] = _may_accept(digits, spec)
+                verdict = verdicts[spec] = _may_accept(digits, spec)
             if verdict:
                 out.append(region)
         return out
