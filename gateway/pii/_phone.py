@@ -22,7 +22,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from gateway.pii._patterns import Hit, dedupe
-from gateway.pii._phone_scan import scan
+from gateway.pii._phone_scan import available, scan
 from gateway.pii._phone_screen import PhoneScreen
 
 if TYPE_CHECKING:
@@ -49,12 +49,14 @@ class FastPhoneRecognizer:
 
     @staticmethod
     def handles(recognizer: EntityRecognizer) -> bool:
-        """Presidio's own ``PhoneRecognizer`` (not a subclass that analyses differently)."""
+        """Presidio's own ``PhoneRecognizer`` (not a subclass that analyses differently), with
+        a phonenumbers whose matcher the walk can restate."""
         from presidio_analyzer.predefined_recognizers import PhoneRecognizer
 
         return (
             isinstance(recognizer, PhoneRecognizer)
             and type(recognizer).analyze is PhoneRecognizer.analyze
+            and available()
         )
 
     def hits(self, text: str) -> list[Hit]:

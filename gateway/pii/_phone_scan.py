@@ -17,11 +17,31 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-__all__ = ["Attempt", "scan"]
+__all__ = ["Attempt", "available", "scan"]
 
 # (piece, offset, regions) -> the regions whose ``_parse_and_verify`` accepts the piece, with
 # the ``PhoneNumberMatch`` each got
 Attempt = Callable[[str, int, list[str]], dict[str, Any]]
+
+
+_NEEDED = (
+    "_PATTERN",
+    "_SECOND_NUMBER_START_PATTERN",
+    "_SLASH_SEPARATED_DATES",
+    "_TIME_STAMPS",
+    "_TIME_STAMPS_SUFFIX",
+    "_INNER_MATCHES",
+    "_UNWANTED_END_CHAR_PATTERN",
+)
+
+
+def available() -> bool:
+    """Whether this phonenumbers still has the internals the walk restates (else: Presidio's)."""
+    from phonenumbers import PhoneNumberMatcher, phonenumbermatcher
+
+    return all(hasattr(phonenumbermatcher, name) for name in _NEEDED) and hasattr(
+        PhoneNumberMatcher, "_parse_and_verify"
+    )
 
 
 def scan(text: str, regions: Sequence[str], attempt: Attempt, max_tries: int = 65535) -> list[Any]:
