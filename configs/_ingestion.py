@@ -37,6 +37,15 @@ class ParsingSettings(_Strict):
         ge=1024,
         description="DOCX / PPTX unzipping to more fail as invalid_file (zip bombs)",
     )
+    processes: int = Field(
+        default=1,
+        ge=0,
+        description=(
+            "child processes of each worker that parse (pure-Python parsing in a worker "
+            "thread holds the GIL that embedding in another thread needs); 0: parse in the "
+            "worker's threads"
+        ),
+    )
 
 
 class ChunkingSettings(_Strict):

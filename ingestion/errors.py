@@ -43,6 +43,10 @@ class DocumentRejectedError(IngestionError):
         self.code: RejectionCode = code
         self.message = message
 
+    def __reduce__(self) -> tuple[type[DocumentRejectedError], tuple[RejectionCode, str]]:
+        # Raised in a parsing child process and re-raised in the worker (pickled).
+        return (type(self), (self.code, self.message))
+
 
 class EmbeddingMismatchError(IngestionError):
     """A store was embedded with another model or dimension than the configured embedder."""

@@ -9,6 +9,7 @@ from ingestion.parsing._base import (
     Parser,
     detect_kind,
 )
+from ingestion.parsing._process import ProcessParser
 from ingestion.parsing._unstructured import UnstructuredParser
 
 __all__ = [
@@ -16,6 +17,7 @@ __all__ = [
     "DocumentKind",
     "Element",
     "Parser",
+    "ProcessParser",
     "UnstructuredParser",
     "detect_kind",
 ]

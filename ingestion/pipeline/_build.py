@@ -9,7 +9,7 @@ from inference.embedders import Embedder
 from ingestion.chunking import TokenChunker
 from ingestion.embedding import BatchEmbedder
 from ingestion.metrics import IngestionMetrics
-from ingestion.parsing import UnstructuredParser
+from ingestion.parsing import Parser, ProcessParser, UnstructuredParser
 from ingestion.pipeline._ingest import FileIngestor, IngestionLimits
 from ingestion.pipeline._jobs import JobStore
 from ingestion.pipeline._writer import ChunkWriter
@@ -30,14 +30,22 @@ def build_file_ingestor(
         jobs=JobStore(pool),
         writer=ChunkWriter(pool),
         storage=build_storage(ingestion.storage, data_dir=settings.data_dir),
-        parser=UnstructuredParser(
-            strategy=ingestion.parsing.strategy,
-            max_pages=ingestion.parsing.max_pages,
-            languages=ingestion.parsing.languages,
-            max_expanded_bytes=ingestion.parsing.max_expanded_bytes,
-        ),
+        parser=_parser(settings),
         chunker=TokenChunker(),
         embedder=BatchEmbedder(embedder, batch_size=ingestion.embed_batch_size),
         metrics=metrics,
         limits=IngestionLimits(max_file_bytes=ingestion.max_file_bytes),
     )
+
+
+def _parser(settings: Settings) -> Parser:
+    parsing = settings.ingestion.parsing
+    parser = UnstructuredParser(
+        strategy=parsing.strategy,
+        max_pages=parsing.max_pages,
+        languages=parsing.languages,
+        max_expanded_bytes=parsing.max_expanded_bytes,
+    )
+    if parsing.processes == 0:
+        return parser
+    return ProcessParser(parser, processes=parsing.processes)

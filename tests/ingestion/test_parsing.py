@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from ingestion.errors import DocumentRejectedError
-from ingestion.parsing import UnstructuredParser
+from ingestion.parsing import ProcessParser, UnstructuredParser
 from tests.support.documents import SAMPLE_KINDS, make_document, make_pdf, pdf_file
 
 MARKER = "The zirconium reactor ran at 451 kelvin on Tuesday."
@@ -134,3 +134,20 @@ def test_running_headers_and_page_numbers_are_dropped(
         f"Body text of page {n} about glaciers." for n in (1, 2, 3)
     ]
     assert [t for t in texts if t.startswith("Chapter")] == ["Chapter 1", "Chapter 2", "Chapter 3"]
+
+
+def test_a_child_process_parses_alike_and_rejects_alike(tmp_path: Path) -> None:
+    inline = UnstructuredParser(strategy="fast", max_pages=3)
+    child = ProcessParser(inline, processes=1)
+    try:
+        path = tmp_path / "doc.pdf"
+        path.write_bytes(make_document("pdf", MARKER))
+        assert child.parse(path, filename=path.name) == inline.parse(path, filename=path.name)
+        broken = tmp_path / "broken.pdf"
+        broken.write_bytes(b"%PDF-1.4\n1 0 obj garbage")
+        with pytest.raises(DocumentRejectedError) as caught:
+            child.parse(broken, filename=broken.name)
+        assert caught.value.code == "invalid_file"
+        assert "corrupt PDF" in caught.value.message
+    finally:
+        child.close()
