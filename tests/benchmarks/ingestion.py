@@ -1,13 +1,19 @@
 """Ingestion throughput: the whole pipeline against the embedder alone, in the same run.
 
-``python -m tests.benchmarks.ingestion [--pages 200] [--corpus pdf mixed] [--threads 2]``
+``python -m tests.benchmarks.ingestion [--pages 200] [--corpus pdf mixed] [--threads 2]
+[--rounds 1]``
 
 Starts its own Postgres, Redis, gateway (in a thread) and one real ``ragway worker``
 process, warms the worker up (model load excluded), uploads a generated corpus, then times
 ``file_batches.create`` -> every file completed: parse, chunk, embed and store through the
-queue. Baseline: the configured embedder, loaded in this process after the worker stopped,
-embedding exactly the chunk texts the pipeline stored, with the pipeline's batch size.
-Reports chunks/s of both and the ratio (target >= 85%) per corpus:
+queue. Baseline: the configured embedder, loaded in this process, embedding exactly the
+chunk texts the pipeline stored in exactly the pipeline's batches (each file's chunks in
+order, ``embed_batch_size`` at a time: a file's last batch is short, as in the worker),
+after a warm-up on a batch of the same texts, with the same torch thread count. It runs
+right after each pipeline run while the worker idles, so background load drifts as little
+as possible between the two; ``--rounds`` alternates them several times. The 1-minute load
+average is printed around every phase: on a shared machine compare within one line only.
+Reports chunks/s of both and the ratio (target >= 85%) per corpus and round:
 
 - ``pdf``: PDFs of 10 dense pages (about 540 words a page): pdfminer's layout analysis
   (unstructured's fast strategy) is the costly parser;
@@ -19,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
+import itertools
 import os
 import random
 import secrets
@@ -33,7 +40,7 @@ from openai import OpenAI
 from configs import load_settings
 from gateway.app import create_app
 from gateway.keys import hash_key
-from inference.embedders import build_embedder
+from inference.embedders import Embedder, build_embedder
 from ingestion.db import migrate
 from tests.support.documents import make_pdf
 from tests.support.net import free_port
@@ -136,9 +143,12 @@ def _admin_key(database_url: str) -> str:
     return key
 
 
-def _run_pipeline(client: OpenAI, files: list[tuple[str, bytes]], name: str) -> tuple[str, float]:
+def _upload(client: OpenAI, files: list[tuple[str, bytes]]) -> list[str]:
+    return [client.files.create(file=f, purpose="assistants").id for f in files]
+
+
+def _run_pipeline(client: OpenAI, ids: list[str], name: str) -> tuple[str, float]:
     store = client.vector_stores.create(name=name).id
-    ids = [client.files.create(file=f, purpose="assistants").id for f in files]
     started = time.perf_counter()
     batch = client.vector_stores.file_batches.create(vector_store_id=store, file_ids=ids)
     while True:
@@ -147,25 +157,43 @@ def _run_pipeline(client: OpenAI, files: list[tuple[str, bytes]], name: str) -> 
             break
         time.sleep(0.1)
     elapsed = time.perf_counter() - started
-    if batch.file_counts.completed != len(files):
+    if batch.file_counts.completed != len(ids):
         raise RuntimeError(f"{name}: not every file completed: {batch.file_counts}")
     return store, elapsed
 
 
-def _chunk_texts(database_url: str, store: str) -> list[str]:
+def _pipeline_batches(database_url: str, store: str, batch_size: int) -> list[list[str]]:
+    """The stored chunk texts in the batches the worker embedded them in."""
     with psycopg.connect(database_url) as conn:
         rows = conn.execute(
-            "SELECT content FROM chunks WHERE vector_store_id = %s ORDER BY file_id, chunk_index",
+            "SELECT file_id, content FROM chunks WHERE vector_store_id = %s "
+            "ORDER BY file_id, chunk_index",
             (store,),
         ).fetchall()
-    return [row[0] for row in rows]
+    batches: list[list[str]] = []
+    for _file, group in itertools.groupby(rows, key=lambda row: row[0]):
+        texts = [content for _, content in group]
+        batches.extend(texts[s : s + batch_size] for s in range(0, len(texts), batch_size))
+    return batches
+
+
+def _time_embedder(embedder: Embedder, batches: list[list[str]]) -> float:
+    started = time.perf_counter()
+    for batch in batches:
+        embedder.embed(batch)
+    return time.perf_counter() - started
+
+
+def _load() -> float:
+    return os.getloadavg()[0]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--pages", type=int, default=200)
     parser.add_argument("--corpus", nargs="+", default=["pdf", "mixed"], choices=["pdf", "mixed"])
     parser.add_argument("--threads", type=int, default=2, help="worker threads")
+    parser.add_argument("--rounds", type=int, default=1, help="pipeline/baseline pairs per corpus")
     args = parser.parse_args()
     os.environ.setdefault("DO_NOT_TRACK", "1")
     with tempfile.TemporaryDirectory() as folder:
@@ -188,47 +216,51 @@ def main() -> None:
                 "RAGWAY_CONFIG": "",
             }
             settings = load_settings(config_files=[], env=env)
+            batch_size = settings.ingestion.embed_batch_size
             key = _admin_key(database_url)
             app = create_app(settings, database_url=database_url, redis_url=redis_service.url)
+            embedder = build_embedder(settings.inference.embedder)
+            import torch
+
+            print(
+                f"worker threads {args.threads}, embed batch {batch_size}, "
+                f"chunks of {settings.ingestion.chunking.auto_max_chunk_size_tokens} tokens, "
+                f"torch threads {torch.get_num_threads()} (the worker's default too), "
+                f"{os.cpu_count()} CPUs"
+            )
+            print(
+                f"{'corpus':8} {'round':>5} {'files':>5} {'pages':>5} {'chunks':>6} "
+                f"{'pipeline/s':>10} {'embedder/s':>10} {'ratio':>6}  load avg (start/mid/end)",
+                flush=True,
+            )
             worker = start_process(["worker"], env)
-            results: list[tuple[str, int, int, float]] = []
             try:
                 with ServerThread(app) as server:
                     client = OpenAI(base_url=f"{server.base_url}/v1", api_key=key, timeout=600)
-                    warm = [*_corpus("mixed", 1, seed=0), *_corpus("pdf", 1, seed=0)]
-                    _run_pipeline(client, warm, "warm-up")  # model load and first parses
+                    warm = [*_corpus("mixed", 10, seed=0), *_corpus("pdf", 10, seed=0)]
+                    _run_pipeline(client, _upload(client, warm), "warm-up")  # model, parsers
                     for kind in args.corpus:
                         files = _corpus(kind, args.pages, seed=1)
-                        store, elapsed = _run_pipeline(client, files, f"bench-{kind}")
-                        results.append((store, len(files), args.pages, elapsed))
+                        ids = _upload(client, files)
+                        for round_ in range(1, args.rounds + 1):
+                            start = _load()
+                            store, elapsed = _run_pipeline(client, ids, f"bench-{kind}-{round_}")
+                            middle = _load()
+                            batches = _pipeline_batches(database_url, store, batch_size)
+                            embedder.embed(max(batches, key=len))  # warm-up, untimed
+                            baseline_s = _time_embedder(embedder, batches)
+                            chunks = sum(len(b) for b in batches)
+                            pipeline, baseline = chunks / elapsed, chunks / baseline_s
+                            print(
+                                f"{kind:8} {round_:5d} {len(files):5d} {args.pages:5d} "
+                                f"{chunks:6d} {pipeline:10.1f} {baseline:10.1f} "
+                                f"{pipeline / baseline:6.1%}  "
+                                f"{start:.1f} / {middle:.1f} / {_load():.1f}",
+                                flush=True,
+                            )
             finally:
                 worker.send_signal(signal.SIGTERM)
                 worker.wait(timeout=60)
-            embedder = build_embedder(settings.inference.embedder)
-            embedder.embed(["warm up"] * 8)
-            print(
-                f"worker threads {args.threads}, "
-                f"embed batch {settings.ingestion.embed_batch_size}, "
-                f"chunks of {settings.ingestion.chunking.auto_max_chunk_size_tokens} tokens"
-            )
-            print(
-                f"{'corpus':8} {'files':>5} {'pages':>5} {'chunks':>6} "
-                f"{'pipeline/s':>10} {'embedder/s':>10} {'ratio':>6}"
-            )
-            for kind, (store, files_count, pages, elapsed) in zip(
-                args.corpus, results, strict=True
-            ):
-                texts = _chunk_texts(database_url, store)
-                batch = settings.ingestion.embed_batch_size
-                started = time.perf_counter()
-                for start in range(0, len(texts), batch):
-                    embedder.embed(texts[start : start + batch])
-                baseline = len(texts) / (time.perf_counter() - started)
-                pipeline = len(texts) / elapsed
-                print(
-                    f"{kind:8} {files_count:5d} {pages:5d} {len(texts):6d} "
-                    f"{pipeline:10.1f} {baseline:10.1f} {pipeline / baseline:6.1%}"
-                )
 
 
 if __name__ == "__main__":
