@@ -89,7 +89,10 @@ def create_app(
             raise
         document_api_routes(app)
         app.state.readiness = ReadinessService(
-            [PostgresCheck(resources.pool, timeout_s=1.5), RedisCheck(resources.redis)],
+            [
+                PostgresCheck(resources.pool, timeout_s=1.5),
+                RedisCheck(resources.redis, required=_redis_required(settings)),
+            ],
             timeout_s=2.0,
         )
         # What start-up built (~500k objects: modules, recognizers, routes) lives as long as
@@ -128,6 +131,12 @@ def create_app(
         logging_config=None,  # configs.configure_logging owns logging
         openapi_config=OpenAPIConfig(title="ragway", version="0.1.0", path="/openapi"),
     )
+
+
+def _redis_required(settings: Settings) -> bool:
+    """Redis is needed to serve only when quotas fail closed without it."""
+    quotas = settings.policy.quotas
+    return quotas.enabled and quotas.on_redis_error == "closed"
 
 
 def _readiness(state: State) -> ReadinessService:

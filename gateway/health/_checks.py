@@ -15,9 +15,10 @@ __all__ = ["Check", "CheckResult", "PostgresCheck", "ReadinessService", "RedisCh
 
 
 class Check(Protocol):
-    """One dependency the gateway needs in order to serve."""
+    """One dependency of the gateway; ``required``: without it the gateway cannot serve."""
 
     name: str
+    required: bool
 
     async def __call__(self) -> None:
         """Return when the dependency answers; raise when it does not."""
@@ -29,12 +30,14 @@ class CheckResult:
     ok: bool
     latency_ms: float
     error: str | None = None
+    required: bool = True
 
 
 class PostgresCheck:
     """Postgres answers ``SELECT 1`` on a pooled connection."""
 
     name = "postgres"
+    required = True
 
     def __init__(self, pool: AsyncConnectionPool, *, timeout_s: float) -> None:
         self._pool = pool
@@ -46,12 +49,18 @@ class PostgresCheck:
 
 
 class RedisCheck:
-    """Redis answers ``PING``."""
+    """Redis answers ``PING``.
+
+    Not ``required`` when quotas fail open: the gateway then serves without Redis (per-process
+    limits, short key-cache TTLs), and a readiness probe that failed would take every gateway
+    out of its load balancer at once -- the outage fail-open exists to ride through.
+    """
 
     name = "redis"
 
-    def __init__(self, client: Redis) -> None:
+    def __init__(self, client: Redis, *, required: bool = True) -> None:
         self._client = client
+        self.required = required
 
     async def __call__(self) -> None:
         await self._client.ping()
@@ -79,4 +88,4 @@ class ReadinessService:
         else:
             error = None
         latency = round((time.perf_counter() - started) * 1000, 2)
-        return CheckResult(check.name, error is None, latency, error)
+        return CheckResult(check.name, error is None, latency, error, check.required)

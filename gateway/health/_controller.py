@@ -20,21 +20,22 @@ class HealthController(Controller):
     async def healthz(self) -> dict[str, str]:
         return {"status": "ok"}
 
-    @get("/readyz", summary="Readiness: Postgres and Redis answer", cache=False)
+    @get("/readyz", summary="Readiness: the dependencies it needs answer", cache=False)
     async def readyz(
         self, readiness: NamedDependency[ReadinessService]
     ) -> Response[dict[str, Any]]:
         results = await readiness.probe()
-        ready = all(result.ok for result in results)
+        ready = all(result.ok for result in results if result.required)
+        failed = [r.name for r in results if not r.ok]
         body: dict[str, Any] = {
-            "status": "ready" if ready else "unavailable",
+            "status": "unavailable" if not ready else "degraded" if failed else "ready",
             "checks": {
-                r.name: {"ok": r.ok, "latency_ms": r.latency_ms}
+                r.name: {"ok": r.ok, "required": r.required, "latency_ms": r.latency_ms}
                 | ({"error": r.error} if r.error else {})
                 for r in results
             },
         }
-        if not ready:
-            failed = ", ".join(r.name for r in results if not r.ok)
-            body["message"] = f"not ready: {failed} unavailable"
+        if failed:
+            state = "not ready" if not ready else "degraded (still serving)"
+            body["message"] = f"{state}: {', '.join(failed)} unavailable"
         return Response(body, status_code=HTTP_200_OK if ready else HTTP_503_SERVICE_UNAVAILABLE)

@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 
 import httpx
+import pytest
 
 from configs import Settings
 from gateway.app import create_app
@@ -42,26 +43,43 @@ def test_metrics_are_exposed(gateway_url: str) -> None:
     assert "python_info" in response.text or "process_" in response.text
 
 
+def readyz(base_url: str) -> tuple[int, str]:
+    response = httpx.get(f"{base_url}/readyz", timeout=10)
+    return response.status_code, response.json()["status"]
+
+
+def fail_closed(settings: Settings) -> Settings:
+    quotas = settings.policy.quotas.model_copy(update={"on_redis_error": "closed"})
+    policy = settings.policy.model_copy(update={"quotas": quotas})
+    return settings.model_copy(update={"policy": policy})
+
+
+@pytest.mark.parametrize("mode", ["closed", "open"])
 def test_readyz_names_redis_when_it_is_down_and_recovers(
-    settings: Settings, database_url: str, tmp_path: Path
+    settings: Settings, database_url: str, tmp_path: Path, mode: str
 ) -> None:
+    """Quotas failing closed need Redis to serve: 503. Failing open, the gateway serves on
+    without it: 200 ``degraded``, so that load balancers keep every gateway in rotation."""
     port = free_port()
-    app = create_app(settings, database_url=database_url, redis_url=f"redis://127.0.0.1:{port}/0")
+    chosen = fail_closed(settings) if mode == "closed" else settings
+    app = create_app(chosen, database_url=database_url, redis_url=f"redis://127.0.0.1:{port}/0")
+    down = (503, "unavailable") if mode == "closed" else (200, "degraded")
     with ServerThread(app) as server:
         response = httpx.get(f"{server.base_url}/readyz", timeout=10)
-        assert response.status_code == 503
+        assert (response.status_code, response.json()["status"]) == down
         body = response.json()
         assert body["checks"]["redis"]["ok"] is False
+        assert body["checks"]["redis"]["required"] is (mode == "closed")
         assert body["checks"]["postgres"]["ok"] is True
         assert "redis" in body["message"]
 
         redis_server = EmbeddedRedis(tmp_path / "redis", port=port, persist=False)
         redis_server.start()
         try:
-            wait_until(lambda: ready_status(server.base_url) == 200, timeout_s=15)
+            wait_until(lambda: readyz(server.base_url) == (200, "ready"), timeout_s=15)
         finally:
             redis_server.stop()
-        wait_until(lambda: ready_status(server.base_url) == 503, timeout_s=15)
+        wait_until(lambda: readyz(server.base_url) == down, timeout_s=15)
 
 
 def test_readyz_names_postgres_when_it_is_down_and_recovers(
