@@ -49,6 +49,11 @@ class DatabaseSettings(_Strict):
     pool_min_size: int = Field(default=1, ge=0)
     pool_max_size: int = Field(default=10, ge=1)
     connect_timeout_s: float = Field(default=5.0, gt=0)
+    acquire_timeout_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="how long a request waits for a pooled connection before it gets 503",
+    )
     migrate_on_start: bool = True
     migrate_wait_s: float = Field(
         default=30.0, ge=0, description="how long a starting process waits for Postgres"

@@ -30,6 +30,7 @@ __all__ = [
     "ServiceUnavailableError",
     "UnprocessableError",
     "UpstreamFailedError",
+    "database_unavailable",
     "error_body",
     "exception_handlers",
 ]
@@ -191,6 +192,27 @@ def _data_error(
     )
 
 
+def database_unavailable(exc: psycopg.OperationalError) -> ServiceUnavailableError:
+    """Postgres down, restarting or out of connections: retryable, so 503 (not 500)."""
+    _log.warning("database unavailable", extra={"error": f"{type(exc).__name__}: {exc}"})
+    return ServiceUnavailableError(
+        "the database is unavailable; try again shortly",
+        code="database_unavailable",
+        headers={"retry-after": "1"},
+    )
+
+
+def _database_unavailable(
+    _: Request[Any, Any, Any], exc: psycopg.OperationalError
+) -> Response[dict[str, Any]]:
+    error = database_unavailable(exc)
+    return Response(
+        error_body(error.message, error.error_type, code=error.code),
+        status_code=error.status_code,
+        headers=error.headers,
+    )
+
+
 def _unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     _log.exception("unhandled error", extra={"path": request.url.path})
     return Response(
@@ -205,5 +227,6 @@ def exception_handlers() -> ExceptionHandlersMap:
         ValidationException: _validation_error,
         HTTPException: _http_error,
         psycopg.DataError: _data_error,
+        psycopg.OperationalError: _database_unavailable,
         Exception: _unexpected_error,
     }

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from typing import Any, ClassVar, Literal
 
 import msgspec
+import psycopg
 
 from gateway.api._asgi import (
     DisconnectWatcher,
@@ -30,7 +31,13 @@ from gateway.api._asgi import (
 )
 from gateway.api._validation import decode_object, validate
 from gateway.auth import bearer_token
-from gateway.errors import GatewayError, InvalidRequestError, NotFoundError, UpstreamFailedError
+from gateway.errors import (
+    GatewayError,
+    InvalidRequestError,
+    NotFoundError,
+    UpstreamFailedError,
+    database_unavailable,
+)
 from gateway.observability import REQUEST_ID, RequestObserver, accept_request_id
 from gateway.pipeline import Call, Endpoint, Pipeline
 from gateway.providers import ProviderRegistry, Target, UpstreamError, UpstreamProtocolError
@@ -125,9 +132,13 @@ class OpenAIServing:
                 watcher.stop()
             if not sent[0]:
                 await self._send_error(call, send, exc)
-        except Exception:  # noqa: BLE001 - the boundary: logged, answered in OpenAI's shape
-            _log.exception("unexpected error serving %s", self.path)
-            error = GatewayError("internal server error", code="internal_error")
+        except Exception as exc:  # noqa: BLE001 - the boundary: answered in OpenAI's shape
+            error: GatewayError
+            if isinstance(exc, psycopg.OperationalError):  # e.g. an uncached key, Postgres down
+                error = database_unavailable(exc)
+            else:
+                _log.exception("unexpected error serving %s", self.path)
+                error = GatewayError("internal server error", code="internal_error")
             call.error = error
             call.status = error.status_code
             if watcher is not None:

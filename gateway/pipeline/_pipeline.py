@@ -6,7 +6,9 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from gateway.errors import GatewayError
+import psycopg
+
+from gateway.errors import GatewayError, database_unavailable
 from gateway.pipeline._call import Call
 from gateway.pipeline._hook import Hook, Stage
 
@@ -92,6 +94,8 @@ def _failed(hook: Hook, exc: Exception) -> None:
             raise exc
         _log.error("observer hook %s raised an API error; ignored", hook.name, exc_info=exc)
         return
+    if hook.policy and isinstance(exc, psycopg.OperationalError):
+        raise database_unavailable(exc) from exc  # Postgres down: retryable, 503
     _log.error("hook %s failed", hook.name, exc_info=exc)
     if hook.policy:
         raise HookFailedError(

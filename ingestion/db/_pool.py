@@ -35,6 +35,7 @@ async def open_pool(
         },
         configure=_configure,
         check=AsyncConnectionPool.check_connection,
+        timeout=settings.acquire_timeout_s,
         open=False,
         name=application_name,
     )

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import httpx
+import openai
 import pytest
+from openai import OpenAI
 
 from configs import Settings
 from gateway.app import create_app
@@ -89,7 +92,12 @@ def test_readyz_names_postgres_when_it_is_down_and_recovers(
     postgres = EmbeddedPostgres(folder)
     url = postgres.start(database="ragway")
     asyncio.run(migrate(url))
-    app = create_app(settings, database_url=url, redis_url=redis_service.url)
+    database = settings.database.model_copy(update={"acquire_timeout_s": 1.0})
+    app = create_app(
+        settings.model_copy(update={"database": database}),
+        database_url=url,
+        redis_url=redis_service.url,
+    )
     with ServerThread(app) as server:
         assert ready_status(server.base_url) == 200
         postgres.stop()
@@ -97,6 +105,21 @@ def test_readyz_names_postgres_when_it_is_down_and_recovers(
         assert response.status_code == 503
         assert response.json()["checks"]["postgres"]["ok"] is False
         assert "postgres" in response.json()["message"]
+        # A key not in the cache needs the database: 503 (retryable) within the acquire
+        # timeout, on the hot path and on the Litestar routes alike -- not a 500 after 30 s.
+        sdk = OpenAI(base_url=f"{server.base_url}/v1", api_key="sk-rgw-" + "x" * 40, max_retries=0)
+        for call in (
+            lambda: sdk.models.list(),
+            lambda: sdk.chat.completions.create(
+                model="m", messages=[{"role": "user", "content": "hi"}]
+            ),
+        ):
+            started = time.monotonic()
+            with pytest.raises(openai.InternalServerError) as refused:
+                call()
+            assert refused.value.status_code == 503
+            assert refused.value.code == "database_unavailable"
+            assert time.monotonic() - started < 5
 
         restarted = EmbeddedPostgres(folder)
         assert restarted.start(database="ragway") == url
