@@ -10,7 +10,7 @@ and write the ASGI messages themselves. A regular Litestar handler with a ``Requ
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import msgspec
@@ -19,6 +19,7 @@ from gateway.errors import GatewayError, PayloadTooLargeError, error_body
 
 __all__ = [
     "DisconnectWatcher",
+    "RequestHeaders",
     "error_bytes",
     "read_body",
     "request_headers",
@@ -34,12 +35,53 @@ Receive = Any
 Send = Any
 
 
-def request_headers(scope: Scope) -> dict[str, str]:
-    """Request headers by lowercase name (ASGI servers already lowercase them)."""
-    return {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
+class RequestHeaders(Mapping[str, str]):
+    """A request's headers by lowercase name, decoded only when asked for.
+
+    The SDKs send a dozen headers (``x-stainless-*`` and more); a request reads two or
+    three. ASGI servers already lowercase the names.
+    """
+
+    __slots__ = ("_decoded", "_raw")
+
+    def __init__(self, raw: list[tuple[bytes, bytes]]) -> None:
+        self._raw = raw
+        self._decoded: dict[str, str] | None = None
+
+    def get(self, key: str, default: Any = None) -> Any:
+        wanted = key.encode("latin-1")
+        for name, value in self._raw:
+            if name == wanted:
+                return value.decode("latin-1")
+        return default
+
+    def __getitem__(self, key: str) -> str:
+        value = self.get(key)
+        if value is None:
+            raise KeyError(key)
+        return str(value)
+
+    def _all(self) -> dict[str, str]:
+        if self._decoded is None:
+            decoded: dict[str, str] = {}
+            for name, value in self._raw:  # the first of repeated names wins, as in get()
+                decoded.setdefault(name.decode("latin-1"), value.decode("latin-1"))
+            self._decoded = decoded
+        return self._decoded
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
 
 
-async def read_body(receive: Receive, headers: dict[str, str], limit: int) -> bytes:
+def request_headers(scope: Scope) -> RequestHeaders:
+    """Request headers by lowercase name (decoded lazily)."""
+    return RequestHeaders(scope["headers"])
+
+
+async def read_body(receive: Receive, headers: Mapping[str, str], limit: int) -> bytes:
     """The whole request body, refused with 413 beyond ``limit`` bytes."""
     declared = headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from gateway.api._asgi import RequestHeaders
 from gateway.api._http import _FLUSH_BYTES, _CoalescingTransport
 from tests.support.servers import ServerThread
 
@@ -114,3 +115,14 @@ def test_pipelined_requests_are_answered_in_order() -> None:
                 assert chunk, f"connection closed early: {received!r}"
                 received += chunk
         assert received.count(b"HTTP/1.1 200 OK") == 3
+
+
+def test_request_headers_decode_on_demand_and_the_first_repeat_wins() -> None:
+    headers = RequestHeaders(
+        [(b"authorization", b"Bearer a"), (b"x-stainless-os", b"Linux"), (b"authorization", b"B")]
+    )
+    assert headers.get("authorization") == "Bearer a"
+    assert headers["x-stainless-os"] == "Linux"
+    assert headers.get("missing") is None
+    assert dict(headers) == {"authorization": "Bearer a", "x-stainless-os": "Linux"}
+    assert len(headers) == 2
