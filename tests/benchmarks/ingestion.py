@@ -6,7 +6,8 @@
 Starts its own Postgres, Redis, gateway (in a thread) and one real ``ragway worker``
 process, warms the worker up (model load excluded), uploads a generated corpus, then times
 ``file_batches.create`` -> every file completed: parse, chunk, embed and store through the
-queue. Baseline: the configured embedder, loaded in this process, embedding exactly the
+queue. Baseline: the configured embedder in a fresh process of its own (like the worker's;
+this one runs the gateway, whose threads would take the GIL from it) embedding exactly the
 chunk texts the pipeline stored in exactly the pipeline's batches (each file's chunks in
 order, ``embed_batch_size`` at a time: a file's last batch is short, as in the worker),
 after a warm-up on a batch of the same texts, with the same torch thread count. It runs
@@ -26,10 +27,13 @@ import argparse
 import asyncio
 import io
 import itertools
+import json
 import os
 import random
 import secrets
 import signal
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -40,7 +44,6 @@ from openai import OpenAI
 from configs import load_settings
 from gateway.app import create_app
 from gateway.keys import hash_key
-from inference.embedders import Embedder, build_embedder
 from ingestion.db import migrate
 from tests.support.documents import make_pdf
 from tests.support.net import free_port
@@ -177,11 +180,19 @@ def _pipeline_batches(database_url: str, store: str, batch_size: int) -> list[li
     return batches
 
 
-def _time_embedder(embedder: Embedder, batches: list[list[str]]) -> float:
-    started = time.perf_counter()
-    for batch in batches:
-        embedder.embed(batch)
-    return time.perf_counter() - started
+def _time_embedder(batches: list[list[str]], folder: Path) -> float:
+    """Seconds the embedder alone takes for ``batches``, in a fresh process (see
+    ``_embed_baseline``): this one also runs the gateway, whose threads take the GIL."""
+    source = folder / "batches.json"
+    source.write_text(json.dumps(batches))
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.benchmarks._embed_baseline", str(source)],
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "RAGWAY_CONFIG": ""},
+    )
+    return float(done.stdout.split()[-1])
 
 
 def _load() -> float:
@@ -219,7 +230,6 @@ def main() -> None:
             batch_size = settings.ingestion.embed_batch_size
             key = _admin_key(database_url)
             app = create_app(settings, database_url=database_url, redis_url=redis_service.url)
-            embedder = build_embedder(settings.inference.embedder)
             import torch
 
             print(
@@ -247,8 +257,7 @@ def main() -> None:
                             store, elapsed = _run_pipeline(client, ids, f"bench-{kind}-{round_}")
                             middle = _load()
                             batches = _pipeline_batches(database_url, store, batch_size)
-                            embedder.embed(max(batches, key=len))  # warm-up, untimed
-                            baseline_s = _time_embedder(embedder, batches)
+                            baseline_s = _time_embedder(batches, root)
                             chunks = sum(len(b) for b in batches)
                             pipeline, baseline = chunks / elapsed, chunks / baseline_s
                             print(
