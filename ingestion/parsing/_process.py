@@ -22,6 +22,8 @@ from ingestion.parsing._base import Element, Parser
 
 __all__ = ["ProcessParser"]
 
+_NICENESS = 10
+
 
 class ProcessParser:
     """Runs ``parser`` (which must pickle) in ``processes`` spawned children, started on the
@@ -57,7 +59,7 @@ class ProcessParser:
                 self._pool = ProcessPoolExecutor(
                     max_workers=self._processes,
                     mp_context=multiprocessing.get_context("spawn"),  # no fork of torch's threads
-                    initializer=_watch_parent,
+                    initializer=_start_child,
                     initargs=(os.getpid(),),
                 )
             return self._pool
@@ -67,8 +69,11 @@ def _parse(parser: Parser, path: Path, filename: str) -> list[Element]:
     return parser.parse(path, filename=filename)
 
 
-def _watch_parent(parent: int) -> None:
-    """A child whose worker died (SIGKILL) exits instead of waiting for work forever."""
+def _start_child(parent: int) -> None:
+    """Parse at a lower CPU priority: embedding is the pipeline's bottleneck, so it gets the
+    cores first and parsing fills what it leaves. A child whose worker died (SIGKILL) exits
+    instead of waiting for work forever."""
+    os.nice(_NICENESS)
 
     def watch() -> None:
         while os.getppid() == parent:
