@@ -111,12 +111,23 @@ def rss_mib(pid: int) -> float:
 
 
 def insert_key(database_url: str) -> str:
+    """A member key with every quota set (high enough never to refuse), so that the quota
+    step does all its work: rpm, tpm, tokens per day and the monthly budget (with prices)."""
     key = new_key()
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(
-            "INSERT INTO api_keys (id, key_hash, display_prefix, name, role) "
-            "VALUES (%s, %s, %s, 'bench', 'member')",
-            ("key_" + secrets.token_hex(8), key.key_hash, key.display_prefix),
+            "INSERT INTO api_keys (id, key_hash, display_prefix, name, role, "
+            "rpm, tpm, tokens_per_day, monthly_budget_usd) "
+            "VALUES (%s, %s, %s, 'bench', 'member', %s, %s, %s, %s)",
+            (
+                "key_" + secrets.token_hex(8),
+                key.key_hash,
+                key.display_prefix,
+                2_000_000_000,
+                2_000_000_000,
+                10**15,
+                10**9,
+            ),
         )
     return key.plaintext
 
@@ -131,6 +142,8 @@ def models(upstream: str) -> dict[str, object]:
                     "model": "bench-upstream",
                     "base_url": f"{upstream}/{path}/v1",
                     "timeout_s": 30,
+                    "input_price_per_1m": 0.15,
+                    "output_price_per_1m": 0.6,
                 }
             ]
         }
