@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from typing import Any
 
 import anyio.to_thread
+from dramatiq.errors import DramatiqError
+from redis.exceptions import RedisError
 
 from configs import ChunkingSettings
 from gateway.auth import Principal
@@ -35,6 +38,8 @@ from ingestion.collections import (
 from ingestion.errors import RecordNotFoundError
 from ingestion.queue import IngestionQueue
 from ingestion.storage import ObjectStorage
+
+_log = logging.getLogger(__name__)
 
 __all__ = ["VectorStoreService"]
 
@@ -214,8 +219,28 @@ class VectorStoreService:
 
     async def _enqueue(self, store_id: str, file_ids: Iterable[str]) -> None:
         items = [(store_id, file_id) for file_id in file_ids]
-        if items:
+        if not items:
+            return
+        try:
             await anyio.to_thread.run_sync(self._queue.enqueue, items)
+        except (RedisError, DramatiqError, OSError) as exc:
+            # Nothing may wait forever for a message that was never sent: the files end
+            # failed (adding them again retries) and the caller hears it now.
+            _log.error(
+                "ingestion queue unavailable; files marked failed",
+                extra={"store_id": store_id, "files": len(items), "error": str(exc)},
+            )
+            await self._store_files.fail_unqueued(
+                store_id,
+                [file_id for _, file_id in items],
+                "the file could not be queued for processing (queue unavailable); add it again",
+            )
+            raise ServiceUnavailableError(
+                "the ingestion queue (Redis) is unavailable; the files were marked failed, "
+                "add them again shortly",
+                code="queue_unavailable",
+                headers={"retry-after": "5"},
+            ) from exc
 
     async def _check_files(self, file_ids: list[str]) -> None:
         found = await self._files.get_many(file_ids)

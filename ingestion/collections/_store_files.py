@@ -176,6 +176,17 @@ class StoreFileRepository:
             removed = cursor.rowcount == 1
         return removed, [row[0] for row in promoted]
 
+    async def fail_unqueued(self, store_id: str, file_ids: list[str], message: str) -> None:
+        """Files that could not be queued for ingestion end ``failed`` (``server_error``),
+        never ``in_progress`` with no message on its way; adding them again retries."""
+        async with self._pool.connection() as conn:
+            await conn.execute(
+                "UPDATE vector_store_files SET status = 'failed', "
+                "last_error_code = 'server_error', last_error_message = %s, updated_at = now() "
+                "WHERE vector_store_id = %s AND file_id = ANY(%s) AND status = 'in_progress'",
+                (message, store_id, file_ids),
+            )
+
     async def get_batch(self, store_id: str, batch_id: str) -> BatchRecord | None:
         async with self._pool.connection() as conn:
             row = await (
