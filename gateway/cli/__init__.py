@@ -25,6 +25,9 @@ _OFFLINE_ENV = {
     "TRANSFORMERS_OFFLINE": "1",
     "HF_HUB_DISABLE_TELEMETRY": "1",
     "ANONYMIZED_TELEMETRY": "False",
+    # Progress bars (transformers' "Loading weights") are not log lines: a process's stderr
+    # stays one JSON object per line.
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
 }
 
 

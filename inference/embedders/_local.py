@@ -38,6 +38,11 @@ class LocalEmbedder:
     ) -> None:
         import torch
         from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as transformers_logging
+
+        # Its "Loading weights" progress bar would break the process's one-JSON-object-per-line
+        # log, whatever started the process.
+        transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
 
         path = model_path or default_model_path()
         if not Path(path).is_dir():

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import httpx
@@ -98,3 +101,18 @@ def test_factory_builds_by_kind(fake: tuple[FakeEmbeddings, str]) -> None:
     assert server.headers[-1]["authorization"] == "Bearer sk-test"
     with pytest.raises(EmbeddingError, match="names EMBED_KEY, which is not set"):
         build_embedder(settings, env={})
+
+
+def test_loading_the_local_model_prints_no_progress_bar() -> None:
+    """Whatever starts the process, its stderr stays log lines (one JSON object each)."""
+    environment = {k: v for k, v in os.environ.items() if k != "HF_HUB_DISABLE_PROGRESS_BARS"}
+    loaded = subprocess.run(
+        [sys.executable, "-c", "from inference.embedders import LocalEmbedder; LocalEmbedder()"],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert "Loading weights" not in loaded.stderr
+    assert "%|" not in loaded.stderr
