@@ -8,6 +8,7 @@ pydantic's error locations add a tag for each union member they pass through
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import UnionType
@@ -16,6 +17,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
+from configs._logging import redact_secrets
 from configs._models import Settings
 
 __all__ = ["Path_", "describe"]
@@ -31,11 +33,25 @@ def describe(exc: ValidationError, sources: Mapping[Path_, str]) -> str:
         if error["type"] == "extra_forbidden":
             message = "unknown key" + _suggest(where)
         else:
-            message = f"{error['msg']} (got {error.get('input')!r})"
+            message = f"{error['msg']} (got {_shown(where.path, error.get('input'))})"
         # A missing key of a union member is owed by whoever chose the member (its `kind`).
         blame = where.chosen_by if error["type"] == "missing" and where.chosen_by else where.path
         lines.append(f"  {_source_of(blame, sources)}: '{'.'.join(where.path)}': {message}")
     return "\n".join(lines)
+
+
+# Keys whose values may be secrets (header values carry API keys, a URL may carry a password):
+# an error about them says what is wrong, never what was given.
+_SECRET_KEY = re.compile(r"headers|key|secret|token|password|credential", re.IGNORECASE)
+_URL_CREDENTIALS = re.compile(r"(://)[^/@\s]+@")
+
+
+def _shown(path: Path_, value: object) -> str:
+    if any(_SECRET_KEY.search(part) for part in path):
+        return "a value not shown here: it may be a secret"
+    if isinstance(value, Mapping | list | tuple):
+        return f"a {type(value).__name__}"  # may hold anything, headers included
+    return redact_secrets(_URL_CREDENTIALS.sub(r"\1***@", repr(value)))
 
 
 def _source_of(loc: Path_, sources: Mapping[Path_, str]) -> str:

@@ -90,6 +90,26 @@ def test_bad_value_names_key_and_file(tmp_path: Path) -> None:
     assert "'lots'" in str(info.value)
 
 
+def test_errors_never_print_what_may_be_a_secret(tmp_path: Path) -> None:
+    secret = "sk-live-" + "s3cr3t" * 4
+    path = write(
+        tmp_path,
+        "providers:\n  models:\n    m:\n      deployments:\n"
+        "        - name: d\n          provider: openai\n          model: x\n"
+        "          base_url: http://127.0.0.1:1/v1\n"
+        f"          headers: {{Authorization: [Bearer {secret[3:]}]}}\n"
+        "gateway:\n  port: http://ops:hunter2@example.com\n",
+    )
+    with pytest.raises(SettingsError) as info:
+        load_settings(config_files=[path], env={})
+    message = str(info.value)
+    assert "headers" in message
+    assert "gateway.port" in message
+    assert "'http://***@example.com'" in message  # what was wrong stays visible
+    assert secret[3:] not in message
+    assert "hunter2" not in message
+
+
 def test_out_of_range_value_is_rejected(tmp_path: Path) -> None:
     path = write(tmp_path, "gateway:\n  port: 70000\n")
     with pytest.raises(SettingsError, match=r"gateway\.port"):
