@@ -203,14 +203,9 @@ def database_unavailable(exc: psycopg.OperationalError) -> ServiceUnavailableErr
 
 
 def _database_unavailable(
-    _: Request[Any, Any, Any], exc: psycopg.OperationalError
+    request: Request[Any, Any, Any], exc: psycopg.OperationalError
 ) -> Response[dict[str, Any]]:
-    error = database_unavailable(exc)
-    return Response(
-        error_body(error.message, error.error_type, code=error.code),
-        status_code=error.status_code,
-        headers=error.headers,
-    )
+    return _gateway_error(request, database_unavailable(exc))
 
 
 def _unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:

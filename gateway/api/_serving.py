@@ -15,7 +15,6 @@ from collections.abc import AsyncIterator
 from typing import Any, ClassVar, Literal
 
 import msgspec
-import psycopg
 
 from gateway.api._asgi import (
     DisconnectWatcher,
@@ -36,7 +35,6 @@ from gateway.errors import (
     InvalidRequestError,
     NotFoundError,
     UpstreamFailedError,
-    database_unavailable,
 )
 from gateway.observability import REQUEST_ID, RequestObserver, accept_request_id
 from gateway.pipeline import Call, Endpoint, Pipeline
@@ -132,13 +130,10 @@ class OpenAIServing:
                 watcher.stop()
             if not sent[0]:
                 await self._send_error(call, send, exc)
-        except Exception as exc:  # noqa: BLE001 - the boundary: answered in OpenAI's shape
-            error: GatewayError
-            if isinstance(exc, psycopg.OperationalError):  # e.g. an uncached key, Postgres down
-                error = database_unavailable(exc)
-            else:
-                _log.exception("unexpected error serving %s", self.path)
-                error = GatewayError("internal server error", code="internal_error")
+        except Exception:  # noqa: BLE001 - the boundary: logged, answered in OpenAI's shape
+            # (Postgres down is already a 503 here: hooks are where requests touch it.)
+            _log.exception("unexpected error serving %s", self.path)
+            error = GatewayError("internal server error", code="internal_error")
             call.error = error
             call.status = error.status_code
             if watcher is not None:
