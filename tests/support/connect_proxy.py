@@ -13,11 +13,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import threading
 from dataclasses import dataclass, field
 from urllib.parse import quote, urlsplit
 
 from tests.support.net import free_port
+from tests.support.threaded_server import ThreadedStreamServer
 from tests.support.tls import pipe
 
 __all__ = ["ConnectProxy", "ProxiedRequest"]
@@ -33,7 +33,7 @@ class ProxiedRequest:
 
 
 @dataclass
-class ConnectProxy:
+class ConnectProxy(ThreadedStreamServer):
     """``with ConnectProxy() as proxy:`` -- ``proxy.url`` is ``http://127.0.0.1:PORT``."""
 
     credentials: tuple[str, str] | None = None
@@ -41,10 +41,7 @@ class ConnectProxy:
     requests: list[ProxiedRequest] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self._server: asyncio.Server | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
+        self._init_server()
 
     @property
     def url(self) -> str:
@@ -55,26 +52,6 @@ class ConnectProxy:
 
     def connects(self) -> list[str]:
         return [r.target for r in self.requests if r.method == "CONNECT"]
-
-    def __enter__(self) -> ConnectProxy:
-        self._thread.start()
-        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(10)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        asyncio.run_coroutine_threadsafe(self._stop(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(5)
-
-    async def _start(self) -> None:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
-
-    async def _stop(self) -> None:
-        assert self._server is not None
-        self._server.close()
-        for writer in list(self._writers):
-            writer.transport.abort()
-        await self._server.wait_closed()
 
     def _authorized(self, value: str | None) -> bool:
         if self.credentials is None:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tests.support.net import free_port
+from tests.support.threaded_server import ThreadedStreamServer
 
 __all__ = ["FakeOpenAI", "Received"]
 
@@ -41,7 +42,7 @@ class Received:
 
 
 @dataclass
-class FakeOpenAI:
+class FakeOpenAI(ThreadedStreamServer):
     """Start with ``with FakeOpenAI() as fake:``; ``fake.base_url`` ends in ``/v1``."""
 
     retry_after: str = "0"
@@ -54,10 +55,7 @@ class FakeOpenAI:
     def __post_init__(self) -> None:
         self._script: list[str] = []
         self._lock = threading.Lock()
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self._server: asyncio.Server | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
+        self._init_server()
 
     @property
     def base_url(self) -> str:
@@ -70,27 +68,6 @@ class FakeOpenAI:
 
     def count(self, path_suffix: str = "") -> int:
         return sum(1 for r in self.requests if r.path.endswith(path_suffix))
-
-    # -- lifecycle --------------------------------------------------------------
-    def __enter__(self) -> FakeOpenAI:
-        self._thread.start()
-        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(10)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        asyncio.run_coroutine_threadsafe(self._stop(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(5)
-
-    async def _start(self) -> None:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
-
-    async def _stop(self) -> None:
-        assert self._server is not None
-        self._server.close()
-        for writer in list(self._writers):
-            writer.transport.abort()
-        await self._server.wait_closed()
 
     # -- HTTP ----------------------------------------------------------------------
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

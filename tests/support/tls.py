@@ -14,7 +14,6 @@ import contextlib
 import datetime
 import ipaddress
 import ssl
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from tests.support.net import free_port
+from tests.support.threaded_server import ThreadedStreamServer
 
 __all__ = ["TlsFiles", "TlsFront", "make_ca"]
 
@@ -115,7 +115,7 @@ def make_ca(folder: Path, *, name: str = "ragway test CA") -> TlsFiles:
     return files
 
 
-class TlsFront:
+class TlsFront(ThreadedStreamServer):
     """``with TlsFront(files, backend_port) as front:`` -- https://localhost:{front.port}.
 
     ``connections``: TLS connections whose handshake completed.
@@ -124,37 +124,12 @@ class TlsFront:
     def __init__(self, files: TlsFiles, backend_port: int) -> None:
         self.port = free_port()
         self.connections = 0
-        self._context = files.server_context()
+        self._server_ssl = files.server_context()
         self._backend_port = backend_port
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self._server: asyncio.Server | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
+        self._init_server()
 
     def base_url(self, path: str = "", *, host: str = "localhost") -> str:
         return f"https://{host}:{self.port}{path}"
-
-    def __enter__(self) -> TlsFront:
-        self._thread.start()
-        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(10)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        asyncio.run_coroutine_threadsafe(self._stop(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(5)
-
-    async def _start(self) -> None:
-        self._server = await asyncio.start_server(
-            self._serve, "127.0.0.1", self.port, ssl=self._context
-        )
-
-    async def _stop(self) -> None:
-        assert self._server is not None
-        self._server.close()
-        for writer in list(self._writers):
-            writer.transport.abort()
-        await self._server.wait_closed()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
