@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
 
+from gateway.providers.http import HttpClient, Url
 from tests.support.connect_proxy import ConnectProxy
 from tests.support.fake_openai import FakeOpenAI
 from tests.support.tls import TlsFiles, TlsFront, make_ca
+
+CHAT = {"model": "gpt-test", "messages": [{"role": "user", "content": "to the upstream"}]}
+_JSON = {"Content-Type": "application/json"}
+
+
+async def post_chat(client: HttpClient, url: Url) -> dict[str, object]:
+    """One chat completion through ``client`` (as the provider adapters send it)."""
+    response = await client.request(
+        "POST", url, "/chat/completions", headers=_JSON, body=json.dumps(CHAT).encode(), timeout_s=5
+    )
+    assert response.status == 200
+    answer: dict[str, object] = json.loads(await response.read())
+    return answer
 
 
 @pytest.fixture(scope="session")

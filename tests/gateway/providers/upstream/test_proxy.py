@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import json
 
 import pytest
 
@@ -18,21 +17,10 @@ from gateway.providers.http import (
     TransportOptions,
     Url,
 )
+from tests.gateway.providers.upstream.conftest import CHAT, post_chat
 from tests.support.connect_proxy import ConnectProxy
 from tests.support.fake_openai import FakeOpenAI
 from tests.support.tls import TlsFiles, TlsFront
-
-CHAT = {"model": "gpt-test", "messages": [{"role": "user", "content": "via the proxy"}]}
-JSON = {"Content-Type": "application/json"}
-
-
-async def post_chat(client: HttpClient, url: Url) -> dict[str, object]:
-    response = await client.request(
-        "POST", url, "/chat/completions", headers=JSON, body=json.dumps(CHAT).encode(), timeout_s=5
-    )
-    assert response.status == 200
-    answer: dict[str, object] = json.loads(await response.read())
-    return answer
 
 
 def env_client(env: dict[str, str], tls_files: TlsFiles) -> HttpClient:

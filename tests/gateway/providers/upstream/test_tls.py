@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from gateway.providers import OpenAIProvider, Target, UpstreamConnectError
 from gateway.providers.http import HttpClient, HttpTlsError, TransportOptions, Url
+from tests.gateway.providers.upstream.conftest import CHAT, post_chat
 from tests.support.fake_openai import FakeOpenAI
 from tests.support.tls import TlsFiles, TlsFront
-
-CHAT = {"model": "gpt-test", "messages": [{"role": "user", "content": "over TLS"}]}
-JSON = {"Content-Type": "application/json"}
-
-
-async def post_chat(client: HttpClient, url: Url) -> dict[str, object]:
-    response = await client.request(
-        "POST", url, "/chat/completions", headers=JSON, body=json.dumps(CHAT).encode(), timeout_s=5
-    )
-    assert response.status == 200
-    answer: dict[str, object] = json.loads(await response.read())
-    return answer
 
 
 async def test_a_configured_ca_bundle_verifies_and_connections_are_reused(
