@@ -68,8 +68,17 @@ class _CoalescingTransport:
 
 
 class CoalescingHttpToolsProtocol(HttpToolsProtocol):
-    """The gateway's HTTP/1.1 protocol: uvicorn's, over a coalescing transport."""
+    """The gateway's HTTP/1.1 protocol: uvicorn's, over a coalescing transport.
+
+    A response that is complete leaves at once: the handler goes on with its after-response
+    work (usage, quota settlement, metrics, the access log) in the same loop turn, and the
+    client should not wait for it.
+    """
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        wrapped = _CoalescingTransport(transport, self.loop)
-        super().connection_made(wrapped)  # type: ignore[arg-type]
+        self._coalescing = _CoalescingTransport(transport, self.loop)
+        super().connection_made(self._coalescing)  # type: ignore[arg-type]
+
+    def on_response_complete(self) -> None:
+        self._coalescing.flush()
+        super().on_response_complete()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
 from typing import Any
 
 import httpx
@@ -102,6 +103,31 @@ def test_responses_through_the_protocol_are_exact_and_keep_alive_works() -> None
             assert client.get("/json").json() == {"ok": True}
             streamed = client.get("/stream").text
             assert streamed == "".join(f"data: {n}\n\n" for n in range(50)) + "data: [DONE]\n\n"
+
+
+async def _busy_after_response(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """Answers, then keeps the event loop busy (as usage, settlement, metrics and the access
+    log do after a gateway response) before returning."""
+    if scope["type"] != "http":
+        return
+    headers = [(b"content-type", b"text/plain"), (b"content-length", b"4")]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": b"done"})
+    time.sleep(0.5)  # noqa: ASYNC251 - blocking on purpose: the loop must not get a turn
+
+
+def test_a_complete_response_leaves_before_the_work_after_it() -> None:
+    with ServerThread(_busy_after_response) as server:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            started = time.monotonic()
+            received = b""
+            while not received.endswith(b"done"):
+                chunk = sock.recv(65536)
+                assert chunk, f"connection closed early: {received!r}"
+                received += chunk
+            assert time.monotonic() - started < 0.4, "the response waited for the loop turn"
+        assert received.startswith(b"HTTP/1.1 200 OK")
 
 
 def test_pipelined_requests_are_answered_in_order() -> None:
