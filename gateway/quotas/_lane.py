@@ -9,6 +9,10 @@ proxied request. This lane keeps one connection per process and:
 - writes every command issued in one event-loop turn with ONE socket write (automatic
   pipelining): at 32 concurrent requests, a handful of writes carry dozens of scripts;
 - keeps any number of commands in flight, answered in order (Redis replies in order);
+- lets commands that can wait (quota settlements) ride along with the next command's write,
+  or leave after ``defer_s`` at the latest: at low load a request then costs Redis one write
+  and one reply, not two of each (on the dev VM a loopback write that wakes Redis and the
+  reply that wakes the gateway cost ~0.1 ms of wall time each);
 - loads a script on ``NOSCRIPT`` (Redis restarted or flushed) and runs it again.
 
 Errors are redis-py's (``ConnectionError``, ``TimeoutError``, ``ResponseError``,
@@ -147,6 +151,7 @@ class RedisLane:
         self._connecting: asyncio.Future[_Protocol] | None = None
         self._pending: list[bytes] = []
         self._flush_scheduled = False
+        self._deferred: asyncio.TimerHandle | None = None
         self._watchdog: asyncio.TimerHandle | None = None
 
     async def call(self, *args: str | int | float | bytes) -> Any:
@@ -169,14 +174,20 @@ class RedisLane:
         return reply
 
     async def run_many(
-        self, script: LuaScript, calls: Sequence[tuple[list[str], list[str | int]]]
+        self,
+        script: LuaScript,
+        calls: Sequence[tuple[list[str], list[str | int]]],
+        *,
+        defer_s: float = 0.0,
     ) -> list[Any]:
         """One script for each (keys, args), all in one write; the replies in order.
 
-        An error reply raises ``ResponseError`` after every call was answered."""
+        ``defer_s``: the write may wait that long for another command to ride along with
+        (it leaves with the next command that cannot wait). An error reply raises
+        ``ResponseError`` after every call was answered."""
         protocol = await self._ready()
         futures = [
-            self._enqueue(protocol, ("EVALSHA", script.sha, len(keys), *keys, *args))
+            self._enqueue(protocol, ("EVALSHA", script.sha, len(keys), *keys, *args), defer_s)
             for keys, args in calls
         ]
         replies = await _settled(futures)
@@ -202,6 +213,9 @@ class RedisLane:
         return replies
 
     async def aclose(self) -> None:
+        if self._deferred is not None:
+            self._deferred.cancel()
+            self._deferred = None
         if self._watchdog is not None:
             self._watchdog.cancel()
             self._watchdog = None
@@ -217,21 +231,32 @@ class RedisLane:
         return protocol
 
     def _enqueue(
-        self, protocol: _Protocol, args: tuple[str | int | float | bytes, ...]
+        self,
+        protocol: _Protocol,
+        args: tuple[str | int | float | bytes, ...],
+        defer_s: float = 0.0,
     ) -> asyncio.Future[Any]:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
         protocol.waiters.append((future, time.monotonic()))
         self._pending.append(_pack(args))
         if not self._flush_scheduled:
-            self._flush_scheduled = True
-            loop.call_soon(self._flush, protocol)
+            if defer_s <= 0.0:
+                self._flush_scheduled = True
+                loop.call_soon(self._flush, protocol)
+            elif self._deferred is None:
+                self._deferred = loop.call_later(defer_s, self._flush, protocol)
         if self._watchdog is None:
             self._watchdog = loop.call_later(self._timeout_s, self._check)
         return future
 
     def _flush(self, protocol: _Protocol) -> None:
         self._flush_scheduled = False
+        if self._deferred is not None:
+            self._deferred.cancel()
+            self._deferred = None
+        if not self._pending:
+            return
         data, self._pending = b"".join(self._pending), []
         if protocol.closed or protocol.transport is None:
             protocol.fail(RedisConnectionError("connection to Redis lost"))

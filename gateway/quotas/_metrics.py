@@ -15,7 +15,8 @@ __all__ = [
 
 DECISIONS = Counter(
     "ragway_quota_decisions_total",
-    "Quota decisions by store (redis, local fallback) and result (allowed or the limit hit).",
+    "Quota decisions by store (redis, local fallback, none: a key without limits) and result "
+    "(allowed, unlimited, or the limit hit).",
     ["store", "result"],
 )
 REDIS_AVAILABLE = Gauge(

@@ -46,6 +46,9 @@ class SpendSource(Protocol):
         ...
 
 
+_UNLIMITED = Limits()
+
+
 def limits_of(principal: Principal) -> Limits:
     budget = principal.monthly_budget_usd
     return Limits(
@@ -129,6 +132,11 @@ class QuotaService:
         if not self._settings.enabled:
             return Reservation(principal.key_id, "none", "", period, demand, {})
         limits = limits_of(principal)
+        if limits == _UNLIMITED:
+            # Nothing to check or count: no Redis round trip on this key's requests. (A limit
+            # added later counts from then on; a budget seeds its month from the ledger.)
+            DECISIONS.labels("none", "unlimited").inc()
+            return Reservation(principal.key_id, "none", "", period, demand, {})
         window_id = secrets.token_hex(6)
         name: StoreName
         store_limits, name = limits, "redis"

@@ -12,6 +12,9 @@ from gateway.quotas._types import WINDOW_MS, Demand, Limits, Outcome, Period, Se
 __all__ = ["QuotaStore", "RedisQuotaStore"]
 
 _SCRIPTS = Path(__file__).parent
+# Settlements only correct a reservation's estimate: they may wait this long for a
+# reservation's write to ride along with (see ``RedisLane``).
+SETTLE_DEFER_S = 0.005
 
 
 class QuotaStore(Protocol):
@@ -100,4 +103,5 @@ class RedisQuotaStore:
                 )
                 for item in settlements
             ],
+            defer_s=SETTLE_DEFER_S,
         )

@@ -136,3 +136,30 @@ async def test_the_database_index_of_the_url_is_selected(own_redis: EmbeddedRedi
         await lane.aclose()
         await check.aclose()
         await db0.aclose()
+
+
+async def test_a_deferred_command_leaves_with_the_next_write_or_at_its_deadline(
+    lane: RedisLane, redis_service: RedisForTests
+) -> None:
+    """Settlements are sent deferred: alone they wait ``defer_s``; a command that cannot wait
+    takes them along, and Redis still runs everything in the order it was issued."""
+    key = f"{redis_service.key_prefix}lane:{secrets.token_hex(4)}"
+    incr = LuaScript("return redis.call('INCR', KEYS[1])")
+    try:
+        assert await lane.call("PING") == b"PONG"  # connected: only the deferral is timed
+        started = time.monotonic()
+        alone = asyncio.ensure_future(lane.run_many(incr, [([key], [])], defer_s=0.3))
+        await asyncio.sleep(0.1)
+        assert not alone.done()
+        assert await alone == [1]
+        assert 0.25 <= time.monotonic() - started < 2
+
+        started = time.monotonic()
+        rider = asyncio.ensure_future(lane.run_many(incr, [([key], [])], defer_s=30))
+        await asyncio.sleep(0.05)
+        assert not rider.done()
+        assert await lane.call("GET", key) == b"2"  # issued after the rider, run after it
+        assert await rider == [2]
+        assert time.monotonic() - started < 5
+    finally:
+        await lane.call("DEL", key)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from redis.asyncio import Redis
 
 from gateway.errors import InvalidRequestError
 from gateway.quotas import QuotaExceededError, QuotaService, estimate_prompt_tokens, format_reset
 from tests.gateway.quotas.conftest import principal
+from tests.support.services import RedisForTests
 
 
 async def test_rpm_admits_exactly_the_limit_and_names_it(quotas: QuotaService) -> None:
@@ -131,3 +133,22 @@ def test_prompt_estimate_counts_what_is_sent() -> None:
     # 400 + 40 + 40 text, 8 of roles, 4 + 8 of part and tool types: 500 chars / 4, + 4 a message.
     assert estimate_prompt_tokens(body) == 133
     assert estimate_prompt_tokens({"input": ["a" * 8, "b" * 8]}) == 4
+
+
+async def test_a_key_without_limits_costs_no_redis_round_trip(
+    quotas: QuotaService, redis_service: RedisForTests
+) -> None:
+    caller = principal()  # no rpm, tpm, tokens per day or budget
+    held = await quotas.reserve(caller, model="priced", prompt_tokens=40, max_tokens=10)
+    assert held.store == "none"
+    assert held.headers == {}
+    quotas.settle(held, model="priced", deployment=None, prompt_tokens=40, completion_tokens=9)
+    await quotas.drain()
+    limited = principal(rpm=100)
+    await quotas.reserve(limited, model="priced", prompt_tokens=40)
+    client = Redis.from_url(redis_service.url)
+    try:
+        assert [key async for key in client.scan_iter(match=f"*{caller.key_id}*")] == []
+        assert [key async for key in client.scan_iter(match=f"*{limited.key_id}*")] != []
+    finally:
+        await client.aclose()
