@@ -30,6 +30,15 @@ class ParsingSettings(_Strict):
     """unstructured's partitioning. ``hi_res`` / ``ocr_only`` need their extras installed."""
 
     strategy: Literal["fast", "auto", "hi_res", "ocr_only"] = "fast"
+    pdf_engine: Literal["pdfium", "pdfminer"] = Field(
+        default="pdfium",
+        description=(
+            "text layer of PDFs with strategy fast: pdfium (PDFium's text, its lines grouped "
+            "into paragraphs by pdfminer's rule and classified by unstructured; ~20x less "
+            "CPU) or pdfminer (unstructured's partition_pdf); other strategies always use "
+            "partition_pdf"
+        ),
+    )
     max_pages: int = Field(default=2000, ge=1, description="longer documents fail as invalid_file")
     languages: tuple[str, ...] = Field(default=("eng",), min_length=1)
     max_expanded_bytes: int = Field(

@@ -42,6 +42,7 @@ def _parser(settings: Settings) -> Parser:
     parsing = settings.ingestion.parsing
     parser = UnstructuredParser(
         strategy=parsing.strategy,
+        pdf_engine=parsing.pdf_engine,
         max_pages=parsing.max_pages,
         languages=parsing.languages,
         max_expanded_bytes=parsing.max_expanded_bytes,
