@@ -1,21 +1,33 @@
-"""unstructured parsing of every supported type, offline: text, pages, sections, rejections."""
+"""unstructured parsing of every supported type, offline: text, pages, sections, rejections.
+
+What a PDF must give holds for both of its text engines (``pdf_parser``): PDFium, the
+default, and unstructured's own partition_pdf (pdfminer).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
 from ingestion.errors import DocumentRejectedError
 from ingestion.parsing import ProcessParser, UnstructuredParser
-from tests.support.documents import SAMPLE_KINDS, make_document, make_pdf, pdf_file
+from tests.ingestion._pdfs import laid_out_pdf
+from tests.support.documents import SAMPLE_KINDS, make_document, make_pdf
 
+PdfEngine = Literal["pdfium", "pdfminer"]
 MARKER = "The zirconium reactor ran at 451 kelvin on Tuesday."
 
 
 @pytest.fixture(scope="module")
 def parser() -> UnstructuredParser:
     return UnstructuredParser(strategy="fast", max_pages=3)
+
+
+@pytest.fixture(scope="module", params=["pdfium", "pdfminer"])
+def pdf_parser(request: pytest.FixtureRequest) -> UnstructuredParser:
+    return UnstructuredParser(strategy="fast", max_pages=3, pdf_engine=request.param)
 
 
 @pytest.mark.parametrize("kind", SAMPLE_KINDS)
@@ -40,8 +52,11 @@ def test_section_titles_follow_headings(
     assert marker.section == section
 
 
-@pytest.mark.parametrize("kind", ["pdf", "pptx"])
-def test_page_numbers_are_kept(parser: UnstructuredParser, tmp_path: Path, kind: str) -> None:
+@pytest.mark.parametrize(
+    ("kind", "engine"), [("pdf", "pdfium"), ("pdf", "pdfminer"), ("pptx", "pdfium")]
+)
+def test_page_numbers_are_kept(tmp_path: Path, kind: str, engine: PdfEngine) -> None:
+    parser = UnstructuredParser(strategy="fast", max_pages=3, pdf_engine=engine)
     path = tmp_path / f"doc.{kind}"
     path.write_bytes(make_document(kind, MARKER))
     elements = parser.parse(path, filename=path.name)
@@ -53,12 +68,9 @@ def test_page_numbers_are_kept(parser: UnstructuredParser, tmp_path: Path, kind:
     ("name", "content", "code", "words"),
     [
         ("tool.exe", b"MZ\x90\x00", "unsupported_file", "unsupported file type .exe"),
-        ("broken.pdf", b"%PDF-1.4\n1 0 obj garbage", "invalid_file", "corrupt PDF"),
         ("fake.pdf", b"hello, not a pdf", "invalid_file", "not a PDF"),
-        ("locked.pdf", make_pdf([["secret"]], encrypt_dict=True), "invalid_file", "encrypted"),
         ("broken.docx", b"PK\x03\x04garbage", "invalid_file", "could not be parsed as docx"),
         ("blank.txt", b"  \n\n ", "invalid_file", "contains no text"),
-        ("long.pdf", make_pdf([[f"page {n}"] for n in range(4)]), "invalid_file", "4 pages"),
     ],
 )
 def test_bad_documents_are_rejected_with_a_reason(
@@ -72,48 +84,56 @@ def test_bad_documents_are_rejected_with_a_reason(
     assert words in caught.value.message
 
 
+@pytest.mark.parametrize(
+    ("name", "content", "words"),
+    [
+        ("broken.pdf", b"%PDF-1.4\n1 0 obj garbage", "is a corrupt PDF"),
+        ("cut.pdf", make_pdf([["Half a document."]])[:200], "is a corrupt PDF"),
+        ("locked.pdf", make_pdf([["secret"]], encrypt_dict=True), "is encrypted"),
+        ("long.pdf", make_pdf([[f"page {n}"] for n in range(4)]), "has 4 pages; the limit is 3"),
+        ("blank.pdf", make_pdf([[], []]), "contains no text (a scanned PDF needs"),
+    ],
+)
+def test_bad_pdfs_are_rejected_with_a_reason(
+    pdf_parser: UnstructuredParser, tmp_path: Path, name: str, content: bytes, words: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(DocumentRejectedError) as caught:
+        pdf_parser.parse(path, filename=name)
+    assert caught.value.code == "invalid_file"
+    assert caught.value.message.startswith(f"{name!r} {words}")
+
+
 def placed_pdf(pages: list[list[tuple[int, str]]]) -> bytes:
     """A PDF whose lines sit where told: (height above the bottom edge in points, text)."""
-    objects: list[bytes] = [b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>", b""]
-    kids: list[int] = []
-    for lines in pages:
-        stream = b"\n".join(b"BT /F1 11 Tf 72 %d Td (%s) Tj ET" % (y, t.encode()) for y, t in lines)
-        objects.append(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream))
-        objects.append(
-            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
-            b"/Resources << /Font << /F1 1 0 R >> >> /Contents %d 0 R >>" % len(objects)
-        )
-        kids.append(len(objects))
-    refs = b" ".join(b"%d 0 R" % kid for kid in kids)
-    objects[1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (refs, len(kids))
-    objects.append(b"<< /Type /Catalog /Pages 2 0 R >>")
-    return pdf_file(objects, root=len(objects))
+    return laid_out_pdf([[(72, y, 11, text) for y, text in lines] for lines in pages])
 
 
 @pytest.mark.parametrize("height", [770, 740, 400, 20])
 def test_a_pdf_of_one_short_line_yields_that_line(
-    parser: UnstructuredParser, tmp_path: Path, height: int
+    pdf_parser: UnstructuredParser, tmp_path: Path, height: int
 ) -> None:
     # unstructured calls a line in the top or bottom 7% of a page a Header / Footer by its
     # position alone; such a line must still count as the document's text.
     path = tmp_path / "one-line.pdf"
     path.write_bytes(placed_pdf([[(height, "Invoice 42")]]))
-    elements = parser.parse(path, filename=path.name)
+    elements = pdf_parser.parse(path, filename=path.name)
     assert [(e.text, e.page_number) for e in elements] == [("Invoice 42", 1)]
 
 
 def test_the_first_line_of_each_pdf_page_is_kept(
-    parser: UnstructuredParser, tmp_path: Path
+    pdf_parser: UnstructuredParser, tmp_path: Path
 ) -> None:
     path = tmp_path / "doc.pdf"
     path.write_bytes(make_document("pdf", MARKER))
-    text = " ".join(e.text for e in parser.parse(path, filename=path.name))
+    text = " ".join(e.text for e in pdf_parser.parse(path, filename=path.name))
     assert "Overview" in text
     assert "Findings" in text
 
 
 def test_running_headers_and_page_numbers_are_dropped(
-    parser: UnstructuredParser, tmp_path: Path
+    pdf_parser: UnstructuredParser, tmp_path: Path
 ) -> None:
     pages = [
         [
@@ -127,7 +147,7 @@ def test_running_headers_and_page_numbers_are_dropped(
     pages[1][0] = (770, "ACME  annual report")  # spacing and case vary, still the same
     path = tmp_path / "report.pdf"
     path.write_bytes(placed_pdf(pages))
-    texts = [e.text for e in parser.parse(path, filename=path.name)]
+    texts = [e.text for e in pdf_parser.parse(path, filename=path.name)]
     assert not [t for t in texts if "ACME" in t or "annual" in t]
     assert not [t for t in texts if t.startswith("Page ")]
     assert [t for t in texts if t.startswith("Body text")] == [
