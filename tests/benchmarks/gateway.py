@@ -9,7 +9,11 @@ Postgres and Redis (auth, and quotas where wired, run for real), the fake upstre
 (uvicorn + uvloop + httptools) with its access log on, as in production.
 
 Reported per scenario (non-streaming chat, streaming chat):
-- 1 connection: p50 direct, p50 through the gateway, and the added latency;
+- 1 connection: p50 direct, p50 through the gateway, and the added latency, in
+  ``--latency-rounds`` alternating rounds (3 s each way; the median and the range are
+  reported: on the dev VM one round can differ from the next by 0.2 ms, depending on which
+  vCPU the scheduler puts each process on), and the gateway's CPU time per request at 1
+  connection;
 - N connections: requests/s and p99 direct and through the gateway, and the gateway's CPU
   time per request (from /proc; robust against other load on the machine).
 """
@@ -24,6 +28,7 @@ import re
 import secrets
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -156,6 +161,9 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per run")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--soak", type=float, default=0.0, help="memory run length (s)")
+    parser.add_argument(
+        "--latency-rounds", type=int, default=5, help="alternating 1-connection rounds"
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("this benchmark needs wrk: apt-get install wrk")
@@ -225,26 +233,30 @@ def report(
         body = {**_CHAT, "model": alias, "stream": stream}
         direct_url = f"{upstream}/{path}/v1/chat/completions"
         gateway_url = f"{base}/v1/chat/completions"
-        d1 = wrk(direct_url, body, key, 1, seconds)
-        g1 = wrk(gateway_url, body, key, 1, seconds)
+        one = [_one_connection(direct_url, gateway_url, body, key, pid)]
+        for _ in range(max(1, args.latency_rounds) - 1):
+            one.append(_one_connection(direct_url, gateway_url, body, key, pid))
         dn = wrk(direct_url, body, key, conns, seconds)
         before = cpu_s(pid)
         gn = wrk(gateway_url, body, key, conns, seconds)
         cpu_us = (cpu_s(pid) - before) / max(gn.requests, 1) * 1e6
-        rows.append((name, d1, g1, dn, gn, cpu_us))
+        rows.append((name, one, dn, gn, cpu_us))
     print()
     print(
-        "| scenario | p50 direct | p50 gateway | added p50 | "
-        f"req/s direct ({conns}c) | req/s gateway ({conns}c) | p99 gateway | "
-        "gateway CPU/req | errors |"
+        "| scenario | p50 direct (1c) | p50 gateway (1c) | added p50 (1c): median [range] | "
+        f"gateway CPU/req (1c) | req/s direct ({conns}c) | req/s gateway ({conns}c) | "
+        f"p99 gateway ({conns}c) | gateway CPU/req ({conns}c) | errors |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    for name, d1, g1, dn, gn, cpu_us in rows:
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for name, one, dn, gn, cpu_us in rows:
+        added = [g.p50_ms - d.p50_ms for d, g, _ in one]
         print(
-            f"| {name} | {d1.p50_ms:.3f} ms | {g1.p50_ms:.3f} ms | "
-            f"{g1.p50_ms - d1.p50_ms:.3f} ms | {dn.rps:,.0f} | {gn.rps:,.0f} "
+            f"| {name} | {statistics.median(d.p50_ms for d, _, _ in one):.3f} ms | "
+            f"{statistics.median(g.p50_ms for _, g, _ in one):.3f} ms | "
+            f"{statistics.median(added):.3f} ms [{min(added):.3f}-{max(added):.3f}] | "
+            f"{statistics.median(c for _, _, c in one):.0f} us | {dn.rps:,.0f} | {gn.rps:,.0f} "
             f"({gn.rps / dn.rps:.1%} of direct) | {gn.p99_ms:.2f} ms | {cpu_us:.0f} us | "
-            f"{g1.errors + gn.errors} |"
+            f"{sum(g.errors for _, g, _ in one) + gn.errors} |"
         )
     metrics = httpx.get(f"{base}/metrics").text
     total = _sample(metrics, "ragway_gateway_overhead_seconds_sum")
@@ -256,6 +268,16 @@ def report(
     print(f"gateway RSS: {rss_start:.0f} MiB after warm-up, {rss_mib(pid):.0f} MiB after the runs")
     if args.soak > 0:
         soak(base, key, pid, conns, args.soak)
+
+
+def _one_connection(
+    direct_url: str, gateway_url: str, body: dict[str, object], key: str, pid: int
+) -> tuple[Run, Run, float]:
+    """One round at 1 connection: direct, then through the gateway (with its CPU per request)."""
+    direct = wrk(direct_url, body, key, 1, 3)
+    before = cpu_s(pid)
+    gateway = wrk(gateway_url, body, key, 1, 3)
+    return direct, gateway, (cpu_s(pid) - before) / max(gateway.requests, 1) * 1e6
 
 
 def soak(base: str, key: str, pid: int, conns: int, seconds: float) -> None:

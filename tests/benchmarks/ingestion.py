@@ -30,6 +30,7 @@ import itertools
 import json
 import os
 import random
+import re
 import secrets
 import signal
 import subprocess
@@ -38,6 +39,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import httpx
 import psycopg
 from openai import OpenAI
 
@@ -195,6 +197,22 @@ def _time_embedder(batches: list[list[str]], folder: Path) -> float:
     return float(done.stdout.split()[-1])
 
 
+class _Stages(dict[str, float]):
+    """Seconds the worker spent per pipeline stage (its ``ragway_ingestion_stage_seconds``)."""
+
+    def __sub__(self, other: dict[str, float]) -> _Stages:
+        return _Stages({k: v - other.get(k, 0.0) for k, v in self.items()})
+
+    def __str__(self) -> str:
+        return " / ".join(f"{self.get(s, 0.0):.1f}" for s in ("parse", "chunk", "embed", "store"))
+
+
+def _stage_seconds(port: int) -> _Stages:
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+    found = re.findall(r'^ragway_ingestion_stage_seconds_sum\{stage="(\w+)"\} (\S+)$', text, re.M)
+    return _Stages({stage: float(value) for stage, value in found})
+
+
 def _load() -> float:
     return os.getloadavg()[0]
 
@@ -214,6 +232,7 @@ def main() -> None:
             redis_for_tests(os.environ.get("TEST_REDIS_URL"), root / "redis") as redis_service,
         ):
             database_url = postgres.create_database("ragway_bench")
+            metrics_port = free_port()
             asyncio.run(migrate(database_url))
             env = {
                 "DATABASE_URL": database_url,
@@ -223,7 +242,7 @@ def main() -> None:
                 "RAGWAY_DATA_DIR": str(root / "data"),
                 "RAGWAY_WORKER__THREADS": str(args.threads),
                 "RAGWAY_LOGGING__LEVEL": "WARNING",
-                "RAGWAY_INGESTION__METRICS_PORT": str(free_port()),
+                "RAGWAY_INGESTION__METRICS_PORT": str(metrics_port),
                 "RAGWAY_CONFIG": "",
             }
             settings = load_settings(config_files=[], env=env)
@@ -240,7 +259,8 @@ def main() -> None:
             )
             print(
                 f"{'corpus':8} {'round':>5} {'files':>5} {'pages':>5} {'chunks':>6} "
-                f"{'pipeline/s':>10} {'embedder/s':>10} {'ratio':>6}  load avg (start/mid/end)",
+                f"{'pipeline/s':>10} {'embedder/s':>10} {'ratio':>6}  load avg (start/mid/end)  "
+                "worker stage seconds (parse / chunk / embed / store, summed over files)",
                 flush=True,
             )
             worker = start_process(["worker"], env)
@@ -254,7 +274,9 @@ def main() -> None:
                         ids = _upload(client, files)
                         for round_ in range(1, args.rounds + 1):
                             start = _load()
+                            stages = _stage_seconds(metrics_port)
                             store, elapsed = _run_pipeline(client, ids, f"bench-{kind}-{round_}")
+                            spent = _stage_seconds(metrics_port) - stages
                             middle = _load()
                             batches = _pipeline_batches(database_url, store, batch_size)
                             baseline_s = _time_embedder(batches, root)
@@ -264,7 +286,7 @@ def main() -> None:
                                 f"{kind:8} {round_:5d} {len(files):5d} {args.pages:5d} "
                                 f"{chunks:6d} {pipeline:10.1f} {baseline:10.1f} "
                                 f"{pipeline / baseline:6.1%}  "
-                                f"{start:.1f} / {middle:.1f} / {_load():.1f}",
+                                f"{start:.1f} / {middle:.1f} / {_load():.1f}  {spent}",
                                 flush=True,
                             )
             finally:
