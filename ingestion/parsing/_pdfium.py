@@ -22,9 +22,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ingestion.errors import DocumentRejectedError
 from ingestion.parsing._pdf_layout import Block, group_blocks
 from ingestion.parsing._pdfium_lines import form_values, page_lines
+from ingestion.parsing._rejections import corrupt_pdf, encrypted_pdf, too_many_pages
 
 __all__ = ["pdfium_partition"]
 
@@ -58,19 +58,15 @@ def _read_pages(
         pdf = pypdfium2.PdfDocument(str(path))
     except pypdfium2.PdfiumError as exc:
         if exc.err_code in (pdfium_c.FPDF_ERR_PASSWORD, pdfium_c.FPDF_ERR_SECURITY):
-            raise _encrypted(filename) from exc
-        raise DocumentRejectedError(
-            "invalid_file", f"{filename!r} is a corrupt PDF: {exc}"
-        ) from exc
+            raise encrypted_pdf(filename) from exc
+        raise corrupt_pdf(filename, str(exc)) from exc
     try:
         pdf.init_forms()  # before the first page is loaded; nothing without a form
         if pdfium_c.FPDF_GetSecurityHandlerRevision(pdf.raw) != -1:
-            raise _encrypted(filename)  # opened with the empty password, still encrypted
+            raise encrypted_pdf(filename)  # opened with the empty password, still encrypted
         count = len(pdf)
         if count > max_pages:
-            raise DocumentRejectedError(
-                "invalid_file", f"{filename!r} has {count} pages; the limit is {max_pages}"
-            )
+            raise too_many_pages(filename, count, max_pages)
         for index in range(count):
             page = pdf[index]
             try:
@@ -88,12 +84,6 @@ def _read_pages(
             yield blocks, (left, bottom, right, top)
     finally:
         pdf.close()
-
-
-def _encrypted(filename: str) -> DocumentRejectedError:
-    return DocumentRejectedError(
-        "invalid_file", f"{filename!r} is encrypted; upload it without a password"
-    )
 
 
 def _page_elements(

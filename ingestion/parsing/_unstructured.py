@@ -18,6 +18,7 @@ from ingestion.parsing._base import DocumentKind, Element, detect_kind
 from ingestion.parsing._furniture import FURNITURE_CATEGORIES, furniture_key, running_furniture
 from ingestion.parsing._offline import prepare_unstructured
 from ingestion.parsing._pdfium import pdfium_partition
+from ingestion.parsing._rejections import corrupt_pdf, encrypted_pdf, too_many_pages
 from ingestion.parsing._sections import SectionTracker, looks_like_heading
 
 __all__ = ["UnstructuredParser"]
@@ -95,9 +96,7 @@ class UnstructuredParser:
             raise DocumentRejectedError("invalid_file", f"{filename!r} contains no text{hint}")
         pages = max((e.page_number or 0 for e in elements), default=0)
         if pages > self._max_pages:
-            raise DocumentRejectedError(
-                "invalid_file", f"{filename!r} has {pages} pages; the limit is {self._max_pages}"
-            )
+            raise too_many_pages(filename, pages, self._max_pages)
         return elements
 
     def _check_pdf(self, path: Path, filename: str) -> None:
@@ -107,18 +106,12 @@ class UnstructuredParser:
         try:
             reader = PdfReader(str(path))
             if reader.is_encrypted:
-                raise DocumentRejectedError(
-                    "invalid_file", f"{filename!r} is encrypted; upload it without a password"
-                )
+                raise encrypted_pdf(filename)
             pages = len(reader.pages)
         except (PyPdfError, ValueError, KeyError, TypeError) as exc:
-            raise DocumentRejectedError(
-                "invalid_file", f"{filename!r} is a corrupt PDF: {_brief(exc)}"
-            ) from exc
+            raise corrupt_pdf(filename, _brief(exc)) from exc
         if pages > self._max_pages:
-            raise DocumentRejectedError(
-                "invalid_file", f"{filename!r} has {pages} pages; the limit is {self._max_pages}"
-            )
+            raise too_many_pages(filename, pages, self._max_pages)
 
     def _partitioner(self, kind: DocumentKind) -> Callable[[Path, str], list[Any]]:
         """``(path, filename) -> unstructured elements``; ``filename`` names the document in
