@@ -233,9 +233,10 @@ def report(
         body = {**_CHAT, "model": alias, "stream": stream}
         direct_url = f"{upstream}/{path}/v1/chat/completions"
         gateway_url = f"{base}/v1/chat/completions"
-        one = [_one_connection(direct_url, gateway_url, body, key, pid)]
-        for _ in range(max(1, args.latency_rounds) - 1):
-            one.append(_one_connection(direct_url, gateway_url, body, key, pid))
+        one = [
+            _one_connection(direct_url, gateway_url, body, key, pid)
+            for _ in range(max(1, args.latency_rounds))
+        ]
         dn = wrk(direct_url, body, key, conns, seconds)
         before = cpu_s(pid)
         gn = wrk(gateway_url, body, key, conns, seconds)

@@ -30,7 +30,6 @@ import itertools
 import json
 import os
 import random
-import re
 import secrets
 import signal
 import subprocess
@@ -39,7 +38,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
 import psycopg
 from openai import OpenAI
 
@@ -49,6 +47,7 @@ from gateway.keys import hash_key
 from ingestion.db import migrate
 from tests.support.documents import make_pdf
 from tests.support.net import free_port
+from tests.support.prometheus import metric_value
 from tests.support.servers import ServerThread, start_process
 from tests.support.services import postgres_for_tests, redis_for_tests
 
@@ -197,20 +196,13 @@ def _time_embedder(batches: list[list[str]], folder: Path) -> float:
     return float(done.stdout.split()[-1])
 
 
-class _Stages(dict[str, float]):
-    """Seconds the worker spent per pipeline stage (its ``ragway_ingestion_stage_seconds``)."""
-
-    def __sub__(self, other: dict[str, float]) -> _Stages:
-        return _Stages({k: v - other.get(k, 0.0) for k, v in self.items()})
-
-    def __str__(self) -> str:
-        return " / ".join(f"{self.get(s, 0.0):.1f}" for s in ("parse", "chunk", "embed", "store"))
+_STAGES = ("parse", "chunk", "embed", "store")
 
 
-def _stage_seconds(port: int) -> _Stages:
-    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
-    found = re.findall(r'^ragway_ingestion_stage_seconds_sum\{stage="(\w+)"\} (\S+)$', text, re.M)
-    return _Stages({stage: float(value) for stage, value in found})
+def _stage_seconds(port: int) -> list[float]:
+    """Seconds the worker spent per pipeline stage so far (``ragway_ingestion_stage_seconds``)."""
+    url = f"http://127.0.0.1:{port}/metrics"
+    return [metric_value(url, "ragway_ingestion_stage_seconds_sum", stage=s) for s in _STAGES]
 
 
 def _load() -> float:
@@ -276,7 +268,12 @@ def main() -> None:
                             start = _load()
                             stages = _stage_seconds(metrics_port)
                             store, elapsed = _run_pipeline(client, ids, f"bench-{kind}-{round_}")
-                            spent = _stage_seconds(metrics_port) - stages
+                            spent = " / ".join(
+                                f"{after - before:.1f}"
+                                for before, after in zip(
+                                    stages, _stage_seconds(metrics_port), strict=True
+                                )
+                            )
                             middle = _load()
                             batches = _pipeline_batches(database_url, store, batch_size)
                             baseline_s = _time_embedder(batches, root)
