@@ -10,6 +10,11 @@ row by row, each in its own transaction; only the refused rows are dropped, logg
 so one bad row can neither lose its batch nor block the buffer forever. ``close`` writes what
 is left, retrying until its deadline. Only beyond ``max_buffer`` are the oldest rows dropped,
 counted and logged.
+
+A batch is ONE statement: ``INSERT ... SELECT * FROM unnest($1::type[], $2::type[], ...)``
+with one array per column. ``executemany`` (even pipelined) sends a Bind/Execute per row,
+each in its own socket write, and Postgres runs the insert once per row: at 1,500 requests/s
+that was a system call and a wake-up of Postgres per request.
 """
 
 from __future__ import annotations
@@ -21,10 +26,11 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, LiteralString, Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 import psycopg
 from prometheus_client import Counter, Gauge
+from psycopg import sql
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 __all__ = ["BatchSettings", "RowWriter", "WriterMetrics"]
@@ -66,8 +72,9 @@ class WriterMetrics:
 class RowWriter(Generic[T]):
     """Writes items of one kind to one table; ``start`` in the lifespan, ``close`` at its end.
 
-    ``insert`` is a parameterised ``INSERT``; ``row`` turns an item into its parameters.
-    ``name`` names the background task and the log lines.
+    ``columns`` are (name, Postgres type) pairs; ``row`` turns an item into their values, in
+    order; ``conflict`` is the per-row id column that makes the insert idempotent. ``name``
+    names the background task and the log lines.
     """
 
     def __init__(
@@ -76,14 +83,16 @@ class RowWriter(Generic[T]):
         settings: BatchSettings,
         *,
         name: str,
-        insert: LiteralString,
+        table: str,
+        columns: Sequence[tuple[str, str]],
+        conflict: str,
         row: Callable[[T], Sequence[object]],
         metrics: WriterMetrics,
     ) -> None:
         self._pool = pool
         self._settings = settings
         self._name = name
-        self._insert: LiteralString = insert
+        self._insert = _unnest_insert(table, columns, conflict)
         self._row = row
         self._metrics = metrics
         self._queue: deque[T] = deque()
@@ -112,9 +121,15 @@ class RowWriter(Generic[T]):
         return len(self._queue) + self._in_flight
 
     async def flush(self) -> None:
-        """Write everything queued now; when Postgres fails the rows stay queued and it raises."""
-        while self._queue:
-            await self._write_one_batch()
+        """Write the rows queued now; when Postgres fails the rows stay queued and it raises.
+
+        Rows queued while it writes wait for the next flush: chasing them would, under steady
+        traffic, never stop writing -- a transaction for every row or two as they arrive
+        (measured: one per request at 1,400 requests/s) instead of one batch per interval.
+        """
+        left = len(self._queue)
+        while left > 0 and self._queue:
+            left -= await self._write_one_batch(left)
 
     async def close(self, *, timeout_s: float) -> None:
         """Stop the loop, then write the rest, retrying until ``timeout_s`` passed."""
@@ -159,25 +174,29 @@ class RowWriter(Generic[T]):
                     extra={"queued": len(self._queue), "retry_in_s": pause, "error": str(exc)},
                 )
 
-    async def _write_one_batch(self) -> None:
-        batch = [
-            self._queue.popleft() for _ in range(min(len(self._queue), self._settings.batch_size))
-        ]
+    async def _write_one_batch(self, most: int) -> int:
+        """Write up to ``most`` rows (and ``batch_size``) from the front; how many were taken."""
+        size = min(len(self._queue), self._settings.batch_size, most)
+        batch = [self._queue.popleft() for _ in range(size)]
         self._in_flight = len(batch)
         try:
             try:
                 async with self._pool.connection(timeout=5.0) as conn, conn.cursor() as cursor:
-                    await cursor.executemany(self._insert, [self._row(item) for item in batch])
+                    rows = [self._row(item) for item in batch]
+                    await cursor.execute(
+                        self._insert, [list(column) for column in zip(*rows, strict=True)]
+                    )
             except _REFUSED:
                 await self._write_one_by_one(batch)
-                return
+                return size
         except BaseException:
             self._queue.extendleft(reversed(batch))  # back in front, in order
             raise
         finally:
             self._in_flight = 0
             self._metrics.buffered.set(len(self._queue))
-        self._metrics.written.inc(len(batch))
+        self._metrics.written.inc(size)
+        return size
 
     async def _write_one_by_one(self, batch: list[T]) -> None:
         """A batch Postgres refused: each row in its own transaction; refused rows dropped.
@@ -190,7 +209,7 @@ class RowWriter(Generic[T]):
                 item = batch[0]
                 try:
                     async with conn.transaction():
-                        await conn.execute(self._insert, self._row(item))
+                        await conn.execute(self._insert, [[value] for value in self._row(item)])
                 except _REFUSED as exc:
                     self._metrics.refused.inc()
                     _log.error(
@@ -201,3 +220,18 @@ class RowWriter(Generic[T]):
                 else:
                     self._metrics.written.inc()
                 batch.pop(0)
+
+
+def _unnest_insert(table: str, columns: Sequence[tuple[str, str]], conflict: str) -> sql.Composed:
+    """``INSERT INTO table (a, b) SELECT * FROM unnest(%s::ta[], %s::tb[]) ON CONFLICT ...``"""
+    return sql.SQL(
+        "INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}) "
+        "ON CONFLICT ({conflict}) DO NOTHING"
+    ).format(
+        table=sql.Identifier(table),
+        names=sql.SQL(", ").join(sql.Identifier(name) for name, _ in columns),
+        arrays=sql.SQL(", ").join(
+            sql.SQL("{}::{}[]").format(sql.Placeholder(), sql.SQL(kind)) for _, kind in columns
+        ),
+        conflict=sql.Identifier(conflict),
+    )

@@ -20,10 +20,19 @@ from gateway.tools._audit import AuditEvent
 
 __all__ = ["AuditWriter"]
 
-_INSERT = (
-    "INSERT INTO audit_events (id, created_at, kind, key_id, request_id, model, stage, subject, "
-    "decision, reason, arguments_sha256, details) "
-    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING"
+_COLUMNS = (  # the columns of audit_events, in _row's order
+    ("id", "text"),
+    ("created_at", "timestamptz"),
+    ("kind", "text"),
+    ("key_id", "text"),
+    ("request_id", "text"),
+    ("model", "text"),
+    ("stage", "text"),
+    ("subject", "text"),
+    ("decision", "text"),
+    ("reason", "text"),
+    ("arguments_sha256", "text"),
+    ("details", "jsonb"),
 )
 _METRICS = WriterMetrics(
     written=_metrics.AUDIT_WRITTEN,
@@ -59,7 +68,14 @@ class AuditWriter(RowWriter[AuditEvent]):
 
     def __init__(self, pool: AsyncConnectionPool, settings: AuditSettings) -> None:
         super().__init__(
-            pool, settings, name="audit-writer", insert=_INSERT, row=_row, metrics=_METRICS
+            pool,
+            settings,
+            name="audit-writer",
+            table="audit_events",
+            columns=_COLUMNS,
+            conflict="id",
+            row=_row,
+            metrics=_METRICS,
         )
         self._shutdown_timeout_s = settings.shutdown_timeout_s
 

@@ -15,10 +15,20 @@ from gateway.usage._record import UsageRecord
 
 __all__ = ["UsageRecorder"]
 
-_INSERT = (
-    "INSERT INTO usage_events (event_id, request_id, key_id, model, deployment, endpoint, "
-    "prompt_tokens, completion_tokens, cost_usd, latency_ms, status, streamed, created_at) "
-    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (event_id) DO NOTHING"
+_COLUMNS = (  # the columns of usage_events, in UsageRecord.row's order
+    ("event_id", "uuid"),
+    ("request_id", "text"),
+    ("key_id", "text"),
+    ("model", "text"),
+    ("deployment", "text"),
+    ("endpoint", "text"),
+    ("prompt_tokens", "integer"),
+    ("completion_tokens", "integer"),
+    ("cost_usd", "numeric"),
+    ("latency_ms", "double precision"),
+    ("status", "smallint"),
+    ("streamed", "boolean"),
+    ("created_at", "timestamptz"),
 )
 _METRICS = WriterMetrics(
     written=Counter("ragway_usage_records_written_total", "Usage records written to Postgres."),
@@ -40,7 +50,9 @@ class UsageRecorder(RowWriter[UsageRecord]):
             pool,
             settings,
             name="usage-recorder",
-            insert=_INSERT,
+            table="usage_events",
+            columns=_COLUMNS,
+            conflict="event_id",
             row=UsageRecord.row,
             metrics=_METRICS,
         )
