@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import re
-import secrets
 from contextvars import ContextVar
 from typing import Any
+
+from gateway.ids import unique_hex
 
 __all__ = ["REQUEST_ID", "accept_request_id", "install_log_context", "new_request_id"]
 
@@ -16,7 +17,7 @@ _VALID = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
 
 
 def new_request_id() -> str:
-    return "req_" + secrets.token_hex(12)
+    return "req_" + unique_hex()
 
 
 def accept_request_id(presented: str | None) -> str:

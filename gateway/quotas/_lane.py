@@ -85,6 +85,8 @@ def _pack(args: tuple[str | int | float | bytes, ...]) -> bytes:
 async def _settled(futures: list[asyncio.Future[Any]]) -> list[Any]:
     """Every future's result; the first exception (connection lost, timeout) is raised after
     all are done, so none is left unretrieved."""
+    if len(futures) == 1:  # the usual batch of one: no gather machinery
+        return [await futures[0]]
     results = await asyncio.gather(*futures, return_exceptions=True)
     for result in results:
         if isinstance(result, BaseException) and not isinstance(result, hiredis.ReplyError):

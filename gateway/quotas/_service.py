@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import math
-import secrets
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -15,6 +14,7 @@ from redis.exceptions import RedisError
 from configs import QuotaSettings
 from gateway.auth import Principal
 from gateway.errors import ServiceUnavailableError
+from gateway.ids import unique_hex
 from gateway.quotas._headers import denial, rate_limit_headers
 from gateway.quotas._lane import RedisLane
 from gateway.quotas._local import LocalQuotaStore
@@ -137,7 +137,7 @@ class QuotaService:
             # added later counts from then on; a budget seeds its month from the ledger.)
             DECISIONS.labels("none", "unlimited").inc()
             return Reservation(principal.key_id, "none", "", period, demand, {})
-        window_id = secrets.token_hex(6)
+        window_id = unique_hex()
         name: StoreName
         store_limits, name = limits, "redis"
         outcome = await self._reserve_in_redis(principal.key_id, window_id, limits, demand, period)
