@@ -4,15 +4,17 @@ routes in ``_controllers``, services built once in ``ApiServices.open``."""
 from __future__ import annotations
 
 from gateway.api._controllers import GatewayLitestar, api_route_handlers
-from gateway.api._http import HTTP_PROTOCOL, CoalescingHttpToolsProtocol
+from gateway.api._front import GatewayHttpProtocol
 from gateway.api._openapi import document_api_routes
 from gateway.api._request import GatewayRequest
 from gateway.api._services import ApiServices
 
+HTTP_PROTOCOL = "gateway.api:GatewayHttpProtocol"  # uvicorn's ``http=`` option (gateway.api._front)
+
 __all__ = [
     "HTTP_PROTOCOL",
     "ApiServices",
-    "CoalescingHttpToolsProtocol",
+    "GatewayHttpProtocol",
     "GatewayLitestar",
     "GatewayRequest",
     "api_route_handlers",

@@ -14,9 +14,16 @@ from litestar.params import FromPath
 from litestar.types import Receive, Scope, Send
 
 from gateway.api._services import ApiServices
+from gateway.api._serving import OpenAIServing
 from gateway.api.models.protocol import Model, ModelList
 
 __all__ = ["FAST_ROUTES", "GatewayLitestar", "ModelsController", "api_route_handlers"]
+
+_DIRECT = {  # request target -> the ApiServices field serving it (gateway.api._front)
+    b"/v1/chat/completions": "chat",
+    b"/v1/completions": "completions",
+    b"/v1/embeddings": "embeddings",
+}
 
 
 def _services(scope: Scope) -> ApiServices:
@@ -50,7 +57,23 @@ class GatewayLitestar(Litestar):
     lookup, middleware): ~10% of the gateway's CPU per proxied request, measured with
     py-spy under load (docs/performance.md). The handlers render their own errors, so
     nothing they need is skipped; every other request takes the normal way.
+
+    ``direct_route`` goes one step further for the gateway's own HTTP front
+    (``gateway.api._front``): it hands the serving object to the protocol, with no ASGI.
     """
+
+    _direct_api: ApiServices | None = None
+    _direct: dict[bytes, OpenAIServing] | None = None
+
+    def direct_route(self, target: bytes) -> OpenAIServing | None:
+        """What serves ``POST target`` straight from the HTTP protocol, once started."""
+        api: ApiServices | None = getattr(self.state, "api", None)
+        if api is None:
+            return None
+        if api is not self._direct_api or self._direct is None:
+            self._direct = {path: getattr(api, name) for path, name in _DIRECT.items()}
+            self._direct_api = api
+        return self._direct.get(target)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and not scope.get("root_path"):

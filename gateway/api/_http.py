@@ -17,9 +17,7 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-__all__ = ["HTTP_PROTOCOL", "CoalescingHttpToolsProtocol"]
-
-HTTP_PROTOCOL = "gateway.api:CoalescingHttpToolsProtocol"  # uvicorn's ``http=`` option
+__all__ = ["CoalescingHttpToolsProtocol"]
 
 _FLUSH_BYTES = 64 * 1024
 

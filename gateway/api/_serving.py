@@ -16,18 +16,8 @@ from typing import Any, ClassVar, Literal
 
 import msgspec
 
-from gateway.api._asgi import (
-    DisconnectWatcher,
-    Receive,
-    Scope,
-    Send,
-    error_bytes,
-    read_body,
-    request_headers,
-    send_bytes,
-    send_json,
-    start_response,
-)
+from gateway.api._asgi import AsgiExchange, Receive, Scope, Send
+from gateway.api._exchange import Exchange
 from gateway.api._validation import decode_object, validate
 from gateway.auth import bearer_token
 from gateway.errors import (
@@ -35,6 +25,7 @@ from gateway.errors import (
     InvalidRequestError,
     NotFoundError,
     UpstreamFailedError,
+    error_body,
 )
 from gateway.observability import REQUEST_ID, RequestObserver, accept_request_id
 from gateway.pipeline import Call, Endpoint, Pipeline
@@ -96,10 +87,19 @@ class OpenAIServing:
     ) -> AsyncIterator[dict[str, Any]]:
         raise NotImplementedError
 
-    # -- the ASGI entry -----------------------------------------------------------
+    # -- the entries ----------------------------------------------------------------
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The ASGI entry (Litestar's route)."""
+        await self.serve(AsgiExchange(scope, receive, send))
+
+    @property
+    def max_body_bytes(self) -> int:
+        return self._max_body
+
+    async def serve(self, exchange: Exchange) -> None:
+        """Serve one exchange to the end; never raises but for a cancelled task."""
         started = time.perf_counter()
-        headers = request_headers(scope)
+        headers = exchange.headers
         call = Call(
             request_id=accept_request_id(headers.get("x-request-id")),
             endpoint=self.endpoint,
@@ -109,46 +109,42 @@ class OpenAIServing:
         )
         context = REQUEST_ID.set(call.request_id)
         self._observer.started(self.endpoint)
-        watcher: DisconnectWatcher | None = None
         sent = [False]  # response started
         try:
-            if scope["method"] != "POST":
-                raise MethodNotAllowedError(f"{scope['method']} is not allowed on {self.path}")
-            raw = await read_body(receive, headers, self._max_body)
-            watcher = DisconnectWatcher(receive)
+            if exchange.method != "POST":
+                raise MethodNotAllowedError(f"{exchange.method} is not allowed on {self.path}")
+            raw = await exchange.read_body(self._max_body)
+            exchange.watch()
             await self._pipeline.authenticate(call)
             route = self._parse(call, raw)
             await self._pipeline.check_request(call)
             if call.stream:
-                await self._stream(call, route, send, watcher, sent)
+                await self._stream(call, route, exchange, sent)
             else:
-                await self._respond(call, route, send, watcher, sent)
+                await self._respond(call, route, exchange, sent)
         except GatewayError as exc:
             call.error = exc
             call.status = exc.status_code
-            if watcher is not None:
-                watcher.stop()
+            exchange.unwatch()
             if not sent[0]:
-                await self._send_error(call, send, exc)
+                await self._send_error(call, exchange, exc)
         except Exception:  # noqa: BLE001 - the boundary: logged, answered in OpenAI's shape
             # (Postgres down is already a 503 here: hooks are where requests touch it.)
             _log.exception("unexpected error serving %s", self.path)
             error = GatewayError("internal server error", code="internal_error")
             call.error = error
             call.status = error.status_code
-            if watcher is not None:
-                watcher.stop()
+            exchange.unwatch()
             if not sent[0]:
-                await self._send_error(call, send, error)
+                await self._send_error(call, exchange, error)
         except asyncio.CancelledError:
             task = asyncio.current_task()
-            if watcher is None or not watcher.disconnected or task is None:
+            if not exchange.disconnected or task is None:
                 raise
             task.uncancel()
             call.status = CLIENT_CLOSED
         finally:
-            if watcher is not None:
-                watcher.stop()
+            exchange.unwatch()
             try:
                 await self._pipeline.finish(call)
             finally:
@@ -198,8 +194,7 @@ class OpenAIServing:
         self,
         call: Call,
         route: ModelRoute,
-        send: Send,
-        watcher: DisconnectWatcher,
+        exchange: Exchange,
         sent: list[bool],
     ) -> None:
 
@@ -211,17 +206,16 @@ class OpenAIServing:
         call.usage.add_from(response.get("usage"))
         await self._pipeline.check_response(call, response)
         payload = _encode(response)
-        watcher.stop()
+        exchange.unwatch()
         call.overhead_s = time.perf_counter() - call.started - call.trace.upstream_s
         sent[0] = True
-        await send_json(send, 200, payload, self._headers(call))
+        await exchange.send_json(200, payload, self._headers(call))
 
     async def _stream(
         self,
         call: Call,
         route: ModelRoute,
-        send: Send,
-        watcher: DisconnectWatcher,
+        exchange: Exchange,
         sent: list[bool],
     ) -> None:
         options = call.body.get("stream_options")
@@ -252,7 +246,7 @@ class OpenAIServing:
             await self._pipeline.check_chunk(call, first)
             call.overhead_s = time.perf_counter() - call.started - call.trace.upstream_s
             sent[0] = True
-            await start_response(send, 200, _SSE, self._headers(call, stream=True))
+            await exchange.start_stream(200, _SSE, self._headers(call, stream=True))
             call.first_byte_s = time.perf_counter() - call.started
             inspect = self._pipeline.inspects_chunks
             chunk: dict[str, Any] | None = first
@@ -264,7 +258,7 @@ class OpenAIServing:
                     if wants_usage or usage is None or chunk.get("choices"):
                         if inspect and chunk is not first:
                             await self._pipeline.check_chunk(call, chunk)
-                        await send_bytes(send, b"data: " + _encode(chunk) + b"\n\n", more=True)
+                        await exchange.send_chunk(b"data: " + _encode(chunk) + b"\n\n")
                         if call.end_stream:  # a hook ended it (e.g. the budget is used up)
                             break
                     chunk = await anext(chunks, None)
@@ -276,15 +270,15 @@ class OpenAIServing:
                 )
                 call.error = error
                 call.status = error.status_code
-                watcher.stop()
-                await send_bytes(send, b"data: " + error_bytes(error) + b"\n\n")
+                exchange.unwatch()
+                await exchange.end_stream(b"data: " + _error_bytes(error) + b"\n\n")
                 return
         finally:
             await _aclose(chunks)
         for extra in call.trailing_chunks:
-            await send_bytes(send, b"data: " + _encode(extra) + b"\n\n", more=True)
-        watcher.stop()
-        await send_bytes(send, _DONE)
+            await exchange.send_chunk(b"data: " + _encode(extra) + b"\n\n")
+        exchange.unwatch()
+        await exchange.end_stream(_DONE)
 
     def _headers(self, call: Call, *, stream: bool = False) -> list[tuple[str, str]]:
         headers = [("x-request-id", call.request_id)]
@@ -296,10 +290,14 @@ class OpenAIServing:
             headers.extend(call.response_headers.items())
         return headers
 
-    async def _send_error(self, call: Call, send: Send, exc: GatewayError) -> None:
+    async def _send_error(self, call: Call, exchange: Exchange, exc: GatewayError) -> None:
         headers = self._headers(call)
         headers.extend(exc.headers.items())
-        await send_json(send, exc.status_code, error_bytes(exc), headers)
+        await exchange.send_json(exc.status_code, _error_bytes(exc), headers)
+
+
+def _error_bytes(exc: GatewayError) -> bytes:
+    return _encode(error_body(exc.message, exc.error_type, param=exc.param, code=exc.code))
 
 
 def _upstream_body(call: Call, deployment: Deployment, target: Target) -> dict[str, Any]:

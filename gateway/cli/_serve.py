@@ -55,7 +55,7 @@ def gateway_command(
         log_config=None,
         server_header=False,
         loop="uvloop",
-        http=HTTP_PROTOCOL,  # httptools, writes coalesced per loop turn (gateway.api._http)
+        http=HTTP_PROTOCOL,  # httptools; hot routes served directly (gateway.api._front)
     )
 
 

@@ -21,7 +21,7 @@ __all__ = ["ServerThread", "start_process"]
 class ServerThread:
     """An ASGI app served by uvicorn on a free loopback port, in a background thread."""
 
-    def __init__(self, app: Any, *, port: int | None = None) -> None:
+    def __init__(self, app: Any, *, port: int | None = None, http: str = HTTP_PROTOCOL) -> None:
         self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(
@@ -31,7 +31,7 @@ class ServerThread:
             log_config=None,
             lifespan="on",
             ws="none",
-            http=HTTP_PROTOCOL,  # as `ragway gateway` serves (fakes too: it is plain HTTP/1.1)
+            http=http,  # by default as `ragway gateway` serves (fakes too: plain HTTP/1.1)
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True, name="uvicorn")

@@ -11,6 +11,7 @@ import psycopg
 import pytest
 
 from configs import ProvidersSettings, RoutingSettings, Settings
+from gateway.api import HTTP_PROTOCOL
 from gateway.app import create_app
 from gateway.keys import new_key
 from tests.support.fake_anthropic import API_KEY as ANTHROPIC_KEY
@@ -129,12 +130,18 @@ def api_settings(
     return settings.model_copy(update={"providers": providers, "gateway": gateway})
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="session", params=["front", "asgi"])
 def api_url(
-    api_settings: Settings, database_url: str, redis_service: RedisForTests
+    request: pytest.FixtureRequest,
+    api_settings: Settings,
+    database_url: str,
+    redis_service: RedisForTests,
 ) -> Iterator[str]:
+    """The gateway as ``ragway gateway`` serves it (its HTTP front serves the OpenAI POST
+    routes itself), and again under uvicorn's own protocol (every route through ASGI)."""
     app = create_app(api_settings, database_url=database_url, redis_url=redis_service.url, env=ENV)
-    with ServerThread(app) as server:
+    http = HTTP_PROTOCOL if request.param == "front" else "httptools"
+    with ServerThread(app, http=http) as server:
         yield server.base_url
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from gateway.api._asgi import RequestHeaders
+from gateway.api._exchange import RequestHeaders
 from gateway.api._http import _FLUSH_BYTES, _CoalescingTransport
 from tests.support.servers import ServerThread
 
