@@ -1,4 +1,8 @@
-"""Settlements leave the request path: queued, then applied in batches by one background task."""
+"""Settlements leave the request path: queued, then applied in batches by one background task.
+
+The task wakes at most once per ``batch_s`` (not once per request): at one connection that
+was a task switch, a drain and a Redis call per request for a batch of one.
+"""
 
 from __future__ import annotations
 
@@ -21,10 +25,12 @@ Apply = Callable[[Sequence[Settlement]], Awaitable[None]]
 class Settler:
     """Batches settlements per store; ``close`` applies whatever is still queued."""
 
-    def __init__(self, stores: dict[str, Apply]) -> None:
+    def __init__(self, stores: dict[str, Apply], *, batch_s: float = 0.005) -> None:
         self._stores = stores
+        self._batch_s = batch_s
         self._pending: list[Settlement] = []
         self._wake = asyncio.Event()
+        self._timer: asyncio.TimerHandle | None = None
         self._task: asyncio.Task[None] | None = None
         self._closing = False
 
@@ -33,7 +39,8 @@ class Settler:
 
     def submit(self, settlement: Settlement) -> None:
         self._pending.append(settlement)
-        self._wake.set()
+        if self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(self._batch_s, self._wake.set)
 
     async def drain(self) -> None:
         """Apply everything queued now (tests and shutdown)."""
@@ -46,6 +53,9 @@ class Settler:
 
     async def close(self) -> None:
         self._closing = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         self._wake.set()
         if self._task is not None:
             await self._task
@@ -56,6 +66,7 @@ class Settler:
         while not self._closing:
             await self._wake.wait()
             self._wake.clear()
+            self._timer = None
             await self.drain()
 
     @staticmethod
