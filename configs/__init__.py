@@ -17,7 +17,7 @@ from configs._ingestion import (
     ParsingSettings,
 )
 from configs._loader import CONFIG_ENV, DEFAULT_CONFIG, SettingsError, load_settings
-from configs._logging import JsonFormatter, configure_logging
+from configs._logging import JsonFormatter, configure_logging, log_info_fields
 from configs._models import (
     DatabaseSettings,
     EmbeddedSettings,
@@ -94,4 +94,5 @@ __all__ = [
     "WorkerSettings",
     "configure_logging",
     "load_settings",
+    "log_info_fields",
 ]

@@ -6,6 +6,7 @@ import logging
 import os
 import re
 import sys
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,7 +14,7 @@ import msgspec
 
 from configs._models import LoggingSettings
 
-__all__ = ["JsonFormatter", "configure_logging", "redact_secrets"]
+__all__ = ["JsonFormatter", "configure_logging", "log_info_fields", "redact_secrets"]
 
 # Secret keys (ours are sk-rgw-..., OpenAI's sk-..., Anthropic's sk-ant-...) wherever a client
 # put one (a model name, a request id, a body quoted in an error): masked in every line.
@@ -56,20 +57,61 @@ class JsonFormatter(logging.Formatter):
         return f"{self._second_text}.{int((created - second) * 1000):03d}+00:00"
 
     def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "ts": self._timestamp(record.created),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "process": self._process,
-            "pid": os.getpid(),  # records no longer carry it (configure_logging)
-            "msg": record.getMessage(),
-        }
+        entry = self._head(record.created, record.levelname.lower(), record.name)
+        entry["msg"] = record.getMessage()
         for key, value in vars(record).items():
             if key not in _STANDARD and not key.startswith("_"):
                 entry[key] = value
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         return redact_secrets(self._encode(entry).decode())
+
+    def format_fields(self, created: float, name: str, msg: str, fields: dict[str, Any]) -> str:
+        """The line ``format`` makes of an INFO record of ``name`` with ``fields`` as extras."""
+        entry = self._head(created, "info", name)
+        entry["msg"] = msg
+        entry.update(fields)
+        return redact_secrets(self._encode(entry).decode())
+
+    def _head(self, created: float, level: str, name: str) -> dict[str, Any]:
+        return {
+            "ts": self._timestamp(created),
+            "level": level,
+            "logger": name,
+            "process": self._process,
+            "pid": os.getpid(),  # records no longer carry it (configure_logging)
+        }
+
+
+# The handler configure_logging installed, when it formats JSON: log_info_fields writes to it.
+_json_handler: logging.StreamHandler[Any] | None = None
+
+
+def log_info_fields(logger: logging.Logger, msg: str, fields: dict[str, Any]) -> None:
+    """``logger.info(msg, extra=fields)``, without building a ``LogRecord`` when it can.
+
+    For the gateway's access log (a line per request): when ``logger`` would hand the record
+    to nothing but the JSON handler ``configure_logging`` installed, the line is formatted
+    from ``fields`` and written under the handler's lock -- the same line, at about a third
+    of the cost. Otherwise (other handlers, filters, plain-text format) it is a plain
+    ``logger.info``. ``fields`` may carry ``request_id``; the log context sets it on records.
+    """
+    if not logger.isEnabledFor(logging.INFO):
+        return
+    handler = _json_handler
+    if handler is None or not _only_to(logger, handler):
+        extra = {key: value for key, value in fields.items() if key != "request_id"}
+        logger.info(msg, extra=extra)
+        return
+    formatter = handler.formatter
+    assert isinstance(formatter, JsonFormatter)
+    line = formatter.format_fields(time.time(), logger.name, msg, fields)
+    handler.acquire()
+    try:
+        handler.stream.write(line + handler.terminator)
+        handler.flush()
+    finally:
+        handler.release()
 
 
 def configure_logging(settings: LoggingSettings, *, process: str) -> None:
@@ -81,9 +123,12 @@ def configure_logging(settings: LoggingSettings, *, process: str) -> None:
     logging.logThreads = False
     logging.logProcesses = False
     logging.logMultiprocessing = False
+    global _json_handler
     handler = logging.StreamHandler(sys.stderr)
+    _json_handler = None
     if settings.format == "json":
         handler.setFormatter(JsonFormatter(process))
+        _json_handler = handler
     else:
         handler.setFormatter(
             _RedactingFormatter(f"%(asctime)s %(levelname)-7s {process} %(name)s: %(message)s")
@@ -99,3 +144,16 @@ def configure_logging(settings: LoggingSettings, *, process: str) -> None:
     logging.getLogger("pgserver").setLevel(logging.WARNING)
     # One access line per request comes from the gateway itself.
     logging.getLogger("uvicorn.access").disabled = True
+
+
+def _only_to(logger: logging.Logger, handler: logging.Handler) -> bool:
+    """A record of ``logger`` would reach ``handler`` (the root's only one) and nothing else,
+    unfiltered. (A record meets its own logger's filters and every handler up the chain.)"""
+    if logger.filters or handler.filters or handler.level > logging.INFO:
+        return False
+    node: logging.Logger | None = logger
+    while node is not None and node is not logging.root:
+        if node.handlers or not node.propagate:
+            return False
+        node = node.parent
+    return node is logging.root and logging.root.handlers == [handler]

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Collection
 from typing import Any
 
+from configs import log_info_fields
 from gateway.observability import _metrics as m
 from gateway.pipeline import Call
 from gateway.routing import BreakerState
@@ -65,9 +66,11 @@ class RequestObserver:
         if self._access_log and _access.isEnabledFor(logging.INFO):
             principal = call.principal
             error = call.error
-            _access.info(
+            log_info_fields(
+                _access,
                 "request",
-                extra={  # request_id comes from the log context
+                {
+                    "request_id": call.request_id,
                     "route": endpoint,
                     "key_id": principal.key_id if principal is not None else None,
                     "model": call.model,

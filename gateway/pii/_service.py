@@ -131,14 +131,16 @@ class PiiSession:
     def _protect(self, found: list[Slot]) -> list[str]:
         """The masked text of every slot (the slots themselves are left as they are)."""
         self.vault.reserve(container[key] for container, key, _ in found)
-        before = Counter(self._masker.counts)
         masker = self._masker
+        before = Counter(masker.counts) if masker.counts else None  # usually the first call
         texts = [
             masker.json_text(container[key]) if kind == "json" else masker.text(container[key])
             for container, key, kind in found
         ]
-        for (entity, action), n in (self._masker.counts - before).items():
-            _metrics.ENTITIES.labels(entity=entity, action=action).inc(n)
+        if masker.counts:
+            seen = masker.counts if before is None else masker.counts - before
+            for (entity, action), n in seen.items():
+                _metrics.ENTITIES.labels(entity=entity, action=action).inc(n)
         if self._masker.blocked:
             _metrics.BLOCKED.inc()
             raise PiiBlockedError(self._masker.blocked)
