@@ -243,12 +243,13 @@ class OpenAIServing:
 
         first, chunks = await self._router.call(route, attempt, call.trace)
         try:
-            await self._pipeline.check_chunk(call, first)
+            hooks = self._pipeline.chunk_hooks(call)
+            if hooks:
+                await self._pipeline.check_chunk(call, first, hooks)
             call.overhead_s = time.perf_counter() - call.started - call.trace.upstream_s
             sent[0] = True
             await exchange.start_stream(200, _SSE, self._headers(call, stream=True))
             call.first_byte_s = time.perf_counter() - call.started
-            inspect = self._pipeline.inspects_chunks
             chunk: dict[str, Any] | None = first
             try:
                 while chunk is not None:
@@ -256,8 +257,8 @@ class OpenAIServing:
                     if usage:
                         call.usage.add_from(usage)
                     if wants_usage or usage is None or chunk.get("choices"):
-                        if inspect and chunk is not first:
-                            await self._pipeline.check_chunk(call, chunk)
+                        if hooks and chunk is not first:
+                            await self._pipeline.check_chunk(call, chunk, hooks)
                         await exchange.send_chunk(b"data: " + _encode(chunk) + b"\n\n")
                         if call.end_stream:  # a hook ended it (e.g. the budget is used up)
                             break

@@ -53,6 +53,10 @@ class PiiHook(Hook):
         if isinstance(session, PiiSession):
             session.restore_response(call.endpoint, response)
 
+    def wants_chunks(self, call: Call) -> bool:
+        session = call.state.get("pii")  # placeholders are all made before the stream starts
+        return isinstance(session, PiiSession) and bool(session.vault)
+
     async def on_chunk(self, call: Call, chunk: dict[str, Any]) -> None:
         session = call.state.get("pii")
         if not isinstance(session, PiiSession) or not session.vault:

@@ -57,5 +57,11 @@ class Hook:
     async def on_chunk(self, call: Call, chunk: dict[str, Any]) -> None:
         """One streamed chunk, before it is sent."""
 
+    def wants_chunks(self, call: Call) -> bool:
+        """Whether ``on_chunk`` has work on this call's stream (asked once, at its start).
+
+        A stream of a few hundred chunks would otherwise call every hook for every chunk."""
+        return True
+
     async def on_end(self, call: Call) -> None:
         """After the response was sent or the request failed."""

@@ -72,8 +72,14 @@ class Pipeline:
             except Exception as exc:  # noqa: BLE001 - sorted out by _failed
                 _failed(hook, exc)
 
-    async def check_chunk(self, call: Call, chunk: dict[str, Any]) -> None:
-        for hook in self._chunk:
+    def chunk_hooks(self, call: Call) -> tuple[Hook, ...]:
+        """The hooks with work on this call's stream (``Hook.wants_chunks``)."""
+        return tuple(hook for hook in self._chunk if hook.wants_chunks(call))
+
+    async def check_chunk(
+        self, call: Call, chunk: dict[str, Any], hooks: tuple[Hook, ...] | None = None
+    ) -> None:
+        for hook in self._chunk if hooks is None else hooks:
             try:
                 await hook.on_chunk(call, chunk)
             except Exception as exc:  # noqa: BLE001 - sorted out by _failed

@@ -28,8 +28,8 @@ from gateway.providers.http import (
     HttpError,
     HttpTimeoutError,
     Response,
+    SseParser,
     Url,
-    iter_sse,
 )
 
 __all__ = ["OpenAIProvider", "parse_retry_after"]
@@ -119,29 +119,40 @@ class OpenAIProvider:
         self, target: Target, endpoint: str, body: dict[str, Any]
     ) -> AsyncIterator[dict[str, Any]]:
         response = await self._send(target, endpoint, body)
+        parser = SseParser()
         try:
-            async for event in iter_sse(response.iter_bytes(idle_timeout_s=target.timeout_s)):
+            async for piece in response.iter_bytes(idle_timeout_s=target.timeout_s):
+                for event in parser.feed(piece):  # often several events in one piece
+                    if event.data == b"[DONE]":
+                        return
+                    yield _chunk(event.data, target)
+            for event in parser.close():
                 if event.data == b"[DONE]":
                     return
-                try:
-                    chunk = _decode(event.data)
-                except msgspec.DecodeError as exc:
-                    raise UpstreamProtocolError(
-                        f"{target.deployment} sent an invalid stream event: {exc}",
-                        deployment=target.deployment,
-                    ) from exc
-                if not isinstance(chunk, dict):
-                    raise UpstreamProtocolError(
-                        f"{target.deployment} sent a stream event that is not an object",
-                        deployment=target.deployment,
-                    )
-                if "error" in chunk and "choices" not in chunk:
-                    raise _stream_error(chunk["error"], target)
-                yield chunk
+                yield _chunk(event.data, target)
         except HttpError as exc:
             raise translate(exc, target.deployment) from exc
         finally:
             response.close()
+
+
+def _chunk(data: bytes, target: Target) -> dict[str, Any]:
+    """One stream event's chunk; an error event raises."""
+    try:
+        chunk = _decode(data)
+    except msgspec.DecodeError as exc:
+        raise UpstreamProtocolError(
+            f"{target.deployment} sent an invalid stream event: {exc}",
+            deployment=target.deployment,
+        ) from exc
+    if not isinstance(chunk, dict):
+        raise UpstreamProtocolError(
+            f"{target.deployment} sent a stream event that is not an object",
+            deployment=target.deployment,
+        )
+    if "error" in chunk and "choices" not in chunk:
+        raise _stream_error(chunk["error"], target)
+    return chunk
 
 
 async def _read(response: Response, timeout_s: float) -> bytes:

@@ -62,6 +62,9 @@ class QuotaHook(Hook):
                 # the meter starts at the first chunk: its price is the deployment that serves
                 call.state[_METER] = (prompt, tokens)
 
+    def wants_chunks(self, call: Call) -> bool:
+        return _METER in call.state  # a stream that may run past its reservation
+
     async def on_chunk(self, call: Call, chunk: dict[str, Any]) -> None:
         meter = call.state.get(_METER)
         if meter is None:

@@ -159,6 +159,9 @@ class CitationHook(Hook):
                     *annotate(text or "", state.sources),
                 ]
 
+    def wants_chunks(self, call: Call) -> bool:
+        return isinstance(call.state.get(STATE), _State)
+
     async def on_chunk(self, call: Call, chunk: dict[str, Any]) -> None:
         state = call.state.get(STATE)
         if not isinstance(state, _State):

@@ -90,6 +90,9 @@ class ToolResponseHook(Hook):
         if call.endpoint == "chat.completions":
             self._guard(call).check_response(response)
 
+    def wants_chunks(self, call: Call) -> bool:
+        return call.endpoint == "chat.completions"  # any chunk may carry a tool call
+
     async def on_chunk(self, call: Call, chunk: dict[str, Any]) -> None:
         if call.endpoint == "chat.completions":
             self._guard(call).check_chunk(chunk)

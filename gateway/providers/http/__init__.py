@@ -11,7 +11,7 @@ from gateway.providers.http._errors import (
     HttpTlsError,
 )
 from gateway.providers.http._proxy import NoProxy, Proxy, ProxyRules
-from gateway.providers.http._sse import SseEvent, iter_sse
+from gateway.providers.http._sse import SseEvent, SseParser, iter_sse
 from gateway.providers.http._tunnel import TransportOptions
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "ProxyRules",
     "Response",
     "SseEvent",
+    "SseParser",
     "TransportOptions",
     "Url",
     "iter_sse",

@@ -90,3 +90,28 @@ async def test_observer_hooks_and_on_end_never_break_a_request() -> None:
     assert Settle.ended == ["req_1"]
     assert pipeline.inspects_chunks
     assert not Pipeline([Settle()]).inspects_chunks
+
+
+async def test_only_hooks_that_want_a_calls_chunks_see_them() -> None:
+    seen: list[str] = []
+
+    class Chunks(Hook):
+        stage: ClassVar[Stage] = Stage.RESPONSE
+
+        def __init__(self, name: str, wanted: bool) -> None:
+            self.label, self.wanted = name, wanted
+
+        def wants_chunks(self, call: Call) -> bool:
+            return self.wanted
+
+        async def on_chunk(self, call: Call, chunk: dict[str, Any]) -> None:
+            seen.append(self.label)
+
+    pipeline = Pipeline([Chunks("metered", True), Chunks("idle", False)])
+    call = new_call()
+    hooks = pipeline.chunk_hooks(call)
+    for _ in range(3):
+        await pipeline.check_chunk(call, {"choices": []}, hooks)
+    assert seen == ["metered"] * 3
+    assert pipeline.chunk_hooks(call) == hooks
+    assert Pipeline([Chunks("idle", False)]).chunk_hooks(call) == ()
