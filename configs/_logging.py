@@ -94,14 +94,13 @@ def log_info_fields(logger: logging.Logger, msg: str, fields: dict[str, Any]) ->
     to nothing but the JSON handler ``configure_logging`` installed, the line is formatted
     from ``fields`` and written under the handler's lock -- the same line, at about a third
     of the cost. Otherwise (other handlers, filters, plain-text format) it is a plain
-    ``logger.info``. ``fields`` may carry ``request_id``; the log context sets it on records.
+    ``logger.info``. (``fields`` may name ``request_id`` only where no log context sets it.)
     """
     if not logger.isEnabledFor(logging.INFO):
         return
     handler = _json_handler
     if handler is None or not _only_to(logger, handler):
-        extra = {key: value for key, value in fields.items() if key != "request_id"}
-        logger.info(msg, extra=extra)
+        logger.info(msg, extra=fields)
         return
     formatter = handler.formatter
     assert isinstance(formatter, JsonFormatter)

@@ -29,5 +29,8 @@ class MetricsController(Controller):
             )
             if not principal.is_admin:
                 raise PermissionDeniedError("/metrics needs an admin API key")
+        api = state.get("api")
+        if api is not None:
+            api.observer.flush()  # calls that ended in the last few ms count too
         body, content_type = exposition()
         return Response(body, media_type=content_type)

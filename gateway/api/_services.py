@@ -102,6 +102,7 @@ class ApiServices:
         )
 
     async def close(self) -> None:
+        self.observer.flush()
         try:
             await self._closer.aclose()
         finally:

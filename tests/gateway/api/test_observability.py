@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -18,6 +19,8 @@ import pytest
 
 from configs import ProvidersSettings, Settings
 from gateway.app import create_app
+from gateway.observability import REQUEST_ID, RequestObserver, install_log_context
+from gateway.pipeline import Call
 from tests.gateway.api.conftest import ENV, deployment
 from tests.support.net import free_port, wait_until
 from tests.support.servers import ServerThread, start_process
@@ -177,12 +180,23 @@ def test_metrics_add_up_across_worker_processes(
                     base_url=f"http://127.0.0.1:{port}/v1", api_key=api_key, max_retries=0
                 ) as client:
                     client.chat.completions.create(model="chat", messages=HELLO)
-            for _ in range(4):  # whichever worker answers /metrics sees all requests
+            # The separate metrics port (the parent process) sees every worker's requests --
+            # each worker records its calls within a few ms (RequestObserver's batches) ...
+            wait_until(
+                lambda: (
+                    metric(
+                        httpx.get(f"http://127.0.0.1:{metrics_port}/metrics").text,
+                        "ragway_requests_total",
+                        model="chat",
+                        status="200",
+                    )
+                    == 12
+                ),
+                timeout_s=5,
+            )
+            for _ in range(4):  # ... and so does whichever worker answers /metrics
                 text = httpx.get(f"http://127.0.0.1:{port}/metrics").text
                 assert metric(text, "ragway_requests_total", model="chat", status="200") == 12
-            # ... and so does the separate metrics port, served by the parent process
-            text = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics").text
-            assert metric(text, "ragway_requests_total", model="chat", status="200") == 12
             # both workers write their values to the shared folder (breaker gauges at start)
             files = [p.name for p in (tmp_path / "prometheus").glob("gauge_livemax_*.db")]
             assert len(files) == 2
@@ -190,3 +204,28 @@ def test_metrics_add_up_across_worker_processes(
             process.send_signal(signal.SIGTERM)
             process.wait(timeout=30)
     assert os.environ.get("PROMETHEUS_MULTIPROC_DIR") is None
+
+
+async def test_calls_are_recorded_in_batches_each_line_naming_its_request(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    install_log_context()
+    observer = RequestObserver(models=["chat"], batch_s=0.05)
+
+    def access() -> list[logging.LogRecord]:
+        return [r for r in caplog.records if r.name == "ragway.access"]
+
+    with caplog.at_level(logging.INFO, logger="ragway.access"):
+        for n in range(3):
+            call = Call(request_id=f"req_batch{n}", endpoint="chat.completions", started=0.0)
+            call.model = "chat"
+            token = REQUEST_ID.set(call.request_id)  # as while the request is served
+            observer.finished(call, 0.001)
+            REQUEST_ID.reset(token)
+        assert access() == []  # not yet: the batch window is open
+        await asyncio.sleep(0.2)
+        ids = [getattr(r, "request_id", None) for r in access()]
+        assert ids == ["req_batch0", "req_batch1", "req_batch2"]
+        observer.finished(Call(request_id="req_now", endpoint="embeddings", started=0.0), 0.001)
+        observer.flush()  # what /metrics and shutdown do
+        assert getattr(access()[-1], "request_id", None) == "req_now"
