@@ -8,6 +8,8 @@ proxied request. This lane keeps one connection per process and:
 - packs commands with hiredis (C) and parses replies with ``hiredis.Reader``;
 - writes every command issued in one event-loop turn with ONE socket write (automatic
   pipelining): at 32 concurrent requests, a handful of writes carry dozens of scripts;
+  a command issued while nothing is in flight is written at once instead (nothing to
+  coalesce with, and the round trip starts a loop turn earlier);
 - keeps any number of commands in flight, answered in order (Redis replies in order);
 - lets commands that can wait (quota settlements) ride along with the next command's write,
   or leave after ``defer_s`` at the latest: at low load a request then costs Redis one write
@@ -240,12 +242,16 @@ class RedisLane:
     ) -> asyncio.Future[Any]:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
+        idle = len(protocol.waiters) == len(self._pending)  # nothing written is unanswered
         protocol.waiters.append((future, time.monotonic()))
         self._pending.append(_pack(args))
         if not self._flush_scheduled:
             if defer_s <= 0.0:
-                self._flush_scheduled = True
-                loop.call_soon(self._flush, protocol)
+                if idle:
+                    self._flush(protocol)  # deferred commands ride along
+                else:
+                    self._flush_scheduled = True
+                    loop.call_soon(self._flush, protocol)
             elif self._deferred is None:
                 self._deferred = loop.call_later(defer_s, self._flush, protocol)
         if self._watchdog is None:

@@ -163,3 +163,25 @@ async def test_a_deferred_command_leaves_with_the_next_write_or_at_its_deadline(
         assert time.monotonic() - started < 5
     finally:
         await lane.call("DEL", key)
+
+
+async def test_an_idle_lane_writes_at_once_and_a_busy_one_shares_writes(
+    own_redis: EmbeddedRedis,
+) -> None:
+    """The first command finds nothing in flight and leaves at once; the 19 issued while it
+    is in flight go out together: Redis reads a few writes, not 20."""
+    own = RedisLane(own_redis.url, timeout_s=2)
+    stats = Redis.from_url(own_redis.url)
+    try:
+        assert await own.call("PING") == b"PONG"
+
+        async def reads() -> int:
+            return int((await stats.info("stats"))["total_reads_processed"])
+
+        before = await reads()
+        replies = await asyncio.gather(*(own.call("ECHO", str(n)) for n in range(20)))
+        assert replies == [str(n).encode() for n in range(20)]
+        assert await reads() - before <= 5  # the lane's 2-3 writes and INFO itself
+    finally:
+        await stats.aclose()
+        await own.aclose()
