@@ -259,6 +259,9 @@ def report(
             f"({gn.rps / dn.rps:.1%} of direct) | {gn.p99_ms:.2f} ms | {cpu_us:.0f} us | "
             f"{sum(g.errors for _, g, _ in one) + gn.errors} |"
         )
+    for name, one, _, _, _ in rows:
+        rounds = ", ".join(f"{g.p50_ms - d.p50_ms:.3f}" for d, g, _ in one)
+        print(f"{name}: added p50 per 1-connection round (ms): {rounds}")
     metrics = httpx.get(f"{base}/metrics").text
     total = _sample(metrics, "ragway_gateway_overhead_seconds_sum")
     count = _sample(metrics, "ragway_gateway_overhead_seconds_count")
