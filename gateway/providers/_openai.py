@@ -101,19 +101,7 @@ class OpenAIProvider:
             raw = await _read(response, target.timeout_s - (time.monotonic() - started))
         except HttpError as exc:
             raise translate(exc, target.deployment) from exc
-        try:
-            result = _decode(raw)
-        except msgspec.DecodeError as exc:
-            raise UpstreamProtocolError(
-                f"{target.deployment} answered with invalid JSON: {exc}",
-                deployment=target.deployment,
-            ) from exc
-        if not isinstance(result, dict):
-            raise UpstreamProtocolError(
-                f"{target.deployment} answered with JSON that is not an object",
-                deployment=target.deployment,
-            )
-        return result
+        return _json_object(raw, target, stream=False)
 
     async def _stream(
         self, target: Target, endpoint: str, body: dict[str, Any]
@@ -138,21 +126,27 @@ class OpenAIProvider:
 
 def _chunk(data: bytes, target: Target) -> dict[str, Any]:
     """One stream event's chunk; an error event raises."""
-    try:
-        chunk = _decode(data)
-    except msgspec.DecodeError as exc:
-        raise UpstreamProtocolError(
-            f"{target.deployment} sent an invalid stream event: {exc}",
-            deployment=target.deployment,
-        ) from exc
-    if not isinstance(chunk, dict):
-        raise UpstreamProtocolError(
-            f"{target.deployment} sent a stream event that is not an object",
-            deployment=target.deployment,
-        )
+    chunk = _json_object(data, target, stream=True)
     if "error" in chunk and "choices" not in chunk:
         raise _stream_error(chunk["error"], target)
     return chunk
+
+
+def _json_object(data: bytes, target: Target, *, stream: bool) -> dict[str, Any]:
+    """A response body (or one stream event) as a JSON object, else a protocol error."""
+    try:
+        value = _decode(data)
+    except msgspec.DecodeError as exc:
+        what = "sent an invalid stream event" if stream else "answered with invalid JSON"
+        raise UpstreamProtocolError(
+            f"{target.deployment} {what}: {exc}", deployment=target.deployment
+        ) from exc
+    if not isinstance(value, dict):
+        what = "sent a stream event" if stream else "answered with JSON"
+        raise UpstreamProtocolError(
+            f"{target.deployment} {what} that is not an object", deployment=target.deployment
+        )
+    return value
 
 
 async def _read(response: Response, timeout_s: float) -> bytes:
