@@ -12,7 +12,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from gateway.api._exchange import Headers, RequestHeaders, payload_too_large
+from gateway.api._exchange import (
+    Headers,
+    RequestHeaders,
+    declares_more_than,
+    payload_too_large,
+)
 
 __all__ = ["AsgiExchange", "Receive", "Scope", "Send"]
 
@@ -36,8 +41,7 @@ class AsgiExchange:
         return self._watcher is not None and self._watcher.disconnected
 
     async def read_body(self, limit: int) -> bytes:
-        declared = self.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
+        if declares_more_than(self.headers, limit):
             raise payload_too_large(limit)
         message = await self._receive()
         body: bytes = message.get("body", b"")

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from gateway.errors import PayloadTooLargeError
 
-__all__ = ["Exchange", "RequestHeaders", "payload_too_large"]
+__all__ = ["Exchange", "RequestHeaders", "declares_more_than", "payload_too_large"]
 
 Headers = Iterable[tuple[str, str]]
 
@@ -102,3 +102,9 @@ def payload_too_large(limit: int) -> PayloadTooLargeError:
     return PayloadTooLargeError(
         f"request body is larger than {limit} bytes (gateway.max_body_bytes)"
     )
+
+
+def declares_more_than(headers: Mapping[str, str], limit: int) -> bool:
+    """The request's Content-Length says its body is over ``limit`` bytes (refused unread)."""
+    declared = headers.get("content-length")
+    return declared is not None and declared.isdigit() and int(declared) > limit

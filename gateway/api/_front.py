@@ -23,7 +23,13 @@ from typing import Any, Protocol
 
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE
 
-from gateway.api._exchange import Exchange, Headers, RequestHeaders, payload_too_large
+from gateway.api._exchange import (
+    Exchange,
+    Headers,
+    RequestHeaders,
+    declares_more_than,
+    payload_too_large,
+)
 from gateway.api._http import CoalescingHttpToolsProtocol
 
 __all__ = ["DirectExchange", "DirectHandler", "GatewayHttpProtocol"]
@@ -164,8 +170,7 @@ class DirectExchange:
 
     # -- Exchange --------------------------------------------------------------------
     async def read_body(self, limit: int) -> bytes:
-        declared = self.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
+        if declares_more_than(self.headers, limit):
             self.too_large = True  # refused before the body arrives
         if self.more_body and not self.too_large and not self.disconnected:
             if self._expect_100:
