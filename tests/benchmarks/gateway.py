@@ -33,6 +33,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -170,45 +172,85 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="ragway-bench-") as tmp:
         folder = Path(tmp)
         os.chmod(folder, 0o755)  # the embedded Postgres runs as its own user
-        postgres = EmbeddedPostgres(folder / "pg")
-        redis = EmbeddedRedis(folder / "redis", port=free_port(), persist=False)
-        upstream_port, gateway_port = free_port(), free_port()
-        (folder / "up").mkdir()
-        upstream, upstream_kind = start_upstream(folder / "up", upstream_port)
-        gateway: subprocess.Popen[bytes] | None = None
-        try:
-            database_url = postgres.start(database="ragway")
-            asyncio.run(migrate(database_url))
-            redis_url = redis.start()
-            key = insert_key(database_url)
-            upstream_url = f"http://127.0.0.1:{upstream_port}"
-            env = {
-                **os.environ,
-                "DATABASE_URL": database_url,
-                "REDIS_URL": redis_url,
-                "RAGWAY_CONFIG": "",
-                "RAGWAY_DATA_DIR": str(folder / "data"),
-                "RAGWAY_PROVIDERS__MODELS": json.dumps(models(upstream_url)),
-                "RAGWAY_GATEWAY__WORKERS": "1",
-            }
-            log = (folder / "gateway.log").open("wb")
-            gateway = subprocess.Popen(
-                [sys.executable, "-m", "gateway", "gateway", "--port", str(gateway_port)],
-                env=env,
-                stdout=log,
-                stderr=log,
-            )
-            base = f"http://127.0.0.1:{gateway_port}"
-            wait_until(lambda: _ready(base), timeout_s=60, interval_s=0.2)
-            report(args, key, upstream_url, base, gateway.pid, upstream_kind)
-        finally:
-            if gateway is not None:
-                gateway.send_signal(signal.SIGTERM)
-                gateway.wait(30)
-            upstream.send_signal(signal.SIGTERM)
-            upstream.wait(10)
-            redis.stop()
-            postgres.stop()
+        port = free_port()
+        with bench_stack(folder) as stack, running_gateway(stack, port) as gateway:
+            base = f"http://127.0.0.1:{port}"
+            report(args, stack.key, stack.upstream_url, base, gateway.pid, stack.upstream_kind)
+
+
+@dataclass(frozen=True)
+class Stack:
+    """What the gateways under test share: embedded Postgres and Redis, the fake upstream and
+    an API key with every quota set."""
+
+    folder: Path
+    database_url: str
+    redis_url: str
+    upstream_url: str
+    upstream_kind: str
+    key: str
+
+
+@contextmanager
+def bench_stack(folder: Path) -> Iterator[Stack]:
+    """Starts the shared services in ``folder``; stops them at the end."""
+    postgres = EmbeddedPostgres(folder / "pg")
+    redis = EmbeddedRedis(folder / "redis", port=free_port(), persist=False)
+    upstream_port = free_port()
+    (folder / "up").mkdir()
+    upstream, kind = start_upstream(folder / "up", upstream_port)
+    try:
+        database_url = postgres.start(database="ragway")
+        asyncio.run(migrate(database_url))
+        redis_url = redis.start()
+        yield Stack(
+            folder,
+            database_url,
+            redis_url,
+            f"http://127.0.0.1:{upstream_port}",
+            kind,
+            insert_key(database_url),
+        )
+    finally:
+        upstream.send_signal(signal.SIGTERM)
+        upstream.wait(10)
+        redis.stop()
+        postgres.stop()
+
+
+@contextmanager
+def running_gateway(
+    stack: Stack, port: int, *, tree: Path | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``ragway gateway --workers 1`` on ``port``, ready; from ``tree``'s code if given (its
+    own working directory and ``PYTHONPATH``); stopped with SIGTERM at the end."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": stack.database_url,
+        "REDIS_URL": stack.redis_url,
+        "RAGWAY_CONFIG": "",
+        "RAGWAY_DATA_DIR": str(stack.folder / f"data-{port}"),
+        "RAGWAY_PROVIDERS__MODELS": json.dumps(models(stack.upstream_url)),
+        "RAGWAY_GATEWAY__WORKERS": "1",
+    }
+    if tree is not None:
+        env["PYTHONPATH"] = str(tree)
+    log = (stack.folder / f"gateway-{port}.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gateway", "gateway", "--port", str(port)],
+        env=env,
+        cwd=tree,
+        stdout=log,
+        stderr=log,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_until(lambda: _ready(base), timeout_s=60, interval_s=0.2)
+        yield process
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(30)
+        log.close()
 
 
 def _ready(base: str) -> bool:

@@ -16,23 +16,18 @@ run: the noise floor. Needs ``wrk`` (and preferably ``nginx``), like ``gateway``
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
 import os
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-from gateway.runtime import EmbeddedPostgres, EmbeddedRedis
-from ingestion.db import migrate
-from tests.benchmarks._upstream import start_upstream
-from tests.benchmarks.gateway import _CHAT, _ready, cpu_s, insert_key, models, wrk
-from tests.support.net import free_port, wait_until
+from tests.benchmarks.gateway import _CHAT, bench_stack, cpu_s, running_gateway, wrk
+from tests.support.net import free_port
 
 _ROOT = Path(__file__).resolve().parents[2]
 
@@ -86,48 +81,10 @@ def main() -> None:
 
 
 def run(args: argparse.Namespace, folder: Path, sides: list[Side]) -> None:
-    postgres = EmbeddedPostgres(folder / "pg")
-    redis = EmbeddedRedis(folder / "redis", port=free_port(), persist=False)
-    upstream_port = free_port()
-    (folder / "up").mkdir()
-    upstream, kind = start_upstream(folder / "up", upstream_port)
-    try:
-        database_url = postgres.start(database="ragway")
-        asyncio.run(migrate(database_url))
-        redis_url = redis.start()
-        key = insert_key(database_url)
-        upstream_url = f"http://127.0.0.1:{upstream_port}"
+    with bench_stack(folder) as stack, ExitStack() as gateways:
         for side in sides:
-            env = {
-                **os.environ,
-                "PYTHONPATH": str(side.tree),
-                "DATABASE_URL": database_url,
-                "REDIS_URL": redis_url,
-                "RAGWAY_CONFIG": "",
-                "RAGWAY_DATA_DIR": str(folder / f"data-{side.port}"),
-                "RAGWAY_PROVIDERS__MODELS": json.dumps(models(upstream_url)),
-                "RAGWAY_GATEWAY__WORKERS": "1",
-            }
-            log = (folder / f"gateway-{side.port}.log").open("wb")
-            side.process = subprocess.Popen(
-                [sys.executable, "-m", "gateway", "gateway", "--port", str(side.port)],
-                env=env,
-                cwd=side.tree,
-                stdout=log,
-                stderr=log,
-            )
-            base = f"http://127.0.0.1:{side.port}"
-            wait_until(lambda base=base: _ready(base), timeout_s=60, interval_s=0.2)  # type: ignore[misc]
-        compare(args, key, sides, kind)
-    finally:
-        for side in sides:
-            if side.process is not None:
-                side.process.send_signal(signal.SIGTERM)
-                side.process.wait(30)
-        upstream.send_signal(signal.SIGTERM)
-        upstream.wait(10)
-        redis.stop()
-        postgres.stop()
+            side.process = gateways.enter_context(running_gateway(stack, side.port, tree=side.tree))
+        compare(args, stack.key, sides, stack.upstream_kind)
 
 
 def compare(args: argparse.Namespace, key: str, sides: list[Side], kind: str) -> None:
