@@ -1,6 +1,6 @@
 """Generation throughput of the CPU server's engine, per device, with ratios in the same run.
 
-``python -m tests.benchmarks.inference_generation [--devices cpu,cuda] [--sizes tiny,small]``
+``python -m tests.benchmarks.inference_generation [--devices cpu,cuda] [--sizes tiny,small,medium]``
 
 For each model size (random weights, built on the fly: nothing is downloaded) and device it
 measures one request alone (tokens/s, ms per token) and four concurrent requests advanced
@@ -21,7 +21,11 @@ from pathlib import Path
 from inference.generation import CausalModel, Generation, GenerationEvent, SamplingParams, Scheduler
 from tests.support.tiny_model import build_tiny_model
 
-SIZES = {"tiny": {"hidden_size": 64, "layers": 2}, "small": {"hidden_size": 512, "layers": 8}}
+SIZES = {
+    "tiny": {"hidden_size": 64, "layers": 2},
+    "small": {"hidden_size": 512, "layers": 8},
+    "medium": {"hidden_size": 1024, "layers": 16},
+}
 PROMPT = [{"role": "user", "content": "Tell me about pgvector and local models."}]
 
 
