@@ -40,6 +40,12 @@ class GatewaySettings(_Strict):
     workers: int = Field(default=1, ge=1, le=64, description="uvicorn worker processes")
     max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     graceful_timeout_s: float = Field(default=30.0, gt=0)
+    busy_poll_us: int = Field(
+        default=500,
+        ge=0,
+        le=100_000,
+        description="after a request arrives, poll instead of sleeping this long (0: off)",
+    )
 
 
 class DatabaseSettings(_Strict):

@@ -3,6 +3,7 @@ routes in ``_controllers``, services built once in ``ApiServices.open``."""
 
 from __future__ import annotations
 
+from gateway.api._busy_poll import BusyPoll
 from gateway.api._controllers import GatewayLitestar, api_route_handlers
 from gateway.api._front import GatewayHttpProtocol
 from gateway.api._openapi import document_api_routes
@@ -14,6 +15,7 @@ HTTP_PROTOCOL = "gateway.api:GatewayHttpProtocol"  # uvicorn's ``http=`` option 
 __all__ = [
     "HTTP_PROTOCOL",
     "ApiServices",
+    "BusyPoll",
     "GatewayHttpProtocol",
     "GatewayLitestar",
     "GatewayRequest",

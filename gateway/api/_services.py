@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from configs import Settings
+from gateway.api._busy_poll import BusyPoll
 from gateway.api._serving import OpenAIServing
 from gateway.api.chat.serving import ChatServing
 from gateway.api.completions.serving import CompletionServing
@@ -78,6 +79,10 @@ class ApiServices:
             )
         )
 
+        busy_poll = BusyPoll(
+            settings.gateway.busy_poll_us / 1_000_000, on_polled=observer.busy_polled
+        )
+
         def serving(kind: type[S]) -> S:
             return kind(
                 pipeline=pipeline,
@@ -86,6 +91,7 @@ class ApiServices:
                 observer=observer,
                 max_body_bytes=settings.gateway.max_body_bytes,
                 overhead_header=config.observability.overhead_header,
+                busy_poll=busy_poll,
             )
 
         return cls(

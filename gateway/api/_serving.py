@@ -17,6 +17,7 @@ from typing import Any, ClassVar, Literal
 import msgspec
 
 from gateway.api._asgi import AsgiExchange, Receive, Scope, Send
+from gateway.api._busy_poll import BusyPoll
 from gateway.api._exchange import Exchange
 from gateway.api._validation import decode_object, validate
 from gateway.auth import bearer_token
@@ -65,6 +66,7 @@ class OpenAIServing:
         observer: RequestObserver,
         max_body_bytes: int,
         overhead_header: bool = True,
+        busy_poll: BusyPoll | None = None,
     ) -> None:
         self._pipeline = pipeline
         self._router = router
@@ -72,6 +74,7 @@ class OpenAIServing:
         self._observer = observer
         self._max_body = max_body_bytes
         self._overhead_header = overhead_header
+        self._busy_poll = busy_poll or BusyPoll(0.0)
 
     # -- what endpoint families provide -----------------------------------------
     def supports(self, deployment: Deployment) -> bool:
@@ -98,6 +101,7 @@ class OpenAIServing:
 
     async def serve(self, exchange: Exchange) -> None:
         """Serve one exchange to the end; never raises but for a cancelled task."""
+        self._busy_poll.request_arrived()
         started = time.perf_counter()
         headers = exchange.headers
         call = Call(

@@ -27,6 +27,7 @@ from prometheus_client.multiprocess import MultiProcessCollector, mark_process_d
 
 __all__ = [
     "BREAKER_STATE",
+    "BUSY_POLL",
     "CONTENT_TYPE_LATEST",
     "FALLBACKS",
     "IN_FLIGHT",
@@ -95,6 +96,10 @@ BREAKER_STATE = Gauge(
     "Circuit breaker per deployment: 0 closed, 1 open, 2 half-open.",
     ["deployment"],
     multiprocess_mode="livemax",
+)
+BUSY_POLL = Counter(
+    "ragway_busy_poll_seconds",
+    "Seconds the event loop polled, not slept, after requests arrived (gateway.busy_poll_us).",
 )
 IN_FLIGHT = Gauge(
     "ragway_requests_in_flight",

@@ -54,6 +54,10 @@ class RequestObserver:
     def started(self, endpoint: str) -> None:
         self._child("in_flight", endpoint).inc()
 
+    def busy_polled(self, seconds: float) -> None:
+        """The event loop polled, not slept, for ``seconds`` (``gateway.api.BusyPoll``)."""
+        m.BUSY_POLL.inc(seconds)
+
     def finished(self, call: Call, now: float) -> None:
         """``call`` ended at ``now`` (``perf_counter``): recorded with the next batch."""
         self._done.append((call, now))

@@ -98,7 +98,8 @@ def test_metrics_count_requests_tokens_and_bounded_labels(
     def recorded() -> bool:  # each request is counted just after its response went out
         nonlocal after
         after = httpx.get(f"{api_url}/metrics").text
-        return delta("ragway_requests_total", route="chat.completions") == 4
+        polled = delta("ragway_busy_poll_seconds_total") > 0  # counted when a stretch ends
+        return delta("ragway_requests_total", route="chat.completions") == 4 and polled
 
     wait_until(recorded, timeout_s=5)
 
@@ -111,6 +112,7 @@ def test_metrics_count_requests_tokens_and_bounded_labels(
     assert delta("ragway_upstream_errors_total", deployment="chat-500-a", kind="5xx") == 3
     assert delta("ragway_fallbacks_total", deployment="chat-500-a") == 2
     assert metric(after, "ragway_requests_in_flight", route="chat.completions") == 0
+    assert 0 < delta("ragway_busy_poll_seconds_total") < 1  # gateway.busy_poll_us: 500 µs
     assert metric(after, "ragway_circuit_breaker_state", deployment="chat-a") == 0
     promtool = shutil.which("promtool")
     if promtool is not None:  # Debian's prometheus package; not installed in CI
