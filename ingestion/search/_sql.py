@@ -70,16 +70,19 @@ _VEC_OVERFETCH = """vec AS (
     ) AS nearest
 )"""
 # The loose query ORs the query's lexemes, leaving out %(common)s, those the planner's
-# statistics say occur in a large share of all chunks (unless that leaves none): such words rank
-# nothing and would make the side read most chunks (see CommonWords).
+# statistics say occur in a large share of all chunks: such words rank nothing and would make
+# the side read most chunks (see CommonWords). A query of only common words matches with the
+# strict query (every word, as websearch_to_tsquery reads it): ORed, they would match nearly
+# every chunk, and only an arbitrary %(text_match_limit)s of those would be ranked.
 _WORDS = """words AS (
-    SELECT websearch_to_tsquery({config}, %(text)s) AS strict,
+    SELECT q.strict,
            coalesce(
                (SELECT string_agg(quote_literal(l), ' | ') FROM unnest(q.lexemes) AS l
-                 WHERE l <> ALL(%(common)s::text[])),
-               (SELECT string_agg(quote_literal(l), ' | ') FROM unnest(q.lexemes) AS l)
-           )::tsquery AS loose
-      FROM (SELECT tsvector_to_array(to_tsvector({config}, %(text)s)) AS lexemes) AS q
+                 WHERE l <> ALL(%(common)s::text[]))::tsquery,
+               CASE WHEN numnode(q.strict) > 0 THEN q.strict END
+           ) AS loose
+      FROM (SELECT websearch_to_tsquery({config}, %(text)s) AS strict,
+                   tsvector_to_array(to_tsvector({config}, %(text)s)) AS lexemes) AS q
 )"""
 # Chunks matching the loose query are ranked at most %(text_match_limit)s at a time: a query of
 # only common words would otherwise rank a large part of the store.

@@ -18,6 +18,7 @@ psycopg prepare the statements, as a serving process's would be.
 
 Reported, all excluding query embedding (the vectors are given):
 - p50 / p99 of hybrid search, vector-only search through the index, and a filtered search;
+- p50 / p99 of full-text searches of two very common words (each in over 5% of chunks);
 - the exact scan of the same queries as the baseline, and the speed-up over it;
 - recall@10 of the HNSW search against the exact scan on the same queries.
 """
@@ -154,6 +155,13 @@ def make_queries(count: int, chunks: int, seed: int = 11) -> list[tuple[str, lis
     return queries
 
 
+def make_common_word_queries(count: int, seed: int = 17) -> list[tuple[str, list[float]]]:
+    """Two of the 50 most frequent words each: every word is in more than 5% of chunks."""
+    rng = np.random.default_rng(seed)
+    pairs = [rng.choice(50, 2, replace=False) for _ in range(count)]
+    return [(f"w{a} w{b}", []) for a, b in pairs]
+
+
 async def _timed(
     queries: list[tuple[str, list[float]]],
     call: Callable[[str], Awaitable[list[Any]]],
@@ -207,6 +215,8 @@ async def measure(
         vectors.vectors.update(warm)
         for mode in ("hybrid", "vector", "text"):
             await _timed(warm, run(searcher, mode))
+        await _timed(make_common_word_queries(query_count, seed=19), run(searcher, "text"))
+        common = make_common_word_queries(query_count)
         report: dict[str, Any] = {}
         for name, call in (
             ("hybrid", run(searcher, "hybrid")),
@@ -215,8 +225,10 @@ async def measure(
             ("text", run(searcher, "text")),
             ("hybrid_filtered_5pct", run(searcher, "hybrid", filters=category)),
             ("vector_filtered_5pct", run(searcher, "vector", filters=category)),
+            ("text_common_words", run(searcher, "text")),
         ):
-            times, results = await _timed(queries, call)
+            asked = common if name == "text_common_words" else queries
+            times, results = await _timed(asked, call)
             report[name] = {"p50": _percentiles(times)[0], "p99": _percentiles(times)[1]}
             report[name]["results"] = results
         recall = [
