@@ -1,15 +1,17 @@
-"""A tiny causal language model built on the fly: random weights, a small trained tokenizer.
+"""Tiny models built on the fly: random weights, a small trained tokenizer.
 
 Nothing is downloaded: a byte-level BPE tokenizer is trained on a few sentences (so any text
-round-trips), given a chat template, and saved with a Llama model of random weights.
+round-trips), given a chat template, and saved with a Llama (a causal language model) or a
+BERT encoder (an embedding model's shape) of random weights.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
-__all__ = ["CHAT_TEMPLATE", "build_tiny_model"]
+__all__ = ["CHAT_TEMPLATE", "build_tiny_encoder", "build_tiny_model"]
 
 CHAT_TEMPLATE = (
     "{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}<|end|>{% endfor %}"
@@ -25,19 +27,10 @@ _CORPUS = [
 ]
 
 
-def build_tiny_model(
-    folder: Path,
-    *,
-    hidden_size: int = 64,
-    layers: int = 2,
-    vocab_size: int = 384,
-    context_length: int = 2048,
-    seed: int = 0,
-) -> Path:
-    """Write a random-weight Llama and its tokenizer to ``folder``; returns ``folder``."""
-    import torch
+def _tokenizer(folder: Path, vocab_size: int) -> Any:
+    """A byte-level BPE tokenizer trained on the corpus above, saved to ``folder``."""
     from tokenizers import ByteLevelBPETokenizer
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+    from transformers import PreTrainedTokenizerFast
 
     folder.mkdir(parents=True, exist_ok=True)
     trainer = ByteLevelBPETokenizer()
@@ -53,6 +46,23 @@ def build_tiny_model(
     )
     tokenizer.chat_template = CHAT_TEMPLATE
     tokenizer.save_pretrained(folder)
+    return tokenizer
+
+
+def build_tiny_model(
+    folder: Path,
+    *,
+    hidden_size: int = 64,
+    layers: int = 2,
+    vocab_size: int = 384,
+    context_length: int = 2048,
+    seed: int = 0,
+) -> Path:
+    """Write a random-weight Llama and its tokenizer to ``folder``; returns ``folder``."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    tokenizer = _tokenizer(folder, vocab_size)
     config = LlamaConfig(
         vocab_size=len(tokenizer),
         hidden_size=hidden_size,
@@ -70,4 +80,26 @@ def build_tiny_model(
     model = LlamaForCausalLM(config)
     model.save_pretrained(folder)
     (folder / "ragway-tiny.json").write_text(json.dumps({"seed": seed}))
+    return folder
+
+
+def build_tiny_encoder(
+    folder: Path, *, hidden_size: int = 64, layers: int = 2, vocab_size: int = 384, seed: int = 0
+) -> Path:
+    """Write a random-weight BERT encoder (an embedding model's shape) and its tokenizer."""
+    import torch
+    from transformers import BertConfig, BertModel
+
+    tokenizer = _tokenizer(folder, vocab_size)
+    config = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=hidden_size,
+        intermediate_size=hidden_size * 4,
+        num_hidden_layers=layers,
+        num_attention_heads=4,
+        max_position_embeddings=512,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    torch.manual_seed(seed)
+    BertModel(config).save_pretrained(folder)
     return folder
