@@ -107,15 +107,16 @@ class QuotaHook(Hook):
         """``chunk`` becomes the last: ``finish_reason: "length"``, the counted usage."""
         call.state.pop(_METER)
         call.end_stream = True
-        choices = chunk.get("choices") or []
-        for choice in choices:
+        unfinished = meter.unfinished_choices()
+        for choice in chunk.get("choices") or ():
             if isinstance(choice, dict) and choice.get("finish_reason") is None:
                 choice["finish_reason"] = "length"
+                unfinished.discard(choice.get("index", 0))
         base: dict[str, Any] = {
             k: chunk[k] for k in ("id", "object", "created", "model") if k in chunk
         }
-        if not choices:
-            choice = {"index": 0, "delta": {}, "logprobs": None, "finish_reason": "length"}
+        for index in sorted(unfinished, key=str):  # choices this chunk did not carry (n > 1)
+            choice = {"index": index, "delta": {}, "logprobs": None, "finish_reason": "length"}
             call.trailing_chunks.append({**base, "choices": [choice]})
         usage = call.usage  # settled and recorded: the upstream's final report is not coming
         usage.prompt_tokens = meter.prompt_tokens

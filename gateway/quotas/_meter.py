@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from gateway.quotas._estimate import text_chars
@@ -20,13 +20,17 @@ from gateway.usage import Price
 __all__ = ["StreamMeter"]
 
 
-def _answer_chars(chunk: Mapping[str, Any]) -> int:
+def _answer_chars(chunk: Mapping[str, Any], finished: dict[Any, bool]) -> int:
     """Characters of the answer in one chunk: every string of each choice's ``delta`` but the
-    role (content, reasoning, tool calls) or its ``text`` (completions). Runs per chunk."""
+    role (content, reasoning, tool calls) or its ``text`` (completions). Runs per chunk.
+
+    ``finished`` is kept up to date on the way: each choice index seen, and whether it has had
+    its ``finish_reason`` (with ``n`` > 1 a chunk usually carries one choice of several)."""
     chars = 0
     for choice in chunk.get("choices") or ():
         if not isinstance(choice, dict):
             continue
+        finished[choice.get("index", 0)] = choice.get("finish_reason") is not None
         delta = choice.get("delta")
         if delta:
             for key, value in delta.items():
@@ -56,11 +60,18 @@ class StreamMeter:
     completion_tokens: int = 0
     _chars: int = 0  # answer characters since the last reported count
     _reported: int = 0  # the last reported completion tokens
+    finished: dict[Any, bool] = field(default_factory=dict)  # choice index: finish_reason seen
+
+    def unfinished_choices(self) -> set[Any]:
+        """Indices of the choices still open; choice 0 when no choice has been seen at all."""
+        if not self.finished:
+            return {0}
+        return {index for index, done in self.finished.items() if not done}
 
     def add(self, chunk: Mapping[str, Any]) -> str:
         """Count ``chunk``; ``"budget"`` or ``"tokens"`` when that allowance is used up, or
         ``""``."""
-        self._chars += _answer_chars(chunk)
+        self._chars += _answer_chars(chunk, self.finished)
         usage = chunk.get("usage")
         if isinstance(usage, dict):
             prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")

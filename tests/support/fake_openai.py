@@ -269,12 +269,16 @@ def _chat_chunks(body: dict[str, Any]) -> Iterator[dict[str, Any]]:
     text = _last_user_text(body)
     base = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1}
     base["model"] = body.get("model")
-    yield {**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]}
+    n = int(body.get("n") or 1)  # as OpenAI: one choice per chunk, the choices interleaved
+    for i in range(n):
+        yield {**base, "choices": [{"index": i, "delta": {"role": "assistant", "content": ""}}]}
     for word in ["echo:", *text.split()]:
-        yield {**base, "choices": [{"index": 0, "delta": {"content": word + " "}}]}
-    yield {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+        for i in range(n):
+            yield {**base, "choices": [{"index": i, "delta": {"content": word + " "}}]}
+    for i in range(n):
+        yield {**base, "choices": [{"index": i, "delta": {}, "finish_reason": "stop"}]}
     if (body.get("stream_options") or {}).get("include_usage"):
-        usage = {"prompt_tokens": _words(text), "completion_tokens": _words(text) + 1}
+        usage = {"prompt_tokens": _words(text), "completion_tokens": n * (_words(text) + 1)}
         usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
         yield {**base, "choices": [], "usage": usage}
 

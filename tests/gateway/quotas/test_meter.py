@@ -55,3 +55,17 @@ def test_each_allowance_is_used_up_where_it_ends() -> None:
         prompt_tokens=10, price=Price(), chars_per_token=4.0, budget_micro=0, tokens=None
     )
     assert free.add(chunk("a" * 400)) == ""  # a free model never uses up a budget
+
+
+def test_the_meter_knows_which_choices_are_still_open() -> None:
+    counting = meter(budget_micro=10**9)
+    assert counting.unfinished_choices() == {0}  # nothing seen: the one choice there is
+    counting.add({"choices": [{"index": 0, "delta": {"content": "a"}, "finish_reason": None}]})
+    counting.add({"choices": [{"index": 1, "delta": {"content": "b"}, "finish_reason": None}]})
+    counting.add({"choices": [{"index": 2, "delta": {"content": "c"}, "finish_reason": None}]})
+    counting.add({"choices": [{"index": 1, "delta": {}, "finish_reason": "stop"}]})
+    assert counting.unfinished_choices() == {0, 2}
+    counting.add({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+    counting.add({"choices": [{"index": 2, "delta": {}, "finish_reason": "stop"}]})
+    counting.add({"choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 9}})
+    assert counting.unfinished_choices() == set()  # a usage chunk after the end opens none

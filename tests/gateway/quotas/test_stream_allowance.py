@@ -166,6 +166,37 @@ def test_a_stream_ends_when_the_budget_is_used_up_and_is_settled(
     assert "spent or reserved $0.0300" in again.value.message
 
 
+def test_every_choice_of_a_stream_ended_by_its_budget_gets_a_finish_reason(
+    metered: Metered,
+) -> None:
+    sdk, _ = client(metered, monthly_budget_usd=0.03)  # 30 answer tokens, over 3 choices
+    chunks = list(
+        sdk.chat.completions.create(
+            model="metered",
+            messages=[{"role": "user", "content": WORDS}],
+            stream=True,
+            n=3,
+            stream_options={"include_usage": True},
+        )
+    )
+    finished = {
+        choice.index: choice.finish_reason
+        for chunk in chunks
+        for choice in chunk.choices
+        if choice.finish_reason is not None
+    }
+    assert finished == {0: "length", 1: "length", 2: "length"}
+    texts = {
+        i: "".join(c.delta.content or "" for k in chunks for c in k.choices if c.index == i)
+        for i in range(3)
+    }
+    assert all(0 < len(t) < len(FULL_ANSWER) and FULL_ANSWER.startswith(t) for t in texts.values())
+    usage = chunks[-1].usage
+    assert usage is not None
+    assert not chunks[-1].choices
+    assert usage.completion_tokens == 30
+
+
 def test_a_stream_without_max_tokens_stays_within_tpm(metered: Metered) -> None:
     # The prompt is estimated at 65 tokens; 10 answer tokens are reserved; tpm allows 100.
     sdk, key_id = client(metered, tpm=100)
