@@ -71,6 +71,9 @@ class LocalEmbedderSettings(_Strict):
     batch_size: int = Field(default=32, ge=1)
     max_length: int = Field(default=256, ge=8)
     device: Literal["cpu", "cuda"] = "cpu"
+    dtype: Literal["auto", "float32", "float16", "bfloat16"] = Field(
+        default="auto", description="auto: float32 on a CPU, the checkpoint's dtype on a GPU"
+    )
 
 
 class RemoteEmbedderSettings(_Strict):

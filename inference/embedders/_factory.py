@@ -30,6 +30,7 @@ def build_embedder(
             batch_size=settings.batch_size,
             max_length=settings.max_length,
             device=settings.device,
+            dtype=settings.dtype,
         )
     environ = os.environ if env is None else env
     api_key = None

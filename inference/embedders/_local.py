@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from inference._dtype import load_dtype
 from inference.embedders._base import EmbeddingError
 
 __all__ = ["LocalEmbedder", "default_model_path"]
@@ -35,6 +36,7 @@ class LocalEmbedder:
         batch_size: int = 32,
         max_length: int = 256,
         device: str = "cpu",
+        dtype: str = "auto",
     ) -> None:
         import torch
         from transformers import AutoModel, AutoTokenizer
@@ -49,7 +51,9 @@ class LocalEmbedder:
             raise EmbeddingError(f"embedding model not found at {path}")
         self._torch = torch
         self._tokenizer: Any = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
-        self._model: Any = AutoModel.from_pretrained(str(path), local_files_only=True).to(device)
+        self._model: Any = AutoModel.from_pretrained(
+            str(path), local_files_only=True, dtype=load_dtype(dtype, device)
+        ).to(device)
         self._model.eval()
         self._device = device
         self._batch_size = batch_size
@@ -65,6 +69,11 @@ class LocalEmbedder:
     @property
     def dimension(self) -> int:
         return self._dimension
+
+    @property
+    def dtype(self) -> str:
+        """The precision the weights were loaded in: ``float32``, ``float16``, ..."""
+        return str(next(self._model.parameters()).dtype).removeprefix("torch.")
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         vectors: list[list[float]] = []

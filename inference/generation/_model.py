@@ -8,11 +8,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from inference._dtype import load_dtype
 from inference.errors import InferenceError, RequestError
 
 __all__ = ["CausalModel"]
-
-_DTYPES = {"float16": "float16", "bfloat16": "bfloat16", "float32": "float32"}
 
 
 class CausalModel:
@@ -42,14 +41,9 @@ class CausalModel:
         self.device = device
         self.context_length = context_length
         self.tokenizer: Any = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
-        kwargs: dict[str, Any] = {"local_files_only": True}
-        if dtype in _DTYPES:
-            kwargs["dtype"] = getattr(torch, _DTYPES[dtype])
-        elif device == "cpu":
-            kwargs["dtype"] = torch.float32  # half precision is slow on most CPUs
-        else:
-            kwargs["dtype"] = "auto"
-        loaded: Any = AutoModelForCausalLM.from_pretrained(str(path), **kwargs)
+        loaded: Any = AutoModelForCausalLM.from_pretrained(
+            str(path), local_files_only=True, dtype=load_dtype(dtype, device)
+        )
         self.model: Any = loaded.to(device)
         self.model.eval()
         # transformers renamed ``past_key_values`` to ``cache`` in 5.2x; accept either release.

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 
 from inference.embedders import Embedder, LocalEmbedder
+from tests.support.tiny_model import build_tiny_encoder
 
 
 @pytest.fixture(scope="module")
@@ -55,3 +57,18 @@ def test_similar_texts_are_closer(embedder: LocalEmbedder) -> None:
 
 def test_token_counts(embedder: LocalEmbedder) -> None:
     assert embedder.count_tokens(["hello world", ""]) == [4, 2]
+
+
+def test_a_half_precision_checkpoint_runs_in_float32_on_a_cpu(tmp_path: Path) -> None:
+    import torch
+    from transformers import AutoModel
+
+    path = build_tiny_encoder(tmp_path / "encoder")
+    AutoModel.from_pretrained(str(path), dtype=torch.float32).half().save_pretrained(path)
+    auto = LocalEmbedder(path)
+    assert auto.dtype == "float32"
+    asked = LocalEmbedder(path, dtype="float16")
+    assert asked.dtype == "float16"
+    texts = ["pgvector stores embeddings", "the gateway speaks OpenAI"]
+    for a, b in zip(auto.embed(texts), asked.embed(texts), strict=True):
+        assert sum(x * y for x, y in zip(a, b, strict=True)) > 0.999
