@@ -5,7 +5,7 @@ go idle, and on a virtual machine an idle vCPU halts: waking it when the reply l
 interrupt through the hypervisor, tens of microseconds, two or three times per request. At one
 connection on the development VM that was ~100 µs of a ~470 µs request
 (docs/performance.md). While a window is open, the loop always has a callback ready, so each
-turn asks the kernel for ready sockets without sleeping (``epoll_wait`` with no timeout) and a
+turn asks the kernel for ready sockets without sleeping (``epoll_wait`` with a zero timeout), and a
 reply is handled as soon as it lands -- Linux's ``net.core.busy_poll`` idea, in user space.
 
 The window belongs to the process, not to a request: each arrival moves its end to

@@ -27,6 +27,10 @@ _log = logging.getLogger(__name__)
 _METER = "quota.meter"
 
 
+def _index_order(index: Any) -> tuple[int, Any]:
+    return (0, index) if isinstance(index, int) else (1, str(index))
+
+
 def _max_tokens(body: dict[str, Any]) -> int | None:
     for field in ("max_completion_tokens", "max_tokens"):
         value = body.get(field)
@@ -115,7 +119,8 @@ class QuotaHook(Hook):
         base: dict[str, Any] = {
             k: chunk[k] for k in ("id", "object", "created", "model") if k in chunk
         }
-        for index in sorted(unfinished, key=str):  # choices this chunk did not carry (n > 1)
+        # choices this chunk did not carry (n > 1), in order (indices are ints from JSON)
+        for index in sorted(unfinished, key=_index_order):
             choice = {"index": index, "delta": {}, "logprobs": None, "finish_reason": "length"}
             call.trailing_chunks.append({**base, "choices": [choice]})
         usage = call.usage  # settled and recorded: the upstream's final report is not coming
