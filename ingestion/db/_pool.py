@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import select
+
 import psycopg
 from pgvector.psycopg import register_vector_async
 from psycopg_pool import AsyncConnectionPool
@@ -9,6 +11,24 @@ from psycopg_pool import AsyncConnectionPool
 from configs import DatabaseSettings
 
 __all__ = ["open_pool"]
+
+
+async def _check(conn: psycopg.AsyncConnection) -> None:
+    """Before a pooled connection is handed out: a round trip only when it may be dead.
+
+    An idle connection's socket has nothing to read. When the server ends the session (a
+    restart, ``pg_terminate_backend``, an idle timeout) it sends a FATAL error and closes the
+    socket, which makes it readable: only then is the connection checked with a query, and
+    dropped if that fails. A healthy checkout costs one ``poll`` system call, not a round
+    trip to Postgres. (A server that vanished without closing its sockets is not seen here;
+    nor was it by the query, which would have waited for TCP to time out.)
+    """
+    if conn.closed or conn.broken:
+        raise psycopg.OperationalError("the pooled connection is closed")
+    waiting = select.poll()
+    waiting.register(conn.pgconn.socket, select.POLLIN | select.POLLERR | select.POLLHUP)
+    if waiting.poll(0):  # the server said something while the connection sat idle
+        await AsyncConnectionPool.check_connection(conn)
 
 
 async def _configure(conn: psycopg.AsyncConnection) -> None:
@@ -22,8 +42,8 @@ async def open_pool(
 ) -> AsyncConnectionPool:
     """Open a pool without waiting for Postgres: readiness reports it until it answers.
 
-    Connections are checked before they are handed out, so a Postgres restart costs
-    the requests in flight at that moment, not every pooled connection afterwards.
+    Connections are checked before they are handed out (``_check``), so a Postgres restart
+    costs the requests in flight at that moment, not every pooled connection afterwards.
     """
     pool = AsyncConnectionPool(
         url,
@@ -34,7 +54,7 @@ async def open_pool(
             "application_name": application_name,
         },
         configure=_configure,
-        check=AsyncConnectionPool.check_connection,
+        check=_check,
         timeout=settings.acquire_timeout_s,
         open=False,
         name=application_name,
