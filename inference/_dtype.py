@@ -9,16 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["DTYPES", "load_dtype"]
+__all__ = ["load_dtype"]
 
-DTYPES = ("float16", "bfloat16", "float32")
+_DTYPES = ("float16", "bfloat16", "float32")
 
 
 def load_dtype(dtype: str, device: str) -> Any:
     """The ``dtype`` argument for ``from_pretrained``: a torch dtype, or ``"auto"``."""
     import torch
 
-    if dtype in DTYPES:
+    if dtype in _DTYPES:
         return getattr(torch, dtype)
     if device == "cpu":
         return torch.float32

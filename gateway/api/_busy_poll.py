@@ -45,10 +45,6 @@ class BusyPoll:
         self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
-    def window_s(self) -> float:
-        return self._window
-
-    @property
     def polling(self) -> bool:
         return self._loop is not None
 

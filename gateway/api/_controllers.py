@@ -19,11 +19,15 @@ from gateway.api.models.protocol import Model, ModelList
 
 __all__ = ["FAST_ROUTES", "GatewayLitestar", "ModelsController", "api_route_handlers"]
 
-_DIRECT = {  # request target -> the ApiServices field serving it (gateway.api._front)
-    b"/v1/chat/completions": "chat",
-    b"/v1/completions": "completions",
-    b"/v1/embeddings": "embeddings",
+# The OpenAI POST routes: path -> the ApiServices field whose serving object answers it.
+# Reached through Litestar (``FAST_ROUTES``, the direct lane) and, on the gateway's own HTTP
+# front, straight from the protocol (``GatewayLitestar.direct_route``).
+_OPENAI_POSTS = {
+    "/v1/chat/completions": "chat",
+    "/v1/completions": "completions",
+    "/v1/embeddings": "embeddings",
 }
+_DIRECT = {path.encode(): field for path, field in _OPENAI_POSTS.items()}
 
 
 def _services(scope: Scope) -> ApiServices:
@@ -31,22 +35,17 @@ def _services(scope: Scope) -> ApiServices:
     return services
 
 
-async def chat_completions(scope: Scope, receive: Receive, send: Send) -> None:
-    await _services(scope).chat.handle(scope, receive, send)  # type: ignore[arg-type]
+def _asgi_route(path: str, field: str) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
+    async def route(scope: Scope, receive: Receive, send: Send) -> None:
+        serving: OpenAIServing = getattr(_services(scope), field)
+        await serving.handle(scope, receive, send)  # type: ignore[arg-type]
 
-
-async def completions(scope: Scope, receive: Receive, send: Send) -> None:
-    await _services(scope).completions.handle(scope, receive, send)  # type: ignore[arg-type]
-
-
-async def embeddings(scope: Scope, receive: Receive, send: Send) -> None:
-    await _services(scope).embeddings.handle(scope, receive, send)  # type: ignore[arg-type]
+    route.__name__ = route.__qualname__ = path.removeprefix("/v1/").replace("/", "_")
+    return route
 
 
 FAST_ROUTES: dict[str, Callable[[Scope, Receive, Send], Awaitable[None]]] = {
-    "/v1/chat/completions": chat_completions,
-    "/v1/completions": completions,
-    "/v1/embeddings": embeddings,
+    path: _asgi_route(path, field) for path, field in _OPENAI_POSTS.items()
 }
 
 
