@@ -135,7 +135,10 @@ def configure_logging(settings: LoggingSettings, *, process: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.level)
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "dramatiq"):
+    # A library's warnings.warn (a deprecation, a misuse it corrected) becomes a WARNING record
+    # of the "py.warnings" logger, so it is one JSON line like the rest, never raw text on stderr.
+    logging.captureWarnings(True)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "dramatiq", "py.warnings"):
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = True

@@ -7,9 +7,9 @@ import contextlib
 import logging
 
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
-from redis.retry import Retry
 
 from gateway.auth._cache import KeyCache
 
@@ -109,4 +109,4 @@ class KeyChangeListener:
                     self._cache.drop_key(data.decode() if isinstance(data, bytes) else str(data))
         finally:
             with contextlib.suppress(RedisError, OSError):
-                await pubsub.aclose()  # type: ignore[no-untyped-call]
+                await pubsub.aclose()

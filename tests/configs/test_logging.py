@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 import json
 import logging
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -77,3 +79,22 @@ def test_it_steps_aside_for_other_handlers_and_formats(
     _configure(monkeypatch, stderr, "text")
     log_info_fields(logger, "plain", FIELDS)
     assert stderr.getvalue().splitlines()[-1].endswith("ragway.test-access: plain")
+
+
+def test_a_library_warning_is_one_json_line_on_stderr() -> None:
+    """``warnings.warn`` from a library, in a real process: a WARNING line of ``py.warnings``
+    in the log's JSON, never the interpreter's two plain-text lines."""
+    script = (
+        "import warnings\n"
+        "from configs import LoggingSettings, configure_logging\n"
+        "configure_logging(LoggingSettings(format='json'), process='gateway')\n"
+        "warnings.warn('a library corrected a misuse', UserWarning, stacklevel=1)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    lines = [json.loads(line) for line in result.stderr.splitlines()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0]["logger"] == "py.warnings"
+    assert lines[0]["level"] == "warning"
+    assert "UserWarning: a library corrected a misuse" in str(lines[0]["msg"])

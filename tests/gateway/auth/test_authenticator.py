@@ -209,3 +209,13 @@ async def test_with_redis_down_changes_still_apply_within_the_fallback_ttl(
             await wait_live(cache)
     finally:
         redis.stop()
+
+
+def test_the_listener_runs_the_retry_policy_it_configures() -> None:
+    """No retries on the subscription's connection (a gap could hide a key change): given as
+    redis-py's asyncio ``Retry``, so redis-py neither converts it nor warns about it."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        KeyChangeListener("redis://127.0.0.1:9/0", KeyCache(ttl_s=1, fallback_ttl_s=1), channel="c")
