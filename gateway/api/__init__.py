@@ -9,6 +9,11 @@ from gateway.api._front import GatewayHttpProtocol
 from gateway.api._openapi import document_api_routes
 from gateway.api._request import GatewayRequest
 from gateway.api._services import ApiServices
+from gateway.api._uvicorn_internals import (
+    UvicornInternalsError,
+    missing_uvicorn_internals,
+    require_uvicorn_internals,
+)
 
 HTTP_PROTOCOL = "gateway.api:GatewayHttpProtocol"  # uvicorn's ``http=`` option (gateway.api._front)
 
@@ -19,6 +24,9 @@ __all__ = [
     "GatewayHttpProtocol",
     "GatewayLitestar",
     "GatewayRequest",
+    "UvicornInternalsError",
     "api_route_handlers",
     "document_api_routes",
+    "missing_uvicorn_internals",
+    "require_uvicorn_internals",
 ]

@@ -24,7 +24,7 @@ def gateway_command(
     cli: CliContext, host: str | None, port: int | None, workers: int | None
 ) -> None:
     """Run the HTTP gateway (needs DATABASE_URL and REDIS_URL)."""
-    from gateway.api import HTTP_PROTOCOL
+    from gateway.api import HTTP_PROTOCOL, UvicornInternalsError, require_uvicorn_internals
     from gateway.cli._uvicorn import serve_gateway
 
     for name, value in (("HOST", host), ("PORT", port), ("WORKERS", workers)):
@@ -34,6 +34,10 @@ def gateway_command(
     try:
         require_urls(settings)
     except SettingsError as exc:
+        raise click.ClickException(str(exc)) from exc
+    try:
+        require_uvicorn_internals()
+    except UvicornInternalsError as exc:
         raise click.ClickException(str(exc)) from exc
     configure_logging(settings.logging, process="gateway")
     if settings.gateway.workers > 1:

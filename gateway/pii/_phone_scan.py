@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-__all__ = ["Attempt", "available", "scan"]
+__all__ = ["Attempt", "available", "missing_internals", "scan"]
 
 # (piece, offset, regions) -> the regions whose ``_parse_and_verify`` accepts the piece, with
 # the ``PhoneNumberMatch`` each got
@@ -35,13 +35,28 @@ _NEEDED = (
 )
 
 
-def available() -> bool:
-    """Whether this phonenumbers still has the internals the walk restates (else: Presidio's)."""
+def missing_internals() -> list[str]:
+    """The private names of python-phonenumbers the walk needs that this release lacks.
+
+    The walk restates ``phonenumbermatcher.py`` with its private patterns and asks
+    ``PhoneNumberMatcher._parse_and_verify`` about each piece; pyproject pins phonenumbers to
+    the release this was checked against, and a test fails naming whatever an upgrade removed.
+    """
     from phonenumbers import PhoneNumberMatcher, phonenumbermatcher
 
-    return all(hasattr(phonenumbermatcher, name) for name in _NEEDED) and hasattr(
-        PhoneNumberMatcher, "_parse_and_verify"
-    )
+    missing = [
+        f"phonenumbers.phonenumbermatcher.{name}"
+        for name in _NEEDED
+        if not hasattr(phonenumbermatcher, name)
+    ]
+    if not hasattr(PhoneNumberMatcher, "_parse_and_verify"):
+        missing.append("phonenumbers.PhoneNumberMatcher._parse_and_verify")
+    return missing
+
+
+def available() -> bool:
+    """Whether this phonenumbers still has the internals the walk restates (else: Presidio's)."""
+    return not missing_internals()
 
 
 def scan(text: str, regions: Sequence[str], attempt: Attempt, max_tries: int = 65535) -> list[Any]:

@@ -178,3 +178,15 @@ def test_far_fewer_parses_than_presidio_on_1kb_prompts(monkeypatch: pytest.Monke
     presidio, ours = counts
     assert ours * 5 < presidio, counts
     assert ours > 0, "the fast recognizer still asks phonenumbers about what it reports"
+
+
+def test_this_phonenumbers_has_the_internals_the_scan_restates() -> None:
+    """pyproject pins phonenumbers; a release that moves these makes the fast phone path fall
+    back to Presidio's (slow) one, so an upgrade must fail here, naming what moved."""
+    from gateway.pii._phone_scan import missing_internals
+
+    missing = missing_internals()
+    assert not missing, (
+        f"phonenumbers {phonenumbers.__version__} lacks what gateway/pii/_phone_scan.py "
+        f"restates: {', '.join(missing)}"
+    )
