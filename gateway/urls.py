@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from configs import Settings, SettingsError
 
-__all__ = ["require_urls"]
+__all__ = ["require_database_url", "require_urls"]
 
 
 def require_urls(settings: Settings) -> tuple[str, str]:
@@ -18,10 +18,22 @@ def require_urls(settings: Settings) -> tuple[str, str]:
         if value is None
     ]
     if missing:
-        raise SettingsError(
-            f"{' and '.join(missing)} not set: this process needs them "
-            "(`ragway run` starts an embedded stack and sets them for the processes it starts)"
-        )
+        raise _missing(missing, settings)
     assert settings.database.url is not None
     assert settings.redis.url is not None
     return settings.database.url.get_secret_value(), settings.redis.url.get_secret_value()
+
+
+def require_database_url(settings: Settings) -> str:
+    """Return the database URL or say that ``DATABASE_URL`` is missing."""
+    if settings.database.url is None:
+        raise _missing(["DATABASE_URL"], settings)
+    return settings.database.url.get_secret_value()
+
+
+def _missing(names: list[str], settings: Settings) -> SettingsError:
+    return SettingsError(
+        f"{' and '.join(names)} not set, and no `ragway run` is serving from "
+        f"{settings.data_dir}: set {'them' if len(names) > 1 else 'it'}, or start the stack "
+        "with `ragway run` (`make run`) from this directory (or with the same RAGWAY_DATA_DIR)"
+    )

@@ -8,6 +8,7 @@ import click
 
 from configs import SettingsError
 from gateway.cli._context import CliContext, pass_cli
+from gateway.urls import require_database_url
 from ingestion.db import applied_migrations, migrate
 from ingestion.errors import IngestionError
 
@@ -20,10 +21,10 @@ def db_group() -> None:
 
 
 def _database_url(cli: CliContext) -> str:
-    settings = cli.settings()
-    if settings.database.url is None:
-        raise click.ClickException(SettingsError("DATABASE_URL is not set").args[0])
-    return settings.database.url.get_secret_value()
+    try:
+        return require_database_url(cli.settings())
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @db_group.command("migrate")

@@ -13,6 +13,7 @@ import click
 import httpx
 
 from gateway.cli._context import CliContext, pass_cli
+from gateway.runtime import StackFile
 from ingestion.parsing import SUPPORTED_EXTENSIONS
 
 __all__ = ["ingest_command"]
@@ -66,7 +67,10 @@ class _Api:
 @click.command("ingest")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--store", "store_name", required=True, help="Vector store name (created if new).")
-@click.option("--url", help="Gateway base URL with /v1 (default: from gateway.host/port).")
+@click.option(
+    "--url",
+    help="Gateway base URL with /v1 (default: the running stack's, else gateway.host/port).",
+)
 @click.option("--api-key", envvar="RAGWAY_API_KEY", help="Admin API key (or RAGWAY_API_KEY).")
 @click.option("--timeout", "timeout_s", default=600.0, show_default=True, help="Seconds to wait.")
 @pass_cli
@@ -86,8 +90,11 @@ def ingest_command(
     if not key:
         raise click.ClickException("give an admin key with --api-key or RAGWAY_API_KEY")
     if url is None:
-        gateway = cli.settings().gateway
-        url = f"http://{gateway.host}:{gateway.port}/v1"
+        settings = cli.settings()
+        stack = StackFile(settings.data_dir.resolve()).read_running()
+        gateway = settings.gateway
+        base = stack.gateway_url if stack else f"http://{gateway.host}:{gateway.port}"
+        url = f"{base}/v1"
     summary = _Summary()
     files = _collect(paths, summary)
     api = _Api(url, key, timeout_s=60.0)

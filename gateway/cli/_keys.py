@@ -16,7 +16,7 @@ from gateway.auth import RedisKeyEvents, key_change_channel
 from gateway.cli._context import CliContext, pass_cli
 from gateway.errors import GatewayError
 from gateway.keys import KeyCreate, KeyService, KeyUpdate, ensure_admin_key
-from gateway.urls import require_urls
+from gateway.urls import require_database_url, require_urls
 from ingestion.db import open_pool
 
 __all__ = ["keys_group"]
@@ -36,10 +36,12 @@ def keys_group() -> None:
 def bootstrap_command(cli: CliContext) -> None:
     """Create the first admin key if none exists (or register RAGWAY_ADMIN_KEY)."""
     settings = cli.settings()
-    if settings.database.url is None:
-        raise click.ClickException("DATABASE_URL is not set")
+    try:
+        database_url = require_database_url(settings)
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from exc
     admin = settings.admin_key.get_secret_value() if settings.admin_key else None
-    result = asyncio.run(ensure_admin_key(settings.database.url.get_secret_value(), admin))
+    result = asyncio.run(ensure_admin_key(database_url, admin))
     if result.plaintext:
         click.echo(f"created admin key (shown once): {result.plaintext}")
     else:

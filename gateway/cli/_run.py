@@ -21,7 +21,7 @@ __all__ = ["run_command"]
 def run_command(cli: CliContext) -> None:
     """Run gateway, worker and (unless DATABASE_URL / REDIS_URL are set) embedded Postgres
     and Redis under the data directory. Ctrl-C stops them all."""
-    settings = cli.settings()
+    settings = cli.settings(find_running_stack=False)
     configure_logging(settings.logging.model_copy(update={"format": "text"}), process="run")
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -1,7 +1,8 @@
 """``ragway run``: the whole stack in the foreground, stopped cleanly by Ctrl-C.
 
 Start order: lock the data directory, embedded Postgres and Redis (only for the URLs
-not configured), migrations, the admin key, then the gateway and worker processes.
+not configured), ``stack.json`` (so the CLI in another shell finds them), migrations, the
+admin key, then the gateway and worker processes.
 Stop order is the reverse. A child that exits on its own stops the whole stack.
 """
 
@@ -26,6 +27,7 @@ from gateway.keys import BootstrapResult, ensure_admin_key
 from gateway.runtime._lock import RunLock
 from gateway.runtime._postgres import EmbeddedPostgres
 from gateway.runtime._redis import EmbeddedRedis
+from gateway.runtime._stackfile import RunningStack, StackFile
 from inference import die_with_parent
 from ingestion.db import migrate_when_ready
 
@@ -96,6 +98,9 @@ class Supervisor:
             self._cleanups.append(redis_server.stop)
         env["DATABASE_URL"] = database_url
         env["REDIS_URL"] = redis_url
+        stack_file = StackFile(data_dir)
+        stack_file.write(RunningStack(database_url, redis_url, gateway_url, os.getpid()))
+        self._cleanups.append(stack_file.remove)
 
         applied = asyncio.run(
             migrate_when_ready(database_url, wait_s=settings.database.migrate_wait_s)

@@ -52,6 +52,17 @@ def wait_ready(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
     wait_until(lambda: "Press Ctrl-C to stop." in log.read_text(), timeout_s=10)
 
 
+def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """``ragway ARGS`` as a user types it in another terminal (same data dir, no URLs)."""
+    return subprocess.run(
+        [sys.executable, "-m", "gateway", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
 def stop(process: subprocess.Popen[bytes]) -> int:
     process.send_signal(signal.SIGINT)
     return process.wait(timeout=60)
@@ -82,6 +93,18 @@ def test_run_serves_refuses_second_run_and_stops_cleanly(tmp_path: Path) -> None
         assert "already running" in second.stderr
         assert str(process.pid) in second.stderr
         assert httpx.get(f"{url}/readyz").status_code == 200  # the first one is unharmed
+
+        # A second shell with no URLs set finds the stack through <data_dir>/stack.json,
+        # which only its owner may read (the URLs can carry credentials).
+        assert (data_dir / "stack.json").stat().st_mode & 0o777 == 0o600
+        created = cli(env, "keys", "create", "--name", "second-terminal")
+        assert created.returncode == 0, created.stderr
+        new_key = KEY.search(created.stdout)
+        assert new_key, created.stdout
+        assert "using the stack `ragway run` serves" in created.stderr
+        models = httpx.get(f"{url}/v1/models", headers={"Authorization": f"Bearer {new_key[0]}"})
+        assert models.status_code == 200, models.text
+        assert cli(env, "db", "status").returncode == 0
     finally:
         code = stop(process)
     assert code == 0, first_log.read_text()
@@ -94,6 +117,11 @@ def test_run_serves_refuses_second_run_and_stops_cleanly(tmp_path: Path) -> None
         except httpx.TransportError:
             pass
     assert not (data_dir / "postgres" / "postmaster.pid").exists()
+    # Stopped: the file is gone, and the CLI says what to do instead of hanging on a dead URL.
+    assert not (data_dir / "stack.json").exists()
+    orphan = cli(env, "keys", "list")
+    assert orphan.returncode != 0
+    assert "no `ragway run` is serving" in orphan.stderr
 
     # A restart keeps the data: the admin key made on first start still works, no new one is made.
     second_log = tmp_path / "second.log"
