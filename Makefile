@@ -1,27 +1,36 @@
 # ragway: `make run` starts the whole stack, `make test` runs every check.
-# Both create .venv first when it is missing (CPU torch kept; see configs/constraints.txt).
+# Both install .venv from the committed lock first (configs/requirements.lock: every package,
+# pinned, with hashes), so every machine tests the same versions. `make lock` moves the lock.
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+LOCK   := configs/requirements.lock
 STAMP  := $(VENV)/.ragway-installed
 
+# The lock: runtime + dev extras + the build backend, for this Python on Linux x86_64.
+# torchvision stays out (unstructured[pdf] -> timm asks for it; its only build here is a CUDA
+# one that breaks the CPU torch, and nothing ragway runs imports it).
+PIP_COMPILE = CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --extra dev \
+	--all-build-deps --generate-hashes --strip-extras --unsafe-package torchvision \
+	--no-emit-index-url --no-emit-find-links --output-file $(LOCK) pyproject.toml
+
 .DEFAULT_GOAL := help
-.PHONY: help venv run test lint typecheck imports pytest bench soak clean
+.PHONY: help venv run test lint typecheck imports pytest bench soak clean lock upgrade
 
 help:
 	@echo "make run    - set up .venv if missing and run gateway + worker (+ embedded Postgres/Redis)"
 	@echo "make test   - set up .venv if missing and run lint, format check, types, import layers, pytest"
 	@echo "make bench  - run the benchmarks in tests/benchmarks (BENCH=\"name ...\" for some; not part of make test)"
 	@echo "make soak   - 30 min of mixed traffic on the whole stack; fails if memory grows >10% (SOAK=\"--duration 5m ...\")"
+	@echo "make lock   - re-resolve the lock after a pyproject.toml change, keeping the other pins"
+	@echo "make upgrade - re-resolve the lock with the newest releases pyproject.toml allows"
 
-$(STAMP): pyproject.toml configs/constraints.txt
+$(STAMP): $(LOCK) pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q torch==2.13.0
-	$(BIN)/python -m pip install -q -c configs/constraints.txt -e '.[dev]'
-	@# torchvision arrives via unstructured[pdf] as a CUDA build that breaks CPU torch; fast PDF parsing needs none.
-	$(BIN)/python -m pip uninstall -q -y torchvision
+	$(BIN)/python -m pip install -q --no-deps --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
+	$(BIN)/python -m tests.support.lockfile prune
 	@touch $(STAMP)
 
 venv: $(STAMP)
@@ -49,6 +58,14 @@ bench: $(STAMP)
 
 soak: $(STAMP)
 	$(BIN)/python -m tests.soak $(SOAK)
+
+lock: $(STAMP)
+	$(PIP_COMPILE)
+	@echo "$(LOCK) written. Run \`make test\` (it installs the new lock), then commit it with pyproject.toml."
+
+upgrade: $(STAMP)
+	$(PIP_COMPILE) --upgrade
+	@echo "$(LOCK) moved to the newest releases pyproject.toml allows. Run \`make test\` before you commit it."
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache
