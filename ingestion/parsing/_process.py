@@ -17,6 +17,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
+from configs import LoggingSettings, configure_logging
 from ingestion.errors import IngestionError
 from ingestion.parsing._base import Element, Parser
 
@@ -30,9 +31,12 @@ class ProcessParser:
     first parse and kept warm. A child that dies (killed, out of memory) costs its file a
     retry (``IngestionError``, transient), not the worker."""
 
-    def __init__(self, parser: Parser, *, processes: int) -> None:
+    def __init__(
+        self, parser: Parser, *, processes: int, log_settings: LoggingSettings | None = None
+    ) -> None:
         self._parser = parser
         self._processes = processes
+        self._log_settings = log_settings
         self._lock = threading.Lock()
         self._pool: ProcessPoolExecutor | None = None
 
@@ -60,7 +64,7 @@ class ProcessParser:
                     max_workers=self._processes,
                     mp_context=multiprocessing.get_context("spawn"),  # no fork of torch's threads
                     initializer=_start_child,
-                    initargs=(os.getpid(),),
+                    initargs=(os.getpid(), self._log_settings),
                 )
             return self._pool
 
@@ -69,10 +73,13 @@ def _parse(parser: Parser, path: Path, filename: str) -> list[Element]:
     return parser.parse(path, filename=filename)
 
 
-def _start_child(parent: int) -> None:
+def _start_child(parent: int, log_settings: LoggingSettings | None) -> None:
     """Parse at a lower CPU priority: embedding is the pipeline's bottleneck, so it gets the
     cores first and parsing fills what it leaves. A child whose worker died (SIGKILL) exits
-    instead of waiting for work forever."""
+    instead of waiting for work forever. A spawned child starts with logging unset: it logs
+    (and turns the parsing libraries' warnings into log lines) as its worker does."""
+    if log_settings is not None:
+        configure_logging(log_settings, process="parser")
     os.nice(_NICENESS)
 
     def watch() -> None:

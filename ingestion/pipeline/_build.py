@@ -49,4 +49,4 @@ def _parser(settings: Settings) -> Parser:
     )
     if parsing.processes == 0:
         return parser
-    return ProcessParser(parser, processes=parsing.processes)
+    return ProcessParser(parser, processes=parsing.processes, log_settings=settings.logging)

@@ -6,13 +6,16 @@ default, and unstructured's own partition_pdf (pdfminer).
 
 from __future__ import annotations
 
+import json
+import warnings
 from pathlib import Path
 from typing import Literal
 
 import pytest
 
+from configs import LoggingSettings
 from ingestion.errors import DocumentRejectedError
-from ingestion.parsing import ProcessParser, UnstructuredParser
+from ingestion.parsing import Element, ProcessParser, UnstructuredParser
 from tests.ingestion._pdfs import laid_out_pdf
 from tests.support.documents import SAMPLE_KINDS, make_document, make_pdf
 
@@ -171,3 +174,25 @@ def test_a_child_process_parses_alike_and_rejects_alike(tmp_path: Path) -> None:
         assert "corrupt PDF" in caught.value.message
     finally:
         child.close()
+
+
+class _WarningParser:
+    """A parser whose library warns (as pdfminer and unstructured do), in the child."""
+
+    def parse(self, path: Path, *, filename: str) -> list[Element]:
+        warnings.warn("a parsing library complains", UserWarning, stacklevel=1)
+        return []
+
+
+def test_a_child_process_logs_library_warnings_as_json(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    child = ProcessParser(_WarningParser(), processes=1, log_settings=LoggingSettings())
+    try:
+        assert child.parse(tmp_path / "a.txt", filename="a.txt") == []
+    finally:
+        child.close()
+    lines = [json.loads(line) for line in capfd.readouterr().err.splitlines() if line.strip()]
+    [warning] = [line for line in lines if line["logger"] == "py.warnings"]
+    assert warning["process"] == "parser"
+    assert "a parsing library complains" in str(warning["msg"])
