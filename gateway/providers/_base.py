@@ -8,7 +8,8 @@ happens entirely inside the adapter.
 
 Failures are raised as ``UpstreamError`` subclasses so the router can decide on fallback:
 ``retryable`` errors (connect errors, timeouts before the first byte, 5xx, 429) may go to
-the next deployment; others are returned to the client.
+the next deployment; others are returned to the client. An error's ``message`` is always the
+gateway's own words: no upstream body text, so it may be logged.
 """
 
 from __future__ import annotations
@@ -79,8 +80,12 @@ class UpstreamProtocolError(UpstreamError):
 class UpstreamStatusError(UpstreamError):
     """The upstream answered with an HTTP error status.
 
-    ``body`` is the upstream's parsed error object where there is one; ``message`` is a
-    readable summary. 429 and 5xx are retryable; 4xx are the client's and are not.
+    Nothing of the upstream's body is kept verbatim (it may echo the gateway's credentials
+    or quote the prompt). ``message`` is the gateway's own summary, fit for logs;
+    ``error_type`` / ``code`` / ``param`` are the upstream's short identifiers where it sent
+    clean ones; ``detail`` is its message with secrets scrubbed and the length capped, for
+    the caller of a request the upstream refused and never for a log (see ``_scrub``).
+    429 and 5xx are retryable; 4xx are the client's (or the configuration's) and are not.
     """
 
     def __init__(
@@ -89,12 +94,18 @@ class UpstreamStatusError(UpstreamError):
         *,
         deployment: str,
         status_code: int,
-        body: Any = None,
+        detail: str | None = None,
+        error_type: str | None = None,
+        code: str | None = None,
+        param: str | None = None,
         retry_after_s: float | None = None,
     ) -> None:
         super().__init__(message, deployment=deployment)
         self.status_code = status_code
-        self.body = body
+        self.detail = detail
+        self.error_type = error_type
+        self.code = code
+        self.param = param
         self.retry_after_s = retry_after_s
         self.retryable = status_code == 429 or status_code >= 500
 

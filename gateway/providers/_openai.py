@@ -22,6 +22,7 @@ from gateway.providers._base import (
     UpstreamStatusError,
     UpstreamTimeoutError,
 )
+from gateway.providers._scrub import error_fields, known_secrets, read_error_body, status_error
 from gateway.providers.http import (
     HttpClient,
     HttpConnectError,
@@ -168,38 +169,26 @@ def translate(exc: HttpError, deployment: str) -> UpstreamError:
 
 
 async def _status_error(response: Response, target: Target) -> UpstreamStatusError:
+    """An error status as the contract's error; see ``_scrub`` for what of the body is kept."""
+    raw = await read_error_body(response, min(target.timeout_s, 10.0))
     try:
-        raw = await _read(response, min(target.timeout_s, 10.0))
-    except HttpError:
-        raw = b""
-    body: Any = None
-    message = f"{target.deployment} answered HTTP {response.status}"
-    try:
-        body = _decode(raw) if raw else None
+        body: Any = _decode(raw) if raw else None
     except msgspec.DecodeError:
-        body = None
-    if isinstance(body, dict) and isinstance(body.get("error"), dict):
-        detail = body["error"].get("message")
-        if isinstance(detail, str) and detail:
-            message = detail
-    elif isinstance(body, dict) and isinstance(body.get("message"), str):
-        message = body["message"]
-    return UpstreamStatusError(
-        message,
-        deployment=target.deployment,
-        status_code=response.status,
-        body=body,
+        body = None  # an HTML page from a proxy, say: nothing the caller needs
+    secrets = known_secrets(target.api_key, target.headers.values())
+    return status_error(
+        target.deployment,
+        response.status,
+        error_fields(body, secrets),
         retry_after_s=parse_retry_after(response.headers),
     )
 
 
 def _stream_error(error: Any, target: Target) -> UpstreamStatusError:
-    message = error.get("message") if isinstance(error, dict) else str(error)
-    return UpstreamStatusError(
-        str(message or "the upstream reported an error in the stream"),
-        deployment=target.deployment,
-        status_code=502,
-        body={"error": error},
+    """An error event inside a stream (vLLM sends them) as the contract's error."""
+    secrets = known_secrets(target.api_key, target.headers.values())
+    return status_error(
+        target.deployment, 502, error_fields({"error": error}, secrets), what="an error event"
     )
 
 

@@ -38,13 +38,16 @@ __all__ = ["RouteTrace", "Router", "RoutingObserver"]
 T = TypeVar("T")
 _log = logging.getLogger(__name__)
 
-# Upstream 4xx that are the client's doing and go back to it as they are.
+# Upstream 4xx that are the client's doing and keep their meaning (others become a 400).
 _CLIENT_STATUSES: dict[int, type[GatewayError]] = {
     400: InvalidRequestError,
     409: ConflictError,
     413: InvalidRequestError,
     422: UnprocessableError,
 }
+# Upstream 4xx that are the gateway's configuration, not the client's request: a 502.
+_CREDENTIAL_STATUSES = frozenset({401, 403, 407})
+_CONFIGURATION_STATUSES = frozenset({402, 404, 405})
 
 
 class RoutingObserver(Protocol):
@@ -142,10 +145,7 @@ class Router:
                 last = exc
                 if self._observer is not None:
                     self._observer.upstream_error(deployment.name, _kind(exc))
-                _log.warning(
-                    "upstream attempt failed",
-                    extra={"deployment": deployment.name, "kind": _kind(exc), "error": str(exc)},
-                )
+                _log.warning("upstream attempt failed", extra=_log_fields(exc, deployment))
                 if not exc.retryable:
                     deployment.breaker.success()  # it answered; the request was at fault
                     raise _client_error(exc, route.alias) from exc
@@ -202,32 +202,48 @@ def _kind(exc: UpstreamError) -> str:
     return type(exc).__name__.removeprefix("Upstream").removesuffix("Error").lower()
 
 
-def _client_error(exc: UpstreamError, alias: str) -> GatewayError:
+def _log_fields(exc: UpstreamError, deployment: Deployment) -> dict[str, object]:
+    """What a failed attempt logs: where, and what kind of failure; never the upstream's
+    ``detail`` (it may quote the prompt). ``error`` is the gateway's own summary."""
+    fields: dict[str, object] = {
+        "model": deployment.alias,
+        "deployment": deployment.name,
+        "provider": deployment.kind,
+        "kind": _kind(exc),
+        "error": exc.message,
+    }
     if isinstance(exc, UpstreamStatusError):
-        error_class = _CLIENT_STATUSES.get(exc.status_code)
-        param, code = _upstream_fields(exc.body)
-        if error_class is not None:
-            return error_class(exc.message, param=param, code=code)
-        if exc.status_code in (401, 403, 404):
-            return UpstreamFailedError(
-                f"the upstream of model '{alias}' rejected the gateway's request "
-                f"(HTTP {exc.status_code}: {exc.message}); check the deployment's configuration",
-                code="upstream_misconfigured",
-            )
-        return InvalidRequestError(exc.message, param=param, code=code)
-    return UpstreamFailedError(f"model '{alias}': {exc.message}")
+        fields["upstream_status"] = exc.status_code
+        fields["upstream_code"] = exc.code or exc.error_type
+    return fields
 
 
-def _upstream_fields(body: object) -> tuple[str | None, str | None]:
-    if isinstance(body, dict) and isinstance(body.get("error"), dict):
-        error = body["error"]
-        param = error.get("param")
-        code = error.get("code")
-        return (
-            param if isinstance(param, str) else None,
-            code if isinstance(code, str) else None,
+def _client_error(exc: UpstreamError, alias: str) -> GatewayError:
+    """A non-retryable upstream error as the caller's error, in our words.
+
+    Statuses that are the caller's doing keep the upstream's scrubbed ``detail`` (e.g. the
+    context is too long); those that are the gateway's configuration (the upstream refused
+    its credentials, does not know the model) are a 502 naming no upstream text.
+    """
+    if not isinstance(exc, UpstreamStatusError):
+        return UpstreamFailedError(f"model '{alias}': {exc.message}")
+    status = exc.status_code
+    where = f"the upstream of model '{alias}' (deployment '{exc.deployment}')"
+    if status in _CREDENTIAL_STATUSES:
+        return UpstreamFailedError(
+            f"{where} rejected the gateway's credentials (HTTP {status}); "
+            "check the deployment's API key",
+            code="upstream_auth_failed",
         )
-    return None, None
+    if status in _CONFIGURATION_STATUSES:
+        return UpstreamFailedError(
+            f"{where} refused the gateway's request (HTTP {status}); "
+            "check the deployment's configuration",
+            code="upstream_misconfigured",
+        )
+    error_class = _CLIENT_STATUSES.get(status, InvalidRequestError)
+    message = exc.detail or f"{where} rejected the request (HTTP {status})"
+    return error_class(message, param=exc.param, code=exc.code)
 
 
 def _exhausted(
@@ -242,12 +258,15 @@ def _exhausted(
     tried = f"{attempts} attempt{'s' if attempts != 1 else ''}"
     if isinstance(last, UpstreamStatusError) and last.status_code == 429:
         headers = {}
+        retry = ""
         if last.retry_after_s is not None:
             headers["Retry-After"] = str(max(1, round(last.retry_after_s)))
+            retry = f"; retry after {headers['Retry-After']}s"
         return RateLimitError(
-            f"model '{alias}' is rate limited upstream ({tried}): {last.message}",
-            headers=headers,
+            f"model '{alias}' is rate limited upstream ({tried}){retry}", headers=headers
         )
     if isinstance(last, UpstreamTimeoutError) or deadline_passed:
-        return GatewayTimeoutError(f"model '{alias}' did not answer in time ({tried}): {last}")
+        return GatewayTimeoutError(
+            f"model '{alias}' did not answer in time ({tried}): {last.message}"
+        )
     return UpstreamFailedError(f"model '{alias}' failed upstream ({tried}): {last.message}")

@@ -10,6 +10,7 @@ from typing import Any
 import msgspec
 
 from gateway.providers._base import Target, UpstreamProtocolError
+from gateway.providers._scrub import known_secrets, scrub
 from gateway.providers.anthropic._errors import (
     MalformedUpstreamError,
     error_event_to_status,
@@ -77,7 +78,8 @@ class AnthropicProvider:
             return to_chat_completion(_decode(raw), created=int(self._clock()))
         except MalformedUpstreamError as exc:
             raise UpstreamProtocolError(
-                f"anthropic answered an invalid message: {exc}", deployment=target.deployment
+                f"anthropic answered an invalid message: {_ours(exc, target)}",
+                deployment=target.deployment,
             ) from exc
 
     async def stream_chat(
@@ -103,11 +105,13 @@ class AnthropicProvider:
                     if event.event == "error" or (
                         isinstance(data, dict) and data.get("type") == "error"
                     ):
-                        raise error_event_to_status(data, deployment=target.deployment)
+                        raise error_event_to_status(
+                            data, deployment=target.deployment, secrets=_secrets(target)
+                        )
                     chunks = translator.feed(data)
                 except MalformedUpstreamError as exc:
                     raise UpstreamProtocolError(
-                        f"anthropic sent an invalid stream event: {exc}",
+                        f"anthropic sent an invalid stream event: {_ours(exc, target)}",
                         deployment=target.deployment,
                     ) from exc
                 for chunk in chunks:
@@ -137,7 +141,7 @@ class AnthropicProvider:
             raise transport_error(exc, target.deployment) from exc
         if response.status >= 400:
             raise await error_response_to_status(
-                response, deployment=target.deployment, clock=self._clock
+                response, deployment=target.deployment, secrets=_secrets(target), clock=self._clock
             )
         return response
 
@@ -165,4 +169,14 @@ def _decode(raw: bytes) -> Any:
     try:
         return _decoder.decode(raw)
     except msgspec.DecodeError as exc:
-        raise MalformedUpstreamError(f"not JSON: {raw[:200]!r}") from exc
+        raise MalformedUpstreamError(f"not JSON ({exc})") from exc  # msgspec quotes no input
+
+
+def _secrets(target: Target) -> tuple[str, ...]:
+    return known_secrets(target.api_key, target.headers.values())
+
+
+def _ours(exc: MalformedUpstreamError, target: Target) -> str:
+    """A translator's complaint, which may name a type or field the upstream sent: scrubbed
+    and short, so an upstream cannot put its own text into our message."""
+    return scrub(str(exc), _secrets(target), limit=120)

@@ -4,12 +4,12 @@ Anthropic reports errors as ``{"type": "error", "error": {"type", "message"}}``,
 HTTP error response or, once a stream has started, as an ``error`` event. Both become an
 ``UpstreamStatusError`` whose ``status_code`` is the HTTP status (or, for an event, the status
 Anthropic documents for that error type), so 429 and 5xx -- 529 ``overloaded_error`` included --
-are retryable. Failures of the HTTP exchange become connect/timeout/protocol errors.
+are retryable; of the body only the error type and a scrubbed message are kept (``_scrub``).
+Failures of the HTTP exchange become connect/timeout/protocol errors.
 """
 
 from __future__ import annotations
 
-import asyncio
 import email.utils
 import math
 from collections.abc import Callable
@@ -24,6 +24,7 @@ from gateway.providers._base import (
     UpstreamStatusError,
     UpstreamTimeoutError,
 )
+from gateway.providers._scrub import error_fields, read_error_body, status_error
 from gateway.providers.http import (
     HttpConnectError,
     HttpError,
@@ -51,7 +52,6 @@ _STATUS_BY_ERROR_TYPE = {
     "timeout_error": 504,
     "overloaded_error": 529,
 }
-_SNIPPET_CHARS = 300
 _ERROR_BODY_TIMEOUT_S = 10.0
 
 
@@ -60,46 +60,33 @@ class MalformedUpstreamError(ValueError):
 
 
 async def error_response_to_status(
-    response: Response, *, deployment: str, clock: Callable[[], float]
+    response: Response, *, deployment: str, secrets: tuple[str, ...], clock: Callable[[], float]
 ) -> UpstreamStatusError:
-    """An HTTP error response as an ``UpstreamStatusError`` (its body is read, briefly)."""
-    try:
-        async with asyncio.timeout(_ERROR_BODY_TIMEOUT_S):
-            raw = await response.read()
-    except (TimeoutError, HttpError):
-        raw = b""
-    finally:
-        response.close()
+    """An HTTP error response as an ``UpstreamStatusError`` (its body is read, briefly).
+
+    ``secrets``: what the gateway sent that must not come back in ``detail`` (its API key).
+    """
+    raw = await read_error_body(response, _ERROR_BODY_TIMEOUT_S)
     body: Any
     try:
         body = msgspec.json.decode(raw) if raw else None
     except msgspec.DecodeError:
-        body = None
-    error_type, message = _error_fields(body)
-    if message is None:
-        message = raw[:_SNIPPET_CHARS].decode("utf-8", "replace").strip() or "no error body"
-    summary = f"anthropic answered {response.status}" + (
-        f" ({error_type}): {message}" if error_type else f": {message}"
-    )
-    return UpstreamStatusError(
-        summary,
-        deployment=deployment,
-        status_code=response.status,
-        body=body,
+        body = None  # an HTML page from a proxy, say: nothing the caller needs
+    return status_error(
+        deployment,
+        response.status,
+        error_fields(body, secrets),
         retry_after_s=_retry_after_s(response.headers.get("retry-after"), clock),
     )
 
 
-def error_event_to_status(data: Any, *, deployment: str) -> UpstreamStatusError:
+def error_event_to_status(
+    data: Any, *, deployment: str, secrets: tuple[str, ...]
+) -> UpstreamStatusError:
     """An ``error`` event inside a stream as an ``UpstreamStatusError``."""
-    error_type, message = _error_fields(data)
-    status = _STATUS_BY_ERROR_TYPE.get(error_type or "", 500)
-    return UpstreamStatusError(
-        f"anthropic stream error ({error_type or 'unknown'}): {message or 'no message'}",
-        deployment=deployment,
-        status_code=status,
-        body=data,
-    )
+    fields = error_fields(data, secrets)
+    status = _STATUS_BY_ERROR_TYPE.get(fields.error_type or "", 500)
+    return status_error(deployment, status, fields, what="an error event")
 
 
 def transport_error(exc: HttpError, deployment: str) -> UpstreamError:
@@ -111,18 +98,6 @@ def transport_error(exc: HttpError, deployment: str) -> UpstreamError:
     if isinstance(exc, HttpConnectError):
         return UpstreamConnectError(f"connection failed {message}", deployment=deployment)
     return UpstreamProtocolError(f"broken HTTP {message}", deployment=deployment)
-
-
-def _error_fields(body: Any) -> tuple[str | None, str | None]:
-    if isinstance(body, dict) and isinstance(body.get("error"), dict):
-        error = body["error"]
-        error_type = error.get("type")
-        message = error.get("message")
-        return (
-            error_type if isinstance(error_type, str) else None,
-            message if isinstance(message, str) else None,
-        )
-    return None, None
 
 
 def _retry_after_s(value: str | None, clock: Callable[[], float]) -> float | None:

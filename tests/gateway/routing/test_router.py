@@ -119,14 +119,22 @@ async def test_other_client_statuses_keep_their_meaning(
     assert calls == ["a"]
 
 
-async def test_upstream_auth_failures_are_our_misconfiguration() -> None:
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [(401, "upstream_auth_failed"), (403, "upstream_auth_failed"), (404, "upstream_misconfigured")],
+)
+async def test_upstream_auth_failures_are_our_misconfiguration(status: int, code: str) -> None:
     router, calls = make_router({"a": 1}, Clock())
     route = router.get("m")
     assert route is not None
-    error = UpstreamStatusError("bad key", deployment="a", status_code=401)
+    error = UpstreamStatusError(
+        "a answered", deployment="a", status_code=status, detail="key sk-leaked123 is wrong"
+    )
     with pytest.raises(UpstreamFailedError) as caught:
         await router.call(route, op({"a": error}, calls), RouteTrace())
-    assert caught.value.code == "upstream_misconfigured"
+    assert caught.value.code == code
+    assert f"HTTP {status}" in caught.value.message
+    assert "leaked" not in caught.value.message  # no upstream text for the gateway's own faults
 
 
 async def test_client_errors_are_not_retried() -> None:
@@ -135,14 +143,16 @@ async def test_client_errors_are_not_retried() -> None:
     route = router.get("m")
     assert route is not None
     bad = UpstreamStatusError(
-        "bad temperature",
+        "a answered HTTP 400",
         deployment="a",
         status_code=400,
-        body={"error": {"message": "bad temperature", "param": "temperature"}},
+        detail="bad temperature",
+        param="temperature",
     )
     with pytest.raises(InvalidRequestError) as caught:
         await router.call(route, op({"a": bad}, calls), RouteTrace())
     assert caught.value.param == "temperature"
+    assert caught.value.message == "bad temperature"
     assert calls == ["a"]
 
 

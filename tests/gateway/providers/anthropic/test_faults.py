@@ -79,8 +79,8 @@ async def test_http_errors_keep_status_message_and_retry_policy(
     assert error.status_code == status
     assert error.retryable is retryable
     assert error.retry_after_s == retry_after
-    assert f"({reply.error_type}): {reply.message}" in error.message
-    assert error.body["error"] == {"type": reply.error_type, "message": reply.message}
+    assert error.message == f"claude-test answered HTTP {status} ({reply.error_type})"
+    assert (error.error_type, error.detail) == (reply.error_type, reply.message)
     assert error.deployment == "claude-test"
 
 

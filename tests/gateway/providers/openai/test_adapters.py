@@ -84,7 +84,9 @@ async def test_failures_become_upstream_errors(
         assert caught.value.retry_after_s == 7
     if fault == "400":
         assert isinstance(caught.value, UpstreamStatusError)
-        assert caught.value.message == "the fake upstream rejects this"
+        assert caught.value.detail == "the fake upstream rejects this"
+        assert caught.value.param == "temperature"
+        assert "rejects" not in caught.value.message  # the message, for logs, is our own
 
 
 async def test_azure_uses_deployment_urls_api_version_and_api_key(
