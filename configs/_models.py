@@ -39,6 +39,16 @@ class GatewaySettings(_Strict):
     port: int = Field(default=8080, ge=1, le=65535)
     workers: int = Field(default=1, ge=1, le=64, description="uvicorn worker processes")
     max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    max_header_bytes: int = Field(
+        default=64 * 1024,
+        ge=4096,
+        le=16 * 1024 * 1024,
+        description="bytes of a request's line and headers; a larger head gets 431 and the "
+        "connection is closed",
+    )
+    max_headers: int = Field(
+        default=100, ge=16, le=10_000, description="headers per request; more get 431"
+    )
     graceful_timeout_s: float = Field(default=30.0, gt=0)
     busy_poll_us: int = Field(
         default=500,

@@ -8,7 +8,8 @@ makes a ``DirectExchange`` instead: the body is collected by the parser callback
 response head is written by hand, and a client that goes away cancels the serving task from
 ``connection_lost``. Everything else -- other routes, upgrades, a query string, requests
 over ``limit_concurrency`` -- takes uvicorn's way to the ASGI app unchanged, as do
-keep-alive, pipelining, the keep-alive timeout and graceful shutdown.
+keep-alive, pipelining, the keep-alive timeout and graceful shutdown. Every request head,
+direct or not, is held to ``gateway.max_header_bytes`` / ``max_headers`` first (``_http``).
 
 Which paths are direct, and what serves them, the app says (``direct_route``); an app
 without it (or before its start-up is done) is served the ASGI way.
@@ -17,12 +18,14 @@ without it (or before its start-up is done) is served the ASGI way.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE
 
+from configs import GatewaySettings
 from gateway.api._exchange import (
     Exchange,
     Headers,
@@ -30,7 +33,7 @@ from gateway.api._exchange import (
     declares_more_than,
     payload_too_large,
 )
-from gateway.api._http import CoalescingHttpToolsProtocol
+from gateway.api._http import CoalescingHttpToolsProtocol, HeadLimits
 
 __all__ = ["DirectExchange", "DirectHandler", "GatewayHttpProtocol"]
 
@@ -260,7 +263,13 @@ class DirectExchange:
 
 
 class GatewayHttpProtocol(CoalescingHttpToolsProtocol):
-    """uvicorn's protocol (writes coalesced), with the app's direct routes served here."""
+    """uvicorn's protocol (heads bounded, writes coalesced), with the app's direct routes
+    served here."""
+
+    @classmethod
+    def configured(cls, gateway: GatewaySettings) -> Callable[..., GatewayHttpProtocol]:
+        """uvicorn's ``http=`` for these settings (picklable, for ``--workers``)."""
+        return functools.partial(cls, head_limits=HeadLimits.from_settings(gateway))
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -272,8 +281,9 @@ class GatewayHttpProtocol(CoalescingHttpToolsProtocol):
         if self._direct is not None and parser.get_method() == b"POST" and not self.root_path:
             handler = self._direct(self.url)
         if handler is None or parser.should_upgrade() or self._over_limit():
-            super().on_headers_complete()
+            super().on_headers_complete()  # the head's limits are checked there
             return
+        self._end_of_head()
         exchange = DirectExchange(
             self,
             handler,
@@ -304,6 +314,7 @@ class GatewayHttpProtocol(CoalescingHttpToolsProtocol):
     def on_message_complete(self) -> None:
         cycle = self.cycle
         if isinstance(cycle, DirectExchange):
+            self._expect_head()
             if not cycle.response_complete:
                 cycle.body_complete()
             return

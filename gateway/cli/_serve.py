@@ -24,7 +24,7 @@ def gateway_command(
     cli: CliContext, host: str | None, port: int | None, workers: int | None
 ) -> None:
     """Run the HTTP gateway (needs DATABASE_URL and REDIS_URL)."""
-    from gateway.api import HTTP_PROTOCOL, UvicornInternalsError, require_uvicorn_internals
+    from gateway.api import GatewayHttpProtocol, UvicornInternalsError, require_uvicorn_internals
     from gateway.cli._uvicorn import serve_gateway
 
     for name, value in (("HOST", host), ("PORT", port), ("WORKERS", workers)):
@@ -59,7 +59,8 @@ def gateway_command(
         log_config=None,
         server_header=False,
         loop="uvloop",
-        http=HTTP_PROTOCOL,  # httptools; hot routes served directly (gateway.api._front)
+        # httptools, heads bounded; hot routes served directly (gateway.api._front)
+        http=GatewayHttpProtocol.configured(settings.gateway),
     )
 
 
