@@ -11,6 +11,7 @@ from typing import Any
 from jsonschema.protocols import Validator
 
 from gateway.auth import Principal
+from gateway.tools._depth import MAX_DEPTH, deeper_than
 from gateway.tools._request import DeclaredTool
 from gateway.tools._schema import compile_schema, first_error
 
@@ -19,8 +20,10 @@ __all__ = ["ToolCallJudge", "Verdict", "arguments_of", "refusal"]
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """``reason``: ok, not_allowed, undeclared, invalid_json or schema. ``detail`` is safe for
-    audit rows (no argument values); ``message`` is for the client."""
+    """``reason``: ok, not_allowed, undeclared, invalid_json, too_deep or schema.
+
+    ``detail`` is safe for audit rows (no argument values); ``message`` is for the client.
+    """
 
     allowed: bool
     reason: str
@@ -68,8 +71,10 @@ class ToolCallJudge:
             )
         if not self._validate:
             return _OK
+        document: Any = None
         try:
             document = json.loads(arguments) if arguments.strip() else None
+            too_deep = deeper_than(document)
         except json.JSONDecodeError as exc:
             return Verdict(
                 False,
@@ -77,11 +82,23 @@ class ToolCallJudge:
                 f"arguments are not JSON ({exc.msg})",
                 f"the model called tool '{name}' with arguments that are not valid JSON",
             )
+        except RecursionError:
+            too_deep = True
+        if too_deep:
+            return Verdict(
+                False,
+                "too_deep",
+                f"arguments nest deeper than {MAX_DEPTH} levels",
+                f"the model called tool '{name}' with arguments nested deeper than "
+                f"{MAX_DEPTH} levels",
+            )
         if document is None:
             document = {}  # an empty argument string means "no arguments"
         if tool.parameters is None:
             return _OK
-        validator = self._validators.get(name)
+        validator = tool.validator
+        if validator is None:
+            validator = self._validators.get(name)
         if validator is None:
             validator = self._validators[name] = compile_schema(tool.parameters)
         problem = first_error(validator, document)

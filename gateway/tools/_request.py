@@ -1,4 +1,4 @@
-"""Request-side tool checks: offered tools, ``tool_choice`` and ``tool`` messages."""
+"""Request-side tool checks: offered tools, the tool choice and the history's calls."""
 
 from __future__ import annotations
 
@@ -6,20 +6,29 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from jsonschema.protocols import Validator
+
 from gateway.auth import Principal
 from gateway.errors import InvalidRequestError
-from gateway.tools._errors import ToolForbiddenError, UnknownToolCallError
-from gateway.tools._schema import SchemaProblem, compile_schema
+from gateway.tools._errors import ToolForbiddenError
+from gateway.tools._schema import SchemaProblem, check_schema
+from gateway.tools._shapes import OfferedTool, chosen_tools, history_tools, offered_tools
 
 __all__ = ["DeclaredTool", "RequestTools", "check_request_tools"]
+
+_TOOL_FIELDS = ("tools", "functions", "tool_choice", "function_call")
 
 
 @dataclass(frozen=True, slots=True)
 class DeclaredTool:
-    """A tool the request offered: its name and the argument schema it declared (if any)."""
+    """A tool the request offered: its name and the argument schema it declared (if any).
+
+    ``validator`` is the schema's validator when the request check built one.
+    """
 
     name: str
     parameters: Mapping[str, Any] | None
+    validator: Validator | None = None
 
 
 @dataclass(slots=True)
@@ -41,106 +50,67 @@ def check_request_tools(
 ) -> RequestTools:
     """Checks a chat request; returns the body to send (a copy when tools were removed).
 
-    Raises ``ToolForbiddenError`` (403) for a forbidden tool (``reject``) or a forced one,
-    ``UnknownToolCallError`` (400) for a ``tool`` message answering an unknown call id and
-    ``InvalidRequestError`` (400) for a tool schema that is not a JSON Schema.
+    Raises ``ToolForbiddenError`` (403) for a forbidden tool offered (``reject``), forced,
+    allowed by ``tool_choice`` or called in the history; ``UnknownToolCallError`` (400) for
+    a ``tool`` message answering an unknown call id; ``InvalidRequestError`` (400) for a
+    tool field of another shape (see ``_shapes``) or a schema that is not a valid,
+    self-contained JSON Schema.
     """
-    _check_tool_messages(body)
-    offered = _offered(body)
-    forbidden = [name for name in offered if not principal.may_use_tool(name)]
-    forced = _forced(body)
-    if forced is not None and not principal.may_use_tool(forced):
-        raise ToolForbiddenError(f"this API key may not use tool '{forced}'", param="tool_choice")
+    for named in history_tools(body):
+        if not principal.may_use_tool(named.name):
+            raise ToolForbiddenError(
+                f"the messages call tool '{named.name}', which this API key may not use",
+                param=named.param,
+            )
+    if not any(key in body for key in _TOOL_FIELDS):
+        return RequestTools(body=body)
+    offered = offered_tools(body)
+    for named in chosen_tools(body):
+        if not principal.may_use_tool(named.name):
+            raise ToolForbiddenError(
+                f"this API key may not use tool '{named.name}'", param=named.param
+            )
+    forbidden = [tool for tool in offered if not principal.may_use_tool(tool.name)]
     if forbidden and on_forbidden == "reject":
-        names = ", ".join(f"'{n}'" for n in forbidden)
+        names = ", ".join(f"'{tool.name}'" for tool in forbidden)
         raise ToolForbiddenError(f"this API key may not use tool {names}", param="tools")
-    result = RequestTools(body=_without(body, set(forbidden)) if forbidden else body)
-    result.removed = forbidden
-    for name, parameters in offered.items():
-        if name in forbidden:
+    result = RequestTools(body=_without(body, forbidden) if forbidden else body)
+    result.removed = [tool.name for tool in forbidden]
+    for tool in offered:
+        if tool in forbidden:
             continue
-        result.allowed.append(name)
-        if validate_schemas and parameters is not None:
-            try:
-                compile_schema(parameters)
-            except SchemaProblem as exc:
-                raise InvalidRequestError(
-                    f"tool '{name}': 'parameters' is not a valid JSON Schema: {exc}",
-                    param="tools",
-                ) from exc
-        result.declared[name] = DeclaredTool(name, parameters)
+        result.allowed.append(tool.name)
+        validator = None
+        if validate_schemas and tool.parameters is not None:
+            validator = _validator(tool, tool.parameters)
+        result.declared[tool.name] = DeclaredTool(tool.name, tool.parameters, validator)
     return result
 
 
-def _offered(body: dict[str, Any]) -> dict[str, Mapping[str, Any] | None]:
-    offered: dict[str, Mapping[str, Any] | None] = {}
-    for tool in body.get("tools") or ():
-        if not isinstance(tool, dict):
-            continue
-        kind = tool.get("type", "function")
-        spec = tool.get(kind) if isinstance(tool.get(kind), dict) else None
-        if spec is not None and isinstance(spec.get("name"), str):
-            params = spec.get("parameters")
-            offered[spec["name"]] = params if isinstance(params, dict) else None
-    for function in body.get("functions") or ():  # the legacy form
-        if isinstance(function, dict) and isinstance(function.get("name"), str):
-            params = function.get("parameters")
-            offered[function["name"]] = params if isinstance(params, dict) else None
-    return offered
+def _validator(tool: OfferedTool, parameters: Mapping[str, Any]) -> Validator:
+    try:
+        return check_schema(parameters)
+    except SchemaProblem as exc:
+        raise InvalidRequestError(
+            f"tool '{tool.name}': 'parameters' is not a usable JSON Schema: {exc}",
+            param=tool.param,
+            code="invalid_tool_schema",
+        ) from exc
 
 
-def _forced(body: dict[str, Any]) -> str | None:
-    choice = body.get("tool_choice")
-    if isinstance(choice, dict):
-        kind = choice.get("type", "function")
-        spec = choice.get(kind)
-        if isinstance(spec, dict) and isinstance(spec.get("name"), str):
-            return str(spec["name"])
-    legacy = body.get("function_call")
-    if isinstance(legacy, dict) and isinstance(legacy.get("name"), str):
-        return str(legacy["name"])
-    return None
-
-
-def _without(body: dict[str, Any], names: set[str]) -> dict[str, Any]:
-    def keep(spec: Any) -> bool:
-        if not isinstance(spec, dict):
-            return True
-        inner = spec.get(spec.get("type", "function"))
-        name = inner.get("name") if isinstance(inner, dict) else spec.get("name")
-        return name not in names
-
+def _without(body: dict[str, Any], removed: list[OfferedTool]) -> dict[str, Any]:
     copy = dict(body)
     for key in ("tools", "functions"):
-        if isinstance(body.get(key), list):
-            kept = [spec for spec in body[key] if keep(spec)]
-            if kept:
-                copy[key] = kept
-            else:
-                copy.pop(key)
+        dropped = {tool.index for tool in removed if tool.field == key}
+        if not dropped:
+            continue
+        kept = [spec for index, spec in enumerate(body[key]) if index not in dropped]
+        if kept:
+            copy[key] = kept
+        else:
+            copy.pop(key)
     if "tools" not in copy and "functions" not in copy:
         # tool_choice / parallel_tool_calls without tools are rejected by OpenAI
         for key in ("tool_choice", "parallel_tool_calls", "function_call"):
             copy.pop(key, None)
     return copy
-
-
-def _check_tool_messages(body: dict[str, Any]) -> None:
-    messages = body.get("messages")
-    if not isinstance(messages, list):
-        return
-    known: set[str] = set()
-    for index, message in enumerate(messages):
-        if not isinstance(message, dict):
-            continue
-        for call in message.get("tool_calls") or ():
-            if isinstance(call, dict) and isinstance(call.get("id"), str):
-                known.add(call["id"])
-        if message.get("role") == "tool":
-            call_id = message.get("tool_call_id")
-            if not isinstance(call_id, str) or call_id not in known:
-                raise UnknownToolCallError(
-                    f"messages[{index}] answers tool call '{call_id}', which no earlier "
-                    "assistant message made",
-                    param=f"messages[{index}].tool_call_id",
-                )

@@ -1,5 +1,8 @@
 """Response-side tool checks: whole responses, and streams whose tool-call argument
-fragments are held per index until the call is complete, then judged."""
+fragments are held per index until the call is complete, then judged.
+
+The legacy ``function_call`` (the API before tools) is judged the same way: in a message
+as one call, in a stream as fragments held until the choice finishes."""
 
 from __future__ import annotations
 
@@ -28,7 +31,19 @@ class _Pending:
 @dataclass(slots=True)
 class _ChoiceState:
     pending: dict[int, _Pending] = field(default_factory=dict)
+    legacy: _Pending | None = None  # a streamed ``function_call``
     sent: int = 0  # allowed calls passed on (their indexes are renumbered 0, 1, ...)
+
+
+def _add_fragment(call: _Pending, function: Any) -> None:
+    """One streamed piece of a call: its name (once), a part of its arguments."""
+    if not isinstance(function, dict):
+        return
+    name = function.get("name")
+    if not call.name and isinstance(name, str):
+        call.name = name
+    if isinstance(function.get("arguments"), str):
+        call.parts.append(function["arguments"])
 
 
 class ToolCallGuard:
@@ -74,7 +89,11 @@ class ToolCallGuard:
 
     def _stream_choice(self, choice: dict[str, Any]) -> None:
         delta = choice["delta"]
-        if "tool_calls" not in delta and choice.get("finish_reason") is None:
+        if (
+            "tool_calls" not in delta
+            and "function_call" not in delta
+            and choice.get("finish_reason") is None
+        ):
             return  # most chunks: text only, nothing to hold back or release
         index = int(choice.get("index") or 0)
         state = self._choices.get(index)
@@ -92,14 +111,18 @@ class ToolCallGuard:
             pending = state.pending.setdefault(index, _Pending(index))
             pending.id = fragment.get("id") or pending.id
             pending.type = fragment.get("type") or pending.type
-            function = fragment.get("function") or {}
-            pending.name = pending.name or function.get("name") or ""
-            if isinstance(function.get("arguments"), str):
-                pending.parts.append(function["arguments"])
+            _add_fragment(pending, fragment.get("function"))
+        legacy = delta.pop("function_call", None)
+        if legacy is not None:
+            state.legacy = state.legacy or _Pending(0)
+            _add_fragment(state.legacy, legacy)
         finish = choice.get("finish_reason")
         if finish is not None:
             for index in sorted(state.pending):
                 self._release(state, state.pending.pop(index), out, refusals)
+            if state.legacy is not None:
+                call, state.legacy = state.legacy, None
+                self._release_legacy(state, call, delta, refusals)
             if finish in {"tool_calls", "function_call"} and state.sent == 0:
                 choice["finish_reason"] = "stop"
         if out:
@@ -122,6 +145,14 @@ class ToolCallGuard:
             }
         )
         state.sent += 1
+
+    def _release_legacy(
+        self, state: _ChoiceState, call: _Pending, delta: dict[str, Any], refusals: list[str]
+    ) -> None:
+        arguments = "".join(call.parts)
+        if self._keep(call.name, arguments, refusals):
+            delta["function_call"] = {"name": call.name, "arguments": arguments}
+            state.sent += 1
 
     # -- shared -------------------------------------------------------------------------
 
