@@ -108,6 +108,8 @@ class ErrorReply:
     error_type: str
     message: str = "fake error"
     retry_after: str | None = None
+    echo_headers: bool = False  # append the request's headers (x-api-key included) to message
+    echo_prompt: bool = False  # append the last user message to message
 
 
 @dataclass
@@ -197,7 +199,7 @@ class FakeAnthropic:
         body = request.json
         reply = self._script.popleft() if self._script else _echo(body)
         if isinstance(reply, ErrorReply):
-            await _send_json(writer, reply.status, _error_body(reply), reply)
+            await _send_json(writer, reply.status, _error_body(reply, request), reply)
             return True
         if reply.first_byte_delay_s:
             await asyncio.sleep(reply.first_byte_delay_s)
@@ -416,10 +418,16 @@ def _reset(writer: asyncio.StreamWriter) -> None:
     writer.transport.abort()
 
 
-def _error_body(error: ErrorReply) -> dict[str, Any]:
+def _error_body(error: ErrorReply, request: RecordedRequest | None = None) -> dict[str, Any]:
+    message = error.message
+    if request is not None and error.echo_headers:
+        message += f"; request headers: {request.headers}"
+    if request is not None and error.echo_prompt:
+        messages = request.json.get("messages") or [{}]
+        message += f"; prompt: {json.dumps(messages[-1].get('content'))}"
     return {
         "type": "error",
-        "error": {"type": error.error_type, "message": error.message},
+        "error": {"type": error.error_type, "message": message},
         "request_id": "req_fake",
     }
 

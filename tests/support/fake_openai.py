@@ -5,7 +5,9 @@ in ways a framework would not: reset a connection mid-stream, stall before the f
 answer garbage. Faults are picked per request: first from a script (``script(...)``), else
 from the upstream model name (``fault-500``, ``fault-429``, ``fault-slow``, ``fault-reset``,
 ``fault-invalid-json``, ``fault-hang``, ``fault-400``, ``fault-drip``: a stream with
-``drip_s`` between chunks), else the request is answered
+``drip_s`` between chunks; ``fault-401-echo``: a 401 that echoes the request's headers,
+credentials included, as careless upstreams and proxies do; ``fault-400-quote``: a 400 that
+quotes the prompt), else the request is answered
 normally: chat echoes the last user message, embeddings are deterministic vectors.
 """
 
@@ -28,7 +30,19 @@ from tests.support.threaded_server import ThreadedStreamServer
 
 __all__ = ["FakeOpenAI", "Received"]
 
-FAULTS = ("500", "429", "slow", "reset", "invalid-json", "hang", "400", "503", "drip")
+FAULTS = (
+    "500",
+    "429",
+    "slow",
+    "reset",
+    "invalid-json",
+    "hang",
+    "400",
+    "503",
+    "drip",
+    "401-echo",
+    "400-quote",
+)
 
 
 @dataclass
@@ -88,7 +102,7 @@ class FakeOpenAI(ThreadedStreamServer):
                 raw = await reader.readexactly(int(headers.get("content-length", "0")))
                 body = json.loads(raw) if raw else {}
                 self.requests.append(Received(method, path, headers, body))
-                if not await self._answer(path, body, reader, writer):
+                if not await self._answer(path, body, reader, writer, headers=headers):
                     return
         except ConnectionError:
             return
@@ -109,6 +123,8 @@ class FakeOpenAI(ThreadedStreamServer):
         body: dict[str, Any],
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
+        *,
+        headers: dict[str, str],
     ) -> bool:
         """Answer one request; False when the connection must not be reused."""
         fault = self._fault(body)
@@ -123,6 +139,18 @@ class FakeOpenAI(ThreadedStreamServer):
             return True
         if fault == "400":
             error = _error("the fake upstream rejects this", "invalid_request_error", "temperature")
+            await _json(writer, 400, error)
+            return True
+        if fault == "401-echo":
+            message = f"Invalid credentials. Authorization: {headers.get('authorization')}"
+            error = {"message": message, "type": "invalid_request_error", "code": "invalid_api_key"}
+            await _json(writer, 401, {"error": error, "request_headers": headers})
+            return True
+        if fault == "400-quote":
+            prompt = _last_user_text(body) or json.dumps(body.get("input"))
+            message = f"This model's maximum context length is 8 tokens; your prompt was: {prompt}"
+            error = _error(message, "invalid_request_error", "messages")
+            error["error"]["code"] = "context_length_exceeded"
             await _json(writer, 400, error)
             return True
         if fault == "429":
