@@ -158,7 +158,7 @@ async def read_error_body(response: Response, timeout_s: float) -> bytes:
                 parts.append(piece)
                 size += len(piece)
                 if size >= MAX_ERROR_BODY_BYTES:
-                    break
+                    break  # the rest is dropped below: close() ends the exchange
     except (TimeoutError, HttpError):
         return b""
     finally:

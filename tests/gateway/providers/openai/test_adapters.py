@@ -15,6 +15,7 @@ from gateway.providers import (
     UpstreamStatusError,
     UpstreamTimeoutError,
 )
+from gateway.providers._openai import _chunk
 from gateway.providers.http import HttpClient
 from tests.support.fake_openai import FakeOpenAI
 
@@ -106,3 +107,12 @@ async def test_azure_uses_deployment_urls_api_version_and_api_key(
     assert received.path == "/openai/deployments/my-gpt/chat/completions?api-version=2024-10-21"
     assert received.headers["api-key"] == "az-key"
     assert "authorization" not in received.headers
+
+
+def test_a_stream_error_event_keeps_upstream_text_out_of_the_message() -> None:
+    """vLLM reports some failures as an error event; its text may quote the prompt."""
+    event = b'{"error": {"message": "prompt was: walrus; key sk-abcdef123456", "code": 400}}'
+    with pytest.raises(UpstreamStatusError) as caught:
+        _chunk(event, Target(deployment="d", base_url="http://x", upstream_model="m"))
+    assert caught.value.message == "d answered an error event"
+    assert caught.value.detail == "prompt was: walrus; key [redacted]"
