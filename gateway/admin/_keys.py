@@ -85,7 +85,10 @@ class AdminKeysController(Controller):
     ) -> KeyRecord:
         return await keys.update(key_id, data)
 
-    @post("/{key_id:str}/rotate", summary="New secret for the key; the old one stops working")
+    @post(
+        "/{key_id:str}/rotate",
+        summary="New secret for the key; the old one stops working (409 if revoked or expired)",
+    )
     async def rotate(
         self,
         admin: NamedDependency[Principal],

@@ -15,7 +15,7 @@ from configs import Settings, SettingsError
 from gateway.auth import RedisKeyEvents, key_change_channel
 from gateway.cli._context import CliContext, pass_cli
 from gateway.errors import GatewayError
-from gateway.keys import KeyCreate, KeyService, KeyUpdate, ensure_admin_key
+from gateway.keys import KeyCreate, KeyService, KeyUpdate, ensure_admin_key, key_label
 from gateway.urls import require_database_url, require_urls
 from ingestion.db import open_pool
 
@@ -41,11 +41,16 @@ def bootstrap_command(cli: CliContext) -> None:
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from exc
     admin = settings.admin_key.get_secret_value() if settings.admin_key else None
-    result = asyncio.run(ensure_admin_key(database_url, admin))
+    try:
+        result = asyncio.run(ensure_admin_key(database_url, admin))
+    except SettingsError as exc:  # RAGWAY_ADMIN_KEY too easy to guess
+        raise click.ClickException(str(exc)) from exc
     if result.plaintext:
         click.echo(f"created admin key (shown once): {result.plaintext}")
+    elif result.created:
+        click.echo(f"registered the admin key in RAGWAY_ADMIN_KEY as {result.key_id}")
     else:
-        click.echo(f"admin key {result.display_prefix}... is in place")
+        click.echo(f"admin key {result.label} is in place")
 
 
 def _run(cli: CliContext, action: Callable[[KeyService], Awaitable[T]]) -> T:
@@ -159,10 +164,8 @@ def list_command(
             click.echo(json.dumps(record.model_dump(mode="json")))
         else:
             state = "revoked" if record.revoked_at else "active"
-            click.echo(
-                f"{record.id}  {record.display_prefix}...  {record.role:<6}  {state:<7}  "
-                f"{record.name}"
-            )
+            shown = key_label(record.display_prefix)
+            click.echo(f"{record.id}  {shown:<14}  {record.role:<6}  {state:<7}  {record.name}")
 
 
 @keys_group.command("get")
@@ -189,7 +192,9 @@ def update_command(cli: CliContext, /, key_id: str, **options: Any) -> None:
 @click.argument("key_id")
 @pass_cli
 def rotate_command(cli: CliContext, key_id: str) -> None:
-    """Give the key a new secret (printed this once); the old one stops working."""
+    """Give the key a new secret (printed this once); the old one stops working.
+
+    A revoked or expired key is refused: its new secret would not work."""
     _echo(_run(cli, lambda keys: keys.rotate(key_id)))
 
 

@@ -71,7 +71,11 @@ class KeyUpdate(_Allowances):
 
 
 class KeyRecord(BaseModel):
-    """A stored key as the admin API shows it: never the secret, only its display prefix."""
+    """A stored key as the admin API shows it: never the secret, only its display prefix.
+
+    ``display_prefix`` is ``sk-rgw-`` and 4 random characters of a generated key, or
+    ``supplied`` for a key an operator chose (``RAGWAY_ADMIN_KEY``), of which nothing is shown.
+    """
 
     model_config = ConfigDict(frozen=True)
 

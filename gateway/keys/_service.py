@@ -17,11 +17,18 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
-from gateway.errors import NotFoundError
+from gateway.errors import ConflictError, NotFoundError
 from gateway.keys._model import CreatedKey, KeyCreate, KeyRecord, KeyUpdate
 from gateway.keys._secrets import new_key
 
-__all__ = ["KEY_COLUMNS", "KeyEvents", "KeyNotFoundError", "KeyService", "record_from_row"]
+__all__ = [
+    "KEY_COLUMNS",
+    "KeyEvents",
+    "KeyInactiveError",
+    "KeyNotFoundError",
+    "KeyService",
+    "record_from_row",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -35,6 +42,12 @@ _SETTABLE = frozenset(KeyUpdate.model_fields)
 
 class KeyNotFoundError(NotFoundError):
     default_code = "api_key_not_found"
+
+
+class KeyInactiveError(ConflictError):
+    """The key is revoked or expired, so the change asked for would issue a dead secret."""
+
+    default_code = "api_key_inactive"
 
 
 class KeyEvents(Protocol):
@@ -131,13 +144,20 @@ class KeyService:
         return record_from_row(row)
 
     async def rotate(self, key_id: str) -> CreatedKey:
-        """A new secret for the same key (allowances and usage history stay); the old one stops."""
+        """A new secret for the same key (allowances and usage history stay); the old one stops.
+
+        A revoked or expired key is refused (``KeyInactiveError``, 409): its new secret would
+        not authenticate. Un-expire it first (``expires_at``), or create a new key.
+        """
         key = new_key()
         query = sql.SQL(
             "UPDATE api_keys SET key_hash = %s, display_prefix = %s, updated_at = now() "
-            "WHERE id = %s RETURNING {}"
+            "WHERE id = %s AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now()) "
+            "RETURNING {}"
         ).format(sql.SQL(KEY_COLUMNS))
-        row = await self._found(key_id, query, [key.key_hash, key.display_prefix, key_id])
+        row = await self._one(query, [key.key_hash, key.display_prefix, key_id])
+        if row is None:
+            raise self._inactive(await self.get(key_id))
         await self._announce(key_id, "rotated")
         return CreatedKey(**record_from_row(row).model_dump(), key=key.plaintext)
 
@@ -154,6 +174,19 @@ class KeyService:
         query = sql.SQL("DELETE FROM api_keys WHERE id = %s RETURNING {}").format(sql.SQL("id"))
         await self._found(key_id, query, [key_id])
         await self._announce(key_id, "deleted")
+
+    @staticmethod
+    def _inactive(record: KeyRecord) -> KeyInactiveError:
+        state = "revoked" if record.revoked_at is not None else "expired"
+        advice = (
+            "create a new key instead"
+            if state == "revoked"
+            else "extend or clear its expires_at first, or create a new key"
+        )
+        return KeyInactiveError(
+            f"API key '{record.id}' is {state}; a {state} key cannot be rotated ({advice})",
+            param="id",
+        )
 
     async def _found(
         self, key_id: str, query: sql.Composed, params: Sequence[Any]

@@ -122,3 +122,42 @@ def test_an_admin_can_create_another_admin(policy_gateway: PolicyGateway) -> Non
         third = http.post("/keys", json={"name": "third"})
         assert third.status_code == 201
         assert http.get(f"/keys/{third.json()['id']}").json()["name"] == "third"
+
+
+def test_rotating_a_revoked_or_expired_key_is_409_and_the_old_state_stays(
+    policy_gateway: PolicyGateway,
+) -> None:
+    with admin(policy_gateway) as http:
+        revoked = http.post("/keys", json={"name": "to-revoke"}).json()
+        http.post(f"/keys/{revoked['id']}/revoke").raise_for_status()
+        response = http.post(f"/keys/{revoked['id']}/rotate")
+        assert_openai_error(response, 409, "api_key_inactive")
+        assert "is revoked; a revoked key cannot be rotated" in response.json()["error"]["message"]
+
+        expired = http.post(
+            "/keys", json={"name": "expired", "expires_at": "2020-01-01T00:00:00Z"}
+        ).json()
+        response = http.post(f"/keys/{expired['id']}/rotate")
+        assert_openai_error(response, 409, "api_key_inactive")
+        assert "is expired" in response.json()["error"]["message"]
+        assert (
+            http.get(f"/keys/{expired['id']}").json()["display_prefix"]
+            == (expired["display_prefix"])
+        )
+
+        # Un-expired, it rotates, and the new secret works.
+        http.patch(f"/keys/{expired['id']}", json={"expires_at": None}).raise_for_status()
+        rotated = http.post(f"/keys/{expired['id']}/rotate")
+        assert rotated.status_code == 201, rotated.text
+    caller = openai.OpenAI(
+        base_url=f"{policy_gateway.base_url}/v1", api_key=rotated.json()["key"], max_retries=0
+    )
+    assert caller.models.list().data is not None
+
+
+def test_listed_keys_show_only_a_short_prefix(policy_gateway: PolicyGateway) -> None:
+    with admin(policy_gateway) as http:
+        created = http.post("/keys", json={"name": "short", "owner": "short-prefix"}).json()
+        listed = http.get("/keys", params={"owner": "short-prefix"}).json()["data"]
+    assert created["display_prefix"] == created["key"][:11]
+    assert [k["display_prefix"] for k in listed] == [created["key"][:11]]

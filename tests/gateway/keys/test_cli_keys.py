@@ -78,3 +78,34 @@ def test_bootstrap_still_works(stack_env: dict[str, str]) -> None:
     result = ragway(stack_env, "bootstrap")
     assert result.returncode == 0, result.stderr
     assert "admin key" in result.stdout
+
+
+def test_rotating_a_revoked_key_is_refused_from_the_shell(stack_env: dict[str, str]) -> None:
+    record = json.loads(ragway(stack_env, "create", "--name", "cli-dead").stdout)
+    assert ragway(stack_env, "revoke", record["id"]).returncode == 0
+    rotated = ragway(stack_env, "rotate", record["id"])
+    assert rotated.returncode == 1
+    assert "is revoked; a revoked key cannot be rotated" in rotated.stderr
+    assert "sk-rgw-" not in rotated.stdout
+    assert "Traceback" not in rotated.stderr
+
+
+def test_list_shows_a_short_prefix(stack_env: dict[str, str]) -> None:
+    record = json.loads(
+        ragway(stack_env, "create", "--name", "cli-short", "--owner", "cli-s").stdout
+    )
+    listed = ragway(stack_env, "list", "--owner", "cli-s").stdout
+    assert f"{record['key'][:11]}..." in listed
+    assert record["key"][:12] not in listed
+
+
+@pytest.mark.parametrize("weak", ["Admin-Key-2024-prod!", "x" * 80])
+def test_bootstrap_refuses_a_weak_admin_key_naming_the_rule(
+    stack_env: dict[str, str], weak: str
+) -> None:
+    result = ragway({**stack_env, "RAGWAY_ADMIN_KEY": weak}, "bootstrap")
+    assert result.returncode == 1
+    assert "RAGWAY_ADMIN_KEY is too easy to guess" in result.stderr
+    assert "at least 128 bits of entropy" in result.stderr
+    assert weak not in result.stderr + result.stdout
+    assert "Traceback" not in result.stderr

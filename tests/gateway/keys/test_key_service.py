@@ -8,7 +8,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from gateway.keys import KEY_PREFIX, KeyNotFoundError, KeyService, KeyUpdate, hash_key
+from gateway.keys import (
+    KEY_PREFIX,
+    KeyInactiveError,
+    KeyNotFoundError,
+    KeyService,
+    KeyUpdate,
+    hash_key,
+)
 from tests.support.policy import make_key, pool_for
 
 
@@ -132,3 +139,27 @@ async def test_delete_and_unknown_ids(service: KeyService, events: RecordingEven
             await call(created.id)
     with pytest.raises(KeyNotFoundError):
         await service.update(created.id, KeyUpdate.model_validate({"rpm": 3}))
+
+
+@pytest.mark.parametrize("state", ["revoked", "expired"])
+async def test_rotating_a_revoked_or_expired_key_is_refused(
+    service: KeyService, events: RecordingEvents, database_url: str, state: str
+) -> None:
+    """A rotated secret of a dead key would never authenticate: 409, and nothing changes."""
+    created = await make_key(service, f"dead-{state}")
+    if state == "revoked":
+        await service.revoke(created.id)
+    else:
+        past = datetime.now(UTC) - timedelta(seconds=1)
+        await service.update(created.id, KeyUpdate(expires_at=past))
+    events.changed.clear()
+    with pytest.raises(KeyInactiveError, match=f"is {state}; a {state} key cannot be rotated") as e:
+        await service.rotate(created.id)
+    assert (e.value.status_code, e.value.code) == (409, "api_key_inactive")
+    assert events.changed == []
+    async with pool_for(database_url) as pool, pool.connection() as conn:
+        row = await (
+            await conn.execute("SELECT key_hash FROM api_keys WHERE id = %s", (created.id,))
+        ).fetchone()
+    assert row is not None
+    assert bytes(row[0]) == hash_key(created.key)
