@@ -27,7 +27,8 @@ class EmbeddedPostgres:
 
     def start(self, *, database: str = DATABASE) -> str:
         """Start the server, create ``database`` if missing, and return its URL."""
-        self._folder.mkdir(parents=True, exist_ok=True)
+        self._folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self._folder.chmod(0o700)  # initdb's mode; the data is the owner's only, whatever the umask
         with warnings.catch_warnings():
             # platformdirs warns when XDG_RUNTIME_DIR is unset (servers, CI); /tmp is fine here.
             warnings.simplefilter("ignore")

@@ -1,7 +1,18 @@
-"""An embedded Redis server, persisting to an append-only file under the data directory."""
+"""An embedded Redis server, persisting to an append-only file under the data directory.
+
+What it keeps is private to the user running ragway: its folder is 0700 and every file
+Redis writes there (the AOF, its log) 0600, whatever the umask. ``ragway run`` also gives it a
+password, generated on first start and kept in ``<folder>/password`` (0600); the password
+reaches Redis on its stdin, never on a command line that ``ps`` shows. Commands ragway and
+Dramatiq never send and an intruder would want first (CONFIG, DEBUG, MODULE, REPLICAOF,
+SLAVEOF) are disabled.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import secrets
 import shutil
 import subprocess
 import time
@@ -11,7 +22,10 @@ import redis
 
 from inference import die_with_parent
 
-__all__ = ["EmbeddedRedis", "redis_executable"]
+__all__ = ["DISABLED_COMMANDS", "EmbeddedRedis", "redis_executable", "stored_password"]
+
+DISABLED_COMMANDS = ("CONFIG", "DEBUG", "MODULE", "REPLICAOF", "SLAVEOF")
+_PASSWORD_FILE = "password"  # noqa: S105 - a file name, not a password
 
 
 def redis_executable() -> str:
@@ -30,21 +44,78 @@ def redis_executable() -> str:
     return found
 
 
-class EmbeddedRedis:
-    """A ``redis-server`` child on a loopback port; stopped with SIGTERM so it syncs its AOF."""
+def _make_private(folder: Path) -> None:
+    """``folder`` and everything in it readable by its owner only (0700 folders, 0600 files).
 
-    def __init__(self, folder: Path, *, port: int, persist: bool = True) -> None:
+    Also tightens what an older release left there with the umask's modes.
+    """
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    folder.chmod(0o700)
+    for root, dirs, files in os.walk(folder):
+        for name in dirs:
+            path = Path(root, name)
+            if not path.is_symlink():
+                path.chmod(0o700)
+        for name in files:
+            path = Path(root, name)
+            if not path.is_symlink():
+                path.chmod(0o600)
+
+
+def stored_password(folder: Path) -> str:
+    """The password in ``<folder>/password``, generated (256 bits) on first use, mode 0600."""
+    _make_private(folder)
+    path = folder / _PASSWORD_FILE
+    with contextlib.suppress(FileNotFoundError):
+        password = path.read_text(encoding="utf-8").strip()
+        if password:
+            return password
+    password = secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        os.write(fd, password.encode())
+    finally:
+        os.close(fd)
+    return password
+
+
+def _private_child() -> None:
+    """Runs in the child before exec: files Redis creates are 0600, and it dies with us."""
+    os.umask(0o077)
+    die_with_parent()
+
+
+class EmbeddedRedis:
+    """A ``redis-server`` child on a loopback port; stopped with SIGTERM so it syncs its AOF.
+
+    With ``password`` Redis requires it (``requirepass``) and ``url`` carries it; ``ragway
+    run`` passes ``stored_password(folder)``. Without one (tests) Redis is open on loopback.
+    """
+
+    def __init__(
+        self, folder: Path, *, port: int, persist: bool = True, password: str | None = None
+    ) -> None:
         self._folder = folder
         self._port = port
         self._persist = persist
+        self._password = password
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self._port}/0"
+        auth = f":{self._password}@" if self._password else ""
+        return f"redis://{auth}127.0.0.1:{self._port}/0"
+
+    def _config(self) -> bytes:
+        """What Redis reads from its stdin: settings that must not show on its command line."""
+        lines = [f'rename-command {command} ""' for command in DISABLED_COMMANDS]
+        if self._password:
+            lines.append(f"requirepass {self._password}")
+        return "\n".join(lines).encode() + b"\n"
 
     def start(self, *, timeout_s: float = 10.0) -> str:
-        self._folder.mkdir(parents=True, exist_ok=True)
+        _make_private(self._folder)
         args = [
             redis_executable(),
             "--port", str(self._port),
@@ -54,10 +125,19 @@ class EmbeddedRedis:
             "--save", "",
             "--appendonly", "yes" if self._persist else "no",
             "--daemonize", "no",
+            "-",  # then the rest of the configuration from stdin
         ]  # fmt: skip
         self._process = subprocess.Popen(
-            args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=die_with_parent
+            args,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=_private_child,
         )
+        assert self._process.stdin is not None
+        with contextlib.suppress(BrokenPipeError):  # exited at once: reported below
+            self._process.stdin.write(self._config())
+            self._process.stdin.close()
         client = redis.Redis.from_url(self.url, socket_connect_timeout=0.5)
         deadline = time.monotonic() + timeout_s
         try:

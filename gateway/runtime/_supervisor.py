@@ -23,10 +23,10 @@ import httpx
 from pydantic import SecretStr
 
 from configs import Settings, SettingsError
-from gateway.keys import BootstrapResult, ensure_admin_key
+from gateway.keys import SUPPLIED_DISPLAY, BootstrapResult, ensure_admin_key
 from gateway.runtime._lock import RunLock
 from gateway.runtime._postgres import EmbeddedPostgres
-from gateway.runtime._redis import EmbeddedRedis
+from gateway.runtime._redis import EmbeddedRedis, stored_password
 from gateway.runtime._stackfile import RunningStack, StackFile
 from inference import die_with_parent
 from ingestion.db import migrate_when_ready
@@ -93,7 +93,10 @@ class Supervisor:
                 raise SettingsError("REDIS_URL is not set and embedded.redis is false")
             _ensure_port_free("127.0.0.1", settings.embedded.redis_port, "embedded.redis_port")
             self.say(f"starting embedded Redis in {data_dir / 'redis'}")
-            redis_server = EmbeddedRedis(data_dir / "redis", port=settings.embedded.redis_port)
+            redis_dir = data_dir / "redis"
+            redis_server = EmbeddedRedis(
+                redis_dir, port=settings.embedded.redis_port, password=stored_password(redis_dir)
+            )
             redis_url = redis_server.start()
             self._cleanups.append(redis_server.stop)
         env["DATABASE_URL"] = database_url
@@ -199,10 +202,12 @@ def _banner(url: str, admin: BootstrapResult) -> str:
             f"    export OPENAI_BASE_URL={url}/v1 OPENAI_API_KEY={admin.plaintext}",
             f'    curl -H "Authorization: Bearer $OPENAI_API_KEY" {url}/v1/models',
         ]
+    elif admin.display_prefix == SUPPLIED_DISPLAY:
+        lines.append(f"Admin key: the one in RAGWAY_ADMIN_KEY (id {admin.key_id})")
     else:
         lines.append(
-            f"Admin key: {admin.display_prefix}... (created earlier; set RAGWAY_ADMIN_KEY to use "
-            "your own, or create one with `ragway keys create --role admin`)"
+            f"Admin key: {admin.label}, created earlier; set RAGWAY_ADMIN_KEY to use your own "
+            "(≥ 128 bits), or create one with `ragway keys create --role admin`"
         )
     lines += ["", "Press Ctrl-C to stop.", ""]
     return "\n".join(lines)

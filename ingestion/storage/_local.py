@@ -1,4 +1,9 @@
-"""Local-directory object storage: ``<root>/<aa>/<bb>/<sha256>``, staged in ``<root>/.staging``."""
+"""Local-directory object storage: ``<root>/<aa>/<bb>/<sha256>``, staged in ``<root>/.staging``.
+
+Uploads are private to the user ragway runs as, whatever its umask: folders are 0700 and
+files 0600 (the root is tightened at start, which also covers objects an older release
+stored with the umask's modes).
+"""
 
 from __future__ import annotations
 
@@ -17,13 +22,37 @@ from ingestion.storage._base import StagedObject
 __all__ = ["LocalStorage"]
 
 _KEY = re.compile(r"^[0-9a-f]{64}$")
+_DIR_MODE = 0o700
+_FILE_MODE = 0o600
+
+
+def _private_dir(path: Path) -> None:
+    """Create ``path`` (and missing parents) as 0700; an existing one is made 0700."""
+    if not path.parent.is_dir():
+        _private_dir(path.parent)
+    try:
+        path.mkdir(mode=_DIR_MODE, exist_ok=True)
+        path.chmod(_DIR_MODE)  # mkdir's mode is masked by the umask, and exist_ok keeps old modes
+    except OSError as exc:
+        raise StorageError(f"cannot make the private folder {path}: {exc.strerror}") from exc
+
+
+def _private_file(path: Path) -> BinaryIO:
+    """A new file open for writing, mode 0600 whatever the umask."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, _FILE_MODE)
+    try:
+        os.fchmod(fd, _FILE_MODE)  # the umask can take bits away from 0600 (0400), not add
+        return os.fdopen(fd, "wb")
+    except OSError:
+        os.close(fd)
+        raise
 
 
 class _LocalWriter:
     def __init__(self, staging: Path) -> None:
         self._path = staging / f"{secrets.token_hex(16)}.part"
         try:
-            self._file: BinaryIO = self._path.open("wb")
+            self._file: BinaryIO = _private_file(self._path)
         except OSError as exc:
             raise StorageError(f"cannot stage an upload in {staging}: {exc.strerror}") from exc
         self._hash = hashlib.sha256()
@@ -61,7 +90,8 @@ class LocalStorage:
     def __init__(self, root: Path) -> None:
         self._root = root
         self._staging = root / ".staging"
-        self._staging.mkdir(parents=True, exist_ok=True)
+        _private_dir(root)
+        _private_dir(self._staging)
 
     @property
     def root(self) -> Path:
@@ -76,8 +106,8 @@ class LocalStorage:
         if target.exists():
             source.unlink(missing_ok=True)
             return
+        _private_dir(target.parent)
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(source, target)
         except OSError as exc:
             raise StorageError(f"cannot store object {staged.key}: {exc.strerror}") from exc

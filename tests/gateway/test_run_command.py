@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -11,6 +12,8 @@ from pathlib import Path
 
 import httpx
 import psycopg
+import pytest
+import redis
 
 from tests.support.net import free_port, wait_until
 
@@ -32,11 +35,22 @@ def run_env(data_dir: Path, gateway_port: int, redis_port: int) -> dict[str, str
     return env
 
 
-def start_run(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+def start_run(env: dict[str, str], log: Path, *, umask: int = 0o022) -> subprocess.Popen[bytes]:
     with log.open("wb") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "gateway", "run"], env=env, stdout=out, stderr=subprocess.STDOUT
+            [sys.executable, "-m", "gateway", "run"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            umask=umask,
         )
+
+
+def private_modes(folder: Path) -> dict[str, int]:
+    """Every entry under ``folder`` (and itself) whose mode lets anyone but the owner in."""
+    found = {".": folder.stat().st_mode & 0o777}
+    found.update({str(p.relative_to(folder)): p.stat().st_mode & 0o777 for p in folder.rglob("*")})
+    return {name: mode for name, mode in found.items() if mode & 0o077}
 
 
 def wait_ready(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
@@ -74,7 +88,11 @@ def test_run_serves_refuses_second_run_and_stops_cleanly(tmp_path: Path) -> None
     env = run_env(data_dir, gateway_port, redis_port)
     url = f"http://127.0.0.1:{gateway_port}"
     first_log = tmp_path / "first.log"
-    process = start_run(env, first_log)
+    # Left by an older release with the umask's modes; tightened at start.
+    (data_dir / "redis").mkdir(parents=True, mode=0o755)
+    (data_dir / "redis" / "redis.log").write_text("")
+    (data_dir / "redis" / "redis.log").chmod(0o644)
+    process = start_run(env, first_log, umask=0)  # files must be private whatever the umask
     try:
         wait_ready(process, url, first_log)
         output = first_log.read_text()
@@ -105,6 +123,26 @@ def test_run_serves_refuses_second_run_and_stops_cleanly(tmp_path: Path) -> None
         models = httpx.get(f"{url}/v1/models", headers={"Authorization": f"Bearer {new_key[0]}"})
         assert models.status_code == 200, models.text
         assert cli(env, "db", "status").returncode == 0
+
+        # The embedded Redis needs the password kept in the data dir, which stack.json passes on;
+        # the commands nobody here needs are gone; its files are the owner's only.
+        redis_url = json.loads((data_dir / "stack.json").read_text())["redis_url"]
+        password = (data_dir / "redis" / "password").read_text()
+        assert len(password) >= 43
+        assert redis_url == f"redis://:{password}@127.0.0.1:{redis_port}/0"
+        assert password not in output
+        with pytest.raises(redis.AuthenticationError):
+            redis.Redis(port=redis_port).set("intruder", "1")
+        with redis.Redis.from_url(redis_url) as client:
+            assert client.ping()
+            for command in ("CONFIG GET dir", "DEBUG SLEEP 0", "MODULE LIST", "REPLICAOF NO ONE"):
+                with pytest.raises(redis.ResponseError, match="unknown command"):
+                    client.execute_command(*command.split())
+            # The worker talks to it with the password (Dramatiq's heartbeat is there).
+            wait_until(lambda: bool(client.keys("*heartbeats*")), timeout_s=30)
+        assert (data_dir / "redis" / "appendonly.aof").exists()
+        assert private_modes(data_dir / "redis") == {}
+        assert data_dir.joinpath("postgres").stat().st_mode & 0o777 == 0o700
     finally:
         code = stop(process)
     assert code == 0, first_log.read_text()
@@ -130,7 +168,10 @@ def test_run_serves_refuses_second_run_and_stops_cleanly(tmp_path: Path) -> None
         wait_ready(process, url, second_log)
         output = second_log.read_text()
         assert not KEY.findall(output)
-        assert admin_key[:13] in output
+        # Named by the marker and 4 characters (24 of 256 bits), never more.
+        assert f"{admin_key[:11]}..." in output
+        assert admin_key[:12] not in output
+        assert redis_url in (data_dir / "stack.json").read_text()  # the same password
         socket_dir = data_dir / "postgres"
         with psycopg.connect(f"postgresql://postgres@/ragway?host={socket_dir}") as conn:
             row = conn.execute("SELECT count(*) FROM api_keys WHERE role = 'admin'").fetchone()
@@ -156,3 +197,20 @@ def test_run_reports_a_busy_port(tmp_path: Path) -> None:
     assert result.returncode != 0
     assert f"port {port}" in result.stderr
     assert "already in use" in result.stderr
+
+
+def test_run_refuses_a_guessable_admin_key(tmp_path: Path) -> None:
+    weak = "Admin-Key-2024-prod!"  # 20 characters: accepted before, about 100 bits at best
+    env = {**run_env(tmp_path / "data", free_port(), free_port()), "RAGWAY_ADMIN_KEY": weak}
+    result = subprocess.run(
+        [sys.executable, "-m", "gateway", "run"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "RAGWAY_ADMIN_KEY is too easy to guess" in result.stderr
+    assert "at least 128 bits of entropy" in result.stderr
+    assert weak not in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
