@@ -32,7 +32,7 @@ def gateway_command(
             os.environ[f"RAGWAY_GATEWAY__{name}"] = str(value)
     settings = cli.settings()
     try:
-        require_urls(settings)
+        database_url, _ = require_urls(settings)
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from exc
     try:
@@ -44,11 +44,15 @@ def gateway_command(
         from gateway.observability import prepare_multiprocess_metrics
 
         prepare_multiprocess_metrics(settings.data_dir / "prometheus")
-    metrics_port = settings.providers.observability.metrics_port
-    if metrics_port is not None:
+    observability = settings.providers.observability
+    if observability.metrics_port is not None:
+        from gateway.metrics import AdminKeyGate
         from gateway.observability import serve_metrics
 
-        serve_metrics(settings.gateway.host, metrics_port)
+        gate = None
+        if observability.metrics_auth == "admin":  # the port asks what /metrics asks
+            gate = AdminKeyGate(database_url, connect_timeout_s=settings.database.connect_timeout_s)
+        serve_metrics(settings.gateway.host, observability.metrics_port, gate=gate)
     serve_gateway(
         "gateway.app:app_from_env",
         factory=True,

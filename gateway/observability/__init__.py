@@ -9,6 +9,7 @@ from gateway.observability._context import (
     new_request_id,
 )
 from gateway.observability._metrics import (
+    MetricsGate,
     exposition,
     prepare_multiprocess_metrics,
     process_exiting,
@@ -18,6 +19,7 @@ from gateway.observability._observer import RequestObserver
 
 __all__ = [
     "REQUEST_ID",
+    "MetricsGate",
     "RequestObserver",
     "accept_request_id",
     "exposition",

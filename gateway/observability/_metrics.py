@@ -11,7 +11,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
+import threading
+from collections.abc import Iterable
+from http import HTTPStatus
 from pathlib import Path
+from socketserver import ThreadingMixIn
+from typing import Any, Protocol
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -21,7 +28,7 @@ from prometheus_client import (
     Gauge,
     Histogram,
     generate_latest,
-    start_http_server,
+    make_wsgi_app,
 )
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
@@ -38,6 +45,7 @@ __all__ = [
     "TOKENS",
     "UPSTREAM_DURATION",
     "UPSTREAM_ERRORS",
+    "MetricsGate",
     "exposition",
     "prepare_multiprocess_metrics",
     "process_exiting",
@@ -118,17 +126,55 @@ def exposition() -> tuple[bytes, str]:
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
 
 
-def serve_metrics(host: str, port: int) -> None:
-    """Serve the exposition on its own port from this process (a daemon thread).
+class MetricsGate(Protocol):
+    """Who may read the metrics port: None lets the request in, else (status, JSON body)."""
+
+    def __call__(self, authorization: str | None) -> tuple[int, bytes] | None: ...
+
+
+class _Server(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _SilentHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        """Scrapes are not logged."""
+
+
+def serve_metrics(host: str, port: int, *, gate: MetricsGate | None = None) -> WSGIServer:
+    """Serve the exposition on its own port from this process (daemon threads).
 
     Called by ``ragway gateway`` before the workers start: with one worker the app runs in
-    this process; with several this process reads the shared multiprocess files.
+    this process; with several this process reads the shared multiprocess files. With a
+    ``gate`` (``metrics_auth: admin``) every request passes it first, as ``/metrics`` does.
     """
     registry = REGISTRY
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-    start_http_server(port, addr=host, registry=registry)
+    exposition_app = make_wsgi_app(registry)
+
+    def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        if gate is not None:
+            refused = gate(environ.get("HTTP_AUTHORIZATION"))
+            if refused is not None:
+                status, body = refused
+                start_response(
+                    f"{status} {HTTPStatus(status).phrase}",
+                    [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+                )
+                return [body]
+        result: Iterable[bytes] = exposition_app(environ, start_response)
+        return result
+
+    family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0][0]
+
+    class _OnFamily(_Server):
+        address_family = family  # IPv6 hosts too
+
+    server = make_server(host, port, app, _OnFamily, handler_class=_SilentHandler)
+    threading.Thread(target=server.serve_forever, daemon=True, name="metrics-port").start()
+    return server
 
 
 def prepare_multiprocess_metrics(folder: Path) -> None:
