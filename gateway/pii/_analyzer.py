@@ -1,12 +1,18 @@
-"""The fast analyzer: Presidio's recognizers, run only where they can match.
+"""The analyzer: every finding of Presidio's recognizers, and what they miss.
 
-``analyze(text)`` returns what ``AnalyzerEngine.analyze(text, entities=<configured>)``
-returns for the same recognizers (same spans, entity types and scores), but a text holding
-no digit, ``@`` or ``:`` costs one character-class scan, and a text holding some costs the
+``analyze(text)`` returns, first, what ``AnalyzerEngine.analyze(text, entities=<configured>)``
+returns for the same recognizers (same spans, entity types and scores): a text holding no
+digit, ``@`` or ``:`` costs one character-class scan, and a text holding some costs the
 recognizers' work on small windows (see ``_windows``). On those windows Presidio's regex
 recognizers run without their bookkeeping (``_patterns``) and its phone recognizer runs once
 for all its regions (``_phone``). Recognizers without a window spec (other entity types,
 NER) run on the whole text, as in Presidio.
+
+Then what those recognizers cannot see (``_beyond``), each added where no finding of its
+entity covers it already: the same recognizers on the text with Unicode and URL obfuscations
+undone (``_normalize``; spans mapped back to the original); card numbers and IBANs whose
+checksum holds, in any context (``_checksums``); phone numbers the number plan calls valid
+that touch a word (``_phone_view``).
 """
 
 from __future__ import annotations
@@ -16,8 +22,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from gateway.pii._cache import LruCache
+from gateway.pii._checksums import find_cards, find_ibans
+from gateway.pii._normalize import normalize
 from gateway.pii._patterns import FastPatternRecognizer, Hit, dedupe
 from gateway.pii._phone import FastPhoneRecognizer
+from gateway.pii._phone_view import separated
 from gateway.pii._presidio import PresidioSetup
 from gateway.pii._windows import GATE, WINDOW_SPECS, WindowSpec
 
@@ -69,6 +78,12 @@ class PiiAnalyzer:
             )
         self._windowed = tuple(p for p in plans if p.spec is not None)
         self._whole = tuple(p for p in plans if p.spec is None)
+        self._phone = next((p for p in self._windowed if p.entity == "PHONE_NUMBER"), None)
+        self._checksums = tuple(
+            (entity, find)
+            for entity, find in (("IBAN_CODE", find_ibans), ("CREDIT_CARD", find_cards))
+            if entity in wanted
+        )
 
     @property
     def active_entities(self) -> tuple[str, ...]:
@@ -79,7 +94,8 @@ class PiiAnalyzer:
         return self._setup.inactive
 
     def analyze(self, text: str) -> list[Finding]:
-        """Entities in ``text``, after Presidio's score threshold and de-duplication."""
+        """Entities in ``text`` (spans in its own coordinates), after Presidio's score
+        threshold and de-duplication: Presidio's findings and those it misses."""
         if not text:
             return []
         hits: list[Hit] = []
@@ -91,10 +107,70 @@ class PiiAnalyzer:
                         hits.append((plan.entity, start + hit_start, start + hit_end, score))
         if self._setup.uses_nlp or self._whole:
             hits = self._whole_text(text, hits)
-        kept = [hit for hit in hits if hit[3] >= self._threshold]
-        return sorted(
-            (Finding(*hit) for hit in dedupe(kept)), key=lambda f: (f.start, f.end, f.entity)
-        )
+        found = dedupe(hit for hit in hits if hit[3] >= self._threshold)
+        found.extend(hit for hit in self._beyond(text, found) if hit[3] >= self._threshold)
+        return sorted((Finding(*hit) for hit in found), key=lambda f: (f.start, f.end, f.entity))
+
+    def _beyond(self, text: str, found: list[Hit]) -> list[Hit]:
+        """Findings Presidio's recognizers miss, none covered by one in ``found``."""
+        norm = normalize(text)
+        view = text if norm is None else norm.text
+        if GATE.search(view) is None:
+            return []
+        span = _same_span if norm is None else norm.span
+        known = list(found)
+        extra: list[Hit] = []
+
+        def add(hit: Hit) -> None:
+            extra.append(hit)
+            known.append(hit)
+
+        for entity, find in self._checksums:
+            # a card number's digits may be an IBAN's: the IBAN says what they are
+            beside = {"IBAN_CODE"} if entity == "CREDIT_CARD" else set()
+            for start, end in find(view):
+                hit = (entity, *span(start, end), 1.0)
+                # Presidio may report a wider span (an IBAN with the word after it): the
+                # checked value is reported too, so the mask holds exactly the number
+                if not _same(hit, known) and not _overlaps(hit, known, beside):
+                    add(hit)
+        checked = list(extra)
+        if norm is not None:  # the recognizers again, where the view differs
+            for plan in self._windowed:
+                assert plan.spec is not None
+                for start, end in plan.spec.windows(view):
+                    if not norm.touches(start, end):
+                        continue
+                    for hit_start, hit_end, score in self._window_hits(plan, view[start:end]):
+                        hit = (plan.entity, *norm.span(start + hit_start, start + hit_end), score)
+                        others = {e for e, *_ in checked} - {plan.entity}
+                        if not _covered(hit, known) and not _overlaps(hit, checked, others):
+                            add(hit)
+        if self._phone is not None and (blanked := separated(view)) is not None:
+            extra.extend(self._phones_by_words(*blanked, span, known))
+        return extra
+
+    def _phones_by_words(
+        self,
+        view: str,
+        blanked: list[int],
+        span: Callable[[int, int], tuple[int, int]],
+        known: list[Hit],
+    ) -> list[Hit]:
+        """Phone numbers in ``view`` (words next to digits blanked) in windows that hold a
+        blanked character, overlapping no other finding."""
+        plan = self._phone
+        assert plan is not None
+        assert plan.spec is not None
+        out: list[Hit] = []
+        for start, end in plan.spec.windows(view):
+            if not any(start <= pos < end for pos in blanked):
+                continue
+            for hit_start, hit_end, score in self._window_hits(plan, view[start:end]):
+                hit = (plan.entity, *span(start + hit_start, start + hit_end), score)
+                if not _overlaps(hit, known, None) and not _overlaps(hit, out, None):
+                    out.append(hit)
+        return out
 
     def analyze_many(self, texts: Sequence[str]) -> list[list[Finding]]:
         return [self.analyze(text) for text in texts]
@@ -153,3 +229,23 @@ class PiiAnalyzer:
             text=text, raw_results=results, nlp_artifacts=nlp_artifacts, recognizers=recognizers
         )
         return enhanced
+
+
+def _same_span(start: int, end: int) -> tuple[int, int]:
+    return start, end
+
+
+def _overlaps(hit: Hit, others: list[Hit], entities: set[str] | None) -> bool:
+    """Whether ``hit`` overlaps one of ``others`` of ``entities`` (None: of any entity)."""
+    return any(
+        o[1] < hit[2] and hit[1] < o[2] and (entities is None or o[0] in entities) for o in others
+    )
+
+
+def _same(hit: Hit, others: list[Hit]) -> bool:
+    return any(o[:3] == hit[:3] for o in others)
+
+
+def _covered(hit: Hit, others: list[Hit]) -> bool:
+    """Whether a finding of the same entity holds all of ``hit``."""
+    return any(o[0] == hit[0] and o[1] <= hit[1] and hit[2] <= o[2] for o in others)

@@ -1,5 +1,6 @@
 """The fast analyzer finds what Presidio's default analyzer finds: on the labelled corpus,
-on texts generated to stress the window edges, and at a fraction of the work."""
+on texts generated to stress the window edges, and at a fraction of the work. What it finds
+beyond that (``test_adversarial``) is checked here to be valid: checksums and number plans."""
 
 from __future__ import annotations
 
@@ -7,12 +8,14 @@ import logging
 import random
 from typing import Any
 
+import phonenumbers
 import phonenumbers.phonenumbermatcher as matcher
 import pytest
 import regex
 
 from configs import PiiNlpSettings, PiiSettings
 from gateway.pii import PiiAnalyzer, build_presidio
+from gateway.pii._checksums import iban_valid, luhn_valid
 from gateway.pii._windows import _PHONE_RUN, WINDOW_SPECS, min_phone_digits
 from tests.gateway.pii.corpus import ENTITIES, build_corpus, evaluate
 
@@ -43,7 +46,8 @@ def test_same_findings_as_the_default_analyzer_on_the_corpus(
     default = [theirs(reference, item.text) for item in corpus]
     for item, a, b in zip(corpus, mine, default, strict=True):
         assert b <= a, f"missed {b - a} in {item.text!r}"
-        assert a == b, f"extra {a - b} in {item.text!r}"
+        labelled = set(item.labels)
+        assert {(e, s, t) for e, s, t, _ in a - b} <= labelled, f"extra {a - b} in {item.text!r}"
     strip = [{(e, s, t) for e, s, t, _ in spans} for spans in mine]
     strip_default = [{(e, s, t) for e, s, t, _ in spans} for spans in default]
     for entity, (precision, recall, _) in evaluate(corpus, strip).items():
@@ -89,11 +93,40 @@ def _stress_texts(count: int, seed: int) -> list[str]:
     return out
 
 
+def _valid(entity: str, value: str) -> bool:
+    """What we report beyond Presidio holds its checksum, or its number plan calls valid."""
+    compact = "".join(c for c in value if c.isalnum())
+    if entity == "CREDIT_CARD":
+        return luhn_valid(compact)
+    if entity == "IBAN_CODE":
+        return iban_valid(compact)
+    if entity == "PHONE_NUMBER":
+        regions = ["US", "DE", "IL", "IN", "CA", "BR"]
+        return any(
+            phonenumbers.is_valid_number(phonenumbers.parse(value, r))
+            for r in regions
+            if _parses(value, r)
+        )
+    return False
+
+
+def _parses(value: str, region: str) -> bool:
+    try:
+        phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException:
+        return False
+    return True
+
+
 def test_same_findings_on_generated_edge_cases(analyzer: PiiAnalyzer, reference: Any) -> None:
+    extra = 0
     for text in _stress_texts(300, seed=3):
         a, b = ours(analyzer, text), theirs(reference, text)
         assert b <= a, f"missed {b - a} in {text!r}"
-        assert a == b, f"extra {a - b} in {text!r}"
+        for entity, start, end, _ in a - b:
+            assert _valid(entity, text[start:end]), (entity, text[start:end], text)
+            extra += 1
+    assert extra > 0  # glued to words: found by checksum or number plan
 
 
 @pytest.mark.parametrize(
