@@ -59,22 +59,27 @@ class Masker:
             document = json.loads(text)
         except ValueError:
             return self.text(text)
-        changed = self._walk(document)
+        changed = self.tree(document)
         return json.dumps(changed, ensure_ascii=False) if changed is not document else text
 
-    def _walk(self, node: Any) -> Any:
+    def tree(self, node: Any, *, skip: frozenset[str] = frozenset()) -> Any:
+        """A JSON value with every string (dict keys too) and number checked.
+
+        ``node`` itself when nothing changed; a number holding personal data becomes a string
+        with the placeholder. Strings in ``skip`` (protocol words) are not analysed.
+        """
         if isinstance(node, str):
-            return self.text(node)
+            return node if node in skip else self.text(node)
         if isinstance(node, bool) or node is None:
             return node
         if isinstance(node, int | float):
             masked = self.text(str(node))
             return node if masked == str(node) else masked
         if isinstance(node, list):
-            items = [self._walk(item) for item in node]
+            items = [self.tree(item, skip=skip) for item in node]
             return node if all(a is b for a, b in zip(items, node, strict=True)) else items
         if isinstance(node, dict):
-            pairs = [(self._walk(k), self._walk(v)) for k, v in node.items()]
+            pairs = [(self.tree(k, skip=skip), self.tree(v, skip=skip)) for k, v in node.items()]
             same = all(
                 k1 is k2 and v1 is v2
                 for (k1, v1), (k2, v2) in zip(pairs, node.items(), strict=True)

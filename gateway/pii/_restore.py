@@ -36,11 +36,19 @@ def _restore_message(message: dict[str, Any], vault: PlaceholderVault) -> None:
             message[key] = vault.restore(message[key])
     for call in message.get("tool_calls") or ():
         function = call.get("function") if isinstance(call, dict) else None
-        if isinstance(function, dict) and isinstance(function.get("arguments"), str):
-            function["arguments"] = vault.restore(function["arguments"], json_string=True)
+        if isinstance(function, dict):
+            _restore_function(function, vault)
     legacy = message.get("function_call")
-    if isinstance(legacy, dict) and isinstance(legacy.get("arguments"), str):
-        legacy["arguments"] = vault.restore(legacy["arguments"], json_string=True)
+    if isinstance(legacy, dict):
+        _restore_function(legacy, vault)
+
+
+def _restore_function(function: dict[str, Any], vault: PlaceholderVault) -> None:
+    """Arguments and the name: a tool name the request masked comes back as its placeholder."""
+    if isinstance(function.get("arguments"), str):
+        function["arguments"] = vault.restore(function["arguments"], json_string=True)
+    if isinstance(function.get("name"), str):
+        function["name"] = vault.restore(function["name"])
 
 
 class TextRestorer:
@@ -110,6 +118,8 @@ class ChunkRestorer:
                 delta["content"] = text
         for call in delta.get("tool_calls") or ():
             function = call.get("function") if isinstance(call, dict) else None
+            if isinstance(function, dict) and isinstance(function.get("name"), str):
+                function["name"] = self._vault.restore(function["name"])  # sent whole
             if isinstance(function, dict) and isinstance(function.get("arguments"), str):
                 key = (index, int(call.get("index") or 0))
                 restorer = self._arguments.setdefault(

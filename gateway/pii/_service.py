@@ -7,17 +7,17 @@ import copy
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from configs import PiiSettings
 from gateway.pii import _metrics
 from gateway.pii._analyzer import PiiAnalyzer
-from gateway.pii._errors import PiiBlockedError
+from gateway.pii._errors import PiiBlockedError, PiiUncheckableError
 from gateway.pii._masker import Masker
 from gateway.pii._policy import PiiPolicy, PolicyResolver, Trust
 from gateway.pii._presidio import build_presidio
-from gateway.pii._request import Slot, slots
+from gateway.pii._request import VOCABULARY, Slot, path, slots, split_data, where
 from gateway.pii._restore import ChunkRestorer, restore_response
 from gateway.pii._vault import PlaceholderVault
 
@@ -67,6 +67,7 @@ class PiiSession:
         self.policy = policy
         self.vault = PlaceholderVault()
         self._masker = Masker(analyzer, policy, self.vault)
+        self._endpoint = ""  # of the body being protected, for error params
 
     @property
     def counts(self) -> Counter[tuple[str, str]]:
@@ -80,26 +81,50 @@ class PiiSession:
         return dict(totals)
 
     async def protect_body(self, endpoint: str, body: dict[str, Any]) -> dict[str, Any]:
-        """A copy of ``body`` with its outgoing texts masked (``body`` itself when unchanged).
+        """A copy of ``body`` with its outgoing strings masked (``body`` itself when unchanged).
 
-        Raises ``PiiBlockedError`` naming the blocked entity types, ``PiiUncheckableError``
-        for token-id input.
+        Which strings: ``FIELDS`` in ``_request``. Raises ``PiiBlockedError`` naming the
+        blocked entity types (``param``: the first field holding one), ``PiiUncheckableError``
+        for token ids and for bodies nested too deeply to walk.
         """
         if self.policy.allows_everything:
             return body
-        embeddings = self._settings.embeddings_input
-        found = list(slots(endpoint, body, embeddings=embeddings))
+        self._endpoint = endpoint
+        try:
+            found = slots(endpoint, body, embeddings=self._settings.embeddings_input)
+            texts = [
+                c[k] if kind == "text" else _slot_text((c, k, kind, w)) for c, k, kind, w in found
+            ]
+        except RecursionError as exc:
+            raise _too_deep() from exc
         if not found:
             return body
-        size = sum(len(c[k]) for c, k, _ in found)
-        texts = await self._run(lambda: self._protect(found), size)
-        if all(text == c[k] for text, (c, k, _) in zip(texts, found, strict=True)):
+        size = sum(map(len, texts))
+        values = await self._run(lambda: self._protect(found, texts), size)
+        changed = [
+            (slot, value)
+            for slot, value in zip(found, values, strict=True)
+            if value is not (old := slot[1] if slot[2] == "key" else slot[0][slot[1]])
+            and value != old
+        ]
+        if not changed:
             return body  # nothing to mask: no copy (the common case, on the hot path)
-        copied = copy.deepcopy(body)
-        for (container, key, _), text in zip(
-            slots(endpoint, copied, embeddings=embeddings), texts, strict=True
-        ):
-            container[key] = text
+        copied = dict(body)
+        fresh = {id(copied)}  # containers copied already (the client's body stays as sent)
+        # values first, by the field names the client sent; then renamed unknown fields
+        for (_, _, kind, link), value in sorted(changed, key=lambda item: item[0][2] == "key"):
+            *parts, last = path(link)
+            parent: Any = copied
+            for part in parts:
+                child = parent[part]
+                if id(child) not in fresh:
+                    child = parent[part] = copy.copy(child)
+                    fresh.add(id(child))
+                parent = child
+            if kind == "key":
+                parent[value] = parent.pop(last)
+            else:
+                parent[last] = value
         return copied
 
     async def protect_texts(self, texts: Sequence[str]) -> list[str]:
@@ -110,8 +135,9 @@ class PiiSession:
         if self.policy.allows_everything or not texts:
             return list(texts)
         holder: list[Any] = list(texts)
-        found: list[Slot] = [(holder, i, "text") for i in range(len(holder))]
-        return await self._run(lambda: self._protect(found), sum(len(t) for t in texts))
+        found: list[Slot] = [(holder, i, "text", None) for i in range(len(holder))]
+        masked = await self._run(lambda: self._protect(found), sum(len(t) for t in texts))
+        return [str(text) for text in masked]
 
     def restore_response(self, endpoint: str, response: dict[str, Any]) -> None:
         restore_response(endpoint, response, self.vault)
@@ -128,20 +154,78 @@ class PiiSession:
         _metrics.SECONDS.observe(time.perf_counter() - started)
         return result
 
-    def _protect(self, found: list[Slot]) -> list[str]:
-        """The masked text of every slot (the slots themselves are left as they are)."""
-        self.vault.reserve(container[key] for container, key, _ in found)
+    def _protect(self, found: list[Slot], texts: list[str] | None = None) -> list[Any]:
+        """The masked value of every slot (the slots themselves are left as they are)."""
+        self.vault.reserve(texts if texts is not None else map(_slot_text, found))
         masker = self._masker
         before = Counter(masker.counts) if masker.counts else None  # usually the first call
-        texts = [
-            masker.json_text(container[key]) if kind == "json" else masker.text(container[key])
-            for container, key, kind in found
-        ]
+        blocked_at: Any = None
+        values: list[Any] = []
+        try:
+            for slot in found:
+                container, key, kind, link = slot
+                values.append(masker.text(container[key]) if kind == "text" else self._one(slot))
+                if blocked_at is None and masker.blocked:
+                    blocked_at = link
+        except RecursionError as exc:
+            raise _too_deep() from exc
         if masker.counts:
             seen = masker.counts if before is None else masker.counts - before
             for (entity, action), n in seen.items():
                 _metrics.ENTITIES.labels(entity=entity, action=action).inc(n)
-        if self._masker.blocked:
+        if masker.blocked:
             _metrics.BLOCKED.inc()
-            raise PiiBlockedError(self._masker.blocked)
-        return texts
+            error = PiiBlockedError(masker.blocked)
+            error.param = where(blocked_at, self._endpoint)
+            raise error
+        return values
+
+    def _one(self, slot: Slot) -> Any:
+        container, key, kind, _ = slot
+        masker = self._masker
+        if kind == "text":
+            return masker.text(container[key])
+        if kind == "json":
+            return masker.json_text(container[key])
+        if kind == "key":
+            return masker.text(key)
+        if kind == "data":
+            value: str = container[key]
+            head, payload = split_data(value)
+            masked = masker.text(head) if head else head
+            return value if masked == head else masked + payload
+        return masker.tree(container[key], skip=VOCABULARY)
+
+
+def _slot_text(slot: Slot) -> str:
+    """The slot's text as one string: for placeholder reservation and the offload size."""
+    container, key, kind, _ = slot
+    if kind == "key":
+        return str(key)
+    value = container[key]
+    if kind == "tree":
+        return "\n".join(_strings(value))
+    if kind == "data":
+        return split_data(value)[0]
+    return str(value)
+
+
+def _strings(node: Any) -> Iterator[str]:
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, list):
+        for item in node:
+            yield from _strings(item)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            yield key
+            yield from _strings(value)
+    elif isinstance(node, int | float) and not isinstance(node, bool):
+        yield str(node)
+
+
+def _too_deep() -> PiiUncheckableError:
+    return PiiUncheckableError(
+        "the request is nested too deeply to be checked for personal data",
+        code="pii_uncheckable",
+    )
