@@ -47,12 +47,26 @@ class ParsingSettings(_Strict):
         description="DOCX / PPTX unzipping to more fail as invalid_file (zip bombs)",
     )
     processes: int = Field(
-        default=1,
+        default=2,
         ge=0,
         description=(
             "child processes of each worker that parse (pure-Python parsing in a worker "
-            "thread holds the GIL that embedding in another thread needs); 0: parse in the "
-            "worker's threads"
+            "thread holds the GIL that embedding in another thread needs), so one slow "
+            "document leaves the others a process; 0: parse in the worker's threads, "
+            "without the time and memory limits"
+        ),
+    )
+    time_limit_s: float = Field(
+        default=120.0,
+        gt=0,
+        description="a document parsing longer fails as invalid_file (its process is killed)",
+    )
+    memory_limit_bytes: int | None = Field(
+        default=2 * 1024**3,
+        ge=64 * 1024**2,
+        description=(
+            "address space a document may add to its parsing process (RLIMIT_AS over the "
+            "parser's own); needing more fails it as invalid_file; null: no limit"
         ),
     )
 
@@ -66,6 +80,9 @@ class ChunkingSettings(_Strict):
 
     auto_max_chunk_size_tokens: int = Field(default=200, ge=100, le=4096)
     auto_chunk_overlap_tokens: int = Field(default=40, ge=0)
+    time_limit_s: float = Field(
+        default=120.0, gt=0, description="a document chunking longer fails as invalid_file"
+    )
 
     @model_validator(mode="after")
     def _overlap_fits(self) -> ChunkingSettings:

@@ -13,6 +13,7 @@ __all__ = [
     "MigrationError",
     "RecordNotFoundError",
     "StorageError",
+    "WorkCancelledError",
 ]
 
 RejectionCode = Literal["unsupported_file", "invalid_file", "embedding_model_mismatch"]
@@ -46,6 +47,10 @@ class DocumentRejectedError(IngestionError):
     def __reduce__(self) -> tuple[type[DocumentRejectedError], tuple[RejectionCode, str]]:
         # Raised in a parsing child process and re-raised in the worker (pickled).
         return (type(self), (self.code, self.message))
+
+
+class WorkCancelledError(IngestionError):
+    """The file was deleted or cancelled while a stage worked on it: the work is dropped."""
 
 
 class EmbeddingMismatchError(IngestionError):

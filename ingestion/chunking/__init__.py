@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from ingestion.chunking._base import Chunk, Chunker, ChunkingStrategy
-from ingestion.chunking._llama import TokenChunker
+from ingestion.chunking._tokens import TokenChunker
 
 __all__ = ["Chunk", "Chunker", "ChunkingStrategy", "TokenChunker"]

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from ingestion.parsing import Element
+from ingestion.parsing import Cancelled, Element
 
 __all__ = ["Chunk", "Chunker", "ChunkingStrategy"]
 
@@ -37,4 +37,12 @@ class Chunk:
 
 
 class Chunker(Protocol):
-    def chunk(self, elements: Sequence[Element], strategy: ChunkingStrategy) -> list[Chunk]: ...
+    """Elements to chunks; asks ``cancelled`` now and then (``WorkCancelledError``)."""
+
+    def chunk(
+        self,
+        elements: Sequence[Element],
+        strategy: ChunkingStrategy,
+        *,
+        cancelled: Cancelled | None = None,
+    ) -> list[Chunk]: ...

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from ingestion.parsing._base import (
     SUPPORTED_EXTENSIONS,
+    Cancelled,
     DocumentKind,
     Element,
     Parser,
     detect_kind,
 )
-from ingestion.parsing._process import ProcessParser
+from ingestion.parsing._process import ParseLimits, ProcessParser
 from ingestion.parsing._unstructured import UnstructuredParser
 
 __all__ = [
     "SUPPORTED_EXTENSIONS",
+    "Cancelled",
     "DocumentKind",
     "Element",
+    "ParseLimits",
     "Parser",
     "ProcessParser",
     "UnstructuredParser",

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Protocol
 
 from ingestion.errors import DocumentRejectedError
 
-__all__ = ["DocumentKind", "Element", "Parser", "detect_kind"]
+__all__ = ["Cancelled", "DocumentKind", "Element", "Parser", "detect_kind"]
+
+Cancelled = Callable[[], bool]
+"""Asked now and then during a long stage: True when the file is no longer wanted."""
 
 
 class DocumentKind(enum.StrEnum):
@@ -55,9 +59,18 @@ class Element:
 
 
 class Parser(Protocol):
-    """Reads one document. Bad documents raise ``DocumentRejectedError``; never retried."""
+    """Reads one document. Bad documents raise ``DocumentRejectedError``; never retried.
 
-    def parse(self, path: Path, *, filename: str) -> list[Element]: ...
+    A parser that can stop part-way asks ``cancelled`` now and then and raises
+    ``WorkCancelledError`` when it says True; one that cannot ignores it.
+    """
+
+    def prepare(self) -> None:
+        """Import what parsing needs, so that no document's time limit pays for it."""
+
+    def parse(
+        self, path: Path, *, filename: str, cancelled: Cancelled | None = None
+    ) -> list[Element]: ...
 
 
 def detect_kind(filename: str, head: bytes) -> DocumentKind:

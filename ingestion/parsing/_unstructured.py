@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from ingestion.errors import DocumentRejectedError
 from ingestion.parsing._archive import check_zip_expansion
-from ingestion.parsing._base import DocumentKind, Element, detect_kind
+from ingestion.parsing._base import Cancelled, DocumentKind, Element, detect_kind
 from ingestion.parsing._furniture import FURNITURE_CATEGORIES, furniture_key, running_furniture
 from ingestion.parsing._offline import prepare_unstructured
 from ingestion.parsing._pdfium import pdfium_partition
@@ -65,7 +65,17 @@ class UnstructuredParser:
         self._languages = list(languages)
         self._max_expanded_bytes = max_expanded_bytes
 
-    def parse(self, path: Path, *, filename: str) -> list[Element]:
+    def prepare(self) -> None:
+        """Import unstructured and every partitioner (seconds, once per process)."""
+        prepare_unstructured()
+        for module, _name in _PARTITIONERS.values():
+            importlib.import_module(module)
+
+    def parse(
+        self, path: Path, *, filename: str, cancelled: Cancelled | None = None
+    ) -> list[Element]:
+        """``cancelled`` is not asked: a parse in this process cannot be interrupted (run it
+        in a ``ProcessParser`` for that)."""
         with path.open("rb") as handle:
             head = handle.read(1024)
         kind = detect_kind(filename, head)

@@ -9,7 +9,7 @@ from inference.embedders import Embedder
 from ingestion.chunking import TokenChunker
 from ingestion.embedding import BatchEmbedder
 from ingestion.metrics import IngestionMetrics
-from ingestion.parsing import Parser, ProcessParser, UnstructuredParser
+from ingestion.parsing import ParseLimits, Parser, ProcessParser, UnstructuredParser
 from ingestion.pipeline._ingest import FileIngestor, IngestionLimits
 from ingestion.pipeline._jobs import JobStore
 from ingestion.pipeline._writer import ChunkWriter
@@ -31,7 +31,7 @@ def build_file_ingestor(
         writer=ChunkWriter(pool),
         storage=build_storage(ingestion.storage, data_dir=settings.data_dir),
         parser=_parser(settings),
-        chunker=TokenChunker(),
+        chunker=TokenChunker(time_limit_s=ingestion.chunking.time_limit_s),
         embedder=BatchEmbedder(embedder, batch_size=ingestion.embed_batch_size),
         metrics=metrics,
         limits=IngestionLimits(max_file_bytes=ingestion.max_file_bytes),
@@ -49,4 +49,11 @@ def _parser(settings: Settings) -> Parser:
     )
     if parsing.processes == 0:
         return parser
-    return ProcessParser(parser, processes=parsing.processes, log_settings=settings.logging)
+    return ProcessParser(
+        parser,
+        processes=parsing.processes,
+        limits=ParseLimits(
+            time_limit_s=parsing.time_limit_s, memory_limit_bytes=parsing.memory_limit_bytes
+        ),
+        log_settings=settings.logging,
+    )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from ingestion.chunking import Chunker, ChunkingStrategy
 from ingestion.embedding import BatchEmbedder
-from ingestion.errors import DocumentRejectedError
+from ingestion.errors import DocumentRejectedError, WorkCancelledError
 from ingestion.metrics import IngestionMetrics
 from ingestion.parsing import Parser
 from ingestion.pipeline._jobs import Job, JobStore
@@ -17,10 +17,6 @@ from ingestion.storage import ObjectStorage
 __all__ = ["FileIngestor", "IngestionLimits"]
 
 _log = logging.getLogger(__name__)
-
-
-class _Abandoned(Exception):
-    """The file stopped waiting (deleted, cancelled) while it was being processed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,8 +29,9 @@ class FileIngestor:
 
     ``DocumentRejectedError`` fails the file for good (``last_error``); any other error
     propagates so the queue retries the file with backoff. A file deleted or cancelled
-    while it is processed (found at the next progress report, or when an error is raised,
-    or by the writer) is dropped as ``stale``: no chunks, no retry.
+    while it is processed is dropped as ``stale``: no chunks, no retry. Parsing and
+    chunking ask about it every second (a parsing child is killed), embedding after each
+    batch, the writer before it writes.
     """
 
     def __init__(
@@ -67,7 +64,7 @@ class FileIngestor:
             return self._done("duplicate")
         try:
             outcome = self._run(job)
-        except _Abandoned:
+        except WorkCancelledError:
             return self._gone(job)
         except DocumentRejectedError as exc:
             if not self._jobs.fail(store_id, file_id, exc.code, exc.message):
@@ -92,15 +89,16 @@ class FileIngestor:
                 f"{self._limits.max_file_bytes} (ingestion.max_file_bytes)",
             )
         stage = self._metrics.stage_seconds
+        cancelled = _Watch(self._jobs, job)
         with stage.labels("parse").time(), self._storage.local_path(job.sha256) as path:
-            elements = self._parser.parse(path, filename=job.filename)
+            elements = self._parser.parse(path, filename=job.filename, cancelled=cancelled)
         with stage.labels("chunk").time():
             strategy = ChunkingStrategy(job.max_chunk_size_tokens, job.chunk_overlap_tokens)
-            chunks = self._chunker.chunk(elements, strategy)
+            chunks = self._chunker.chunk(elements, strategy, cancelled=cancelled)
         if not chunks:
             raise DocumentRejectedError("invalid_file", f"{job.filename!r} contains no text")
         if not self._jobs.set_total(job, len(chunks)):
-            raise _Abandoned
+            raise WorkCancelledError("the file is no longer wanted")
         with stage.labels("embed").time():
             vectors = self._embedder.embed(
                 [c.text for c in chunks], on_batch=lambda done: self._progress(job, done)
@@ -126,7 +124,7 @@ class FileIngestor:
 
     def _progress(self, job: Job, done: int) -> None:
         if not self._jobs.progress(job, done):
-            raise _Abandoned
+            raise WorkCancelledError("the file is no longer wanted")
 
     def _gone(self, job: Job) -> str:
         _log.info(
@@ -138,3 +136,14 @@ class FileIngestor:
     def _done(self, outcome: str) -> str:
         self._metrics.files_processed.labels(outcome).inc()
         return outcome
+
+
+class _Watch:
+    """``cancelled`` for one job: whether its file left its store or stopped waiting."""
+
+    def __init__(self, jobs: JobStore, job: Job) -> None:
+        self._jobs = jobs
+        self._job = job
+
+    def __call__(self) -> bool:
+        return not self._jobs.is_pending(self._job.store_id, self._job.file_id)

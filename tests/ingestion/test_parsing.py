@@ -15,7 +15,7 @@ import pytest
 
 from configs import LoggingSettings
 from ingestion.errors import DocumentRejectedError
-from ingestion.parsing import Element, ProcessParser, UnstructuredParser
+from ingestion.parsing import Cancelled, Element, ProcessParser, UnstructuredParser
 from tests.ingestion._pdfs import laid_out_pdf
 from tests.support.documents import SAMPLE_KINDS, make_document, make_pdf
 
@@ -179,7 +179,12 @@ def test_a_child_process_parses_alike_and_rejects_alike(tmp_path: Path) -> None:
 class _WarningParser:
     """A parser whose library warns (as pdfminer and unstructured do), in the child."""
 
-    def parse(self, path: Path, *, filename: str) -> list[Element]:
+    def prepare(self) -> None:
+        pass
+
+    def parse(
+        self, path: Path, *, filename: str, cancelled: Cancelled | None = None
+    ) -> list[Element]:
         warnings.warn("a parsing library complains", UserWarning, stacklevel=1)
         return []
 
