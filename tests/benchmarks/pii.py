@@ -11,8 +11,9 @@ load falls on every measure alike):
 
 Wall-clock p50/p99 and the p50 of the thread's CPU time per call (steadier on a loaded
 machine). Then the event loop while a 100 KB prompt is analysed, and precision and recall
-per entity on the labelled corpus (tests/gateway/pii/corpus.py), for the step and the
-default analyzer.
+per entity on the labelled corpus (tests/gateway/pii/corpus.py) and on the adversarial corpus
+(tests/gateway/pii/adversarial.py: valid values in hostile contexts and obfuscations, seeded
+by ``--seed``), for the step and the default analyzer.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any
 
 from configs import PiiSettings
 from gateway.pii import PiiAnalyzer, PiiService, build_presidio, reference_analyzer
+from tests.gateway.pii.adversarial import ADVERSARIAL_ENTITIES, build_adversarial, score
 from tests.gateway.pii.corpus import ENTITIES, build_corpus, clean_prompts, evaluate, pii_prompts
 
 Step = Callable[[str], Any]
@@ -58,6 +60,8 @@ def load() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--prompts", type=int, default=400, help="new prompts per measure")
+    parser.add_argument("--seed", type=int, default=20261216, help="adversarial corpus seed")
+    parser.add_argument("--adversarial", type=int, default=1000, help="adversarial texts")
     args = parser.parse_args()
     settings = PiiSettings()
     reference = reference_analyzer(settings)
@@ -108,6 +112,7 @@ def main() -> None:
     print(load())
     event_loop(service)
     accuracy(service, reference)
+    adversarial(service, reference, args.adversarial, args.seed)
     loop.close()
 
 
@@ -158,6 +163,24 @@ def accuracy(service: PiiService, reference: Any) -> None:
     missed = sum(len(b - a) for a, b in zip(ours, theirs, strict=True))
     extra = sum(len(a - b) for a, b in zip(ours, theirs, strict=True))
     print(f"spans the default analyzer found and the step did not: {missed}; the reverse: {extra}")
+
+
+def adversarial(service: PiiService, reference: Any, size: int, seed: int) -> None:
+    corpus = build_adversarial(size, seed=seed)
+    ours = [{(f.entity, f.start, f.end) for f in service.analyzer.analyze(i.text)} for i in corpus]
+    theirs = [
+        {(r.entity_type, r.start, r.end) for r in reference.analyze(i.text, "en", list(ENTITIES))}
+        for i in corpus
+    ]
+    print(f"\nadversarial corpus: {size} texts, seed {seed}")
+    print(f"{'entity':<16}{'n':>5}{'P step':>9}{'R step':>9}{'P default':>11}{'R default':>11}")
+    mine, default = score(corpus, ours), score(corpus, theirs)
+    for entity in ADVERSARIAL_ENTITIES:
+        p, r, n = mine[entity]
+        bp, br, _ = default[entity]
+        print(f"{entity:<16}{n:>5}{p:>9.3f}{r:>9.3f}{bp:>11.3f}{br:>11.3f}")
+    missed = sum(len(b - a) for a, b in zip(ours, theirs, strict=True))
+    print(f"default's spans the step did not report: {missed}")
 
 
 if __name__ == "__main__":
