@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterable
 from typing import Any
@@ -42,6 +43,8 @@ from ingestion.storage import ObjectStorage
 _log = logging.getLogger(__name__)
 
 __all__ = ["VectorStoreService"]
+
+_NO_STORE = "vs_"  # a cursor no store has (ids are "vs_" and 24 characters)
 
 
 class VectorStoreService:
@@ -96,7 +99,21 @@ class VectorStoreService:
         return await self.access.readable(principal, store_id)
 
     async def list_page(self, principal: Principal, page: PageRequest) -> Page[VectorStoreRecord]:
+        """The stores ``principal`` may read; a cursor it may not read counts as no store.
+
+        The cursor query positions on any store id, so a foreign cursor would answer
+        differently from one that does not exist: it is swapped for an id no store has.
+        """
         condition, params = visible_condition(principal)
+        cursor = page.after if page.after is not None else page.before
+        if cursor is not None and condition is not None:
+            try:
+                await self.access.readable(principal, cursor)
+            except NotFoundError:
+                if page.after is not None:
+                    page = dataclasses.replace(page, after=_NO_STORE)
+                else:
+                    page = dataclasses.replace(page, before=_NO_STORE)
         return await self._stores.list_page(page, visible=condition, params=params)
 
     async def modify(
