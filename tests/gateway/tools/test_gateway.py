@@ -1,101 +1,22 @@
-"""PII and tool checks through the running gateway, with the official ``openai`` client, in
-front of a capturing upstream (a real loopback server)."""
+"""PII and tool checks through the running gateway (``conftest``), with the official
+``openai`` client, in front of a capturing upstream (a real loopback server)."""
 
 from __future__ import annotations
 
 import json
-import secrets
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import openai
-import psycopg
 import pytest
 
-from configs import ProvidersSettings, Settings
-from gateway.app import create_app
-from gateway.keys import new_key
+from tests.gateway.tools._stack import WEATHER, client, make_key
 from tests.support.fake_capture import CapturingUpstream
-from tests.support.servers import ServerThread
-from tests.support.services import RedisForTests
 
 EMAIL = "jane.doe@example.com"
 PHONE = "212-555-0142"
 CARD = "4111 1111 1111 1111"
-ENV = {"CAPTURE_KEY": "sk-capture-" + "y" * 20}
-
-
-def _deployment(name: str, base_url: str, model: str, trust: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "provider": "openai",
-        "model": model,
-        "base_url": base_url,
-        "api_key_env": "CAPTURE_KEY",
-        "timeout_s": 5,
-        "trust": trust,
-    }
-
-
-def _key(database_url: str, *, role: str = "member", pii_policy: str | None = None) -> str:
-    key = new_key()
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(
-            "INSERT INTO api_keys (id, key_hash, display_prefix, name, role, allowed_tools, "
-            "pii_policy) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-            (
-                "key_" + secrets.token_hex(8),
-                key.key_hash,
-                key.display_prefix,
-                "guards",
-                role,
-                ["get_*"],
-                pii_policy,
-            ),
-        )
-    return key.plaintext
-
-
-@pytest.fixture(scope="module")
-def upstream() -> Iterator[CapturingUpstream]:
-    with CapturingUpstream() as up:
-        yield up
-
-
-@pytest.fixture(scope="module")
-def gateway(
-    settings: Settings, database_url: str, redis_service: RedisForTests, upstream: CapturingUpstream
-) -> Iterator[str]:
-    url = upstream.base_url
-    models = {
-        "ext": {"deployments": [_deployment("ext-a", url, "echo", "external")]},
-        "loc": {"deployments": [_deployment("loc-a", url, "echo", "local")]},
-        "tools": {"deployments": [_deployment("tools-a", url, "tools", "external")]},
-        "embed": {
-            "type": "embedding",
-            "deployments": [_deployment("emb-a", url, "emb", "external")],
-        },
-    }
-    tools = settings.tools.model_copy(
-        update={"audit": settings.tools.audit.model_copy(update={"flush_interval_s": 0.05})}
-    )
-    configured = settings.model_copy(
-        update={"providers": ProvidersSettings.model_validate({"models": models}), "tools": tools}
-    )
-    app = create_app(configured, database_url=database_url, redis_url=redis_service.url, env=ENV)
-    with ServerThread(app) as server:
-        yield server.base_url
-
-
-@pytest.fixture(scope="module")
-def member(database_url: str) -> str:
-    return _key(database_url)
-
-
-def client(gateway: str, key: str) -> openai.OpenAI:
-    return openai.OpenAI(base_url=f"{gateway}/v1", api_key=key, max_retries=0, timeout=20)
 
 
 PROMPT = f"Mail {EMAIL} or call {PHONE}; card {CARD}. Again: {EMAIL}."
@@ -150,22 +71,13 @@ def test_a_blocking_key_policy_refuses_naming_types_only(
 ) -> None:
     upstream.requests.clear()
     with pytest.raises(openai.BadRequestError) as caught:
-        client(gateway, _key(database_url, pii_policy="block")).chat.completions.create(
+        client(gateway, make_key(database_url, pii_policy="block")).chat.completions.create(
             model="ext", messages=[{"role": "user", "content": PROMPT}]
         )
     message = caught.value.body["message"]  # type: ignore[index]
     assert "EMAIL_ADDRESS" in message
     assert EMAIL not in message
     assert upstream.requests == []
-
-
-WEATHER: Any = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
-    },
-}
 
 
 def test_offering_a_forbidden_tool_is_403(gateway: str, member: str) -> None:
@@ -218,7 +130,7 @@ def test_decisions_are_audited_and_listed_for_admins(
             messages=[{"role": "user", "content": f"to {EMAIL}"}],
             tools=[WEATHER],
         )
-    admin = _key(database_url, role="admin")
+    admin = make_key(database_url, role="admin")
     headers = {"Authorization": f"Bearer {admin}"}
     deadline = time.monotonic() + 10
     while True:

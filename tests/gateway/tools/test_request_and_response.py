@@ -10,6 +10,7 @@ import pytest
 from gateway.auth import Principal
 from gateway.errors import InvalidRequestError
 from gateway.tools import (
+    DeclaredTool,
     ToolCallBlockedError,
     ToolCallGuard,
     ToolCallJudge,
@@ -18,6 +19,7 @@ from gateway.tools import (
     Verdict,
     check_request_tools,
 )
+from tests.gateway.tools._stack import CountingListener
 
 MEMBER = Principal(
     key_id="k1", name="m", role="member", display_prefix="rg-", allowed_tools=("get_*",)
@@ -287,3 +289,84 @@ def test_refuse_mode_in_streams_renumbers_and_explains() -> None:
     for chunk in blocked_only:
         guard2.check_chunk(chunk)
     assert collect(blocked_only)[2] == "stop"
+
+
+def legacy_stream(name: str, arguments: str) -> list[dict[str, Any]]:
+    """A model streaming a legacy ``function_call`` (the API before tools)."""
+
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+        return {"choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+
+    return [
+        chunk({"role": "assistant", "content": None, "function_call": {"name": name}}),
+        *(chunk({"function_call": {"arguments": arguments[i : i + 4]}}) for i in range(0, 20, 4)),
+        chunk({}, "function_call"),
+    ]
+
+
+def test_a_streamed_legacy_function_call_is_judged_like_a_tool_call() -> None:
+    decisions: list[tuple[str, str, str]] = []
+    guard = ToolCallGuard(
+        judge(), mode="error", decide=lambda n, a, v: decisions.append((n, a, v.reason))
+    )
+    chunks = legacy_stream("delete_repo", '{"name": "x"}')
+    for chunk in chunks[:-1]:
+        guard.check_chunk(chunk)
+        assert "function_call" not in chunk["choices"][0]["delta"], "held until complete"
+    with pytest.raises(ToolCallBlockedError) as caught:
+        guard.check_chunk(chunks[-1])
+    assert caught.value.status_code == 403
+    assert decisions == [("delete_repo", '{"name": "x"}', "not_allowed")]
+
+    allowed = legacy_stream("get_weather", '{"city": "Oslo"}')
+    guard = ToolCallGuard(judge(), mode="error", decide=lambda n, a, v: None)
+    for chunk in allowed:
+        guard.check_chunk(chunk)
+    released = [c["choices"][0] for c in allowed if "function_call" in c["choices"][0]["delta"]]
+    assert [c["delta"]["function_call"] for c in released] == [
+        {"name": "get_weather", "arguments": '{"city": "Oslo"}'}
+    ]
+    assert released[0]["finish_reason"] == "function_call"
+
+    refused = legacy_stream("get_secret", "{}")
+    guard = ToolCallGuard(judge(), mode="refuse", decide=lambda n, a, v: None)
+    for chunk in refused:
+        guard.check_chunk(chunk)
+    content, _, finish = collect(refused)
+    assert "get_secret" in content
+    assert finish == "stop"
+    assert not any("function_call" in c["choices"][0]["delta"] for c in refused[1:])
+
+
+def test_a_validator_never_fetches_a_reference() -> None:
+    with CountingListener() as listener:
+        declared = {
+            "get_x": DeclaredTool("get_x", {"properties": {"a": {"$ref": f"{listener.url}/a"}}}),
+            "get_y": DeclaredTool("get_y", {"$ref": "file:///etc/passwd"}),
+        }
+        judging = ToolCallJudge(MEMBER, declared)
+        for name in declared:
+            verdict = judging.judge(name, '{"a": 1}')
+            assert (verdict.allowed, verdict.reason) == (False, "schema")
+        assert listener.hits == []
+
+
+def test_local_references_validate() -> None:
+    parameters = {
+        "$defs": {"days": {"type": "integer", "maximum": 14}},
+        "type": "object",
+        "properties": {"days": {"$ref": "#/$defs/days"}},
+    }
+    declared = check_request_tools(
+        body(tools=[tool("get_weather", parameters)]), MEMBER, on_forbidden="reject"
+    ).declared
+    judging = ToolCallJudge(MEMBER, declared)
+    assert judging.judge("get_weather", '{"days": 3}').allowed
+    assert judging.judge("get_weather", '{"days": 30}').reason == "schema"
+
+
+@pytest.mark.parametrize("deep", ["[" * 5000 + "]" * 5000, '{"a":' * 5000 + "1" + "}" * 5000])
+def test_arguments_nested_too_deeply_are_blocked_not_a_crash(deep: str) -> None:
+    verdict = judge().judge("get_weather", deep)
+    assert (verdict.allowed, verdict.reason) == (False, "too_deep")
+    assert not verdict.permission
