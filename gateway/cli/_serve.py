@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+from typing import TYPE_CHECKING
 
 import click
 
@@ -12,7 +13,10 @@ from configs import SettingsError, configure_logging
 from gateway.cli._context import CliContext, pass_cli
 from gateway.urls import require_urls
 
-__all__ = ["gateway_command", "worker_command"]
+if TYPE_CHECKING:
+    from gateway.observability import RequestIdMiddleware
+
+__all__ = ["gateway_app", "gateway_command", "worker_command"]
 
 
 @click.command("gateway")
@@ -54,7 +58,7 @@ def gateway_command(
             gate = AdminKeyGate(database_url, connect_timeout_s=settings.database.connect_timeout_s)
         serve_metrics(settings.gateway.host, observability.metrics_port, gate=gate)
     serve_gateway(
-        "gateway.app:app_from_env",
+        "gateway.cli._serve:gateway_app",
         factory=True,
         host=settings.gateway.host,
         port=settings.gateway.port,
@@ -66,6 +70,14 @@ def gateway_command(
         # httptools, heads bounded; hot routes served directly (gateway.api._front)
         http=GatewayHttpProtocol.configured(settings.gateway),
     )
+
+
+def gateway_app() -> RequestIdMiddleware:
+    """uvicorn's factory for ``ragway gateway``: the app, every response with X-Request-ID."""
+    from gateway.app import app_from_env
+    from gateway.observability import RequestIdMiddleware
+
+    return RequestIdMiddleware(app_from_env())
 
 
 @click.command("worker")

@@ -1,4 +1,4 @@
-"""Request ids, the access log and Prometheus metrics of the gateway core."""
+"""Request ids (on every response), the access log and Prometheus metrics of the gateway."""
 
 from __future__ import annotations
 
@@ -16,10 +16,12 @@ from gateway.observability._metrics import (
     serve_metrics,
 )
 from gateway.observability._observer import RequestObserver
+from gateway.observability._request_id import RequestIdMiddleware
 
 __all__ = [
     "REQUEST_ID",
     "MetricsGate",
+    "RequestIdMiddleware",
     "RequestObserver",
     "accept_request_id",
     "exposition",
