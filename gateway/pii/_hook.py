@@ -6,14 +6,13 @@ from typing import Any, ClassVar
 
 from gateway.pii._errors import PiiBlockedError
 from gateway.pii._policy import Trust
+from gateway.pii._request import ENDPOINTS
 from gateway.pii._restore import ChunkRestorer
 from gateway.pii._service import PiiService, PiiSession
 from gateway.pipeline import Call, Hook, Stage
 from gateway.tools import AuditEvent, AuditSink
 
 __all__ = ["PiiHook"]
-
-_ENDPOINTS = {"chat.completions", "completions", "embeddings"}
 
 
 def _trust(call: Call) -> Trust:
@@ -35,7 +34,7 @@ class PiiHook(Hook):
         self._audit = audit
 
     async def on_request(self, call: Call) -> None:
-        if call.endpoint not in _ENDPOINTS or call.principal is None:
+        if call.endpoint not in ENDPOINTS or call.principal is None:
             return
         session = self._service.session(trust=_trust(call), key_policy=call.principal.pii_policy)
         call.state["pii"] = session
