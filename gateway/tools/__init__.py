@@ -1,10 +1,13 @@
 """Tool-call permissions: what a request may offer, what a model may call, and the audit trail.
 
-Request side: ``check_request_tools`` (403 for forbidden tools, or their removal; 400 for a
-``tool`` message answering an unknown call). Response side: ``ToolCallGuard`` judges every
-call (key permission, declared by the request, JSON arguments valid against the schema), in
-whole responses and in streams. Every decision becomes an ``AuditEvent``; ``AuditWriter``
-writes them to Postgres off the hot path and ``AuditController`` lists them.
+Request side: ``check_request_tools`` (403 for forbidden tools offered, chosen or called in
+the history, or their removal; 400 for a tool field of another shape, a schema that is not
+self-contained, or a ``tool`` message answering an unknown call). Response side:
+``ToolCallGuard`` judges every call, legacy ``function_call`` included (key permission,
+declared by the request, JSON arguments valid against the schema), in whole responses and
+in streams. Schemas never make the gateway fetch anything (see ``_schema``). Every
+decision becomes an ``AuditEvent``; ``AuditWriter`` writes them to Postgres off the hot
+path and ``AuditController`` lists them.
 """
 
 from __future__ import annotations

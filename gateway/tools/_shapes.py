@@ -111,7 +111,7 @@ def history_tools(body: Mapping[str, Any]) -> Iterator[NamedTool]:
     for i, message in enumerate(messages):
         if not isinstance(message, dict):
             continue
-        for j, call in enumerate(_array(message, "tool_calls", f"messages[{i}].tool_calls")):
+        for j, call in enumerate(_array(message, "tool_calls", message_index=i)):
             where = f"messages[{i}].tool_calls[{j}]"
             if not isinstance(call, dict) or call.get("type") != "function":
                 raise _invalid(where, "must be a call of type 'function'")
@@ -159,15 +159,16 @@ def _allowed_tools(spec: Any) -> Iterator[NamedTool]:
         yield NamedTool(_function(tool["function"], f"{param}.function")["name"], param)
 
 
-def _array(container: Mapping[str, Any], key: str, param: str | None = None) -> list[Any]:
+def _array(
+    container: Mapping[str, Any], key: str, *, message_index: int | None = None
+) -> list[Any]:
     value = container.get(key)
     if value is None:
         return []
     if not isinstance(value, list):
+        param = key if message_index is None else f"messages[{message_index}].{key}"
         raise InvalidRequestError(
-            f"Invalid type for '{param or key}': expected an array.",
-            param=param or key,
-            code="invalid_type",
+            f"Invalid type for '{param}': expected an array.", param=param, code="invalid_type"
         )
     return value
 
