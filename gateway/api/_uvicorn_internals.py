@@ -29,6 +29,7 @@ _PER_CONNECTION = (
     "limit_concurrency",
     "connections",
     "tasks",
+    "logger",
 )
 # Read on the protocol in on_headers_complete, as uvicorn's own callbacks leave them.
 _PER_REQUEST = ("url", "headers", "expect_100_continue")
@@ -36,13 +37,26 @@ _METHODS = (
     "connection_made",
     "connection_lost",
     "data_received",
+    "on_header",
     "on_headers_complete",
     "on_body",
     "on_message_complete",
     "on_response_complete",
     "_start_asgi_task",
+    # _http.py's data_received restates uvicorn's, calling these
+    "_unset_keepalive_if_required",
+    "send_400_response",
+    "_should_upgrade",
+    "handle_websocket_upgrade",
+    "_unsupported_upgrade_warning",
 )
-_PARSER = ("get_method", "should_upgrade", "get_http_version", "should_keep_alive")
+_PARSER = (
+    "get_method",
+    "should_upgrade",
+    "get_http_version",
+    "should_keep_alive",
+    "feed_data",
+)
 _FLOW = ("write_paused", "drain", "pause_reading")
 
 _IMPL = "uvicorn.protocols.http.httptools_impl"
