@@ -40,6 +40,7 @@ _LEVELS = (
 )
 _MAX_BYTES_PER_CHAR = 4  # UTF-8: a character is at most 4 byte-level tokens
 _COUNTED_CHARS_PER_TOKEN = 8  # longer pieces are split without counting their tokens
+_SCAN_CHARS = 256 * 1024  # searched between two ticks
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,13 +103,25 @@ class _Pieces:
         pattern = _LEVELS[level]
         at = start
         while at < end:
-            match = pattern.search(self._text, min(at + self._min_chars, end), end)
-            stop = end if match is None or match.end() <= at else match.end()
+            stop = self._next_cut(pattern, min(at + self._min_chars, end), end)
             if at == start and stop == end:
                 self._cut(start, end, level + 1)  # no boundary of this level: a finer one
                 return
             self._cut(at, stop, level + 1)
             at = stop
+
+    def _next_cut(self, pattern: re.Pattern[str], start: int, end: int) -> int:
+        """Where the first boundary at or after ``start`` ends (``end`` if none), searched
+        a stretch at a time so that ``tick`` is called during a long scan too."""
+        at = start
+        while at < end:
+            stretch = min(end, at + _SCAN_CHARS)
+            match = pattern.search(self._text, at, stretch)
+            if match is not None:
+                return match.end()
+            self._tick()
+            at = stretch
+        return end
 
     def _windows(self, start: int, end: int) -> None:
         step = self._min_chars

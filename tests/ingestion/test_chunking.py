@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import random
+import string
+import time
+
 import pytest
 
 from ingestion.chunking import ChunkingStrategy, TokenChunker
+from ingestion.errors import DocumentRejectedError, WorkCancelledError
 from ingestion.parsing import Element
 
 
@@ -50,3 +55,60 @@ def test_chunks_never_span_sections_or_pages(chunker: TokenChunker) -> None:
 def test_a_strategy_with_too_much_overlap_is_refused() -> None:
     with pytest.raises(ValueError, match="at most half"):
         ChunkingStrategy(max_tokens=100, overlap_tokens=60)
+
+
+def no_whitespace(n: int) -> str:
+    """``n`` characters of letters and digits, one "word" (as a minified or base64 file)."""
+    rng = random.Random(7)
+    return "".join(rng.choices(string.ascii_letters + string.digits, k=n))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param(no_whitespace(4_000_000), id="no-whitespace"),
+        pytest.param("a " * 2_000_000, id="one-letter-words"),
+        pytest.param("a." * 2_000_000, id="dots-without-spaces"),
+        pytest.param("a. " * 1_400_000, id="one-letter-sentences"),
+        pytest.param("\n\n".join(["x"] * 1_000_000), id="one-letter-paragraphs"),
+        pytest.param("日本語の文章です。" * 400_000, id="cjk-sentences"),
+    ],
+)
+def test_pathological_text_chunks_in_linear_time(chunker: TokenChunker, text: str) -> None:
+    """Once 9-30 s for each of these (a tokenizer call per character, word or paragraph;
+    minutes for 40 MB), or nltk's TimeoutError."""
+    strategy = ChunkingStrategy(max_tokens=200, overlap_tokens=0)
+    started = time.monotonic()
+    chunks = chunker.chunk([Element(text=text, kind="NarrativeText")], strategy)
+    elapsed = time.monotonic() - started
+    assert elapsed < 5, f"{len(text)} characters took {elapsed:.1f} s"
+    assert all(0 < c.token_count <= 200 for c in chunks)
+    assert max(c.token_count for c in chunks) > 100  # packed, not one piece per chunk
+    squeezed = "".join(text.split())
+    assert "".join("".join(c.text.split()) for c in chunks) == squeezed
+
+
+def test_chunking_over_its_time_limit_fails_the_document() -> None:
+    chunker = TokenChunker(time_limit_s=0.3)
+    started = time.monotonic()
+    with pytest.raises(DocumentRejectedError) as caught:
+        chunker.chunk(
+            [Element(text=no_whitespace(1_000_000) * 20, kind="NarrativeText")],
+            ChunkingStrategy(max_tokens=200, overlap_tokens=40),
+        )
+    assert time.monotonic() - started < 1
+    assert caught.value.code == "invalid_file"
+    assert caught.value.message == (
+        "chunking took longer than 0.3 s (ingestion.chunking.time_limit_s)"
+    )
+
+
+def test_chunking_stops_when_the_file_is_no_longer_wanted(chunker: TokenChunker) -> None:
+    started = time.monotonic()
+    with pytest.raises(WorkCancelledError):
+        chunker.chunk(
+            [Element(text=no_whitespace(1_000_000) * 20, kind="NarrativeText")],
+            ChunkingStrategy(max_tokens=200, overlap_tokens=40),
+            cancelled=lambda: True,
+        )
+    assert time.monotonic() - started < 1.5
