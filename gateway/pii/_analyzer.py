@@ -11,8 +11,10 @@ NER) run on the whole text, as in Presidio.
 Then what those recognizers cannot see (``_beyond``), each added where no finding of its
 entity covers it already: the same recognizers on the text with Unicode and URL obfuscations
 undone (``_normalize``; spans mapped back to the original); card numbers and IBANs whose
-checksum holds, in any context (``_checksums``); phone numbers the number plan calls valid
-that touch a word (``_phone_view``).
+checksum holds, in any context (``_checksums``); email addresses read outwards from their
+``@``, with a real top-level domain (``_email``: where Presidio's span pulls in a URL path, a
+``key=`` or an escape, the address itself is reported beside it); phone numbers the number
+plan calls valid that touch a word (``_phone_view``).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from gateway.pii._cache import LruCache
 from gateway.pii._checksums import find_cards, find_ibans
+from gateway.pii._email import EmailFinder
 from gateway.pii._normalize import normalize
 from gateway.pii._patterns import FastPatternRecognizer, Hit, dedupe
 from gateway.pii._phone import FastPhoneRecognizer
@@ -84,6 +87,7 @@ class PiiAnalyzer:
             for entity, find in (("IBAN_CODE", find_ibans), ("CREDIT_CARD", find_cards))
             if entity in wanted
         )
+        self._emails = EmailFinder.offline() if "EMAIL_ADDRESS" in wanted else None
 
     @property
     def active_entities(self) -> tuple[str, ...]:
@@ -134,10 +138,17 @@ class PiiAnalyzer:
                 # checked value is reported too, so the mask holds exactly the number
                 if not _same(hit, known) and not _overlaps(hit, known, beside):
                     add(hit)
+        if self._emails is not None:
+            for start, end in self._emails.find(view):
+                hit = ("EMAIL_ADDRESS", *span(start, end), 1.0)
+                if not _same(hit, known):
+                    add(hit)
         checked = list(extra)
         if norm is not None:  # the recognizers again, where the view differs
             for plan in self._windowed:
                 assert plan.spec is not None
+                if plan.entity == "EMAIL_ADDRESS" and self._emails is not None:
+                    continue  # read from the view above, on the address's own span
                 for start, end in plan.spec.windows(view):
                     if not norm.touches(start, end):
                         continue

@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from typing import Any
 
 import phonenumbers
 import phonenumbers.phonenumbermatcher as matcher
 import pytest
 import regex
+import tldextract
 
 from configs import PiiNlpSettings, PiiSettings
 from gateway.pii import PiiAnalyzer, build_presidio
 from gateway.pii._checksums import iban_valid, luhn_valid
+from gateway.pii._email import EmailFinder
 from gateway.pii._windows import _PHONE_RUN, WINDOW_SPECS, min_phone_digits
 from tests.gateway.pii.corpus import ENTITIES, build_corpus, evaluate
 
@@ -93,8 +96,17 @@ def _stress_texts(count: int, seed: int) -> list[str]:
     return out
 
 
+_DOT_ATOM = regex.compile(r"[\w+'\-]+(?:\.[\w+'\-]+)*")
+_SUFFIXES = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+
 def _valid(entity: str, value: str) -> bool:
-    """What we report beyond Presidio holds its checksum, or its number plan calls valid."""
+    """What we report beyond Presidio holds its checksum, its number plan calls it valid, or
+    it is an address with a dot-atom local part and a registrable domain."""
+    if entity == "EMAIL_ADDRESS":
+        local, _, domain = value.partition("@")
+        parts = _SUFFIXES(domain)
+        return bool(_DOT_ATOM.fullmatch(local)) and bool(parts.suffix and parts.domain)
     compact = "".join(c for c in value if c.isalnum())
     if entity == "CREDIT_CARD":
         return luhn_valid(compact)
@@ -191,3 +203,33 @@ def test_a_blank_spacy_pipeline_runs_the_nlp_path(tmp_path: Any) -> None:
     analyzer = PiiAnalyzer(build_presidio(settings))
     found = analyzer.analyze("phone number: 212-555-0142, email jane@example.com")
     assert [(f.entity, f.score) for f in found] == [("PHONE_NUMBER", 0.4), ("EMAIL_ADDRESS", 1.0)]
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("https://x.example/contacts/alice@example.com/edit", ["alice@example.com"]),
+        ("?value=alice@example.com&x=1", ["alice@example.com"]),
+        ("'jane@example.com' and `li@example.org`", ["jane@example.com", "li@example.org"]),
+        ("o'brien@example.ie, a.b+c_d-e@mail.example.co.uk", ["o'brien@example.ie",
+                                                               "a.b+c_d-e@mail.example.co.uk"]),
+        ("report jane.doe@example.com.pdf", ["jane.doe@example.com"]),
+        ("a..b@example.com .c@example.com d.@example.com", ["b@example.com", "c@example.com"]),
+        ("x@y build@1.2.3 me@localhost user@host.invalidtld @example.com", []),
+        ("jane@пример.рф", ["jane@пример.рф"]),
+        ("jane@example.com-", ["jane@example.com"]),
+    ],
+)  # fmt: skip
+def test_email_addresses_are_read_outwards_from_the_at_sign(text: str, found: list[str]) -> None:
+    finder = EmailFinder.offline()
+    assert [text[start:end] for start, end in finder.find(text)] == found
+    for value in found:
+        assert _valid("EMAIL_ADDRESS", value)
+
+
+def test_the_email_finder_is_linear_on_hostile_input() -> None:
+    finder = EmailFinder.offline()
+    text = ("a" * 50_000 + "@") * 4 + "-" * 50_000 + ".com" + "@b." * 20_000
+    took = time.perf_counter()
+    finder.find(text)
+    assert time.perf_counter() - took < 1.0
