@@ -67,7 +67,6 @@ class PiiSession:
         self.policy = policy
         self.vault = PlaceholderVault()
         self._masker = Masker(analyzer, policy, self.vault)
-        self._endpoint = ""  # of the body being protected, for error params
 
     @property
     def counts(self) -> Counter[tuple[str, str]]:
@@ -89,7 +88,6 @@ class PiiSession:
         """
         if self.policy.allows_everything:
             return body
-        self._endpoint = endpoint
         try:
             found = slots(endpoint, body, embeddings=self._settings.embeddings_input)
             texts = [
@@ -100,32 +98,10 @@ class PiiSession:
         if not found:
             return body
         size = sum(map(len, texts))
-        values = await self._run(lambda: self._protect(found, texts), size)
-        changed = [
-            (slot, value)
-            for slot, value in zip(found, values, strict=True)
-            if value is not (old := slot[1] if slot[2] == "key" else slot[0][slot[1]])
-            and value != old
-        ]
+        changed = await self._run(lambda: self._protect(found, texts, endpoint), size)
         if not changed:
             return body  # nothing to mask: no copy (the common case, on the hot path)
-        copied = dict(body)
-        fresh = {id(copied)}  # containers copied already (the client's body stays as sent)
-        # values first, by the field names the client sent; then renamed unknown fields
-        for (_, _, kind, link), value in sorted(changed, key=lambda item: item[0][2] == "key"):
-            *parts, last = path(link)
-            parent: Any = copied
-            for part in parts:
-                child = parent[part]
-                if id(child) not in fresh:
-                    child = parent[part] = copy.copy(child)
-                    fresh.add(id(child))
-                parent = child
-            if kind == "key":
-                parent[value] = parent.pop(last)
-            else:
-                parent[last] = value
-        return copied
+        return _rebuilt(body, [(found[i], value) for i, value in changed.items()])
 
     async def protect_texts(self, texts: Sequence[str]) -> list[str]:
         """Other outgoing text of this request, e.g. retrieved document context.
@@ -136,8 +112,8 @@ class PiiSession:
             return list(texts)
         holder: list[Any] = list(texts)
         found: list[Slot] = [(holder, i, "text", None) for i in range(len(holder))]
-        masked = await self._run(lambda: self._protect(found), sum(len(t) for t in texts))
-        return [str(text) for text in masked]
+        changed = await self._run(lambda: self._protect(found, holder, ""), sum(map(len, holder)))
+        return [str(changed.get(i, text)) for i, text in enumerate(holder)]
 
     def restore_response(self, endpoint: str, response: dict[str, Any]) -> None:
         restore_response(endpoint, response, self.vault)
@@ -154,17 +130,24 @@ class PiiSession:
         _metrics.SECONDS.observe(time.perf_counter() - started)
         return result
 
-    def _protect(self, found: list[Slot], texts: list[str] | None = None) -> list[Any]:
-        """The masked value of every slot (the slots themselves are left as they are)."""
-        self.vault.reserve(texts if texts is not None else map(_slot_text, found))
+    def _protect(self, found: list[Slot], texts: list[str], endpoint: str) -> dict[int, Any]:
+        """The masked value of each slot that changed, by index (the slots stay as they are)."""
+        self.vault.reserve(texts)
         masker = self._masker
         before = Counter(masker.counts) if masker.counts else None  # usually the first call
         blocked_at: Any = None
-        values: list[Any] = []
+        changed: dict[int, Any] = {}
         try:
-            for slot in found:
+            for index, slot in enumerate(found):
                 container, key, kind, link = slot
-                values.append(masker.text(container[key]) if kind == "text" else self._one(slot))
+                if kind == "text":
+                    old = container[key]
+                    new = masker.text(old)
+                else:
+                    old = key if kind == "key" else container[key]
+                    new = self._one(slot)
+                if new is not old and new != old:
+                    changed[index] = new
                 if blocked_at is None and masker.blocked:
                     blocked_at = link
         except RecursionError as exc:
@@ -176,9 +159,9 @@ class PiiSession:
         if masker.blocked:
             _metrics.BLOCKED.inc()
             error = PiiBlockedError(masker.blocked)
-            error.param = where(blocked_at, self._endpoint)
+            error.param = where(blocked_at, endpoint)
             raise error
-        return values
+        return changed
 
     def _one(self, slot: Slot) -> Any:
         container, key, kind, _ = slot
@@ -195,6 +178,27 @@ class PiiSession:
             masked = masker.text(head) if head else head
             return value if masked == head else masked + payload
         return masker.tree(container[key], skip=VOCABULARY)
+
+
+def _rebuilt(body: dict[str, Any], changed: list[tuple[Slot, Any]]) -> dict[str, Any]:
+    """A copy of ``body`` with the changed values in place, copied along their paths only."""
+    copied = dict(body)
+    fresh = {id(copied)}  # containers copied already (the client's body stays as sent)
+    # values first, under the field names the client sent; then renamed unknown fields
+    for (_, _, kind, link), value in sorted(changed, key=lambda item: item[0][2] == "key"):
+        *parts, last = path(link)
+        parent: Any = copied
+        for part in parts:
+            child = parent[part]
+            if id(child) not in fresh:
+                child = parent[part] = copy.copy(child)
+                fresh.add(id(child))
+            parent = child
+        if kind == "key":
+            parent[value] = parent.pop(last)
+        else:
+            parent[last] = value
+    return copied
 
 
 def _slot_text(slot: Slot) -> str:
