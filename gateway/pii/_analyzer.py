@@ -15,6 +15,10 @@ checksum holds, in any context (``_checksums``); email addresses read outwards f
 ``@``, with a real top-level domain (``_email``: where Presidio's span pulls in a URL path, a
 ``key=`` or an escape, the address itself is reported beside it); phone numbers the number
 plan calls valid that touch a word (``_phone_view``).
+
+A text seen before is answered from memory (by its digest: every check above, ours and
+Presidio's, costs nothing the second time); a new one still reuses the windows it shares with
+texts seen before (``_cache``).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from gateway.pii._cache import LruCache
+from gateway.pii._cache import LruCache, text_key
 from gateway.pii._checksums import find_cards, find_ibans
 from gateway.pii._email import EmailFinder
 from gateway.pii._normalize import normalize
@@ -68,6 +72,9 @@ class PiiAnalyzer:
     ) -> None:
         self._setup = setup
         self._threshold = score_threshold
+        # whole texts (by digest) first, then the windows of new texts: a window recurs
+        # inside texts that differ elsewhere (a signature, an address pasted again)
+        self._texts: LruCache[bytes, tuple[Finding, ...]] = LruCache(cache_entries)
         self._cache: LruCache[tuple[int, str], _Hits] = LruCache(cache_entries)
         wanted = set(setup.active)
         plans: list[_Plan] = []
@@ -102,6 +109,15 @@ class PiiAnalyzer:
         threshold and de-duplication: Presidio's findings and those it misses."""
         if not text:
             return []
+        key = text_key(text)
+        known = self._texts.get(key)
+        if known is not None:
+            return list(known)
+        findings = self._analyze(text)
+        self._texts.put(key, tuple(findings))
+        return findings
+
+    def _analyze(self, text: str) -> list[Finding]:
         hits: list[Hit] = []
         if self._windowed and GATE.search(text) is not None:
             for plan in self._windowed:

@@ -1,12 +1,17 @@
-"""A small thread-safe LRU map for analysed windows (texts repeat across turns and requests)."""
+"""A small thread-safe LRU map for analyses, and the key a whole text is remembered by.
+
+Texts repeat across turns and requests (a conversation's history is sent again with every
+turn), so the analyzer remembers both whole texts and the windows inside them.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import OrderedDict
 from typing import Generic, TypeVar
 
-__all__ = ["LruCache"]
+__all__ = ["LruCache", "text_key"]
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -40,3 +45,8 @@ class LruCache(Generic[K, V]):
 
     def __len__(self) -> int:
         return len(self._data)
+
+
+def text_key(text: str) -> bytes:
+    """A 128-bit digest of ``text``: a cache keyed by it holds no text, however long."""
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()

@@ -7,25 +7,45 @@ returns the text with each such character that borders a digit run from outside 
 space (same length, so offsets do not move), and where it did so. A letter between two digits
 is kept: it is part of what phonenumbers reads (``555-1234x12``), and a hash or a UUID does not
 fall apart into digit groups.
+
+Such a character sits right before a run (or before the ``+`` or ``(`` that opens it) or right
+after one (or after its closing ``)``), so only the few places around each digit run are
+looked at, not every letter of the text.
 """
 
 from __future__ import annotations
+
+import re
 
 import regex
 
 __all__ = ["separated"]
 
-_EDGE = regex.compile(
-    r"(?<![0-9])[\p{L}\p{M}%\p{Sc}](?=[+(]?[0-9])|(?<=[0-9]\)?)[\p{L}\p{M}%\p{Sc}](?![0-9])"
-)
+_DIGITS = re.compile(r"[0-9]+")
+_GLUE = regex.compile(r"[\p{L}\p{M}%\p{Sc}]")  # what keeps phonenumbers from reading a number
+
+
+def _digit(text: str, pos: int) -> bool:
+    return 0 <= pos < len(text) and "0" <= text[pos] <= "9"
 
 
 def separated(text: str) -> tuple[str, list[int]] | None:
     """``text`` with the characters that keep a number from being read blanked, and where;
     None when there are none."""
-    positions = [found.start() for found in _EDGE.finditer(text)]
-    if not positions:
+    found: set[int] = set()
+    for run in _DIGITS.finditer(text):
+        start, end = run.span()
+        before = start - 2 if start >= 2 and text[start - 1] in "+(" else start - 1
+        for pos in (start - 1, before):  # not a digit on its other side
+            if pos >= 0 and not _digit(text, pos - 1) and _GLUE.match(text, pos):
+                found.add(pos)
+        after = end + 1 if text.startswith(")", end) else end
+        for pos in (end, after):
+            if pos < len(text) and not _digit(text, pos + 1) and _GLUE.match(text, pos):
+                found.add(pos)
+    if not found:
         return None
+    positions = sorted(found)
     chars = list(text)
     for pos in positions:
         chars[pos] = " "

@@ -16,11 +16,12 @@ import regex
 import tldextract
 
 from configs import PiiNlpSettings, PiiSettings
-from gateway.pii import PiiAnalyzer, build_presidio
+from gateway.pii import Finding, PiiAnalyzer, build_presidio
 from gateway.pii._checksums import iban_valid, luhn_valid
 from gateway.pii._email import EmailFinder
+from gateway.pii._phone_view import separated
 from gateway.pii._windows import _PHONE_RUN, WINDOW_SPECS, min_phone_digits
-from tests.gateway.pii.corpus import ENTITIES, build_corpus, evaluate
+from tests.gateway.pii.corpus import ENTITIES, build_corpus, evaluate, pii_prompts
 
 Spans = set[tuple[str, int, int, float]]
 
@@ -233,3 +234,42 @@ def test_the_email_finder_is_linear_on_hostile_input() -> None:
     took = time.perf_counter()
     finder.find(text)
     assert time.perf_counter() - took < 1.0
+
+
+_EDGE = regex.compile(
+    r"(?<![0-9])[\p{L}\p{M}%\p{Sc}](?=[+(]?[0-9])|(?<=[0-9]\)?)[\p{L}\p{M}%\p{Sc}](?![0-9])"
+)
+
+
+def test_phone_view_blanks_what_its_defining_pattern_matches() -> None:
+    """``separated`` looks only around digit runs; the pattern it stands for scans every
+    character."""
+    rng = random.Random(7)
+    alphabet = "0123456789+()ax%$\u20ac -\u0301\u00e9\n"
+    for _ in range(20_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(14)))
+        positions = [m.start() for m in _EDGE.finditer(text)]
+        expected = None
+        if positions:
+            blanked = "".join(" " if i in positions else c for i, c in enumerate(text))
+            expected = (blanked, positions)
+        assert separated(text) == expected, text
+
+
+def test_a_repeated_text_is_answered_from_the_cache(pii_settings: PiiSettings) -> None:
+    fresh = PiiAnalyzer(build_presidio(pii_settings), cache_entries=0)
+    cached = PiiAnalyzer(build_presidio(pii_settings), cache_entries=256)
+    texts = pii_prompts(40, seed=21)
+
+    def cpu(analyzer: PiiAnalyzer) -> tuple[float, list[list[Finding]]]:
+        took = time.thread_time()
+        found = [analyzer.analyze(text) for text in texts]
+        return time.thread_time() - took, found
+
+    cold, first = cpu(cached)
+    warm, again = cpu(cached)
+    assert first == again == [fresh.analyze(text) for text in texts]
+    assert any(first)
+    assert warm < cold / 10, (warm, cold)
+    again[0].clear()  # a caller's list is its own
+    assert cached.analyze(texts[0]) == first[0] != []
