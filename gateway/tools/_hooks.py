@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 from typing import Any, ClassVar
 
 from configs import ToolSettings
@@ -53,13 +55,18 @@ class ToolRequestHook(Hook):
         if call.endpoint != "chat.completions":
             return
         principal = _principal(call)
+        check = functools.partial(
+            check_request_tools,
+            call.body,
+            principal,
+            on_forbidden=self._settings.on_forbidden_tool,
+            validate_schemas=self._settings.validate_arguments,
+        )
         try:
-            checked = check_request_tools(
-                call.body,
-                principal,
-                on_forbidden=self._settings.on_forbidden_tool,
-                validate_schemas=self._settings.validate_arguments,
-            )
+            # checking offered schemas against their meta-schema is CPU work that grows with
+            # them (tens of ms near the limits): a worker thread, so the loop keeps serving
+            offers = "tools" in call.body or "functions" in call.body
+            checked = await asyncio.to_thread(check) if offers else check()
         except ToolForbiddenError as exc:
             self._record(call, "*", "rejected", exc.message)
             raise

@@ -4,6 +4,7 @@ its arguments JSON that satisfies the declared schema."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -11,16 +12,20 @@ from typing import Any
 from jsonschema.protocols import Validator
 
 from gateway.auth import Principal
+from gateway.tools._budget import CheckTooCostlyError
 from gateway.tools._depth import MAX_DEPTH, deeper_than
 from gateway.tools._request import DeclaredTool
 from gateway.tools._schema import compile_schema, first_error
 
-__all__ = ["ToolCallJudge", "Verdict", "arguments_of", "refusal"]
+__all__ = ["CHECK_BUDGET_S", "ToolCallJudge", "Verdict", "arguments_of", "refusal"]
+
+# The event loop waits while a call's arguments are checked: past this, the call is blocked.
+CHECK_BUDGET_S = 0.003
 
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """``reason``: ok, not_allowed, undeclared, invalid_json, too_deep or schema.
+    """``reason``: ok, not_allowed, undeclared, invalid_json, too_deep, schema or too_costly.
 
     ``detail`` is safe for audit rows (no argument values); ``message`` is for the client.
     """
@@ -39,7 +44,10 @@ _OK = Verdict(True, "ok")
 
 
 class ToolCallJudge:
-    """Built per request from the request-side check's declared tools."""
+    """Built per request from the request-side check's declared tools.
+
+    ``budget_s`` bounds the schema check of one call's arguments (see ``_budget``).
+    """
 
     def __init__(
         self,
@@ -47,8 +55,10 @@ class ToolCallJudge:
         declared: Mapping[str, DeclaredTool],
         *,
         validate_arguments: bool = True,
+        budget_s: float = CHECK_BUDGET_S,
     ) -> None:
         self._principal = principal
+        self._budget_s = budget_s
         self._declared = declared
         self._validate = validate_arguments
         self._validators: dict[str, Validator] = {}
@@ -71,6 +81,7 @@ class ToolCallJudge:
             )
         if not self._validate:
             return _OK
+        started = time.perf_counter()  # parsing and measuring the arguments count too
         document: Any = None
         try:
             document = json.loads(arguments) if arguments.strip() else None
@@ -101,7 +112,18 @@ class ToolCallJudge:
             validator = self._validators.get(name)
         if validator is None:
             validator = self._validators[name] = compile_schema(tool.parameters)
-        problem = first_error(validator, document)
+        try:
+            left = self._budget_s - (time.perf_counter() - started)
+            problem = first_error(validator, document, budget_s=left)
+        except CheckTooCostlyError:
+            budget = f"{self._budget_s * 1000:g} ms"
+            return Verdict(
+                False,
+                "too_costly",
+                f"checking the arguments against the schema took over {budget}",
+                f"the model called tool '{name}' with arguments that could not be checked "
+                f"against its schema within {budget}",
+            )
         if problem is None:
             return _OK
         where, message = problem

@@ -9,6 +9,10 @@ defaults, ``jsonschema`` fetches a ``$ref`` it cannot resolve locally with urlli
 is not a dialect ``jsonschema`` ships, and nesting deeper than ``MAX_DEPTH``; every local
 reference must resolve. Validators use a registry whose ``retrieve`` raises, so nothing is
 ever fetched, whatever slips past the check.
+
+Before any of that, ``_limits`` refuses schemas too costly to check; arguments are checked
+by metered validators (``_budget``) under a deadline, past which ``first_error`` raises
+``CheckTooCostlyError``.
 """
 
 from __future__ import annotations
@@ -29,7 +33,9 @@ from referencing import Registry, Resource
 from referencing.exceptions import NoSuchResource, Unresolvable
 from referencing.jsonschema import specification_with
 
+from gateway.tools._budget import metered, within
 from gateway.tools._depth import MAX_DEPTH, deeper_than
+from gateway.tools._limits import LimitProblem, check_limits
 
 __all__ = ["SchemaProblem", "check_schema", "compile_schema", "first_error"]
 
@@ -45,6 +51,7 @@ _DIALECTS: dict[str, tuple[str, type[Validator]]] = {
     )
 }
 _NEWEST = str(Draft202012Validator.ID_OF(Draft202012Validator.META_SCHEMA))
+_METERED = {cls: metered(cls) for _, cls in _DIALECTS.values()}
 
 
 class SchemaProblem(ValueError):
@@ -66,6 +73,10 @@ def check_schema(schema: Mapping[str, Any]) -> Validator:
     """
     if deeper_than(schema):
         raise SchemaProblem(f"it nests deeper than {MAX_DEPTH} levels")
+    try:
+        check_limits(schema)
+    except LimitProblem as exc:
+        raise SchemaProblem(str(exc)) from exc
     dialect, cls = _dialect(schema)
     references = list(_references(schema))
     try:
@@ -84,19 +95,22 @@ def check_schema(schema: Mapping[str, Any]) -> Validator:
 
 
 def compile_schema(schema: Mapping[str, Any]) -> Validator:
-    """A validator for a schema ``check_schema`` accepted; it never fetches a reference."""
-    return _dialect(schema)[1](dict(schema), registry=_LOCAL_ONLY)
+    """A metered validator (no format checker) for a schema ``check_schema`` accepted; it
+    never fetches a reference."""
+    return _METERED[_dialect(schema)[1]](dict(schema), registry=_LOCAL_ONLY)
 
 
-def first_error(validator: Validator, document: Any) -> tuple[str, str] | None:
-    """The most relevant violation or None when valid.
+def first_error(validator: Validator, document: Any, *, budget_s: float) -> tuple[str, str] | None:
+    """The most relevant violation or None when valid; ``CheckTooCostlyError`` when finding
+    out takes longer than ``budget_s``.
 
     Returns ``(where, message)``: ``where`` names the path and the failed keyword only
     (safe for audit rows); ``message`` is the validator's text, which may quote the value.
     A reference that cannot be resolved or a recursion too deep to follow is a violation.
     """
     try:
-        error = schema_errors.best_match(validator.iter_errors(document))
+        with within(budget_s):
+            error = schema_errors.best_match(validator.iter_errors(document))
     except Unresolvable:
         return "(an unresolvable reference)", "the schema cannot be evaluated"
     except RecursionError:
