@@ -139,25 +139,27 @@ class PiiAnalyzer:
             return []
         span = _same_span if norm is None else norm.span
         known = list(found)
+        spans = {hit[:3] for hit in found}  # a set: a text may hold thousands of findings
         extra: list[Hit] = []
 
         def add(hit: Hit) -> None:
             extra.append(hit)
             known.append(hit)
+            spans.add(hit[:3])
 
         for entity, find in self._checksums:
             # a card number's digits may be an IBAN's: the IBAN says what they are
-            beside = {"IBAN_CODE"} if entity == "CREDIT_CARD" else set()
+            ibans = [k for k in known if k[0] == "IBAN_CODE"] if entity == "CREDIT_CARD" else []
             for start, end in find(view):
                 hit = (entity, *span(start, end), 1.0)
                 # Presidio may report a wider span (an IBAN with the word after it): the
                 # checked value is reported too, so the mask holds exactly the number
-                if not _same(hit, known) and not _overlaps(hit, known, beside):
+                if hit[:3] not in spans and not _overlaps(hit, ibans, None):
                     add(hit)
         if self._emails is not None:
             for start, end in self._emails.find(view):
                 hit = ("EMAIL_ADDRESS", *span(start, end), 1.0)
-                if not _same(hit, known):
+                if hit[:3] not in spans:
                     add(hit)
         checked = list(extra)
         if norm is not None:  # the recognizers again, where the view differs
@@ -267,10 +269,6 @@ def _overlaps(hit: Hit, others: list[Hit], entities: set[str] | None) -> bool:
     return any(
         o[1] < hit[2] and hit[1] < o[2] and (entities is None or o[0] in entities) for o in others
     )
-
-
-def _same(hit: Hit, others: list[Hit]) -> bool:
-    return any(o[:3] == hit[:3] for o in others)
 
 
 def _covered(hit: Hit, others: list[Hit]) -> bool:

@@ -98,9 +98,10 @@ def find_cards(text: str) -> list[tuple[int, int]]:
             continue
         # whole groups: (start, end) in the run, and their digits
         groups = [(m.start(), m.end()) for m in re.finditer(r"[0-9]+", value)]
+        sizes = [end - start for start, end in groups]
         i = 0
         while i < len(groups):
-            found = _card_in(value, groups, i)
+            found = _card_in(value, groups, sizes, i)
             if found is None:
                 i += 1
                 continue
@@ -110,9 +111,9 @@ def find_cards(text: str) -> list[tuple[int, int]]:
     return out
 
 
-def _card_in(value: str, groups: list[tuple[int, int]], first: int) -> int | None:
-    """The last group of the longest card that starts with group ``first``, if any."""
-    sizes = [end - start for start, end in groups]
+def _card_in(value: str, groups: list[tuple[int, int]], sizes: list[int], first: int) -> int | None:
+    """The last group of the longest card that starts with group ``first``, if any
+    (``sizes``: each group's length)."""
     best: int | None = None
     count = 0
     for last in range(first, len(groups)):
