@@ -21,7 +21,7 @@ from inference.embedders import Embedder, build_embedder
 from ingestion.db import migrate_when_ready
 from ingestion.embedding import LazyEmbedder
 from ingestion.metrics import IngestionMetrics
-from ingestion.pipeline import JobStore, build_file_ingestor
+from ingestion.pipeline import FileIngestor, JobStore, build_file_ingestor
 from ingestion.queue import build_broker, declare_actors, declare_ingestion_actors
 
 __all__ = ["run_worker"]
@@ -62,16 +62,21 @@ def run_worker(
     metrics = IngestionMetrics()
     jobs = JobStore(pool)
     declare_actors(broker, store=store, key_prefix=settings.redis.key_prefix)
+    ingestor = build_file_ingestor(
+        settings,
+        pool=pool,
+        embedder=LazyEmbedder(
+            embedder_factory or (lambda: build_embedder(settings.inference.embedder))
+        ),
+        metrics=metrics,
+    )
+    if settings.ingestion.queue in settings.worker.queues:
+        threading.Thread(
+            target=_prepare, args=(ingestor,), daemon=True, name="parser-prepare"
+        ).start()
     declare_ingestion_actors(
         broker,
-        ingestor=build_file_ingestor(
-            settings,
-            pool=pool,
-            embedder=LazyEmbedder(
-                embedder_factory or (lambda: build_embedder(settings.inference.embedder))
-            ),
-            metrics=metrics,
-        ),
+        ingestor=ingestor,
         failures=jobs,
         metrics=metrics,
         settings=settings.ingestion,
@@ -96,6 +101,14 @@ def run_worker(
     if metrics_server is not None:
         metrics_server.shutdown()
     _log.info("worker stopped")
+
+
+def _prepare(ingestor: FileIngestor) -> None:
+    """Observer: a failure here shows again, and is retried, when a file is parsed."""
+    try:
+        ingestor.prepare()
+    except Exception:  # noqa: BLE001 - logged; parsing starts its processes on demand
+        _log.warning("could not start the parsing processes ahead of work", exc_info=True)
 
 
 def _open_pool(database_url: str, settings: Settings) -> ConnectionPool:

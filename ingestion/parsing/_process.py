@@ -67,10 +67,11 @@ class ProcessParser:
         if processes < 1:
             raise ValueError("a ProcessParser needs at least one process")
         self._parser = parser
+        self._processes = processes
         self._limits = limits or ParseLimits()
         self._log_settings = log_settings
         self._context = multiprocessing.get_context("spawn")  # no fork of torch's threads
-        self._idle: queue.LifoQueue[_Child | None] = queue.LifoQueue()
+        self._idle: queue.Queue[_Child | None] = queue.Queue()  # FIFO: a starting child goes last
         for _ in range(processes):
             self._idle.put(None)  # a slot whose child starts when first used
         self._lock = threading.Lock()
@@ -78,10 +79,24 @@ class ProcessParser:
         self._closed = False
 
     def prepare(self) -> None:
-        """Start every child and wait until each has imported its libraries."""
-        taken = [self._take(None) for _ in range(self._idle.qsize())]
-        for child in taken:
-            self._idle.put(child)
+        """Start every child (side by side) and wait until each has imported its libraries."""
+        slots = [self._idle.get() for _ in range(self._processes)]
+        children: list[_Child | None] = []
+        try:
+            for slot in slots:
+                children.append(slot if slot is not None and slot.alive() else self._spawn())
+            for child in children:
+                if child is not None:
+                    child.wait_ready(None)
+        except BaseException:
+            for child in children:
+                if child is not None:
+                    self._discard(child)
+            children = []
+            raise
+        finally:
+            for child in children + [None] * (len(slots) - len(children)):
+                self._idle.put(child)
 
     def parse(
         self, path: Path, *, filename: str, cancelled: Cancelled | None = None
@@ -91,9 +106,10 @@ class ProcessParser:
             elements = child.parse(path, filename, self._limits, cancelled)
         except BaseException:
             # Over a limit, cancelled, died, or this thread was interrupted (Dramatiq's time
-            # limit, shutdown): the child may still be busy with the document; replace it.
+            # limit, shutdown): the child may still be busy with the document; replace it
+            # now, so that the next file finds its successor ready.
             self._discard(child)
-            self._idle.put(None)
+            self._idle.put(self._replacement())
             raise
         self._idle.put(child)
         return elements
@@ -116,17 +132,29 @@ class ProcessParser:
                 if cancelled is not None and cancelled():
                     raise WorkCancelledError("the file is no longer wanted") from None
                 continue
-            if child is not None and child.alive():
-                return child
-            if child is not None:
-                self._discard(child)
             try:
-                return self._start(cancelled)
+                if child is None or not child.alive():
+                    if child is not None:
+                        self._discard(child)
+                    child = None
+                    child = self._spawn()
+                child.wait_ready(cancelled)
             except BaseException:
+                if child is not None:
+                    self._discard(child)
                 self._idle.put(None)
                 raise
+            return child
 
-    def _start(self, cancelled: Cancelled | None) -> _Child:
+    def _replacement(self) -> _Child | None:
+        """A new child starting (not waited for); None if that fails now."""
+        try:
+            return self._spawn()
+        except Exception:  # noqa: BLE001 - the slot starts a child when next used instead
+            _log.warning("could not start a parsing process", exc_info=True)
+            return None
+
+    def _spawn(self) -> _Child:
         with self._lock:
             if self._closed:
                 raise IngestionError("the parsing processes are closed")
@@ -147,11 +175,6 @@ class ProcessParser:
             theirs.close()
             child = _Child(process, ours)
             self._live.add(child)
-        try:
-            child.wait_ready(cancelled)
-        except BaseException:
-            self._discard(child)
-            raise
         return child
 
     def _discard(self, child: _Child) -> None:
@@ -166,14 +189,24 @@ class _Child:
     def __init__(self, process: BaseProcess, conn: Connection) -> None:
         self._process = process
         self._conn = conn
+        self._ready = False
 
     def alive(self) -> bool:
         return self._process.is_alive()
 
     def wait_ready(self, cancelled: Cancelled | None) -> None:
-        kind, _ = self._reply(time.monotonic() + _START_TIMEOUT_S, cancelled, "starting")
+        """Return once the child has prepared its parser (at once if it had before)."""
+        if self._ready:
+            return
+        try:
+            kind, _ = self._reply(time.monotonic() + _START_TIMEOUT_S, cancelled, "starting")
+        except TimeoutError:
+            raise IngestionError(
+                f"the parsing process did not start within {_START_TIMEOUT_S:g} s"
+            ) from None
         if kind != "ready":
             raise IngestionError(f"the parsing process answered {kind!r} instead of 'ready'")
+        self._ready = True
 
     def parse(
         self, path: Path, filename: str, limits: ParseLimits, cancelled: Cancelled | None

@@ -55,6 +55,11 @@ class FileIngestor:
         self._metrics = metrics
         self._limits = limits
 
+    def prepare(self) -> None:
+        """Start the parsing processes (their imports take seconds), so that the first
+        files, and a file arriving while another is slow, find one ready."""
+        self._parser.prepare()
+
     def ingest(self, store_id: str, file_id: str) -> str:
         """Process the file; returns the outcome (completed, duplicate, failed, skipped, stale)."""
         job = self._jobs.claim(store_id, file_id)
