@@ -39,4 +39,11 @@ class ToolSettings(_Strict):
         "an assistant refusal",
     )
     validate_arguments: bool = True
+    check_budget_ms: float = Field(
+        default=50.0,
+        gt=0,
+        le=1000,
+        description="time one tool call's argument check may take on the event loop; past it "
+        "the call is blocked (too_costly)",
+    )
     audit: AuditSettings = AuditSettings()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from configs import ToolSettings
@@ -15,11 +16,12 @@ from gateway.tools._audit import AuditEvent, AuditSink, fingerprint
 from gateway.tools._errors import ToolForbiddenError
 from gateway.tools._judge import ToolCallJudge, Verdict
 from gateway.tools._request import RequestTools, check_request_tools
-from gateway.tools._response import ToolCallGuard
+from gateway.tools._response import ToolCallGuard, has_tool_calls
 
 __all__ = ["ToolRequestHook", "ToolResponseHook"]
 
 _STATE = "tools"
+_VERDICTS = "tool_verdicts"
 
 
 def _principal(call: Call) -> Principal:
@@ -95,14 +97,40 @@ class ToolResponseHook(Hook):
 
     async def on_response(self, call: Call, response: dict[str, Any]) -> None:
         if call.endpoint == "chat.completions":
-            self._guard(call).check_response(response)
+            guard = self._guard(call)
+            await self._judge(call, guard.check_response, response, has_tool_calls)
 
     def wants_chunks(self, call: Call) -> bool:
         return call.endpoint == "chat.completions"  # any chunk may carry a tool call
 
     async def on_chunk(self, call: Call, chunk: dict[str, Any]) -> None:
         if call.endpoint == "chat.completions":
-            self._guard(call).check_chunk(chunk)
+            guard = self._guard(call)
+            await self._judge(call, guard.check_chunk, chunk, guard.judges)
+
+    async def _judge(
+        self,
+        call: Call,
+        check: Callable[[dict[str, Any]], None],
+        payload: dict[str, Any],
+        judges: Callable[[dict[str, Any]], bool],
+    ) -> None:
+        """``check(payload)``; in a worker thread when it judges a call's arguments against
+        its schema: that is CPU work (~5 us per array item, a pattern up to its timeout, up to
+        tools.check_budget_ms), and meanwhile the event loop keeps serving other requests
+        between the interpreter's GIL switches. Verdicts are recorded (audit, metrics) here,
+        on the loop, blocked calls included. Text-only chunks cost one look at the delta."""
+        try:
+            if self._settings.validate_arguments and judges(payload):
+                await asyncio.to_thread(check, payload)
+            else:
+                check(payload)
+        finally:
+            verdicts = call.state.get(_VERDICTS)
+            if verdicts:
+                call.state[_VERDICTS] = []
+                for name, arguments, verdict in verdicts:
+                    self._decide(call, name, arguments, verdict)
 
     def _guard(self, call: Call) -> ToolCallGuard:
         guard = call.state.get("tool_guard")
@@ -111,29 +139,37 @@ class ToolResponseHook(Hook):
         checked = call.state.get(_STATE)
         declared = checked.declared if isinstance(checked, RequestTools) else {}
         judge = ToolCallJudge(
-            _principal(call), declared, validate_arguments=self._settings.validate_arguments
+            _principal(call),
+            declared,
+            validate_arguments=self._settings.validate_arguments,
+            budget_s=self._settings.check_budget_ms / 1000,
         )
-        # arguments are fingerprinted as the upstream produced them: masked PII stays masked
-        remask = call.state.get("pii_remask")
+        verdicts: list[tuple[str, str, Verdict]] = []  # recorded by _judge, on the loop
+        call.state[_VERDICTS] = verdicts
 
         def decide(tool: str, arguments: str, verdict: Verdict) -> None:
-            decision = "allowed" if verdict.allowed else "blocked"
-            reason = verdict.reason if verdict.allowed else f"{verdict.reason}: {verdict.detail}"
-            _metrics.TOOL_DECISIONS.labels(
-                stage="response", decision=decision, reason=verdict.reason
-            ).inc()
-            upstream_form = remask(arguments) if callable(remask) else arguments
-            self._audit.record(
-                _event(
-                    call,
-                    tool,
-                    decision,
-                    reason,
-                    stage="response",
-                    arguments_sha256=fingerprint(upstream_form),
-                )
-            )
+            call.state[_VERDICTS].append((tool, arguments, verdict))
 
         guard = ToolCallGuard(judge, mode=self._settings.on_blocked_call, decide=decide)
         call.state["tool_guard"] = guard
         return guard
+
+    def _decide(self, call: Call, tool: str, arguments: str, verdict: Verdict) -> None:
+        decision = "allowed" if verdict.allowed else "blocked"
+        reason = verdict.reason if verdict.allowed else f"{verdict.reason}: {verdict.detail}"
+        _metrics.TOOL_DECISIONS.labels(
+            stage="response", decision=decision, reason=verdict.reason
+        ).inc()
+        # arguments are fingerprinted as the upstream produced them: masked PII stays masked
+        remask = call.state.get("pii_remask")
+        upstream_form = remask(arguments) if callable(remask) else arguments
+        self._audit.record(
+            _event(
+                call,
+                tool,
+                decision,
+                reason,
+                stage="response",
+                arguments_sha256=fingerprint(upstream_form),
+            )
+        )

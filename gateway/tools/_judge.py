@@ -20,7 +20,7 @@ from gateway.tools._schema import compile_schema, first_error
 __all__ = ["CHECK_BUDGET_S", "ToolCallJudge", "Verdict", "arguments_of", "refusal"]
 
 # The event loop waits while a call's arguments are checked: past this, the call is blocked.
-CHECK_BUDGET_S = 0.003
+CHECK_BUDGET_S = 0.050  # tools.check_budget_ms
 
 
 @dataclass(frozen=True, slots=True)

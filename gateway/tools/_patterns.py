@@ -57,7 +57,10 @@ def search(pattern: str, text: str, *, timeout_s: float) -> bool:
     """True when ``pattern`` matches somewhere in ``text``; ``PatternTimeoutError`` when the
     match takes longer than ``timeout_s``."""
     try:
-        return regex.search(pattern, text, timeout=max(timeout_s, 1e-6)) is not None
+        # concurrent: the GIL is released while it matches (the check may run in a thread)
+        return (
+            regex.search(pattern, text, timeout=max(timeout_s, 1e-6), concurrent=True) is not None
+        )
     except TimeoutError as exc:
         raise PatternTimeoutError(pattern) from exc
 

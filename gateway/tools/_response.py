@@ -13,7 +13,7 @@ from typing import Any, Literal
 from gateway.tools._errors import ToolCallBlockedError
 from gateway.tools._judge import ToolCallJudge, Verdict, arguments_of, refusal
 
-__all__ = ["BlockMode", "Decide", "ToolCallGuard"]
+__all__ = ["BlockMode", "Decide", "ToolCallGuard", "has_tool_calls"]
 
 BlockMode = Literal["error", "refuse"]
 Decide = Callable[[str, str, Verdict], None]  # (tool name, arguments, verdict) -> audit
@@ -44,6 +44,21 @@ def _add_fragment(call: _Pending, function: Any) -> None:
         call.name = name
     if isinstance(function.get("arguments"), str):
         call.parts.append(function["arguments"])
+
+
+def _holds(state: _ChoiceState) -> bool:
+    return bool(state.pending) or state.legacy is not None
+
+
+def has_tool_calls(response: dict[str, Any]) -> bool:
+    """Whether a whole response carries a tool call (or a legacy ``function_call``)."""
+    for choice in response.get("choices") or ():
+        message = choice.get("message") if isinstance(choice, dict) else None
+        if isinstance(message, dict) and (
+            message.get("tool_calls") or message.get("function_call")
+        ):
+            return True
+    return False
 
 
 class ToolCallGuard:
@@ -80,6 +95,30 @@ class ToolCallGuard:
                     choice["finish_reason"] = "stop"
 
     # -- streams -----------------------------------------------------------------------
+
+    def judges(self, chunk: dict[str, Any]) -> bool:
+        """Whether ``check_chunk(chunk)`` would judge a call: the chunk completes one (a
+        finish, or the first fragment of a later call while one is held back)."""
+        for choice in chunk.get("choices") or ():
+            delta = choice.get("delta") if isinstance(choice, dict) else None
+            if not isinstance(delta, dict):
+                continue
+            state = self._choices.get(int(choice.get("index") or 0))
+            fragments = delta.get("tool_calls")
+            if choice.get("finish_reason") is not None:
+                if fragments or delta.get("function_call") or (state and _holds(state)):
+                    return True
+            elif (
+                state is not None
+                and state.pending
+                and isinstance(fragments, list)
+                and any(
+                    isinstance(f, dict) and int(f.get("index") or 0) not in state.pending
+                    for f in fragments
+                )
+            ):
+                return True
+        return False
 
     def check_chunk(self, chunk: dict[str, Any]) -> None:
         """Holds tool-call fragments back; releases each call, judged, once complete."""
