@@ -220,10 +220,11 @@ def bench_stack(folder: Path) -> Iterator[Stack]:
 
 @contextmanager
 def running_gateway(
-    stack: Stack, port: int, *, tree: Path | None = None
+    stack: Stack, port: int, *, tree: Path | None = None, migrate: bool = True
 ) -> Iterator[subprocess.Popen[bytes]]:
     """``ragway gateway --workers 1`` on ``port``, ready; from ``tree``'s code if given (its
-    own working directory and ``PYTHONPATH``); stopped with SIGTERM at the end."""
+    own working directory and ``PYTHONPATH``); stopped with SIGTERM at the end. ``migrate``
+    False: an older revision on the stack's (newer) schema, which it must not refuse."""
     env = {
         **os.environ,
         "DATABASE_URL": stack.database_url,
@@ -232,6 +233,7 @@ def running_gateway(
         "RAGWAY_DATA_DIR": str(stack.folder / f"data-{port}"),
         "RAGWAY_PROVIDERS__MODELS": json.dumps(models(stack.upstream_url)),
         "RAGWAY_GATEWAY__WORKERS": "1",
+        "RAGWAY_DATABASE__MIGRATE_ON_START": "true" if migrate else "false",
     }
     if tree is not None:
         env["PYTHONPATH"] = str(tree)
@@ -245,7 +247,13 @@ def running_gateway(
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        wait_until(lambda: _ready(base), timeout_s=60, interval_s=0.2)
+        try:
+            wait_until(lambda: _ready(base), timeout_s=60, interval_s=0.2)
+        except TimeoutError:
+            log.flush()
+            tail = (stack.folder / f"gateway-{port}.log").read_text(errors="replace")[-3000:]
+            message = f"the gateway on port {port} did not become ready:\n{tail}"
+            raise TimeoutError(message) from None
         yield process
     finally:
         process.send_signal(signal.SIGTERM)
