@@ -98,7 +98,7 @@ class ToolResponseHook(Hook):
     async def on_response(self, call: Call, response: dict[str, Any]) -> None:
         if call.endpoint == "chat.completions":
             guard = self._guard(call)
-            await self._judge(call, guard.check_response, response, has_tool_calls)
+            await self._check(call, guard.check_response, response, has_tool_calls(response))
 
     def wants_chunks(self, call: Call) -> bool:
         return call.endpoint == "chat.completions"  # any chunk may carry a tool call
@@ -106,22 +106,24 @@ class ToolResponseHook(Hook):
     async def on_chunk(self, call: Call, chunk: dict[str, Any]) -> None:
         if call.endpoint == "chat.completions":
             guard = self._guard(call)
-            await self._judge(call, guard.check_chunk, chunk, guard.judges)
+            work = guard.work(chunk)
+            if work:  # most chunks are text only: nothing to do
+                await self._check(call, guard.check_chunk, chunk, work == 2)
 
-    async def _judge(
+    async def _check(
         self,
         call: Call,
         check: Callable[[dict[str, Any]], None],
         payload: dict[str, Any],
-        judges: Callable[[dict[str, Any]], bool],
+        judges: bool,
     ) -> None:
         """``check(payload)``; in a worker thread when it judges a call's arguments against
         its schema: that is CPU work (~5 us per array item, a pattern up to its timeout, up to
         tools.check_budget_ms), and meanwhile the event loop keeps serving other requests
         between the interpreter's GIL switches. Verdicts are recorded (audit, metrics) here,
-        on the loop, blocked calls included. Text-only chunks cost one look at the delta."""
+        on the loop, blocked calls included."""
         try:
-            if self._settings.validate_arguments and judges(payload):
+            if judges and self._settings.validate_arguments:
                 await asyncio.to_thread(check, payload)
             else:
                 check(payload)

@@ -96,18 +96,24 @@ class ToolCallGuard:
 
     # -- streams -----------------------------------------------------------------------
 
-    def judges(self, chunk: dict[str, Any]) -> bool:
-        """Whether ``check_chunk(chunk)`` would judge a call: the chunk completes one (a
-        finish, or the first fragment of a later call while one is held back)."""
+    def work(self, chunk: dict[str, Any]) -> int:
+        """What ``check_chunk(chunk)`` would do: 0 nothing (text only: most chunks), 1 hold
+        back fragments, 2 judge a call (the chunk completes one: a finish, or the first
+        fragment of a later call while one is held back)."""
+        work = 0
         for choice in chunk.get("choices") or ():
             delta = choice.get("delta") if isinstance(choice, dict) else None
             if not isinstance(delta, dict):
                 continue
-            state = self._choices.get(int(choice.get("index") or 0))
             fragments = delta.get("tool_calls")
-            if choice.get("finish_reason") is not None:
+            finish = choice.get("finish_reason")
+            if fragments is None and "function_call" not in delta and finish is None:
+                continue
+            work = 1
+            state = self._choices.get(int(choice.get("index") or 0))
+            if finish is not None:
                 if fragments or delta.get("function_call") or (state and _holds(state)):
-                    return True
+                    return 2
             elif (
                 state is not None
                 and state.pending
@@ -117,8 +123,8 @@ class ToolCallGuard:
                     for f in fragments
                 )
             ):
-                return True
-        return False
+                return 2
+        return work
 
     def check_chunk(self, chunk: dict[str, Any]) -> None:
         """Holds tool-call fragments back; releases each call, judged, once complete."""
