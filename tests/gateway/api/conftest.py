@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import openai
-import psycopg
 import pytest
 
 from configs import ProvidersSettings, RoutingSettings, Settings
 from gateway.api import HTTP_PROTOCOL
 from gateway.app import create_app
-from gateway.keys import new_key
+from tests.support import keys
 from tests.support.fake_anthropic import API_KEY as ANTHROPIC_KEY
 from tests.support.fake_anthropic import FakeAnthropic
 from tests.support.fake_openai import FakeOpenAI
@@ -37,21 +35,7 @@ def deployment(name: str, base_url: str, model: str, **extra: Any) -> dict[str, 
 
 
 def insert_key(database_url: str, *, role: str = "member", models: tuple[str, ...] = ("*",)) -> str:
-    key = new_key()
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(
-            "INSERT INTO api_keys (id, key_hash, display_prefix, name, role, allowed_models) "
-            "VALUES (%s, %s, %s, %s, %s, %s)",
-            (
-                "key_" + secrets.token_hex(8),
-                key.key_hash,
-                key.display_prefix,
-                "test",
-                role,
-                list(models),
-            ),
-        )
-    return key.plaintext
+    return keys.insert_key(database_url, role=role, allowed_models=list(models))
 
 
 @pytest.fixture(scope="session")

@@ -9,18 +9,16 @@ reaches the upstream; a ``mask`` key's request arrives with neither value in it.
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import openai
-import psycopg
 import pytest
 
 from configs import ProvidersSettings, Settings
 from gateway.app import create_app
-from gateway.keys import new_key
 from tests.support.fake_openai import FakeOpenAI
+from tests.support.keys import insert_key
 from tests.support.servers import ServerThread
 from tests.support.services import RedisForTests
 
@@ -141,21 +139,7 @@ CASES = [
 
 
 def _key(database_url: str, pii_policy: str) -> str:
-    key = new_key()
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(
-            "INSERT INTO api_keys (id, key_hash, display_prefix, name, role, pii_policy) "
-            "VALUES (%s, %s, %s, %s, %s, %s)",
-            (
-                "key_" + secrets.token_hex(8),
-                key.key_hash,
-                key.display_prefix,
-                "matrix",
-                "member",
-                pii_policy,
-            ),
-        )
-    return key.plaintext
+    return insert_key(database_url, name="matrix", pii_policy=pii_policy)
 
 
 @pytest.fixture(scope="module")

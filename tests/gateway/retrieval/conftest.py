@@ -7,21 +7,19 @@ and without access to it) and its own fake OpenAI-compatible upstream.
 from __future__ import annotations
 
 import asyncio
-import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import openai
-import psycopg
 import pytest
 
 from configs import ProvidersSettings, Settings
 from gateway.app import create_app
-from gateway.keys import new_key
 from inference.embedders import LocalEmbedder
 from ingestion.db import migrate
 from tests.support.chunks import SeedFile, seed_store
 from tests.support.fake_openai import FakeOpenAI
+from tests.support.keys import insert_key
 from tests.support.servers import ServerThread
 from tests.support.services import PostgresForTests, RedisForTests
 
@@ -65,14 +63,7 @@ class ChatStack:
 
 
 def _insert_key(url: str, role: str, readable: list[str]) -> str:
-    key = new_key()
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(
-            "INSERT INTO api_keys (id, key_hash, display_prefix, name, role, "
-            "readable_collections) VALUES (%s, %s, %s, %s, %s, %s)",
-            ("key_" + secrets.token_hex(8), key.key_hash, key.display_prefix, role, role, readable),
-        )
-    return key.plaintext
+    return insert_key(url, name=role, role=role, readable_collections=readable)
 
 
 def _deployment(name: str, base_url: str, **extra: object) -> dict[str, object]:

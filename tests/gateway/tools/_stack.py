@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import secrets
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import openai
-import psycopg
 
-from gateway.keys import new_key
+from tests.support.keys import insert_key
 
 __all__ = ["WEATHER", "CountingListener", "client", "make_key"]
 
@@ -25,22 +23,9 @@ WEATHER: Any = {
 
 def make_key(database_url: str, *, role: str = "member", pii_policy: str | None = None) -> str:
     """A new key that may use ``get_*`` tools only."""
-    key = new_key()
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(
-            "INSERT INTO api_keys (id, key_hash, display_prefix, name, role, allowed_tools, "
-            "pii_policy) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-            (
-                "key_" + secrets.token_hex(8),
-                key.key_hash,
-                key.display_prefix,
-                "guards",
-                role,
-                ["get_*"],
-                pii_policy,
-            ),
-        )
-    return key.plaintext
+    return insert_key(
+        database_url, name="guards", role=role, allowed_tools=["get_*"], pii_policy=pii_policy
+    )
 
 
 def client(gateway: str, key: str) -> openai.OpenAI:
