@@ -142,8 +142,10 @@ def configure_logging(settings: LoggingSettings, *, process: str) -> None:
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = True
-    # pgserver narrates every step at INFO; its warnings still get through.
-    logging.getLogger("pgserver").setLevel(logging.WARNING)
+    # pgserver narrates every step at INFO, httpx every request it makes (the supervisor's
+    # readiness polls, the CLI's calls); their warnings still get through.
+    for name in ("pgserver", "httpx"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     # One access line per request comes from the gateway itself.
     logging.getLogger("uvicorn.access").disabled = True
 
