@@ -100,6 +100,12 @@ class WorkerSettings(_Strict):
         le=1_000_000,
         description="broker calls per million that look for dead workers",
     )
+    recovery_interval_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="how often each worker requeues dead workers' messages (at most a third "
+        "of heartbeat_timeout_s: the sweep is also the worker's heartbeat)",
+    )
 
 
 class EmbeddedSettings(_Strict):
