@@ -20,9 +20,15 @@ from pathlib import Path
 
 import redis
 
+from gateway.runtime._restarts import describe_exit
 from inference import die_with_parent
 
-__all__ = ["DISABLED_COMMANDS", "EmbeddedRedis", "redis_executable", "stored_password"]
+__all__ = [
+    "DISABLED_COMMANDS",
+    "EmbeddedRedis",
+    "redis_executable",
+    "stored_password",
+]
 
 DISABLED_COMMANDS = ("CONFIG", "DEBUG", "MODULE", "REPLICAOF", "SLAVEOF")
 _PASSWORD_FILE = "password"  # noqa: S105 - a file name, not a password
@@ -159,6 +165,19 @@ class EmbeddedRedis:
                     time.sleep(0.05)
         finally:
             client.close()
+
+    def restart(self) -> str:
+        """Start the server again after it died, on the same port, password and AOF."""
+        return self.start()
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    def exited(self) -> str | None:
+        """``None`` while the server runs (or was never started), else how it ended."""
+        code = self._process.poll() if self._process is not None else None
+        return None if code is None else describe_exit(code)
 
     def stop(self, *, timeout_s: float = 10.0) -> None:
         if self._process is None:

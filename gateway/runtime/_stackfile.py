@@ -3,8 +3,10 @@
 ``ragway run`` starts embedded Postgres and Redis on URLs nobody configured; ``ragway keys``,
 ``ragway db`` or ``ragway ingest`` in a second terminal should find them without being told.
 The supervisor writes the URLs here (mode 0600: they can carry credentials) once its services
-are up, and removes the file when it stops. A reader trusts the file only while the data
-directory's run lock is held, so a file left by a killed stack is never used.
+are up, and removes the file when it stops. It also records the pid of each process it
+supervises and how many times it restarted each (rewritten on every restart). A reader trusts
+the file only while the data directory's run lock is held, so a file left by a killed stack is
+never used.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import contextlib
 import fcntl
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import SecretStr
@@ -34,6 +36,9 @@ class RunningStack:
     redis_url: str
     gateway_url: str
     pid: int
+    # What ``ragway run`` supervises: each process's current pid and how often it restarted it.
+    pids: dict[str, int] = field(default_factory=dict)
+    restarts: dict[str, int] = field(default_factory=dict)
 
 
 class StackFile:
@@ -70,6 +75,8 @@ class StackFile:
                 redis_url=str(data["redis_url"]),
                 gateway_url=str(data["gateway_url"]),
                 pid=int(data["pid"]),
+                pids={str(k): int(v) for k, v in data.get("pids", {}).items()},
+                restarts={str(k): int(v) for k, v in data.get("restarts", {}).items()},
             )
         except (OSError, ValueError, KeyError, TypeError):
             return None

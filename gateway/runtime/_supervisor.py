@@ -3,7 +3,14 @@
 Start order: lock the data directory, embedded Postgres and Redis (only for the URLs
 not configured), ``stack.json`` (so the CLI in another shell finds them), migrations, the
 admin key, then the gateway and worker processes.
-Stop order is the reverse. A child that exits on its own stops the whole stack.
+Stop order is the reverse.
+
+Every process it starts is supervised: a gateway, worker, Redis or Postgres that dies is
+restarted with exponential backoff (``RestartPolicy``), with one warning line per restart and
+the counts in ``stack.json``; one that keeps crashing stops the whole stack with an error. The
+gateway and worker reconnect to a restarted Redis or Postgres by themselves (same URLs).
+Gateway, worker and Redis die with the supervisor (``PR_SET_PDEATHSIG``); Postgres, which
+``pg_ctl`` daemonizes, is stopped by a watchdog (see ``EmbeddedPostgres``).
 """
 
 from __future__ import annotations
@@ -17,7 +24,8 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 import httpx
 from pydantic import SecretStr
@@ -27,6 +35,7 @@ from gateway.keys import SUPPLIED_DISPLAY, BootstrapResult, ensure_admin_key
 from gateway.runtime._lock import RunLock
 from gateway.runtime._postgres import EmbeddedPostgres
 from gateway.runtime._redis import EmbeddedRedis, stored_password
+from gateway.runtime._restarts import CrashLoopError, RestartPolicy, Restarts, describe_exit
 from gateway.runtime._stackfile import RunningStack, StackFile
 from inference import die_with_parent
 from ingestion.db import migrate_when_ready
@@ -40,10 +49,51 @@ class StackError(Exception):
     """The stack could not start, or a process of it died."""
 
 
+class _Unit(Protocol):
+    """A process the supervisor restarts when it dies."""
+
+    @property
+    def pid(self) -> int | None: ...
+
+    def exited(self) -> str | None:
+        """``None`` while it runs, else how it ended (``killed by SIGKILL``)."""
+
+    def restart(self) -> object: ...
+
+
 @dataclass
 class _Child:
+    """A ``python -m gateway <name>`` child: own session, dies with the supervisor."""
+
     name: str
-    process: subprocess.Popen[bytes]
+    argv: list[str]
+    env: dict[str, str]
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None else None
+
+    def restart(self) -> None:
+        self.process = subprocess.Popen(
+            self.argv,
+            env=self.env,
+            # Own session: Ctrl-C reaches only the supervisor, which stops children in order.
+            start_new_session=True,
+            preexec_fn=die_with_parent,
+        )
+
+    def exited(self) -> str | None:
+        code = self.process.poll() if self.process is not None else None
+        return None if code is None else describe_exit(code)
+
+
+@dataclass
+class _Supervised:
+    name: str
+    unit: _Unit
+    restarts: Restarts
+    due: float | None = None  # while dead: when it is restarted
 
 
 @dataclass
@@ -54,8 +104,12 @@ class Supervisor:
     say: Callable[[str], None] = print
     python: str = sys.executable
     ready_timeout_s: float = 120.0
+    policy: RestartPolicy = field(default_factory=RestartPolicy)
     _children: list[_Child] = field(default_factory=list)
+    _supervised: list[_Supervised] = field(default_factory=list)
     _cleanups: list[Callable[[], None]] = field(default_factory=list)
+    _stack: RunningStack | None = None
+    _stack_file: StackFile | None = None
 
     def run(self, stop: threading.Event) -> int:
         """Start everything, wait for ``stop`` (or a child's death), stop everything."""
@@ -87,6 +141,7 @@ class Supervisor:
             postgres = EmbeddedPostgres(data_dir / "postgres")
             database_url = postgres.start()
             self._cleanups.append(postgres.stop)
+            self._supervise("postgres", postgres)
         redis_url = _secret(settings.redis.url)
         if redis_url is None:
             if not settings.embedded.redis:
@@ -97,13 +152,15 @@ class Supervisor:
             redis_server = EmbeddedRedis(
                 redis_dir, port=settings.embedded.redis_port, password=stored_password(redis_dir)
             )
-            redis_url = redis_server.start()
             self._cleanups.append(redis_server.stop)
+            redis_url = redis_server.start()
+            self._supervise("redis", redis_server)
         env["DATABASE_URL"] = database_url
         env["REDIS_URL"] = redis_url
-        stack_file = StackFile(data_dir)
-        stack_file.write(RunningStack(database_url, redis_url, gateway_url, os.getpid()))
-        self._cleanups.append(stack_file.remove)
+        self._stack_file = StackFile(data_dir)
+        self._stack = RunningStack(database_url, redis_url, gateway_url, os.getpid())
+        self._record()
+        self._cleanups.append(self._stack_file.remove)
 
         applied = asyncio.run(
             migrate_when_ready(database_url, wait_s=settings.database.migrate_wait_s)
@@ -113,17 +170,27 @@ class Supervisor:
         if not stop.is_set():
             self._spawn("worker", env)
             self._spawn("gateway", env)
+            self._record()
         return admin
 
     def _spawn(self, name: str, env: dict[str, str]) -> None:
-        process = subprocess.Popen(
-            [self.python, "-m", "gateway", name],
-            env=env,
-            # Own session: Ctrl-C reaches only the supervisor, which stops children in order.
-            start_new_session=True,
-            preexec_fn=die_with_parent,
-        )
-        self._children.append(_Child(name, process))
+        child = _Child(name, [self.python, "-m", "gateway", name], env)
+        child.restart()
+        self._children.append(child)
+        self._supervise(name, child)
+
+    def _supervise(self, name: str, unit: _Unit) -> None:
+        restarts = Restarts(name, self.policy)
+        restarts.started()
+        self._supervised.append(_Supervised(name, unit, restarts))
+
+    def _record(self) -> None:
+        """``stack.json`` with the current pids and restart counts."""
+        if self._stack is None or self._stack_file is None:
+            return
+        pids = {s.name: pid for s in self._supervised if (pid := s.unit.pid) is not None}
+        restarts = {s.name: s.restarts.count for s in self._supervised}
+        self._stack_file.write(replace(self._stack, pids=pids, restarts=restarts))
 
     def _wait_ready(self, admin: BootstrapResult, stop: threading.Event) -> None:
         gw = self.settings.gateway
@@ -131,7 +198,7 @@ class Supervisor:
         deadline = time.monotonic() + self.ready_timeout_s
         with httpx.Client(timeout=2.0) as client:
             while not stop.is_set():
-                self._check_children()
+                self._tend()
                 try:
                     if client.get(f"{url}/readyz").status_code == 200:
                         break
@@ -144,30 +211,61 @@ class Supervisor:
             self.say(_banner(url, admin))
 
     def _watch(self, stop: threading.Event) -> int:
-        while not stop.wait(0.5):
-            self._check_children()
+        while not stop.wait(0.25):
+            self._tend()
         self.say("stopping ragway ...")
         return 0
 
-    def _check_children(self) -> None:
-        for child in self._children:
-            code = child.process.poll()
-            if code is not None:
-                raise StackError(f"the {child.name} process exited unexpectedly (code {code})")
+    def _tend(self) -> None:
+        """Notice what died, restart what is due; ``StackError`` when one keeps crashing."""
+        changed = False
+        for supervised in self._supervised:
+            if supervised.due is None:
+                how = supervised.unit.exited()
+                if how is not None:
+                    self._crashed(supervised, f"exited unexpectedly ({how})")
+            elif time.monotonic() >= supervised.due:
+                try:
+                    supervised.unit.restart()
+                except Exception as exc:  # noqa: BLE001 - counted as a crash; the limit stops us
+                    self._crashed(supervised, f"failed to restart ({exc})")
+                    continue
+                supervised.due = None
+                supervised.restarts.started()
+                changed = True
+                _log.warning("%s restarted (pid %s)", supervised.name, supervised.unit.pid)
+        if changed:
+            self._record()
+
+    def _crashed(self, supervised: _Supervised, what: str) -> None:
+        try:
+            delay = supervised.restarts.crashed(what)
+        except CrashLoopError as exc:
+            raise StackError(str(exc)) from None
+        supervised.due = time.monotonic() + delay
+        _log.warning(
+            "the %s process %s; restarting it in %.1f s (restart %d)",
+            supervised.name,
+            what,
+            delay,
+            supervised.restarts.count,
+        )
 
     def _stop_all(self) -> None:
         # gateway first (stops taking requests), then the worker, then the services.
-        for child in reversed(self._children):
-            if child.process.poll() is None:
-                child.process.terminate()
+        self._supervised.clear()
+        running = [(c.name, c.process) for c in reversed(self._children) if c.process]
+        for _name, process in running:
+            if process.poll() is None:
+                process.terminate()
         timeout = self.settings.gateway.graceful_timeout_s + 5
-        for child in reversed(self._children):
+        for name, process in running:
             try:
-                child.process.wait(timeout)
+                process.wait(timeout)
             except subprocess.TimeoutExpired:
-                _log.warning("%s did not stop in time; killing it", child.name)
-                child.process.kill()
-                child.process.wait()
+                _log.warning("%s did not stop in time; killing it", name)
+                process.kill()
+                process.wait()
         self._children.clear()
         while self._cleanups:
             self._cleanups.pop()()
