@@ -70,6 +70,24 @@ class DatabaseSettings(_Strict):
         gt=0,
         description="how long a request waits for a pooled connection before it gets 503",
     )
+    statement_timeout_s: float = Field(
+        default=4.0,
+        gt=0,
+        description="Postgres cancels a statement running longer (its statement_timeout)",
+    )
+    answer_timeout_s: float = Field(
+        default=5.0,
+        gt=0,
+        description=(
+            "how long a process waits for Postgres to answer one round trip before it drops "
+            "the connection (503): the bound when the server is frozen or cut off"
+        ),
+    )
+    tcp_timeout_s: float = Field(
+        default=15.0,
+        ge=1,
+        description="a TCP peer silent this long (keepalives, unacknowledged data) is gone",
+    )
     migrate_on_start: bool = True
     migrate_wait_s: float = Field(
         default=30.0, ge=0, description="how long a starting process waits for Postgres"

@@ -67,25 +67,42 @@ class RedisCheck:
 
 
 class ReadinessService:
-    """Runs every check concurrently, each bounded by ``timeout_s``."""
+    """Runs every check concurrently and answers within ``timeout_s``, whatever they do.
+
+    A check still running at the deadline is cancelled and left to end in the background:
+    cancelling a query on a frozen Postgres can itself wait on the server, and the probe
+    must not wait with it (a probe that hangs is read as a dead process).
+    """
 
     def __init__(self, checks: Sequence[Check], *, timeout_s: float = 2.0) -> None:
         self._checks = tuple(checks)
         self._timeout_s = timeout_s
+        self._abandoned: set[asyncio.Task[None]] = set()
 
     async def probe(self) -> list[CheckResult]:
         return list(await asyncio.gather(*(self._run(check) for check in self._checks)))
 
     async def _run(self, check: Check) -> CheckResult:
         started = time.perf_counter()
-        error: str | None
+        task = asyncio.ensure_future(check())
         try:
-            await asyncio.wait_for(check(), timeout=self._timeout_s)
-        except TimeoutError:
+            await asyncio.wait((task,), timeout=self._timeout_s)
+        finally:
+            if not task.done():
+                task.cancel()
+                self._abandoned.add(task)  # a reference until it ends, then forgotten
+                task.add_done_callback(self._forget)
+        error: str | None
+        if not task.done() or task.cancelled():
             error = f"no answer within {self._timeout_s:g}s"
-        except Exception as exc:  # noqa: BLE001 - any failure of a dependency is the answer
+        elif (exc := task.exception()) is not None:
             error = f"{type(exc).__name__}: {exc}".strip().rstrip(":")
         else:
             error = None
         latency = round((time.perf_counter() - started) * 1000, 2)
         return CheckResult(check.name, error is None, latency, error, check.required)
+
+    def _forget(self, task: asyncio.Task[None]) -> None:
+        self._abandoned.discard(task)
+        if not task.cancelled():
+            task.exception()  # retrieved: its failure is already the probe's answer
