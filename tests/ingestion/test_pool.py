@@ -128,3 +128,23 @@ async def test_a_frozen_server_bounds_statements_checkouts_and_cancels(own_postg
                 assert time.monotonic() - started < 1.5
         async with pool.connection(timeout=10) as conn:  # recovered, by itself
             assert await (await conn.execute("SELECT 1")).fetchone() == (1,)
+
+
+def test_this_psycopg_has_what_the_bounded_connection_overrides() -> None:
+    """pyproject pins psycopg: an upgrade that moves these fails here, naming them."""
+    import inspect
+
+    import psycopg
+    from psycopg import errors
+
+    missing = []
+    if not hasattr(errors, "_WaitTimeout"):
+        missing.append("psycopg.errors._WaitTimeout")
+    if "timeout" not in inspect.signature(psycopg.AsyncConnection.wait).parameters:
+        missing.append("psycopg.AsyncConnection.wait(..., timeout=)")
+    if "timeout" not in inspect.signature(psycopg.AsyncConnection.cancel_safe).parameters:
+        missing.append("psycopg.AsyncConnection.cancel_safe(timeout=)")
+    assert not missing, (
+        f"psycopg {psycopg.__version__} lacks what ingestion/db/_connection.py relies on: "
+        + ", ".join(missing)
+    )
