@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import threading
 from collections.abc import Callable
@@ -22,11 +23,20 @@ from ingestion.db import migrate_when_ready
 from ingestion.embedding import LazyEmbedder
 from ingestion.metrics import IngestionMetrics
 from ingestion.pipeline import FileIngestor, JobStore, build_file_ingestor
-from ingestion.queue import build_broker, declare_actors, declare_ingestion_actors
+from ingestion.queue import (
+    DeadWorkerSweeper,
+    build_broker,
+    declare_actors,
+    declare_ingestion_actors,
+)
 
-__all__ = ["run_worker"]
+__all__ = ["MetricsPortInUseError", "run_worker"]
 
 _log = logging.getLogger(__name__)
+
+
+class MetricsPortInUseError(RuntimeError):
+    """``ingestion.metrics_port`` is taken (often: a worker of a previous run still exits)."""
 
 
 def run_worker(
@@ -43,6 +53,11 @@ def run_worker(
     unacknowledged ones go back to the queue for the next worker. The embedder is built
     on the first file to ingest, so a worker that only answers pings never loads a model.
     """
+    metrics = IngestionMetrics()
+    try:  # first: a port in use stops the worker before it opens or migrates anything
+        metrics_server = _serve_metrics(settings, metrics)
+    except MetricsPortInUseError as exc:
+        raise SystemExit(f"ragway worker: {exc}") from None
     if settings.database.migrate_on_start:
         asyncio.run(
             migrate_when_ready(
@@ -59,7 +74,6 @@ def run_worker(
     store = redis.Redis.from_url(redis_url, socket_timeout=settings.redis.socket_timeout_s)
     broker = build_broker(redis_url, settings.worker)
     pool = _open_pool(database_url, settings)
-    metrics = IngestionMetrics()
     jobs = JobStore(pool)
     declare_actors(broker, store=store, key_prefix=settings.redis.key_prefix)
     ingestor = build_file_ingestor(
@@ -83,17 +97,20 @@ def run_worker(
     )
     metrics.watch_files(jobs.count_by_status)
     metrics.watch_queues(lambda: _queue_depths(broker, settings.worker.queues))
-    metrics_server = _serve_metrics(settings, metrics)
     worker = dramatiq.Worker(
         broker, queues=set(settings.worker.queues), worker_threads=settings.worker.threads
     )
+    every_s = min(settings.worker.recovery_interval_s, settings.worker.heartbeat_timeout_s / 3)
+    sweeper = DeadWorkerSweeper(broker, settings.worker.queues, interval_s=every_s)
     worker.start()
+    sweeper.start()
     _log.info(
         "worker started",
         extra={"queues": list(settings.worker.queues), "threads": settings.worker.threads},
     )
     stop.wait()
     _log.info("worker stopping")
+    sweeper.stop()
     worker.stop(timeout=int(settings.worker.shutdown_timeout_s * 1000))
     broker.close()
     store.close()
@@ -140,9 +157,16 @@ def _serve_metrics(settings: Settings, metrics: IngestionMetrics) -> WSGIServer 
     port = settings.ingestion.metrics_port
     if port is None:
         return None
-    server, _thread = start_http_server(
-        port, addr=settings.ingestion.metrics_host, registry=metrics.registry
-    )
+    host = settings.ingestion.metrics_host
+    try:
+        server, _thread = start_http_server(port, addr=host, registry=metrics.registry)
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        raise MetricsPortInUseError(
+            f"the worker's metrics port {host}:{port} is already in use "
+            "(ingestion.metrics_port; 0: any free port, null: off)"
+        ) from exc
     _log.info(
         "worker metrics listening",
         extra={"host": settings.ingestion.metrics_host, "port": server.server_port},

@@ -64,6 +64,12 @@ class FileIngestor:
         """Process the file; returns the outcome (completed, duplicate, failed, skipped, stale)."""
         job = self._jobs.claim(store_id, file_id)
         if job is None:
+            # Before any parsing: a redelivered message (its acknowledgement was lost, or
+            # its worker died after the commit) finds its chunks committed and costs nothing.
+            _log.info(
+                "file already ingested, failed, cancelled or deleted; message skipped",
+                extra={"store_id": store_id, "file_id": file_id},
+            )
             return self._done("skipped")
         if self._jobs.mark_if_duplicate(job) is not None:
             return self._done("duplicate")

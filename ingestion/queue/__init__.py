@@ -13,12 +13,14 @@ from ingestion.queue._ingestion import (
     Ingestor,
     declare_ingestion_actors,
 )
+from ingestion.queue._recovery import DeadWorkerSweeper, sweep_dead_workers
 
 __all__ = [
     "INGEST_ACTOR",
     "INGEST_GAVE_UP_ACTOR",
     "PING_ACTOR",
     "Actors",
+    "DeadWorkerSweeper",
     "FailureRecorder",
     "IngestionActors",
     "IngestionQueue",
@@ -27,4 +29,5 @@ __all__ = [
     "build_broker",
     "declare_actors",
     "declare_ingestion_actors",
+    "sweep_dead_workers",
 ]

@@ -1,17 +1,100 @@
-"""The Dramatiq broker on Redis, built explicitly (never Dramatiq's implicit global broker)."""
+"""The Dramatiq broker on Redis, built explicitly (never Dramatiq's implicit global broker).
+
+Its consumers survive a frozen or unreachable Redis quietly: an acknowledgement that fails
+(Dramatiq maps only ``redis.ConnectionError``, so a read timeout reached its "You've found
+a bug in Dramatiq" handler and the finished message ran again) is retried until Redis
+answers, with one warning; a fetch that times out is a connection error (one line, the
+consumer restarts) rather than a traceback.
+"""
 
 from __future__ import annotations
 
-from dramatiq.brokers.redis import RedisBroker
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import redis
+from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
+from dramatiq.errors import ConnectionClosed
 
 from configs import WorkerSettings
 
 __all__ = ["build_broker"]
 
+_log = logging.getLogger(__name__)
+
+_ACK_RETRY_DELAY_S = 0.5
+_ACK_RETRY_MIN_S = 30.0
+
+
+class _Consumer(_RedisConsumer):
+    """Dramatiq's Redis consumer, patient with acknowledgements (see the module docstring)."""
+
+    def ack(self, message: Any) -> None:
+        self._settle(("acknowledge", "acknowledged"), super().ack, message)
+
+    def nack(self, message: Any) -> None:
+        self._settle(("reject", "rejected"), super().nack, message)
+
+    def __next__(self) -> Any:
+        try:
+            return super().__next__()  # type: ignore[no-untyped-call]
+        except redis.RedisError as exc:  # a timeout: ConnectionError is mapped already
+            raise ConnectionClosed(exc) from None  # type: ignore[no-untyped-call]
+
+    def _settle(self, verbs: tuple[str, str], settle: Callable[[Any], None], message: Any) -> None:
+        """Retry for a while: given up, the message is delivered again (and skipped)."""
+        verb, done = verbs
+        retry_s = max(_ACK_RETRY_MIN_S, 2 * self.broker.heartbeat_timeout / 1000)
+        deadline = time.monotonic() + retry_s
+        failed_at: float | None = None
+        while True:
+            try:
+                settle(message)
+            except (redis.RedisError, ConnectionClosed) as exc:
+                if failed_at is None:
+                    failed_at = time.monotonic()
+                    _log.warning(
+                        "could not %s a finished message: Redis did not answer; retrying "
+                        "for up to %.0fs",
+                        verb,
+                        retry_s,
+                        extra={"message_id": message.message_id, "error": type(exc).__name__},
+                    )
+                if time.monotonic() >= deadline:
+                    _log.error(
+                        "gave up trying to %s a finished message; it will be delivered again "
+                        "(and skipped if its work is done)",
+                        verb,
+                        extra={"message_id": message.message_id},
+                    )
+                    return
+                time.sleep(_ACK_RETRY_DELAY_S)
+                continue
+            if failed_at is not None:
+                _log.info(
+                    "message %s once Redis answered again",
+                    done,
+                    extra={
+                        "message_id": message.message_id,
+                        "after_s": round(time.monotonic() - failed_at, 1),
+                    },
+                )
+            return
+
+
+class _Broker(RedisBroker):
+    """A ``RedisBroker`` whose consumers are :class:`_Consumer`."""
+
+    @property
+    def consumer_class(self) -> type[_Consumer]:
+        return _Consumer
+
 
 def build_broker(redis_url: str, settings: WorkerSettings) -> RedisBroker:
     """A broker whose keys live under ``settings.namespace`` in the given Redis."""
-    broker = RedisBroker(  # type: ignore[no-untyped-call]
+    broker = _Broker(  # type: ignore[no-untyped-call]
         url=redis_url,
         namespace=settings.namespace,
         heartbeat_timeout=int(settings.heartbeat_timeout_s * 1000),

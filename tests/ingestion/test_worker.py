@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -82,3 +83,23 @@ def test_worker_without_urls_says_what_is_missing() -> None:
     )
     assert result.returncode != 0
     assert "DATABASE_URL and REDIS_URL not set" in result.stderr
+
+
+def test_a_metrics_port_in_use_is_one_clear_line_naming_the_setting(
+    stack_env: dict[str, str],
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "gateway", "worker"],
+            env={**os.environ, **stack_env, "RAGWAY_INGESTION__METRICS_PORT": str(port)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode != 0
+    assert f"metrics port 127.0.0.1:{port} is already in use" in result.stderr
+    assert "ingestion.metrics_port" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
