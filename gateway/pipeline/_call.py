@@ -17,10 +17,14 @@ Endpoint = Literal["chat.completions", "completions", "embeddings", "models"]
 
 @dataclass(slots=True)
 class Usage:
-    """Tokens as the upstream reported them (0 until known)."""
+    """Tokens as the upstream reported them (0 until known).
+
+    ``estimated``: the gateway counted them itself (a stream that ended before the upstream's
+    usage report: what reached the client, characters over ``chars_per_token``)."""
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    estimated: bool = False
 
     def add_from(self, usage: Any) -> None:
         """Take ``usage`` from a response or stream chunk, if it is one."""

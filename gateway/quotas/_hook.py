@@ -6,6 +6,10 @@ it runs, a ``StreamMeter`` counts it; when the key's monthly budget (or, for a s
 one that reached ``max_tokens``: the chunk that used it up is the last, with
 ``finish_reason: "length"``, then (if the client asked for it) a usage chunk and ``[DONE]``.
 The upstream request is closed and the counted usage is settled.
+
+Every stream is counted so: one that ends before the upstream's final usage report (the
+client went away: 499; the upstream broke off: 502) is settled, and recorded in the ledger,
+with the prompt as reported or estimated and the answer that was sent, marked estimated.
 """
 
 from __future__ import annotations
@@ -20,15 +24,31 @@ from gateway.quotas._meter import StreamMeter
 from gateway.quotas._metrics import STREAMS_ENDED
 from gateway.quotas._service import QuotaService
 from gateway.quotas._types import Reservation
+from gateway.usage import Price
 
 __all__ = ["QuotaHook"]
 
 _log = logging.getLogger(__name__)
 _METER = "quota.meter"
+_UNPRICED = Price()  # a stream without a budget is counted in tokens only
 
 
 def _index_order(index: Any) -> tuple[int, Any]:
     return (0, index) if isinstance(index, int) else (1, str(index))
+
+
+def _count_sent(call: Call, meter: StreamMeter) -> None:
+    """A stream that sent text but ended without the upstream's final usage report (the client
+    went away, the upstream broke off, or it reports none) is charged what was sent: the
+    prompt as reported or estimated, the answer counted as it passed."""
+    usage = call.usage
+    if meter.completion_tokens == 0:
+        return  # no answer was sent
+    if call.status < 400 and usage.completion_tokens:
+        return  # it ran to the end: the upstream's own count
+    usage.prompt_tokens = meter.prompt_tokens
+    usage.completion_tokens = meter.completion_tokens
+    usage.estimated = meter.estimated
 
 
 def _max_tokens(body: dict[str, Any]) -> int | None:
@@ -62,12 +82,12 @@ class QuotaHook(Hook):
         if call.stream:
             allowance = reservation.allowance
             tokens = allowance.tokens if answer is None else None  # else bounded by max_tokens
-            if allowance.budget_micro is not None or tokens is not None:
-                # the meter starts at the first chunk: its price is the deployment that serves
-                call.state[_METER] = (prompt, tokens)
+            # every stream is counted (one cut short is charged what it sent); the meter
+            # starts at the first chunk: its price is the deployment that serves
+            call.state[_METER] = (prompt, tokens)
 
     def wants_chunks(self, call: Call) -> bool:
-        return _METER in call.state  # a stream that may run past its reservation
+        return _METER in call.state  # a stream
 
     async def on_chunk(self, call: Call, chunk: dict[str, Any]) -> None:
         meter = call.state.get(_METER)
@@ -84,6 +104,9 @@ class QuotaHook(Hook):
         if reservation is None:
             return
         usage = call.usage
+        meter = call.state.get(_METER)
+        if isinstance(meter, StreamMeter):
+            _count_sent(call, meter)
         if call.status < 400 and not (usage.prompt_tokens or usage.completion_tokens):
             return  # served, but the upstream reported no usage: keep the reservation
         self._quotas.settle(
@@ -96,12 +119,16 @@ class QuotaHook(Hook):
 
     def _meter(self, call: Call, prompt: int, tokens: int | None) -> StreamMeter:
         reservation: Reservation = call.state[self.name]
-        deployment = call.deployment.name if call.deployment is not None else None
+        budget = reservation.allowance.budget_micro
+        price = _UNPRICED
+        if budget is not None:
+            deployment = call.deployment.name if call.deployment is not None else None
+            price = self._quotas.price(call.model or "", deployment)
         return StreamMeter(
             prompt_tokens=prompt,
-            price=self._quotas.price(call.model or "", deployment),
+            price=price,
             chars_per_token=self._chars_per_token,
-            budget_micro=reservation.allowance.budget_micro,
+            budget_micro=budget,
             tokens=tokens,
         )
 
@@ -126,6 +153,7 @@ class QuotaHook(Hook):
         usage = call.usage  # settled and recorded: the upstream's final report is not coming
         usage.prompt_tokens = meter.prompt_tokens
         usage.completion_tokens = meter.completion_tokens
+        usage.estimated = meter.estimated
         options = call.body.get("stream_options")
         if isinstance(options, dict) and options.get("include_usage") is True:
             total = usage.prompt_tokens + usage.completion_tokens

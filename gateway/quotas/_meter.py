@@ -5,6 +5,9 @@ allowance); a stream may run past it. The meter counts the answer as chunks pass
 upstream's usage when a chunk carries it, else characters over ``chars_per_token``, as the
 prompt estimate does) so that the quota step can end the stream when the key's monthly
 budget, or for a stream without ``max_tokens`` its tpm / tokens-per-day allowance, is used up.
+
+Every stream is counted: one that ends before the upstream's final usage report (the client
+went away, the upstream cut it) is settled and recorded with what reached the client.
 """
 
 from __future__ import annotations
@@ -57,10 +60,20 @@ class StreamMeter:
     chars_per_token: float
     budget_micro: int | None
     tokens: int | None
-    completion_tokens: int = 0
     _chars: int = 0  # answer characters since the last reported count
-    _reported: int = 0  # the last reported completion tokens
+    _reported: int | None = None  # the last reported completion tokens
     finished: dict[Any, bool] = field(default_factory=dict)  # choice index: finish_reason seen
+
+    @property
+    def completion_tokens(self) -> int:
+        """The last reported count plus the estimate of the answer streamed since."""
+        return (self._reported or 0) + math.ceil(self._chars / self.chars_per_token)
+
+    @property
+    def estimated(self) -> bool:
+        """Whether ``completion_tokens`` holds an estimate (text came after the last report,
+        or no report came at all)."""
+        return self._reported is None or self._chars > 0
 
     def unfinished_choices(self) -> set[Any]:
         """Indices of the choices still open; choice 0 when no choice has been seen at all."""
@@ -70,7 +83,7 @@ class StreamMeter:
 
     def add(self, chunk: Mapping[str, Any]) -> str:
         """Count ``chunk``; ``"budget"`` or ``"tokens"`` when that allowance is used up, or
-        ``""``."""
+        ``""``. Runs per chunk: a stream with neither allowance only adds up characters."""
         self._chars += _answer_chars(chunk, self.finished)
         usage = chunk.get("usage")
         if isinstance(usage, dict):
@@ -79,13 +92,15 @@ class StreamMeter:
                 self.prompt_tokens = prompt
             if isinstance(completion, int):
                 self._reported, self._chars = completion, 0
-        self.completion_tokens = self._reported + math.ceil(self._chars / self.chars_per_token)
-        if self.tokens is not None and self.prompt_tokens + self.completion_tokens >= self.tokens:
+        if self.tokens is None and self.budget_micro is None:
+            return ""
+        completion_tokens = self.completion_tokens
+        if self.tokens is not None and self.prompt_tokens + completion_tokens >= self.tokens:
             return "tokens"
         if self.budget_micro is not None:
             cost = (
                 self.prompt_tokens * self.price.input_per_million
-                + self.completion_tokens * self.price.output_per_million
+                + completion_tokens * self.price.output_per_million
             )  # micro-USD: USD per million tokens is micro-USD per token
             if cost > 0 and cost >= self.budget_micro:
                 return "budget"

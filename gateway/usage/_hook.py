@@ -47,5 +47,6 @@ class UsageHook(Hook):
                 status=call.status,
                 streamed=call.stream,
                 created_at=datetime.now(UTC),
+                tokens_estimated=usage.estimated,
             )
         )

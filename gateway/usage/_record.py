@@ -13,7 +13,9 @@ __all__ = ["UsageRecord"]
 class UsageRecord:
     """``event_id`` is unique per record, so a batch retried after an unclear failure is
     written once (``request_id`` may repeat: clients can choose it). ``status`` is the HTTP
-    status the client got (200 for a stream that ran)."""
+    status the client got (200 for a stream that ran; 499 or 502 for one cut short).
+    ``tokens_estimated``: the gateway counted the tokens itself (a stream that ended before
+    the upstream's usage report is charged for the text it sent)."""
 
     request_id: str
     key_id: str
@@ -27,6 +29,7 @@ class UsageRecord:
     status: int
     streamed: bool
     created_at: datetime
+    tokens_estimated: bool = False
     event_id: uuid.UUID = field(default_factory=uuid.uuid4)
 
     def row(self) -> tuple[object, ...]:
@@ -44,6 +47,7 @@ class UsageRecord:
             self.status,
             self.streamed,
             self.created_at,
+            self.tokens_estimated,
         )
 
 

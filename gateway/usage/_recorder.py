@@ -29,6 +29,7 @@ _COLUMNS = (  # the columns of usage_events, in UsageRecord.row's order
     ("status", "smallint"),
     ("streamed", "boolean"),
     ("created_at", "timestamptz"),
+    ("tokens_estimated", "boolean"),
 )
 _METRICS = WriterMetrics(
     written=Counter("ragway_usage_records_written_total", "Usage records written to Postgres."),

@@ -69,3 +69,14 @@ def test_the_meter_knows_which_choices_are_still_open() -> None:
     counting.add({"choices": [{"index": 2, "delta": {}, "finish_reason": "stop"}]})
     counting.add({"choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 9}})
     assert counting.unfinished_choices() == set()  # a usage chunk after the end opens none
+
+
+def test_the_meter_says_when_its_count_is_an_estimate() -> None:
+    counted = meter()  # counting only: no allowance to watch
+    assert counted.estimated  # nothing reported yet
+    assert counted.add(chunk("abcdefghi")) == ""
+    assert (counted.completion_tokens, counted.estimated) == (3, True)
+    counted.add({"choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 9}})
+    assert (counted.prompt_tokens, counted.completion_tokens, counted.estimated) == (3, 9, False)
+    counted.add(chunk("ab"))  # text after the report: estimated again
+    assert (counted.completion_tokens, counted.estimated) == (10, True)
