@@ -373,8 +373,8 @@ def test_arguments_nested_too_deeply_are_blocked_not_a_crash(deep: str) -> None:
 
 
 def test_ordinary_large_arguments_pass_within_the_default_budget() -> None:
-    """The budget stops hostile schemas, not big honest calls: 4,000 numbers against a plain
-    array schema take the metered check ~20 ms; the default budget lets them through."""
+    """The budget stops hostile schemas, not big honest calls: 2,000 numbers against a plain
+    array schema take the metered check ~10 ms; the default 50 ms lets them through."""
     schema = {
         "type": "object",
         "properties": {"values": {"type": "array", "items": {"type": "integer"}}},
@@ -382,6 +382,6 @@ def test_ordinary_large_arguments_pass_within_the_default_budget() -> None:
     declared = check_request_tools(
         body(tools=[tool("get_weather", schema)]), MEMBER, on_forbidden="reject"
     ).declared
-    arguments = json.dumps({"values": list(range(4000))})
+    arguments = json.dumps({"values": list(range(2000))})
     verdict = ToolCallJudge(MEMBER, declared).judge("get_weather", arguments)
     assert (verdict.allowed, verdict.reason) == (True, "ok")
