@@ -258,7 +258,10 @@ class DirectExchange:
     def _complete(self) -> None:
         self.response_complete = True
         if not self.keep_alive:
-            self._transport.close()
+            if self.more_body and not self.disconnected:
+                self._protocol.linger_close()  # refused mid-body: let the client read it
+            else:
+                self._transport.close()
         self.on_response()
 
 

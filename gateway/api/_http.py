@@ -47,6 +47,7 @@ __all__ = [
 _log = logging.getLogger("uvicorn.error")
 
 _FLUSH_BYTES = 64 * 1024
+_LINGER_S = 2.0  # how long a refused client may go on sending before the connection closes
 
 
 class _CoalescingTransport:
@@ -138,9 +139,12 @@ class BoundedHeadHttpToolsProtocol(HttpToolsProtocol):
         self._arriving_room = head_limits.max_bytes  # head bytes that may still arrive
         self._parsed_room = head_limits.max_bytes  # exact: what the head's headers may take
         self._head_refused = False
+        self._lingering = False
 
     # -- counting as bytes arrive ------------------------------------------------------
     def data_received(self, data: bytes) -> None:
+        if self._lingering:
+            return  # the answer is out and the connection ends: what still arrives is dropped
         if self._reading_head:
             room = self._arriving_room - len(data)
             if room < 0:
@@ -253,7 +257,24 @@ class BoundedHeadHttpToolsProtocol(HttpToolsProtocol):
             % (len(body), new_request_id().encode(), body)
         )
         self.transport.write(b"".join(lines))
-        self.transport.close()
+        self.linger_close()
+
+    def linger_close(self) -> None:
+        """End the connection after an answer given while the client is still sending.
+
+        Closing a socket with unread bytes makes the kernel reset the connection, and a
+        reset can destroy the answer in the client's receive buffer before it reads it
+        (RFC 9112, 9.6). So: half-close (the answer, then FIN), drop whatever still
+        arrives, and close after ``_LINGER_S`` -- or at once when the client closes.
+        """
+        if self._lingering or self.transport.is_closing():
+            return
+        self._lingering = True
+        if not self.transport.can_write_eof():
+            self.transport.close()
+            return
+        self.transport.write_eof()
+        self.loop.call_later(_LINGER_S, self.transport.close)
 
     def on_response_complete(self) -> None:
         super().on_response_complete()

@@ -5,6 +5,7 @@ the OpenAI POST routes without ASGI) and against uvicorn's protocol (``api_url``
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 
 import pytest
@@ -152,3 +153,22 @@ async def test_errors_keep_the_connection_usable(api_url: str, api_key: str) -> 
     status, _, _ = await _response(reader)
     writer.close()
     assert status == 200
+
+
+async def test_a_refused_body_still_sending_gets_its_answer(api_url: str, api_key: str) -> None:
+    """413 while the client goes on sending 2 MiB it has not been told to stop: the answer
+    must reach it (a close with unread bytes resets the connection and can destroy it)."""
+    reader, writer = await _connect(api_url)
+    size = 2 * 1024 * 1024
+    writer.write(
+        f"POST {_PATH} HTTP/1.1\r\nhost: test\r\nauthorization: Bearer {api_key}\r\n"
+        f"content-type: application/json\r\ncontent-length: {size}\r\n\r\n".encode()
+    )
+    with contextlib.suppress(ConnectionError):
+        for _ in range(size // 65536):
+            writer.write(b"x" * 65536)
+            await writer.drain()
+    status, _, body = await _response(reader)
+    writer.close()
+    assert status == 413
+    assert "larger than 65536 bytes" in json.loads(body)["error"]["message"]
