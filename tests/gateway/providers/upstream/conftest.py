@@ -1,4 +1,5 @@
-"""A throwaway CA, TLS fronts before fake upstreams, and loopback forward proxies."""
+"""A throwaway CA, TLS fronts before fake upstreams, loopback forward proxies, and one fake
+OpenAI and Anthropic upstream per module for the tests through a gateway."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 
 from gateway.providers.http import HttpClient, Url
 from tests.support.connect_proxy import ConnectProxy
+from tests.support.fake_anthropic import FakeAnthropic
 from tests.support.fake_openai import FakeOpenAI
 from tests.support.tls import TlsFiles, TlsFront, make_ca
 
@@ -66,3 +68,15 @@ def proxy() -> Iterator[ConnectProxy]:
 def auth_proxy() -> Iterator[ConnectProxy]:
     with ConnectProxy(credentials=("alice", "s3cr@t:pw")) as forward:
         yield forward
+
+
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[FakeOpenAI]:
+    with FakeOpenAI() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="module")
+def anthropic() -> Iterator[FakeAnthropic]:
+    with FakeAnthropic() as fake:
+        yield fake

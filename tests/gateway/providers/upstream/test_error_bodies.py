@@ -55,18 +55,6 @@ class LogText(logging.Handler):
         return "\n".join(parts)
 
 
-@pytest.fixture(scope="module")
-def upstream() -> Iterator[FakeOpenAI]:
-    with FakeOpenAI() as fake:
-        yield fake
-
-
-@pytest.fixture(scope="module")
-def anthropic() -> Iterator[FakeAnthropic]:
-    with FakeAnthropic() as fake:
-        yield fake
-
-
 def _openai(name: str, base_url: str, model: str, **extra: Any) -> dict[str, Any]:
     deployment = {
         "name": name,

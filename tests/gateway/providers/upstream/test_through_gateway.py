@@ -28,18 +28,6 @@ HI: list[Any] = [{"role": "user", "content": "hello"}]
 
 
 @pytest.fixture(scope="module")
-def upstream() -> Iterator[FakeOpenAI]:
-    with FakeOpenAI() as fake:
-        yield fake
-
-
-@pytest.fixture(scope="module")
-def anthropic() -> Iterator[FakeAnthropic]:
-    with FakeAnthropic() as fake:
-        yield fake
-
-
-@pytest.fixture(scope="module")
 def ca(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
     return make_ca(tmp_path_factory.mktemp("gateway-ca"))
 
