@@ -146,41 +146,49 @@ def event_loop(service: PiiService) -> None:
     )
 
 
-def accuracy(service: PiiService, reference: Any) -> None:
-    corpus = build_corpus()
-    ours = [{(f.entity, f.start, f.end) for f in service.analyzer.analyze(i.text)} for i in corpus]
+Spans = list[set[tuple[str, int, int]]]
+
+
+def _spans(service: PiiService, reference: Any, texts: list[str]) -> tuple[Spans, Spans]:
+    """Per text: the step's findings and the default AnalyzerEngine's, as (entity, start, end)."""
+    ours = [{(f.entity, f.start, f.end) for f in service.analyzer.analyze(t)} for t in texts]
     theirs = [
-        {(r.entity_type, r.start, r.end) for r in reference.analyze(i.text, "en", list(ENTITIES))}
-        for i in corpus
+        {(r.entity_type, r.start, r.end) for r in reference.analyze(t, "en", list(ENTITIES))}
+        for t in texts
     ]
-    print(f"\ncorpus: {len(corpus)} texts, {sum(len(i.labels) for i in corpus)} labelled entities")
+    return ours, theirs
+
+
+def _table(mine: Any, default: Any, entities: Any) -> None:
     print(f"{'entity':<16}{'n':>5}{'P step':>9}{'R step':>9}{'P default':>11}{'R default':>11}")
-    mine, default = evaluate(corpus, ours), evaluate(corpus, theirs)
-    for entity in ENTITIES:
+    for entity in entities:
         p, r, n = mine[entity]
         bp, br, _ = default[entity]
         print(f"{entity:<16}{n:>5}{p:>9.3f}{r:>9.3f}{bp:>11.3f}{br:>11.3f}")
-    missed = sum(len(b - a) for a, b in zip(ours, theirs, strict=True))
-    extra = sum(len(a - b) for a, b in zip(ours, theirs, strict=True))
-    print(f"spans the default analyzer found and the step did not: {missed}; the reverse: {extra}")
+
+
+def _missed(ours: Spans, theirs: Spans) -> int:
+    return sum(len(b - a) for a, b in zip(ours, theirs, strict=True))
+
+
+def accuracy(service: PiiService, reference: Any) -> None:
+    corpus = build_corpus()
+    ours, theirs = _spans(service, reference, [i.text for i in corpus])
+    print(f"\ncorpus: {len(corpus)} texts, {sum(len(i.labels) for i in corpus)} labelled entities")
+    _table(evaluate(corpus, ours), evaluate(corpus, theirs), ENTITIES)
+    extra = _missed(theirs, ours)
+    print(
+        f"spans the default analyzer found and the step did not: {_missed(ours, theirs)}; "
+        f"the reverse: {extra}"
+    )
 
 
 def adversarial(service: PiiService, reference: Any, size: int, seed: int) -> None:
     corpus = build_adversarial(size, seed=seed)
-    ours = [{(f.entity, f.start, f.end) for f in service.analyzer.analyze(i.text)} for i in corpus]
-    theirs = [
-        {(r.entity_type, r.start, r.end) for r in reference.analyze(i.text, "en", list(ENTITIES))}
-        for i in corpus
-    ]
+    ours, theirs = _spans(service, reference, [i.text for i in corpus])
     print(f"\nadversarial corpus: {size} texts, seed {seed}")
-    print(f"{'entity':<16}{'n':>5}{'P step':>9}{'R step':>9}{'P default':>11}{'R default':>11}")
-    mine, default = score(corpus, ours), score(corpus, theirs)
-    for entity in ADVERSARIAL_ENTITIES:
-        p, r, n = mine[entity]
-        bp, br, _ = default[entity]
-        print(f"{entity:<16}{n:>5}{p:>9.3f}{r:>9.3f}{bp:>11.3f}{br:>11.3f}")
-    missed = sum(len(b - a) for a, b in zip(ours, theirs, strict=True))
-    print(f"default's spans the step did not report: {missed}")
+    _table(score(corpus, ours), score(corpus, theirs), ADVERSARIAL_ENTITIES)
+    print(f"default's spans the step did not report: {_missed(ours, theirs)}")
 
 
 if __name__ == "__main__":
