@@ -74,6 +74,11 @@ class LocalEmbedderSettings(_Strict):
     dtype: Literal["auto", "float32", "float16", "bfloat16"] = Field(
         default="auto", description="auto: float32 on a CPU, the checkpoint's dtype on a GPU"
     )
+    shared_socket: Path | None = Field(
+        default=None,
+        description="None: this process loads the model; a path: it asks the `ragway embedder` "
+        "listening on this Unix socket instead (ragway run sets it for its gateway and worker)",
+    )
 
 
 class RemoteEmbedderSettings(_Strict):

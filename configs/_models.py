@@ -132,6 +132,11 @@ class EmbeddedSettings(_Strict):
     postgres: bool = True
     redis: bool = True
     redis_port: int = Field(default=6390, ge=1, le=65535)
+    embedder: bool = Field(
+        default=True,
+        description="with a local embedder: one `ragway embedder` process serves the gateway "
+        "and the worker (false: each loads its own copy of the model)",
+    )
 
 
 class LoggingSettings(_Strict):

@@ -17,6 +17,8 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 from litestar.types import ExceptionHandlersMap
 
+from inference.embedders import EmbeddingError
+
 __all__ = [
     "AuthenticationError",
     "ConflictError",
@@ -31,6 +33,7 @@ __all__ = [
     "UnprocessableError",
     "UpstreamFailedError",
     "database_unavailable",
+    "embedder_unavailable",
     "error_body",
     "exception_handlers",
 ]
@@ -202,6 +205,22 @@ def database_unavailable(exc: psycopg.OperationalError) -> ServiceUnavailableErr
     )
 
 
+def embedder_unavailable(exc: EmbeddingError) -> ServiceUnavailableError:
+    """The embedder failed or cannot be reached (the shared one restarting): 503, retryable."""
+    _log.warning("embedder unavailable", extra={"error": str(exc)})
+    return ServiceUnavailableError(
+        "the embedder is unavailable; try again shortly",
+        code="embedder_unavailable",
+        headers={"retry-after": "1"},
+    )
+
+
+def _embedder_unavailable(
+    request: Request[Any, Any, Any], exc: EmbeddingError
+) -> Response[dict[str, Any]]:
+    return _gateway_error(request, embedder_unavailable(exc))
+
+
 def _database_unavailable(
     request: Request[Any, Any, Any], exc: psycopg.OperationalError
 ) -> Response[dict[str, Any]]:
@@ -223,5 +242,6 @@ def exception_handlers() -> ExceptionHandlersMap:
         HTTPException: _http_error,
         psycopg.DataError: _data_error,
         psycopg.OperationalError: _database_unavailable,
+        EmbeddingError: _embedder_unavailable,
         Exception: _unexpected_error,
     }

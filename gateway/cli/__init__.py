@@ -14,7 +14,7 @@ from gateway.cli._ingest import ingest_command
 from gateway.cli._keys import keys_group
 from gateway.cli._misc import config_group
 from gateway.cli._run import run_command
-from gateway.cli._serve import gateway_command, worker_command
+from gateway.cli._serve import embedder_command, gateway_command, worker_command
 
 __all__ = ["main"]
 
@@ -51,6 +51,7 @@ def main(ctx: click.Context, config_files: tuple[Path, ...]) -> None:
 main.add_command(run_command)
 main.add_command(gateway_command)
 main.add_command(worker_command)
+main.add_command(embedder_command)
 main.add_command(db_group)
 main.add_command(config_group)
 main.add_command(keys_group)

@@ -1,22 +1,23 @@
-"""``ragway gateway`` and ``ragway worker``: one production process each."""
+"""``ragway gateway``, ``ragway worker`` and ``ragway embedder``: one production process each."""
 
 from __future__ import annotations
 
 import os
 import signal
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from configs import SettingsError, configure_logging
+from configs import LocalEmbedderSettings, SettingsError, configure_logging
 from gateway.cli._context import CliContext, pass_cli
 from gateway.urls import require_urls
 
 if TYPE_CHECKING:
     from gateway.observability import RequestIdMiddleware
 
-__all__ = ["gateway_app", "gateway_command", "worker_command"]
+__all__ = ["embedder_command", "gateway_app", "gateway_command", "worker_command"]
 
 
 @click.command("gateway")
@@ -99,3 +100,37 @@ def worker_command(cli: CliContext, threads: int | None) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     run_worker(settings, database_url=database_url, redis_url=redis_url, stop=stop)
+
+
+@click.command("embedder")
+@click.option(
+    "--socket",
+    "socket_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Listen on this Unix socket (mode 0600) instead of --host/--port.",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", type=int, default=8002, show_default=True, help="Port to listen on.")
+@pass_cli
+def embedder_command(cli: CliContext, socket_path: Path | None, host: str, port: int) -> None:
+    """Serve the local embedder (inference.embedder) on /v1/embeddings, once for the host.
+
+    Gateways and workers whose inference.embedder.shared_socket names the socket use it
+    instead of loading the model themselves (`ragway run` does this for its processes).
+    """
+    from inference.server import serve_embedder
+
+    settings = cli.settings()
+    embedder = settings.inference.embedder
+    if not isinstance(embedder, LocalEmbedderSettings):
+        raise click.ClickException(
+            "inference.embedder.kind is remote: there is no local model to serve"
+        )
+    configure_logging(settings.logging, process="embedder")
+    serve_embedder(
+        embedder.model_copy(update={"shared_socket": None}),
+        socket=socket_path,
+        host=host,
+        port=port,
+        graceful_timeout_s=settings.gateway.graceful_timeout_s,
+    )

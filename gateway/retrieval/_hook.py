@@ -24,11 +24,13 @@ from gateway.errors import (
     NotFoundError,
     PermissionDeniedError,
     ServiceUnavailableError,
+    embedder_unavailable,
 )
 from gateway.pipeline import Call, Hook, Stage
 from gateway.retrieval._citations import annotate
 from gateway.retrieval._context import Budget, Source, context_message, fit_sources
 from gateway.retrieval._tool import FileSearchTool, find_file_search, without_file_search
+from inference.embedders import EmbeddingError
 from ingestion.errors import DatabaseUnavailableError, EmbeddingMismatchError, RecordNotFoundError
 from ingestion.search import SearchHit, SearchRequest
 
@@ -127,6 +129,8 @@ class RetrievalHook(Hook):
             ) from exc
         except DatabaseUnavailableError as exc:
             raise ServiceUnavailableError("file search is unavailable right now") from exc
+        except EmbeddingError as exc:
+            raise embedder_unavailable(exc) from exc
 
     def _budget(self, call: Call) -> Budget:
         settings = self._settings

@@ -2,8 +2,10 @@
 
 Start order: lock the data directory, embedded Postgres and Redis (only for the URLs
 not configured), ``stack.json`` (so the CLI in another shell finds them), migrations, the
-admin key, then the gateway and worker processes.
-Stop order is the reverse.
+admin key, the shared embedder (a local model is loaded once, in ``ragway embedder``, and
+the gateway and worker ask it over a private Unix socket), then the gateway and worker.
+Stop order is the reverse: the embedder stops only after the gateway and worker have
+finished their last requests, which may still embed.
 
 Every process it starts is supervised: a gateway, worker, Redis or Postgres that dies is
 restarted with exponential backoff (``RestartPolicy``), with one warning line per restart and
@@ -18,19 +20,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Protocol
 
 import httpx
 from pydantic import SecretStr
 
-from configs import Settings, SettingsError
+from configs import LocalEmbedderSettings, Settings, SettingsError
 from gateway.keys import SUPPLIED_DISPLAY, BootstrapResult, ensure_admin_key
 from gateway.runtime._lock import RunLock
 from gateway.runtime._postgres import EmbeddedPostgres
@@ -43,6 +48,10 @@ from ingestion.db import migrate_when_ready
 __all__ = ["StackError", "Supervisor"]
 
 _log = logging.getLogger(__name__)
+
+_SHARED_SOCKET_ENV = "RAGWAY_INFERENCE__EMBEDDER__SHARED_SOCKET"
+_SOCKET_NAME = "embedder.sock"
+_MAX_SOCKET_PATH = 100  # sun_path holds 108 bytes on Linux, 104 on macOS
 
 
 class StackError(Exception):
@@ -69,6 +78,7 @@ class _Child:
     argv: list[str]
     env: dict[str, str]
     process: subprocess.Popen[bytes] | None = None
+    serves_children: bool = False  # stopped after the children that are not
 
     @property
     def pid(self) -> int | None:
@@ -110,6 +120,7 @@ class Supervisor:
     _cleanups: list[Callable[[], None]] = field(default_factory=list)
     _stack: RunningStack | None = None
     _stack_file: StackFile | None = None
+    _embedder_socket: Path | None = None
 
     def run(self, stop: threading.Event) -> int:
         """Start everything, wait for ``stop`` (or a child's death), stop everything."""
@@ -168,13 +179,42 @@ class Supervisor:
         self.say(f"database migrated ({len(applied)} new migration(s) applied)")
         admin = asyncio.run(ensure_admin_key(database_url, _secret(settings.admin_key)))
         if not stop.is_set():
+            self._share_embedder(env)
             self._spawn("worker", env)
             self._spawn("gateway", env)
             self._record()
         return admin
 
-    def _spawn(self, name: str, env: dict[str, str]) -> None:
-        child = _Child(name, [self.python, "-m", "gateway", name], env)
+    def _share_embedder(self, env: dict[str, str]) -> None:
+        """Start ``ragway embedder`` and point the gateway and worker at it, when the
+        embedder is local, ``embedded.embedder`` is on and no shared socket is configured."""
+        embedder = self.settings.inference.embedder
+        if not (
+            self.settings.embedded.embedder
+            and isinstance(embedder, LocalEmbedderSettings)
+            and embedder.shared_socket is None
+        ):
+            return
+        path = self._embedder_socket = self._private_socket_path()
+        self._spawn("embedder", env, "--socket", str(path), serves_children=True)
+        env[_SHARED_SOCKET_ENV] = str(path)
+
+    def _private_socket_path(self) -> Path:
+        """``<data_dir>/run/embedder.sock`` in a 0700 folder, or a fresh 0700 folder under
+        the temporary directory when that path is too long for a Unix socket."""
+        folder = self.settings.data_dir.resolve() / "run"
+        if len(bytes(folder / _SOCKET_NAME)) > _MAX_SOCKET_PATH:
+            folder = Path(tempfile.mkdtemp(prefix="ragway-"))
+            self._cleanups.append(lambda: shutil.rmtree(folder, ignore_errors=True))
+        folder.mkdir(mode=0o700, exist_ok=True)
+        folder.chmod(0o700)
+        return folder / _SOCKET_NAME
+
+    def _spawn(
+        self, name: str, env: dict[str, str], *args: str, serves_children: bool = False
+    ) -> None:
+        argv = [self.python, "-m", "gateway", name, *args]
+        child = _Child(name, argv, dict(env), serves_children=serves_children)
         child.restart()
         self._children.append(child)
         self._supervise(name, child)
@@ -197,18 +237,25 @@ class Supervisor:
         url = f"http://{gw.host}:{gw.port}"
         deadline = time.monotonic() + self.ready_timeout_s
         with httpx.Client(timeout=2.0) as client:
-            while not stop.is_set():
-                self._tend()
-                try:
-                    if client.get(f"{url}/readyz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise StackError(f"the gateway did not become ready at {url} in time")
-                stop.wait(0.25)
+            self._wait_until(stop, deadline, lambda: _answers(client, f"{url}/readyz"), url)
+        if self._embedder_socket is not None:  # searches and ingestion work from the banner on
+            transport = httpx.HTTPTransport(uds=str(self._embedder_socket))
+            with httpx.Client(timeout=2.0, transport=transport) as client:
+                health = "http://ragway-embedder/health"
+                self._wait_until(stop, deadline, lambda: _answers(client, health), "embedder")
         if not stop.is_set():
             self.say(_banner(url, admin))
+
+    def _wait_until(
+        self, stop: threading.Event, deadline: float, ready: Callable[[], bool], what: str
+    ) -> None:
+        while not stop.is_set():
+            self._tend()
+            if ready():
+                return
+            if time.monotonic() > deadline:
+                raise StackError(f"the {what} did not become ready in time")
+            stop.wait(0.25)
 
     def _watch(self, stop: threading.Event) -> int:
         while not stop.wait(0.25):
@@ -252,9 +299,18 @@ class Supervisor:
         )
 
     def _stop_all(self) -> None:
-        # gateway first (stops taking requests), then the worker, then the services.
+        # gateway first (stops taking requests) and the worker, then what serves them (the
+        # embedder), then the services.
         self._supervised.clear()
-        running = [(c.name, c.process) for c in reversed(self._children) if c.process]
+        children = list(reversed(self._children))
+        self._stop([c for c in children if not c.serves_children])
+        self._stop([c for c in children if c.serves_children])
+        self._children.clear()
+        while self._cleanups:
+            self._cleanups.pop()()
+
+    def _stop(self, children: list[_Child]) -> None:
+        running = [(c.name, c.process) for c in children if c.process]
         for _name, process in running:
             if process.poll() is None:
                 process.terminate()
@@ -266,9 +322,13 @@ class Supervisor:
                 _log.warning("%s did not stop in time; killing it", name)
                 process.kill()
                 process.wait()
-        self._children.clear()
-        while self._cleanups:
-            self._cleanups.pop()()
+
+
+def _answers(client: httpx.Client, url: str) -> bool:
+    try:
+        return client.get(url).status_code == 200
+    except httpx.TransportError:
+        return False
 
 
 def _secret(value: SecretStr | None) -> str | None:

@@ -13,7 +13,7 @@ from redis.exceptions import RedisError
 
 from configs import ChunkingSettings
 from gateway.auth import Principal
-from gateway.errors import NotFoundError, ServiceUnavailableError
+from gateway.errors import NotFoundError, ServiceUnavailableError, embedder_unavailable
 from gateway.files import require_admin
 from gateway.vector_stores._access import StoreAccess, visible_condition
 from gateway.vector_stores.protocol import (
@@ -270,7 +270,7 @@ class VectorStoreService:
         try:
             return await anyio.to_thread.run_sync(lambda: (embedder.model_name, embedder.dimension))
         except EmbeddingError as exc:
-            raise ServiceUnavailableError(f"the embedder is not available: {exc}") from exc
+            raise embedder_unavailable(exc) from exc
 
     def _new_file(
         self,

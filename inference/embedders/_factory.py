@@ -12,7 +12,10 @@ from inference.embedders._base import Embedder, EmbeddingError
 from inference.embedders._local import LocalEmbedder
 from inference.embedders._remote import RemoteEmbedder
 
-__all__ = ["build_embedder"]
+__all__ = ["SHARED_BASE_URL", "build_embedder"]
+
+# The host part is never dialled: requests go through the Unix socket.
+SHARED_BASE_URL = "http://ragway-embedder/v1"
 
 
 def build_embedder(
@@ -24,6 +27,16 @@ def build_embedder(
     """A local or remote embedder as ``settings.kind`` says. Loads the model or asks the
     remote server for its dimension, so a bad configuration fails at start."""
     if isinstance(settings, LocalEmbedderSettings):
+        if settings.shared_socket is not None:
+            # The model runs once per host, in `ragway embedder`; this process only asks it.
+            return RemoteEmbedder(
+                base_url=SHARED_BASE_URL,
+                model=settings.model_name,
+                batch_size=settings.batch_size,
+                socket=settings.shared_socket,
+                encoding_format="base64",  # a quarter of the bytes, no float parsing
+                http=http,
+            )
         return LocalEmbedder(
             settings.model_path,
             model_name=settings.model_name,

@@ -10,7 +10,9 @@ from typing import Any
 from inference._dtype import load_dtype
 from inference.embedders._base import EmbeddingError
 
-__all__ = ["LocalEmbedder", "default_model_path"]
+__all__ = ["QUERY_LANE_TEXTS", "LocalEmbedder", "default_model_path"]
+
+QUERY_LANE_TEXTS = 4
 
 
 def default_model_path() -> Path:
@@ -60,7 +62,10 @@ class LocalEmbedder:
         self._max_length = max_length
         self._name = model_name
         self._dimension = int(self._model.config.hidden_size)
-        self._lock = threading.Lock()  # one forward pass at a time; torch uses every core anyway
+        # Two lanes, each one forward pass at a time: a search query (a request of at most
+        # QUERY_LANE_TEXTS texts) never waits behind an ingestion batch in a shared embedder.
+        self._lanes = (threading.Lock(), threading.Lock())
+        self._tokenizing = threading.Lock()
 
     @property
     def model_name(self) -> str:
@@ -76,25 +81,33 @@ class LocalEmbedder:
         return str(next(self._model.parameters()).dtype).removeprefix("torch.")
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        lane = self._lanes[0] if len(texts) <= QUERY_LANE_TEXTS else self._lanes[1]
         vectors: list[list[float]] = []
         for start in range(0, len(texts), self._batch_size):
-            vectors.extend(self._embed_batch(list(texts[start : start + self._batch_size])))
+            with lane:
+                vectors.extend(self._embed_batch(list(texts[start : start + self._batch_size])))
         return vectors
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        encoded = self._tokenizer(list(texts), truncation=True, max_length=self._max_length)
+        with self._tokenizing:
+            encoded = self._tokenizer(list(texts), truncation=True, max_length=self._max_length)
         return [len(ids) for ids in encoded["input_ids"]]
 
     def _embed_batch(self, batch: list[str]) -> list[list[float]]:
         torch = self._torch
-        with self._lock, torch.inference_mode():
+        # A fast tokenizer's padding/truncation state is shared and concurrent calls can fail
+        # with "Already borrowed" (huggingface/tokenizers#537): tokenizing (sub-millisecond)
+        # is serialised, the forward passes of the two lanes are not.
+        with self._tokenizing:
             encoded = self._tokenizer(
                 batch,
                 padding=True,
                 truncation=True,
                 max_length=self._max_length,
                 return_tensors="pt",
-            ).to(self._device)
+            )
+        with torch.inference_mode():
+            encoded = encoded.to(self._device)
             hidden = self._model(**encoded).last_hidden_state
             mask = encoded["attention_mask"].unsqueeze(-1).to(hidden.dtype)
             pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)

@@ -4,10 +4,15 @@ server returns, so vectors from every embedder compare alike."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import math
+import sys
 import time
+from array import array
 from collections.abc import Sequence
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
 import httpx
 
@@ -20,6 +25,9 @@ _RETRY_STATUS = {408, 429, 500, 502, 503, 504}
 
 class RemoteEmbedder:
     """Embeds through ``POST {base_url}/embeddings``; blocking, like every ``Embedder``.
+
+    With ``socket``, requests go through that Unix socket (``ragway embedder``) and the
+    host in ``base_url`` is never dialled.
 
     ``dimension`` is the configured one, or asked once at construction by embedding a probe
     text; every later vector is checked against it.
@@ -36,6 +44,8 @@ class RemoteEmbedder:
         timeout_s: float = 30.0,
         max_retries: int = 2,
         retry_delay_s: float = 0.5,
+        socket: Path | None = None,
+        encoding_format: Literal["float", "base64"] = "float",
         http: httpx.Client | None = None,
     ) -> None:
         self._url = base_url.rstrip("/") + "/embeddings"
@@ -44,8 +54,10 @@ class RemoteEmbedder:
         self._max_retries = max_retries
         self._retry_delay_s = retry_delay_s
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._http = http or httpx.Client(timeout=timeout_s)
+        transport = httpx.HTTPTransport(uds=str(socket)) if socket is not None else None
+        self._http = http or httpx.Client(timeout=timeout_s, transport=transport)
         self._headers = headers
+        self._encoding = encoding_format
         self._dimension = dimension
         if dimension is None:
             self._dimension = len(self._request(["dimension probe"])[0][0])
@@ -74,14 +86,14 @@ class RemoteEmbedder:
         return [self._request([text])[1] for text in texts]
 
     def _request(self, batch: list[str]) -> tuple[list[list[float]], int]:
-        body = {"model": self._model, "input": batch, "encoding_format": "float"}
+        body = {"model": self._model, "input": batch, "encoding_format": self._encoding}
         response = self._post(body)
         try:
             payload = response.json()
             data = sorted(payload["data"], key=lambda item: item["index"])
-            vectors = [[float(x) for x in item["embedding"]] for item in data]
+            vectors = [_vector(item["embedding"]) for item in data]
             tokens = int(payload.get("usage", {}).get("prompt_tokens", 0))
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, binascii.Error) as exc:
             raise EmbeddingError(f"{self._url} answered something that is not embeddings") from exc
         if len(vectors) != len(batch):
             raise EmbeddingError(
@@ -117,6 +129,18 @@ class RemoteEmbedder:
                 raise EmbeddingError(f"{failure} (after {attempt + 1} attempts)")
             time.sleep(self._retry_delay_s * 2**attempt)
             attempt += 1
+
+
+def _vector(embedding: object) -> list[float]:
+    """A list of numbers, or base64 of little-endian float32 (OpenAI's two encodings)."""
+    if isinstance(embedding, str):
+        packed = array("f", base64.b64decode(embedding, validate=True))
+        if sys.byteorder != "little":
+            packed.byteswap()
+        return packed.tolist()
+    if not isinstance(embedding, list):
+        raise TypeError("an embedding is a list or a base64 string")
+    return [float(x) for x in embedding]
 
 
 def _message(response: httpx.Response) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from inference.server._app import create_inference_app
 from inference.server._metrics import ServerMetrics
-from inference.server._serve import build_cpu_app, serve_cpu
+from inference.server._serve import build_cpu_app, build_embedder_app, serve_cpu, serve_embedder
 from inference.server._service import InferenceService, ModelNotFoundError
 
 __all__ = [
@@ -16,6 +16,8 @@ __all__ = [
     "ModelNotFoundError",
     "ServerMetrics",
     "build_cpu_app",
+    "build_embedder_app",
     "create_inference_app",
     "serve_cpu",
+    "serve_embedder",
 ]

@@ -103,6 +103,7 @@ def create_inference_app(
         exception_handlers={Exception: _error_response},
         on_shutdown=[shutdown],
         openapi_config=None,
+        logging_config=None,  # configs.configure_logging owns logging
         request_max_body_size=16 * 1024 * 1024,
     )
 

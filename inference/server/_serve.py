@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket as _socket
+from pathlib import Path
 
 from litestar import Litestar
 
-from configs import InferenceSettings
-from inference.embedders import Embedder, LocalEmbedder
+from configs import InferenceSettings, LocalEmbedderSettings
+from inference.embedders import Embedder, LocalEmbedder, build_embedder
 from inference.errors import ManifestError
 from inference.generation import CausalModel, Scheduler
 from inference.manifest import Manifest, ModelEntry, load_manifest
@@ -15,7 +18,7 @@ from inference.server._app import create_inference_app
 from inference.server._metrics import ServerMetrics
 from inference.server._service import InferenceService
 
-__all__ = ["build_cpu_app", "serve_cpu"]
+__all__ = ["build_cpu_app", "build_embedder_app", "serve_cpu", "serve_embedder"]
 
 _log = logging.getLogger(__name__)
 
@@ -55,6 +58,63 @@ def build_cpu_app(settings: InferenceSettings) -> Litestar:
         generators=generators, embedders=embedders, scheduler=scheduler, metrics=metrics
     )
     return create_inference_app(service, on_shutdown=[scheduler.close])
+
+
+def build_embedder_app(settings: LocalEmbedderSettings) -> Litestar:
+    """``/v1/embeddings`` over the configured local embedder, loaded now (slow)."""
+    embedder = build_embedder(settings.model_copy(update={"shared_socket": None}))
+    _log.info("model loaded", extra={"model": settings.model_name, "task": "embed"})
+    scheduler = Scheduler(max_active=1, max_queued=0)  # no generators: never used
+    metrics = ServerMetrics()
+    service = InferenceService(
+        generators={},
+        embedders={settings.model_name: embedder},
+        scheduler=scheduler,
+        metrics=metrics,
+    )
+    return create_inference_app(service, on_shutdown=[scheduler.close])
+
+
+def serve_embedder(
+    settings: LocalEmbedderSettings,
+    *,
+    socket: Path | None = None,
+    host: str = "127.0.0.1",
+    port: int = 8002,
+    graceful_timeout_s: float = 30.0,
+) -> None:
+    """Serve the embedder on a Unix socket (mode 0600) or on ``host:port`` until SIGTERM."""
+    import uvicorn
+
+    app = build_embedder_app(settings)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        uds=str(socket) if socket is not None else None,
+        log_config=None,
+        access_log=False,  # one line per embedding request would drown the log
+        server_header=False,
+        timeout_graceful_shutdown=int(graceful_timeout_s),
+    )
+    server = uvicorn.Server(config)
+    if socket is None:
+        server.run()
+        return
+    socket.unlink(missing_ok=True)  # a socket left by a killed embedder
+    server.run(sockets=[_unix_socket(socket)])
+
+
+def _unix_socket(path: Path) -> _socket.socket:
+    """Bound before uvicorn sees it, so it is never open to others (uvicorn's own is 0666)."""
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    previous = os.umask(0o177)
+    try:
+        sock.bind(str(path))
+    finally:
+        os.umask(previous)
+    sock.listen(2048)
+    return sock
 
 
 def _chosen(manifest: Manifest, names: tuple[str, ...]) -> list[ModelEntry]:

@@ -114,8 +114,9 @@ class InferenceService:
                     f"model {model_name!r} generates text; it has no embeddings", param="model"
                 )
             raise _not_found(model_name)
-        vectors = await anyio.to_thread.run_sync(embedder.embed, texts)
-        tokens = await anyio.to_thread.run_sync(embedder.count_tokens, texts)
+        vectors, tokens = await anyio.to_thread.run_sync(
+            lambda: (embedder.embed(texts), embedder.count_tokens(texts))
+        )
         self.metrics.tokens.labels(model_name, "prompt").inc(sum(tokens))
         return vectors, sum(tokens)
 

@@ -27,6 +27,7 @@ GATED: dict[str, str] = {
     "supervisor": "rss",
     "gateway": "rss",
     "worker": "rss",
+    "embedder": "rss",
     "redis": "rss",
     "postgres": "private",
 }

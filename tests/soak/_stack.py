@@ -120,10 +120,14 @@ class Stack:
         )
 
     def _ready(self) -> bool:
+        """The gateway answers ready and ``ragway run`` printed its banner (which waits for
+        the shared embedder as well)."""
         try:
-            return httpx.get(f"{self.base_url}/readyz", timeout=2).status_code == 200
+            if httpx.get(f"{self.base_url}/readyz", timeout=2).status_code != 200:
+                return False
         except httpx.TransportError:
             return False
+        return b"Press Ctrl-C to stop." in self.log_path.read_bytes()
 
     def _find_roots(self) -> dict[str, int | None]:
         """The root process of each role (None: not on this machine, e.g. an external URL)."""
@@ -135,6 +139,7 @@ class Stack:
             "supervisor": self._supervisor.pid,
             "gateway": _child_running(children, "gateway"),
             "worker": _child_running(children, "worker"),
+            "embedder": _child_running(children, "embedder"),
             "redis": next((p for p in children if "redis-server" in " ".join(cmdline(p))), None),
             "postgres": self._postmaster(),
             "upstream": self._upstream.pid,
@@ -184,9 +189,10 @@ class Stack:
 
 
 def _child_running(children: list[int], command: str) -> int | None:
+    """The child started as ``python -m gateway <command> ...``."""
     for pid in children:
         args = cmdline(pid)
-        if args[-1:] == [command] and "gateway" in args:
+        if "gateway" in args and args[args.index("gateway") + 1 :][:1] == [command]:
             return pid
     return None
 

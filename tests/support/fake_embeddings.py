@@ -7,6 +7,8 @@ status codes to answer with before succeeding; every request is recorded.
 
 from __future__ import annotations
 
+import base64
+import struct
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,8 +40,13 @@ class FakeEmbeddings:
                 error = {"message": f"scripted {status}", "type": "x", "param": None, "code": None}
                 return Response({"error": error}, status_code=status)
             texts = body["input"]
+            encode = _base64 if body.get("encoding_format") == "base64" else list
             data = [
-                {"object": "embedding", "index": i, "embedding": self.vector(t, self.dimension)}
+                {
+                    "object": "embedding",
+                    "index": i,
+                    "embedding": encode(self.vector(t, self.dimension)),
+                }
                 for i, t in enumerate(texts + texts[: self.extra_vectors])
             ]
             usage = {"prompt_tokens": sum(len(t.split()) for t in texts), "total_tokens": 0}
@@ -49,3 +56,7 @@ class FakeEmbeddings:
             )
 
         return Litestar(route_handlers=[embeddings], openapi_config=None)
+
+
+def _base64(vector: list[float]) -> str:
+    return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode("ascii")
