@@ -1,5 +1,5 @@
 """``python -m gateway`` is the ``ragway`` command."""
 
-from gateway.cli import main
+from gateway.entry.cli import main
 
 main(prog_name="ragway")

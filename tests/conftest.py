@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from configs import Settings, load_settings
-from gateway.app import create_app
+from gateway.entry.app import create_app
 from ingestion.db import migrate
 from tests.support.servers import ServerThread, start_process
 from tests.support.services import (

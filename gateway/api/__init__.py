@@ -3,19 +3,21 @@ routes in ``_controllers``, services built once in ``ApiServices.open``."""
 
 from __future__ import annotations
 
-from gateway.api._busy_poll import BusyPoll
-from gateway.api._controllers import GatewayLitestar, api_route_handlers
-from gateway.api._front import GatewayHttpProtocol
-from gateway.api._openapi import document_api_routes
-from gateway.api._request import GatewayRequest
-from gateway.api._services import ApiServices
-from gateway.api._uvicorn_internals import (
+from gateway.api.http._busy_poll import BusyPoll
+from gateway.api.http._front import GatewayHttpProtocol
+from gateway.api.http._request import GatewayRequest
+from gateway.api.http._uvicorn_internals import (
     UvicornInternalsError,
     missing_uvicorn_internals,
     require_uvicorn_internals,
 )
+from gateway.api.openai._controllers import GatewayLitestar, api_route_handlers
+from gateway.api.openai._openapi import document_api_routes
+from gateway.api.openai._services import ApiServices
 
-HTTP_PROTOCOL = "gateway.api:GatewayHttpProtocol"  # uvicorn's ``http=`` option (gateway.api._front)
+HTTP_PROTOCOL = (
+    "gateway.api:GatewayHttpProtocol"  # uvicorn's ``http=`` option (gateway.api.http._front)
+)
 
 __all__ = [
     "HTTP_PROTOCOL",

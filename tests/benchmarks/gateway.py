@@ -41,8 +41,8 @@ from pathlib import Path
 import httpx
 import psycopg
 
-from gateway.keys import new_key
-from gateway.runtime import EmbeddedPostgres, EmbeddedRedis
+from gateway.entry.runtime import EmbeddedPostgres, EmbeddedRedis
+from gateway.policy.keys import new_key
 from ingestion.db import migrate
 from tests.benchmarks._upstream import start_upstream
 from tests.support.net import free_port, wait_until

@@ -42,8 +42,8 @@ import psycopg
 from openai import OpenAI
 
 from configs import load_settings
-from gateway.app import create_app
-from gateway.keys import hash_key
+from gateway.entry.app import create_app
+from gateway.policy.keys import hash_key
 from ingestion.db import migrate
 from tests.support.documents import make_pdf
 from tests.support.net import free_port

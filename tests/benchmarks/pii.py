@@ -27,7 +27,7 @@ from collections.abc import Callable
 from typing import Any
 
 from configs import PiiSettings
-from gateway.pii import PiiAnalyzer, PiiService, build_presidio, reference_analyzer
+from gateway.policy.pii import PiiAnalyzer, PiiService, build_presidio, reference_analyzer
 from tests.gateway.pii.adversarial import ADVERSARIAL_ENTITIES, build_adversarial, score
 from tests.gateway.pii.corpus import ENTITIES, build_corpus, clean_prompts, evaluate, pii_prompts
 

@@ -21,12 +21,12 @@ from pathlib import Path
 from redis.asyncio import Redis
 
 from configs import QuotaSettings
-from gateway.auth import KeyCache, Principal
-from gateway.keys import hash_key, new_key
-from gateway.pipeline import Call, Hook
-from gateway.quotas import LuaScript, QuotaHook, QuotaService, RedisLane
-from gateway.runtime import EmbeddedRedis
-from gateway.usage import Price, PriceBook
+from gateway.entry.runtime import EmbeddedRedis
+from gateway.policy.auth import KeyCache, Principal
+from gateway.policy.keys import hash_key, new_key
+from gateway.policy.pipeline import Call, Hook
+from gateway.policy.quotas import LuaScript, QuotaHook, QuotaService, RedisLane
+from gateway.policy.usage import Price, PriceBook
 from tests.support.net import free_port
 
 

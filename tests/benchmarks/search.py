@@ -302,7 +302,7 @@ def main() -> None:
     if args.database_url:
         _bench(args.database_url, args.chunks, args.queries, settings)
         return
-    from gateway.runtime import EmbeddedPostgres
+    from gateway.entry.runtime import EmbeddedPostgres
 
     with tempfile.TemporaryDirectory(prefix="ragway-bench-") as folder:
         postgres = EmbeddedPostgres(args.data_dir or Path(folder))

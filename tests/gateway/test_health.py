@@ -12,8 +12,8 @@ import pytest
 from openai import OpenAI
 
 from configs import Settings
-from gateway.app import create_app
-from gateway.runtime import EmbeddedPostgres, EmbeddedRedis
+from gateway.entry.app import create_app
+from gateway.entry.runtime import EmbeddedPostgres, EmbeddedRedis
 from ingestion.db import migrate
 from tests.support.net import free_port, wait_until
 from tests.support.servers import ServerThread

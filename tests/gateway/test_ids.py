@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 
-from gateway.ids import unique_hex
+from gateway.platform.ids import unique_hex
 
 
 def test_ids_are_unique_hex_of_a_fixed_length() -> None:

@@ -10,16 +10,16 @@ from __future__ import annotations
 from litestar import Controller, Litestar, get, post
 
 from configs import load_settings
-from gateway.app import create_app
+from gateway.entry.app import create_app
 from tests.support.deprecations import deprecations_while_building
 
 FINISHED = (
-    "gateway.admin",
-    "gateway.collections",
-    "gateway.files",
-    "gateway.health",
-    "gateway.metrics",
-    "gateway.vector_stores",
+    "gateway.api.admin",
+    "gateway.api.collections",
+    "gateway.api.files",
+    "gateway.api.health",
+    "gateway.api.metrics",
+    "gateway.api.vector_stores",
 )
 
 _DATABASE_URL = "postgresql://ragway@127.0.0.1:9/ragway"  # never connected: the app is only built

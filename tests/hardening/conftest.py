@@ -27,7 +27,7 @@ import psycopg
 import pytest
 from openai import OpenAI
 
-from gateway.keys import new_key
+from gateway.policy.keys import new_key
 from ingestion.db import migrate
 from tests.support.fake_openai import FakeOpenAI
 from tests.support.net import free_port, wait_until

@@ -17,7 +17,7 @@ import psycopg
 import pytest
 from openai import Omit, OpenAI
 
-from gateway.keys import new_key
+from gateway.policy.keys import new_key
 from tests.hardening.conftest import Gateway, Keys
 
 CHAT = {"model": "chat", "messages": [{"role": "user", "content": "hello"}]}

@@ -10,7 +10,7 @@ import openai
 import pytest
 
 from configs import ProvidersSettings, Settings
-from gateway.app import create_app
+from gateway.entry.app import create_app
 from inference.embedders import LocalEmbedder
 from tests.gateway.api.conftest import insert_key
 from tests.inference.conftest import CHAT_MODEL, CONTEXT, EMBED_MODEL

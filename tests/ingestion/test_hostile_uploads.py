@@ -19,8 +19,8 @@ import pytest
 from openai import OpenAI
 
 from configs import load_settings
-from gateway.app import create_app
-from gateway.keys import new_key
+from gateway.entry.app import create_app
+from gateway.policy.keys import new_key
 from tests.support.bombs import office_bomb
 from tests.support.documents import make_document
 from tests.support.net import free_port, wait_until

@@ -15,7 +15,7 @@ import pytest
 from psycopg_pool import AsyncConnectionPool
 
 from configs import load_settings
-from gateway.runtime import EmbeddedPostgres
+from gateway.entry.runtime import EmbeddedPostgres
 from ingestion.db import open_pool
 from tests.hardening.faults.freeze import frozen
 

@@ -6,7 +6,7 @@ import secrets
 
 import psycopg
 
-from gateway.keys import new_key
+from gateway.policy.keys import new_key
 
 __all__ = ["insert_key"]
 

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from psycopg_pool import AsyncConnectionPool
 
 from configs import DatabaseSettings
-from gateway.keys import CreatedKey, KeyCreate, KeyService
+from gateway.policy.keys import CreatedKey, KeyCreate, KeyService
 from ingestion.db import open_pool
 
 __all__ = ["NoEvents", "make_key", "pool_for"]

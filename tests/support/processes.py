@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import psycopg
 
-from gateway.keys import new_key
+from gateway.policy.keys import new_key
 from inference import die_with_parent
 from tests.support.net import free_port, wait_until
 

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import redis
 
-from gateway.runtime import EmbeddedPostgres, EmbeddedRedis
+from gateway.entry.runtime import EmbeddedPostgres, EmbeddedRedis
 from tests.support.net import free_port
 
 __all__ = ["PostgresForTests", "RedisForTests", "postgres_for_tests", "redis_for_tests"]

@@ -19,7 +19,7 @@ from typing import Any
 
 import msgspec
 
-from gateway.errors import InvalidRequestError
+from gateway.platform.errors import InvalidRequestError
 
 __all__ = ["translate_messages"]
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.errors import InvalidRequestError
+from gateway.platform.errors import InvalidRequestError
 from gateway.providers.anthropic._messages import translate_messages
 
 __all__ = ["build_messages_request"]

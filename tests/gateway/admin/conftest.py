@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import pytest
 
 from configs import ProvidersSettings, Settings
-from gateway.app import create_app
-from gateway.keys import CreatedKey, KeyService
+from gateway.entry.app import create_app
+from gateway.policy.keys import CreatedKey, KeyService
 from tests.support.fake_openai import FakeOpenAI
 from tests.support.policy import UPSTREAM_ENV, NoEvents, make_key, pool_for, priced_providers
 from tests.support.servers import ServerThread

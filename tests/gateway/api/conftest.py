@@ -10,7 +10,7 @@ import pytest
 
 from configs import ProvidersSettings, RoutingSettings, Settings
 from gateway.api import HTTP_PROTOCOL
-from gateway.app import create_app
+from gateway.entry.app import create_app
 from tests.support import keys
 from tests.support.fake_anthropic import API_KEY as ANTHROPIC_KEY
 from tests.support.fake_anthropic import FakeAnthropic

@@ -10,8 +10,8 @@ from typing import Any
 
 import httpx
 
-from gateway.api._exchange import RequestHeaders
-from gateway.api._http import _FLUSH_BYTES, _CoalescingTransport
+from gateway.api.http._exchange import RequestHeaders
+from gateway.api.http._http import _FLUSH_BYTES, _CoalescingTransport
 from tests.support.servers import ServerThread
 
 

@@ -18,9 +18,9 @@ import openai
 import pytest
 
 from configs import ProvidersSettings, Settings
-from gateway.app import create_app
-from gateway.observability import REQUEST_ID, RequestObserver, install_log_context
-from gateway.pipeline import Call
+from gateway.entry.app import create_app
+from gateway.policy.observability import REQUEST_ID, RequestObserver, install_log_context
+from gateway.policy.pipeline import Call
 from tests.gateway.api.conftest import ENV, deployment
 from tests.support.net import free_port, wait_until
 from tests.support.servers import ServerThread, start_process
@@ -74,7 +74,7 @@ def test_every_log_line_of_a_request_carries_its_request_id(
         client.chat.completions.create(
             model="chat-500", messages=HELLO, extra_headers={"X-Request-ID": "trace-500"}
         )
-    attempts = [r for r in caplog.records if r.name == "gateway.routing._router"]
+    attempts = [r for r in caplog.records if r.name == "gateway.providers.routing._router"]
     assert len(attempts) == 3  # one warning per failed attempt, from the routing layer
     assert {vars(r)["request_id"] for r in attempts} == {"trace-500"}
     assert {vars(r)["deployment"] for r in attempts} == {"chat-500-a"}

@@ -13,7 +13,7 @@ from gateway.api import UvicornInternalsError, missing_uvicorn_internals, requir
 def test_this_uvicorn_has_every_internal_the_front_drives() -> None:
     missing = missing_uvicorn_internals()
     assert not missing, (
-        "the installed uvicorn changed internals gateway/api/_front.py and _http.py rely on: "
+        "the installed uvicorn changed internals gateway/api/http/_front.py and _http.py rely on: "
         + ", ".join(missing)
     )
     require_uvicorn_internals()

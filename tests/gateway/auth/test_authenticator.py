@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from gateway.auth import (
+from gateway.entry.runtime import EmbeddedRedis
+from gateway.platform.errors import AuthenticationError
+from gateway.policy.auth import (
     DatabaseAuthenticator,
     KeyCache,
     KeyChangeListener,
@@ -24,9 +26,7 @@ from gateway.auth import (
     RedisKeyEvents,
     key_change_channel,
 )
-from gateway.errors import AuthenticationError
-from gateway.keys import KeyService, KeyUpdate
-from gateway.runtime import EmbeddedRedis
+from gateway.policy.keys import KeyService, KeyUpdate
 from tests.support.net import free_port
 from tests.support.policy import make_key, pool_for
 from tests.support.services import RedisForTests

@@ -22,8 +22,8 @@ import pytest
 from openai import OpenAI
 
 from configs import Settings, load_settings
-from gateway.app import create_app
-from gateway.keys import hash_key
+from gateway.entry.app import create_app
+from gateway.policy.keys import hash_key
 from tests.support.net import free_port
 from tests.support.servers import ServerThread, start_process
 

@@ -12,7 +12,7 @@ import pytest
 from openai import OpenAI
 
 from configs import Settings
-from gateway.app import create_app
+from gateway.entry.app import create_app
 from tests.gateway.collections.conftest import Keys, client
 from tests.support.net import free_port
 from tests.support.servers import ServerThread

@@ -10,7 +10,7 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from gateway.cli import main
+from gateway.entry.cli import main
 
 
 def ragway(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

@@ -13,7 +13,7 @@ import string
 import psycopg
 import pytest
 
-from gateway.keys import (
+from gateway.policy.keys import (
     KEY_PREFIX,
     KeyService,
     WeakKeyError,

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from gateway.keys import (
+from gateway.policy.keys import (
     KEY_PREFIX,
     KeyInactiveError,
     KeyNotFoundError,

@@ -9,7 +9,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 from psycopg_pool import AsyncConnectionPool
 
 from configs import UsageSettings
-from gateway.ledger import RowWriter, WriterMetrics
+from gateway.platform.ledger import RowWriter, WriterMetrics
 from tests.support.policy import pool_for
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from configs import PiiSettings
-from gateway.pii import PiiAnalyzer, PiiService, build_presidio, reference_analyzer
+from gateway.policy.pii import PiiAnalyzer, PiiService, build_presidio, reference_analyzer
 
 
 @pytest.fixture(scope="session")

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from gateway.pii import PiiAnalyzer
-from gateway.pii._normalize import normalize
+from gateway.policy.pii import PiiAnalyzer
+from gateway.policy.pii._normalize import normalize
 from tests.gateway.pii.adversarial import (
     ADVERSARIAL_ENTITIES,
     build_adversarial,

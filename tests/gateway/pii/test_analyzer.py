@@ -16,11 +16,11 @@ import regex
 import tldextract
 
 from configs import PiiNlpSettings, PiiSettings
-from gateway.pii import Finding, PiiAnalyzer, build_presidio
-from gateway.pii._checksums import iban_valid, luhn_valid
-from gateway.pii._email import EmailFinder
-from gateway.pii._phone_view import separated
-from gateway.pii._windows import _PHONE_RUN, WINDOW_SPECS, min_phone_digits
+from gateway.policy.pii import Finding, PiiAnalyzer, build_presidio
+from gateway.policy.pii._checksums import iban_valid, luhn_valid
+from gateway.policy.pii._email import EmailFinder
+from gateway.policy.pii._phone_view import separated
+from gateway.policy.pii._windows import _PHONE_RUN, WINDOW_SPECS, min_phone_digits
 from tests.gateway.pii.corpus import ENTITIES, build_corpus, evaluate, pii_prompts
 
 Spans = set[tuple[str, int, int, float]]
@@ -183,7 +183,7 @@ def test_inactive_entities_are_named_at_start(caplog: pytest.LogCaptureFixture) 
         entities=("EMAIL_ADDRESS", "PERSON", "ORGANIZATION"),
         nlp=PiiNlpSettings(engine="spacy", model="en_core_web_definitely_missing"),
     )
-    with caplog.at_level(logging.WARNING, logger="gateway.pii"):
+    with caplog.at_level(logging.WARNING, logger="gateway.policy.pii"):
         setup = build_presidio(settings)
     assert setup.active == ("EMAIL_ADDRESS",)
     assert setup.inactive == ("PERSON", "ORGANIZATION")

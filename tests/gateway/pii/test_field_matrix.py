@@ -16,7 +16,7 @@ import openai
 import pytest
 
 from configs import ProvidersSettings, Settings
-from gateway.app import create_app
+from gateway.entry.app import create_app
 from tests.support.fake_openai import FakeOpenAI
 from tests.support.keys import insert_key
 from tests.support.servers import ServerThread

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from configs import PiiSettings
-from gateway.pii import PiiAnalyzer, PiiBlockedError, PiiService, PiiUncheckableError
-from gateway.pii._request import FIELDS
+from gateway.policy.pii import PiiAnalyzer, PiiBlockedError, PiiService, PiiUncheckableError
+from gateway.policy.pii._request import FIELDS
 
 EMAIL = "jane.doe@example.com"
 CARD = "4111 1111 1111 1111"

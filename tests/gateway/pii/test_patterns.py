@@ -8,8 +8,8 @@ from typing import Any
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 
 from configs import PiiSettings
-from gateway.pii import build_presidio
-from gateway.pii._patterns import FastPatternRecognizer, dedupe
+from gateway.policy.pii import build_presidio
+from gateway.policy.pii._patterns import FastPatternRecognizer, dedupe
 from tests.gateway.pii.corpus import build_corpus, pii_prompts
 
 

@@ -12,8 +12,8 @@ import pytest
 from phonenumbers import PhoneNumberFormat, PhoneNumberMatcher, PhoneNumberType
 from presidio_analyzer.predefined_recognizers import PhoneRecognizer
 
-from gateway.pii._phone import FastPhoneRecognizer
-from gateway.pii._phone_screen import PhoneScreen
+from gateway.policy.pii._phone import FastPhoneRecognizer
+from gateway.policy.pii._phone_screen import PhoneScreen
 
 DEFAULT = PhoneRecognizer.DEFAULT_SUPPORTED_REGIONS
 # plus regions whose metadata the screen must also get right: a national prefix rule that
@@ -183,10 +183,10 @@ def test_far_fewer_parses_than_presidio_on_1kb_prompts(monkeypatch: pytest.Monke
 def test_this_phonenumbers_has_the_internals_the_scan_restates() -> None:
     """pyproject pins phonenumbers; a release that moves these makes the fast phone path fall
     back to Presidio's (slow) one, so an upgrade must fail here, naming what moved."""
-    from gateway.pii._phone_scan import missing_internals
+    from gateway.policy.pii._phone_scan import missing_internals
 
     missing = missing_internals()
     assert not missing, (
-        f"phonenumbers {phonenumbers.__version__} lacks what gateway/pii/_phone_scan.py "
+        f"phonenumbers {phonenumbers.__version__} lacks what gateway/policy/pii/_phone_scan.py "
         f"restates: {', '.join(missing)}"
     )

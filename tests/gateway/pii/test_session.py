@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from configs import PiiPolicySettings, PiiSettings
-from gateway.pii import (
+from gateway.policy.pii import (
     PiiAnalyzer,
     PiiBlockedError,
     PiiPolicyError,

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from gateway.pii import ChunkRestorer, PlaceholderVault, TextRestorer
+from gateway.policy.pii import ChunkRestorer, PlaceholderVault, TextRestorer
 
 EMAIL = "jane.doe@example.com"
 

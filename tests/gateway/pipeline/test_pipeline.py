@@ -6,8 +6,8 @@ from typing import Any, ClassVar
 
 import pytest
 
-from gateway.errors import RateLimitError
-from gateway.pipeline import Call, Hook, HookFailedError, Pipeline, Stage
+from gateway.platform.errors import RateLimitError
+from gateway.policy.pipeline import Call, Hook, HookFailedError, Pipeline, Stage
 
 
 def new_call() -> Call:

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from configs import QuotaSettings
-from gateway.auth import Principal
-from gateway.quotas import QuotaService, RedisLane
-from gateway.usage import Price, PriceBook
+from gateway.policy.auth import Principal
+from gateway.policy.quotas import QuotaService, RedisLane
+from gateway.policy.usage import Price, PriceBook
 from tests.support.services import RedisForTests
 
 PRICES = PriceBook(

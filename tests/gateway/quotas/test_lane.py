@@ -17,8 +17,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from gateway.quotas._lane import LuaScript, RedisLane
-from gateway.runtime import EmbeddedRedis
+from gateway.entry.runtime import EmbeddedRedis
+from gateway.policy.quotas._lane import LuaScript, RedisLane
 from tests.support.net import free_port
 from tests.support.services import RedisForTests
 

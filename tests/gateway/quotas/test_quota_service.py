@@ -7,8 +7,13 @@ import asyncio
 import pytest
 from redis.asyncio import Redis
 
-from gateway.errors import InvalidRequestError
-from gateway.quotas import QuotaExceededError, QuotaService, estimate_prompt_tokens, format_reset
+from gateway.platform.errors import InvalidRequestError
+from gateway.policy.quotas import (
+    QuotaExceededError,
+    QuotaService,
+    estimate_prompt_tokens,
+    format_reset,
+)
 from tests.gateway.quotas.conftest import principal
 from tests.support.services import RedisForTests
 

@@ -12,10 +12,10 @@ import pytest
 from prometheus_client import REGISTRY
 
 from configs import QuotaSettings
-from gateway.errors import ServiceUnavailableError
-from gateway.quotas import QuotaExceededError, QuotaService, RedisLane
-from gateway.runtime import EmbeddedRedis
-from gateway.usage import PriceBook
+from gateway.entry.runtime import EmbeddedRedis
+from gateway.platform.errors import ServiceUnavailableError
+from gateway.policy.quotas import QuotaExceededError, QuotaService, RedisLane
+from gateway.policy.usage import PriceBook
 from tests.gateway.quotas.conftest import principal
 from tests.support.net import free_port
 
@@ -57,7 +57,7 @@ async def test_fail_open_serves_on_fallback_limits_and_recovers(
         for _ in range(3):
             await quotas.reserve(caller, model="m", prompt_tokens=1)
         redis_server.stop()
-        with caplog.at_level(logging.WARNING, logger="gateway.quotas"):
+        with caplog.at_level(logging.WARNING, logger="gateway.policy.quotas"):
             held = [await quotas.reserve(caller, model="m", prompt_tokens=1) for _ in range(5)]
             assert {h.store for h in held} == {"local"}
             assert held[-1].headers["x-ratelimit-limit-requests"] == "5"  # half of 10, this process

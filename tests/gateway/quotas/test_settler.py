@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from gateway.quotas._settler import Settler
-from gateway.quotas._types import Demand, Period, Reservation, Settlement
+from gateway.policy.quotas._settler import Settler
+from gateway.policy.quotas._types import Demand, Period, Reservation, Settlement
 
 
 def _settlement(n: int, store: str = "redis") -> Settlement:

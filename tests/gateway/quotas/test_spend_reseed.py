@@ -13,9 +13,9 @@ from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 
 from configs import DatabaseSettings, QuotaSettings, UsageSettings
-from gateway.errors import ServiceUnavailableError
-from gateway.quotas import QuotaExceededError, QuotaService, RedisLane
-from gateway.usage import SpendLedger, UsageRecord, UsageRecorder
+from gateway.platform.errors import ServiceUnavailableError
+from gateway.policy.quotas import QuotaExceededError, QuotaService, RedisLane
+from gateway.policy.usage import SpendLedger, UsageRecord, UsageRecorder
 from ingestion.db import open_pool
 from tests.gateway.quotas.conftest import PRICES, principal
 from tests.support.net import free_port

@@ -15,7 +15,7 @@ from openai.types.chat import ChatCompletionChunk
 from redis import Redis
 
 from configs import ProvidersSettings, Settings
-from gateway.app import create_app
+from gateway.entry.app import create_app
 from tests.gateway.admin.conftest import create_key
 from tests.support.fake_openai import FakeOpenAI
 from tests.support.servers import ServerThread

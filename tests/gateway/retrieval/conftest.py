@@ -14,7 +14,7 @@ import openai
 import pytest
 
 from configs import ProvidersSettings, Settings
-from gateway.app import create_app
+from gateway.entry.app import create_app
 from inference.embedders import LocalEmbedder
 from ingestion.db import migrate
 from tests.support.chunks import SeedFile, seed_store

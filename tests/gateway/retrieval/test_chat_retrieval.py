@@ -11,7 +11,7 @@ from typing import Any
 import openai
 import pytest
 
-from gateway.retrieval._context import INSTRUCTIONS, NOTHING_FOUND
+from gateway.policy.retrieval._context import INSTRUCTIONS, NOTHING_FOUND
 from tests.gateway.retrieval.conftest import STORE, ChatStack
 
 WEATHER_TOOL = {

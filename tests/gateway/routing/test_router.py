@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from configs import ModelAliasSettings, RoutingSettings
-from gateway.errors import (
+from gateway.platform.errors import (
     ConflictError,
     GatewayTimeoutError,
     InvalidRequestError,
@@ -25,7 +25,7 @@ from gateway.providers import (
     UpstreamStatusError,
     UpstreamTimeoutError,
 )
-from gateway.routing import BreakerState, Deployment, Router, RouteTrace, build_routes
+from gateway.providers.routing import BreakerState, Deployment, Router, RouteTrace, build_routes
 
 
 class Clock:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.runtime._restarts import CrashLoopError, RestartPolicy, Restarts, describe_exit
+from gateway.entry.runtime._restarts import CrashLoopError, RestartPolicy, Restarts, describe_exit
 
 
 class Clock:

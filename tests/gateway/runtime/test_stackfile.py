@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from configs import load_settings
-from gateway.runtime import RunLock, RunningStack, StackFile, with_running_stack
+from gateway.entry.runtime import RunLock, RunningStack, StackFile, with_running_stack
 
 STACK = RunningStack(
     database_url="postgresql://postgres@/ragway?host=/tmp/x",
@@ -39,7 +39,7 @@ def test_read_only_while_the_run_lock_is_held(tmp_path: Path) -> None:
             [
                 sys.executable,
                 "-c",
-                "import sys; from pathlib import Path; from gateway.runtime import StackFile;"
+                "import sys; from pathlib import Path; from gateway.entry.runtime import StackFile;"
                 "print(StackFile(Path(sys.argv[1])).read_running())",
                 str(tmp_path),
             ],
@@ -60,7 +60,7 @@ def test_configured_urls_win_and_missing_ones_come_from_the_stack(tmp_path: Path
         [
             sys.executable,
             "-c",
-            "import sys, time; from pathlib import Path; from gateway.runtime import RunLock;"
+            "import sys, time; from pathlib import Path; from gateway.entry.runtime import RunLock;"
             "lock = RunLock(Path(sys.argv[1]) / 'run.lock'); lock.acquire({});"
             "print('held', flush=True); time.sleep(60)",
             str(tmp_path),

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from configs import ProvidersSettings, Settings
-from gateway.app import create_app
+from gateway.entry.app import create_app
 from tests.gateway.tools._legacy_upstream import LegacyUpstream
 from tests.gateway.tools._stack import make_key
 from tests.support.fake_capture import CapturingUpstream

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from gateway.auth import Principal
-from gateway.errors import InvalidRequestError
-from gateway.tools import (
+from gateway.platform.errors import InvalidRequestError
+from gateway.policy.auth import Principal
+from gateway.policy.tools import (
     DeclaredTool,
     ToolCallBlockedError,
     ToolCallGuard,

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from configs import UsageSettings
-from gateway.runtime import EmbeddedPostgres
-from gateway.usage import UsageRecord, UsageRecorder
+from gateway.entry.runtime import EmbeddedPostgres
+from gateway.policy.usage import UsageRecord, UsageRecorder
 from ingestion.db import migrate
 from tests.support.policy import pool_for
 

@@ -6,7 +6,7 @@ import secrets
 from datetime import UTC, date, datetime
 
 from configs import UsageSettings
-from gateway.usage import UsageRecorder, UsageReport
+from gateway.policy.usage import UsageRecorder, UsageReport
 from tests.gateway.usage.test_recorder import usage
 from tests.support.policy import pool_for
 

@@ -26,8 +26,8 @@ import pytest
 from openai.types.chat import ChatCompletionMessageParam
 
 from configs import ProvidersSettings, Settings
-from gateway.app import create_app
-from gateway.quotas import estimate_prompt_tokens
+from gateway.entry.app import create_app
+from gateway.policy.quotas import estimate_prompt_tokens
 from tests.gateway.admin.conftest import create_key
 from tests.support.net import free_port
 from tests.support.servers import ServerThread

@@ -129,7 +129,7 @@ def test_the_gateway_server_exits_0_after_a_stop_by_signal(sig: signal.Signals) 
     """The server ``ragway gateway`` runs, on a tiny app: SIGTERM and Ctrl-C are clean exits."""
     port = free_port()
     code = (
-        "from gateway.cli._uvicorn import serve_gateway\n"
+        "from gateway.entry.cli._uvicorn import serve_gateway\n"
         f"serve_gateway('tests.support.processes:hello_app', port={port}, log_config=None)\n"
     )
     process = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE)

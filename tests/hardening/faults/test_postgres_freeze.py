@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gateway.runtime import EmbeddedPostgres
+from gateway.entry.runtime import EmbeddedPostgres
 from tests.hardening.faults.conftest import models_env
 from tests.hardening.faults.freeze import frozen
 from tests.hardening.faults.stack import write_config
@@ -25,7 +25,7 @@ from tests.support.processes import GatewayProcess, insert_key
 from tests.support.services import RedisForTests
 
 ACQUIRE_TIMEOUT_S = 1.5
-READINESS_TIMEOUT_S = 2.0  # gateway/app.py's ReadinessService
+READINESS_TIMEOUT_S = 2.0  # gateway/entry/app.py's ReadinessService
 
 
 @pytest.fixture

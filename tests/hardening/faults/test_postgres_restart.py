@@ -21,7 +21,7 @@ import psycopg
 import pytest
 from openai import OpenAI
 
-from gateway.runtime import EmbeddedPostgres
+from gateway.entry.runtime import EmbeddedPostgres
 from tests.hardening.faults.conftest import models_env
 from tests.hardening.faults.stack import chunks_of, write_config
 from tests.support.fake_openai import FakeOpenAI

@@ -20,7 +20,7 @@ import pytest
 import redis
 from openai import OpenAI
 
-from gateway.runtime import EmbeddedRedis
+from gateway.entry.runtime import EmbeddedRedis
 from tests.hardening.faults.conftest import models_env
 from tests.hardening.faults.stack import ChatLoad, chunks_of, upload_texts, write_config
 from tests.support.fake_openai import FakeOpenAI

@@ -24,7 +24,7 @@ import redis
 from openai import OpenAI
 
 from configs import WorkerSettings
-from gateway.runtime import EmbeddedRedis
+from gateway.entry.runtime import EmbeddedRedis
 from ingestion.queue import IngestionQueue, build_broker
 from tests.hardening.faults.conftest import models_env
 from tests.hardening.faults.stack import chunks_of, upload_texts, write_config

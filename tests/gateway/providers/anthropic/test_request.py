@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from gateway.errors import InvalidRequestError
+from gateway.platform.errors import InvalidRequestError
 from gateway.providers import Target
 from gateway.providers.anthropic import AnthropicProvider
 from tests.gateway.providers.anthropic.conftest import DEFAULT_MAX_TOKENS

@@ -19,7 +19,7 @@ import pytest
 
 from configs import ProvidersSettings, Settings
 from gateway.api import HTTP_PROTOCOL
-from gateway.app import create_app
+from gateway.entry.app import create_app
 from tests.gateway.api.conftest import insert_key
 from tests.support.fake_anthropic import API_KEY as ANTHROPIC_KEY
 from tests.support.fake_anthropic import ErrorReply, FakeAnthropic

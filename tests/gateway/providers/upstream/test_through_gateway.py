@@ -14,7 +14,7 @@ import openai
 import pytest
 
 from configs import ProvidersSettings, Settings
-from gateway.app import create_app
+from gateway.entry.app import create_app
 from tests.gateway.api.conftest import insert_key
 from tests.support.connect_proxy import ConnectProxy
 from tests.support.fake_anthropic import API_KEY as ANTHROPIC_KEY

@@ -1,0 +1,127 @@
+"""The Files API's logic: streamed uploads into object storage, listing, content, deletion."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import anyio.to_thread
+
+from gateway.api.files._multipart import read_upload
+from gateway.api.files.protocol import PURPOSES
+from gateway.platform.errors import InvalidRequestError, NotFoundError, PermissionDeniedError
+from gateway.policy.auth import Principal
+from ingestion.collections import FileRecord, FileRepository, Page, PageRequest, new_id
+from ingestion.queue import IngestionQueue
+from ingestion.storage import ObjectStorage
+
+__all__ = ["FileService", "require_admin"]
+
+
+def require_admin(principal: Principal, action: str) -> None:
+    if not principal.is_admin:
+        raise PermissionDeniedError(f"only admin keys may {action}")
+
+
+class FileService:
+    """Built once at start-up with the repository, the storage and the ingestion queue."""
+
+    def __init__(
+        self,
+        *,
+        files: FileRepository,
+        storage: ObjectStorage,
+        queue: IngestionQueue,
+        max_upload_bytes: int,
+    ) -> None:
+        self._files = files
+        self._storage = storage
+        self._queue = queue
+        self._max_upload_bytes = max_upload_bytes
+
+    async def upload(
+        self, principal: Principal, content_type: str | None, body: AsyncIterator[bytes]
+    ) -> FileRecord:
+        require_admin(principal, "upload files")
+        writer = self._storage.writer()
+
+        async def write(data: bytes) -> None:
+            writer.write(data)
+
+        try:
+            form = await read_upload(
+                content_type, body, write=write, max_bytes=self._max_upload_bytes
+            )
+            purpose = form.fields.get("purpose")
+            if purpose not in PURPOSES:
+                raise InvalidRequestError(
+                    f"purpose must be one of {', '.join(PURPOSES)} (got {purpose!r})",
+                    param="purpose",
+                )
+        except BaseException:
+            writer.abort()
+            raise
+        staged = await anyio.to_thread.run_sync(writer.finish)
+        record = FileRecord(
+            id=new_id("file-"),
+            owner_key_id=principal.key_id,
+            filename=_clean_name(form.filename or "upload"),
+            purpose=purpose,
+            bytes=staged.size,
+            sha256=staged.key,
+            content_type=form.content_type,
+            created_at=_placeholder_time(),
+        )
+        try:
+            return await self._files.insert(
+                record, commit_bytes=lambda: self._storage.commit(staged)
+            )
+        except BaseException:
+            self._storage.discard(staged)
+            raise
+
+    async def get(self, principal: Principal, file_id: str) -> FileRecord:
+        require_admin(principal, "read files")
+        record = await self._files.get(file_id)
+        if record is None:
+            raise NotFoundError(f"no file with id {file_id!r}", param="file_id")
+        return record
+
+    async def list_page(
+        self, principal: Principal, page: PageRequest, purpose: str | None
+    ) -> Page[FileRecord]:
+        require_admin(principal, "list files")
+        return await self._files.list_page(page, purpose=purpose)
+
+    async def content(self, principal: Principal, file_id: str) -> AsyncIterator[bytes]:
+        record = await self.get(principal, file_id)
+        return self._stream(record.sha256)
+
+    async def delete(self, principal: Principal, file_id: str) -> None:
+        require_admin(principal, "delete files")
+        existed, promoted = await self._files.delete(file_id, remove_bytes=self._storage.delete)
+        if not existed:
+            raise NotFoundError(f"no file with id {file_id!r}", param="file_id")
+        if promoted:
+            await anyio.to_thread.run_sync(self._queue.enqueue, promoted)
+
+    async def _stream(self, key: str) -> AsyncIterator[bytes]:
+        with self._storage.read(key) as handle:
+            while True:
+                piece = await anyio.to_thread.run_sync(handle.read, 1 << 20)
+                if not piece:
+                    return
+                yield piece
+
+
+def _clean_name(name: str) -> str:
+    """The file's base name, without directories or control characters."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    cleaned = "".join(ch for ch in base if ch.isprintable()).strip()
+    if cleaned.strip(".") == "":  # "." and ".." name directories, not files
+        return "upload"
+    return cleaned[:255]
+
+
+def _placeholder_time() -> datetime:
+    return datetime.now(UTC)  # replaced by the database's now() on insert

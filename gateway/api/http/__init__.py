@@ -1,0 +1,1 @@
+"""The gateway's HTTP server: uvicorn protocol, direct exchanges, request class."""

@@ -1,0 +1,1 @@
+"""The OpenAI-compatible endpoint families and their shared serving core."""

@@ -1,0 +1,115 @@
+"""The API's services, built once per process in the app's lifespan."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from typing import TypeVar
+
+from configs import Settings
+from gateway.api.http._busy_poll import BusyPoll
+from gateway.api.openai._serving import OpenAIServing
+from gateway.api.openai.chat.serving import ChatServing
+from gateway.api.openai.completions.serving import CompletionServing
+from gateway.api.openai.embeddings.serving import EmbeddingServing
+from gateway.api.openai.models.serving import ModelsServing
+from gateway.platform.resources import Resources
+from gateway.policy.auth import Authenticator
+from gateway.policy.observability import RequestObserver, install_log_context, process_exiting
+from gateway.policy.pipeline import Hook, HookDeps, Pipeline, build_pipeline
+from gateway.providers import ProviderRegistry, open_http_client
+from gateway.providers.routing import Router, build_routes
+
+__all__ = ["ApiServices"]
+
+S = TypeVar("S", bound=OpenAIServing)
+
+
+@dataclass(slots=True)
+class ApiServices:
+    """Everything the OpenAI routes use; ``close`` releases the upstream connections."""
+
+    chat: ChatServing
+    completions: CompletionServing
+    embeddings: EmbeddingServing
+    models: ModelsServing
+    pipeline: Pipeline
+    router: Router
+    observer: RequestObserver
+    _closer: AsyncExitStack
+
+    @classmethod
+    async def open(
+        cls,
+        settings: Settings,
+        *,
+        resources: Resources,
+        authenticator: Authenticator,
+        env: Mapping[str, str],
+        policy_hooks: Sequence[Hook] = (),
+    ) -> ApiServices:
+        config = settings.providers
+        install_log_context()
+        observer = RequestObserver(models=config.models, access_log=config.observability.access_log)
+        routes = build_routes(
+            config.models,
+            env=env,
+            breaker_failures=config.routing.breaker_failures,
+            breaker_cooldown_s=config.routing.breaker_cooldown_s,
+            on_breaker_change=observer.breaker_changed,
+        )
+        for route in routes.values():
+            for deployment in route.deployments:
+                observer.breaker_changed(deployment.name, deployment.breaker.state)
+        stack = AsyncExitStack()
+        client = open_http_client(config.http, env=env)
+        stack.push_async_callback(client.aclose)
+        kinds = {d.kind for route in routes.values() for d in route.deployments}
+        providers = await ProviderRegistry.open(kinds, client=client)
+        stack.push_async_callback(providers.aclose)
+        router = Router(routes, settings=config.routing, observer=observer)
+        pipeline = build_pipeline(
+            HookDeps(
+                settings=settings,
+                resources=resources,
+                authenticator=authenticator,
+                policy_hooks=policy_hooks,
+            )
+        )
+
+        busy_poll = BusyPoll(
+            settings.gateway.busy_poll_us / 1_000_000, on_polled=observer.busy_polled
+        )
+
+        def serving(kind: type[S]) -> S:
+            return kind(
+                pipeline=pipeline,
+                router=router,
+                providers=providers,
+                observer=observer,
+                max_body_bytes=settings.gateway.max_body_bytes,
+                overhead_header=config.observability.overhead_header,
+                busy_poll=busy_poll,
+            )
+
+        return cls(
+            chat=serving(ChatServing),
+            completions=serving(CompletionServing),
+            embeddings=serving(EmbeddingServing),
+            models=ModelsServing(
+                pipeline=pipeline, router=router, observer=observer, created=int(time.time())
+            ),
+            pipeline=pipeline,
+            router=router,
+            observer=observer,
+            _closer=stack,
+        )
+
+    async def close(self) -> None:
+        self.observer.flush()
+        try:
+            await self._closer.aclose()
+        finally:
+            process_exiting()

@@ -1,0 +1,320 @@
+"""The serving core shared by the OpenAI POST endpoints.
+
+One call: read the body -> AUTH hooks -> decode and check the body -> resolve the model
+alias -> the other request hooks -> the router (fallback, breakers) -> response hooks ->
+the response (JSON, or SSE chunks then ``[DONE]``) -> ``on_end`` hooks, metrics, access log.
+Each endpoint family subclasses it with its wire model and provider operation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from typing import Any, ClassVar, Literal
+
+import msgspec
+
+from gateway.api.http._asgi import AsgiExchange, Receive, Scope, Send
+from gateway.api.http._busy_poll import BusyPoll
+from gateway.api.http._exchange import Exchange
+from gateway.api.http._validation import decode_object, validate
+from gateway.platform.errors import (
+    GatewayError,
+    InvalidRequestError,
+    NotFoundError,
+    UpstreamFailedError,
+    error_body,
+)
+from gateway.policy.auth import bearer_token
+from gateway.policy.observability import REQUEST_ID, RequestObserver, accept_request_id
+from gateway.policy.pipeline import Call, Endpoint, Pipeline
+from gateway.providers import ProviderRegistry, Target, UpstreamError, UpstreamProtocolError
+from gateway.providers.routing import Deployment, ModelRoute, Router
+
+__all__ = ["OpenAIServing"]
+
+_log = logging.getLogger(__name__)
+_encode = msgspec.json.Encoder().encode
+_SSE = b"text/event-stream"
+_DONE = b"data: [DONE]\n\n"
+CLIENT_CLOSED = 499  # nginx's convention for "the client went away", in logs and metrics
+
+
+class MethodNotAllowedError(GatewayError):
+    status_code = 405
+    error_type = "invalid_request_error"
+    default_code = "method_not_allowed"
+
+
+class OpenAIServing:
+    """Built once per process; ``handle`` is the ASGI entry of one endpoint."""
+
+    endpoint: ClassVar[Endpoint]
+    path: ClassVar[str]
+    request_model: ClassVar[type[msgspec.Struct]]
+    model_type: ClassVar[Literal["chat", "embedding"]] = "chat"
+    can_stream: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        *,
+        pipeline: Pipeline,
+        router: Router,
+        providers: ProviderRegistry,
+        observer: RequestObserver,
+        max_body_bytes: int,
+        overhead_header: bool = True,
+        busy_poll: BusyPoll | None = None,
+    ) -> None:
+        self._pipeline = pipeline
+        self._router = router
+        self._providers = providers
+        self._observer = observer
+        self._max_body = max_body_bytes
+        self._overhead_header = overhead_header
+        self._busy_poll = busy_poll or BusyPoll(0.0)
+
+    # -- what endpoint families provide -----------------------------------------
+    def supports(self, deployment: Deployment) -> bool:
+        return True
+
+    async def call_upstream(
+        self, deployment: Deployment, target: Target, body: dict[str, Any]
+    ) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def stream_upstream(
+        self, deployment: Deployment, target: Target, body: dict[str, Any]
+    ) -> AsyncIterator[dict[str, Any]]:
+        raise NotImplementedError
+
+    # -- the entries ----------------------------------------------------------------
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The ASGI entry (Litestar's route)."""
+        await self.serve(AsgiExchange(scope, receive, send))
+
+    @property
+    def max_body_bytes(self) -> int:
+        return self._max_body
+
+    async def serve(self, exchange: Exchange) -> None:
+        """Serve one exchange to the end; never raises but for a cancelled task."""
+        self._busy_poll.request_arrived()
+        started = time.perf_counter()
+        headers = exchange.headers
+        call = Call(
+            request_id=accept_request_id(headers.get("x-request-id")),
+            endpoint=self.endpoint,
+            started=started,
+            token=bearer_token(headers.get("authorization")),
+            headers=headers,
+        )
+        context = REQUEST_ID.set(call.request_id)
+        self._observer.started(self.endpoint)
+        sent = [False]  # response started
+        try:
+            if exchange.method != "POST":
+                raise MethodNotAllowedError(f"{exchange.method} is not allowed on {self.path}")
+            raw = await exchange.read_body(self._max_body)
+            exchange.watch()
+            await self._pipeline.authenticate(call)
+            route = self._parse(call, raw)
+            await self._pipeline.check_request(call)
+            if call.stream:
+                await self._stream(call, route, exchange, sent)
+            else:
+                await self._respond(call, route, exchange, sent)
+        except GatewayError as exc:
+            call.error = exc
+            call.status = exc.status_code
+            exchange.unwatch()
+            if not sent[0]:
+                await self._send_error(call, exchange, exc)
+        except Exception:  # noqa: BLE001 - the boundary: logged, answered in OpenAI's shape
+            # (Postgres down is already a 503 here: hooks are where requests touch it.)
+            _log.exception("unexpected error serving %s", self.path)
+            error = GatewayError("internal server error", code="internal_error")
+            call.error = error
+            call.status = error.status_code
+            exchange.unwatch()
+            if not sent[0]:
+                await self._send_error(call, exchange, error)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if not exchange.disconnected or task is None:
+                raise
+            task.uncancel()
+            call.status = CLIENT_CLOSED
+        finally:
+            exchange.unwatch()
+            try:
+                await self._pipeline.finish(call)
+            finally:
+                self._observer.finished(call, time.perf_counter())
+                REQUEST_ID.reset(context)
+
+    # -- steps ----------------------------------------------------------------------
+    def _parse(self, call: Call, raw: bytes) -> ModelRoute:
+        body = decode_object(raw)
+        model = body.get("model")
+        if not isinstance(model, str):  # checked first: everything after depends on it
+            if model is None:
+                raise InvalidRequestError(
+                    "Missing required parameter: 'model'.",
+                    param="model",
+                    code="missing_required_parameter",
+                )
+            raise InvalidRequestError(
+                "Invalid type for 'model': expected a string.", param="model", code="invalid_type"
+            )
+        validate(body, self.request_model)
+        call.body = body
+        call.model = model
+        stream = body.get("stream") is True
+        if stream and not self.can_stream:
+            raise InvalidRequestError(f"{self.path} does not stream", param="stream")
+        call.stream = stream
+        route = self._router.get(model)
+        if route is None:
+            raise NotFoundError(
+                f"The model '{model}' does not exist or you do not have access to it.",
+                param="model",
+                code="model_not_found",
+            )
+        if route.type != self.model_type or not all(map(self.supports, route.deployments)):
+            raise InvalidRequestError(
+                f"model '{model}' cannot serve {self.path} (it is a {route.type} model"
+                + ("" if route.type != self.model_type else " whose provider lacks this API")
+                + ")",
+                param="model",
+                code="model_not_supported",
+            )
+        call.route = route
+        return route
+
+    async def _respond(
+        self,
+        call: Call,
+        route: ModelRoute,
+        exchange: Exchange,
+        sent: list[bool],
+    ) -> None:
+
+        async def attempt(deployment: Deployment, target: Target) -> dict[str, Any]:
+            upstream = _upstream_body(call, deployment, target)
+            return await self.call_upstream(deployment, target, upstream)
+
+        response = await self._router.call(route, attempt, call.trace)
+        call.usage.add_from(response.get("usage"))
+        await self._pipeline.check_response(call, response)
+        payload = _encode(response)
+        exchange.unwatch()
+        call.overhead_s = time.perf_counter() - call.started - call.trace.upstream_s
+        sent[0] = True
+        await exchange.send_json(200, payload, self._headers(call))
+
+    async def _stream(
+        self,
+        call: Call,
+        route: ModelRoute,
+        exchange: Exchange,
+        sent: list[bool],
+    ) -> None:
+        options = call.body.get("stream_options")
+        wants_usage = isinstance(options, dict) and options.get("include_usage") is True
+
+        async def attempt(
+            deployment: Deployment, target: Target
+        ) -> tuple[dict[str, Any], AsyncIterator[dict[str, Any]]]:
+            upstream = _upstream_body(call, deployment, target)
+            # Always ask for usage (for quotas, metrics and the log); dropped below if the
+            # client did not ask for it.
+            upstream["stream_options"] = {**(options or {}), "include_usage": True}
+            chunks = self.stream_upstream(deployment, target, upstream)
+            try:
+                first = await anext(chunks)
+            except StopAsyncIteration:
+                raise UpstreamProtocolError(
+                    f"{target.deployment} ended the stream before its first chunk",
+                    deployment=target.deployment,
+                ) from None
+            except BaseException:
+                await _aclose(chunks)
+                raise
+            return first, chunks
+
+        first, chunks = await self._router.call(route, attempt, call.trace)
+        try:
+            hooks = self._pipeline.chunk_hooks(call)
+            if hooks:
+                await self._pipeline.check_chunk(call, first, hooks)
+            call.overhead_s = time.perf_counter() - call.started - call.trace.upstream_s
+            sent[0] = True
+            await exchange.start_stream(200, _SSE, self._headers(call, stream=True))
+            call.first_byte_s = time.perf_counter() - call.started
+            chunk: dict[str, Any] | None = first
+            try:
+                while chunk is not None:
+                    usage = chunk.get("usage")
+                    if usage:
+                        call.usage.add_from(usage)
+                    if wants_usage or usage is None or chunk.get("choices"):
+                        if hooks and chunk is not first:
+                            await self._pipeline.check_chunk(call, chunk, hooks)
+                        await exchange.send_chunk(b"data: " + _encode(chunk) + b"\n\n")
+                        if call.end_stream:  # a hook ended it (e.g. the budget is used up)
+                            break
+                    chunk = await anext(chunks, None)
+            except (UpstreamError, GatewayError) as exc:
+                error = (
+                    exc
+                    if isinstance(exc, GatewayError)
+                    else UpstreamFailedError(f"the stream broke off: {exc.message}")
+                )
+                call.error = error
+                call.status = error.status_code
+                exchange.unwatch()
+                await exchange.end_stream(b"data: " + _error_bytes(error) + b"\n\n")
+                return
+        finally:
+            await _aclose(chunks)
+        for extra in call.trailing_chunks:
+            await exchange.send_chunk(b"data: " + _encode(extra) + b"\n\n")
+        exchange.unwatch()
+        await exchange.end_stream(_DONE)
+
+    def _headers(self, call: Call, *, stream: bool = False) -> list[tuple[str, str]]:
+        headers = [("x-request-id", call.request_id)]
+        if stream:
+            headers.append(("cache-control", "no-cache"))
+        if self._overhead_header and call.overhead_s is not None:
+            headers.append(("x-ragway-overhead-ms", f"{call.overhead_s * 1000:.3f}"))
+        if call.response_headers:
+            headers.extend(call.response_headers.items())
+        return headers
+
+    async def _send_error(self, call: Call, exchange: Exchange, exc: GatewayError) -> None:
+        headers = self._headers(call)
+        headers.extend(exc.headers.items())
+        await exchange.send_json(exc.status_code, _error_bytes(exc), headers)
+
+
+def _error_bytes(exc: GatewayError) -> bytes:
+    return _encode(error_body(exc.message, exc.error_type, param=exc.param, code=exc.code))
+
+
+def _upstream_body(call: Call, deployment: Deployment, target: Target) -> dict[str, Any]:
+    """The client's body for one attempt: a shallow copy with the upstream's model name."""
+    call.deployment = deployment
+    upstream = dict(call.body)
+    upstream["model"] = target.upstream_model
+    return upstream
+
+
+async def _aclose(iterator: AsyncIterator[Any]) -> None:
+    """Close a chunk iterator (an async generator): ends the upstream request."""
+    aclose = getattr(iterator, "aclose", None)
+    if aclose is not None:
+        await aclose()

@@ -1,0 +1,1 @@
+"""Entry points: the Litestar app factory, the `ragway` CLI, the process supervisor."""

@@ -1,8 +1,0 @@
-"""The OpenAI Files API: uploads streamed into object storage, for document collections."""
-
-from __future__ import annotations
-
-from gateway.files.controller import FilesController
-from gateway.files.serving import FileService, require_admin
-
-__all__ = ["FileService", "FilesController", "require_admin"]

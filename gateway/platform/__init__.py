@@ -1,0 +1,1 @@
+"""Plumbing every layer may use: errors, ids, pagination, ledger, resources."""

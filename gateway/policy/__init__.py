@@ -1,0 +1,1 @@
+"""Policy: the hook pipeline and every step it runs (auth, quotas, PII, tools, ...)."""

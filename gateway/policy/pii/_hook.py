@@ -1,0 +1,84 @@
+"""The PII step as a pipeline hook: masks what goes upstream, restores what comes back."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from gateway.policy.pii._errors import PiiBlockedError
+from gateway.policy.pii._policy import Trust
+from gateway.policy.pii._request import ENDPOINTS
+from gateway.policy.pii._restore import ChunkRestorer
+from gateway.policy.pii._service import PiiService, PiiSession
+from gateway.policy.pipeline import Call, Hook, Stage
+from gateway.policy.tools import AuditEvent, AuditSink
+
+__all__ = ["PiiHook"]
+
+
+def _trust(call: Call) -> Trust:
+    """The strictest trust level the request may reach (fallbacks included)."""
+    route = call.route
+    if route is None or any(d.trust == "external" for d in route.deployments):
+        return "external"
+    return "local"
+
+
+class PiiHook(Hook):
+    """Stage PII. Sessions live in ``call.state['pii']``; audit rows hold entity counts only."""
+
+    name: ClassVar[str] = "pii"
+    stage: ClassVar[Stage] = Stage.PII
+
+    def __init__(self, service: PiiService, audit: AuditSink) -> None:
+        self._service = service
+        self._audit = audit
+
+    async def on_request(self, call: Call) -> None:
+        if call.endpoint not in ENDPOINTS or call.principal is None:
+            return
+        session = self._service.session(trust=_trust(call), key_policy=call.principal.pii_policy)
+        call.state["pii"] = session
+        call.state["pii_remask"] = session.vault.remask
+        try:
+            call.body = await session.protect_body(call.endpoint, call.body)
+        except PiiBlockedError:
+            self._record(call, session, "blocked")
+            raise
+        if session.counts:
+            self._record(call, session, "checked")
+
+    async def on_response(self, call: Call, response: dict[str, Any]) -> None:
+        session = call.state.get("pii")
+        if isinstance(session, PiiSession):
+            session.restore_response(call.endpoint, response)
+
+    def wants_chunks(self, call: Call) -> bool:
+        session = call.state.get("pii")  # placeholders are all made before the stream starts
+        return isinstance(session, PiiSession) and bool(session.vault)
+
+    async def on_chunk(self, call: Call, chunk: dict[str, Any]) -> None:
+        session = call.state.get("pii")
+        if not isinstance(session, PiiSession) or not session.vault:
+            return
+        restorer = call.state.get("pii_restorer")
+        if not isinstance(restorer, ChunkRestorer):
+            restorer = call.state["pii_restorer"] = session.chunk_restorer(call.endpoint)
+        restorer(chunk)
+
+    def _record(self, call: Call, session: PiiSession, decision: str) -> None:
+        counts: dict[str, dict[str, int]] = {}
+        for (entity, action), n in session.counts.items():
+            counts.setdefault(entity, {})[action] = n
+        self._audit.record(
+            AuditEvent(
+                kind="pii",
+                key_id=call.principal.key_id if call.principal else None,
+                subject=session.policy.name,
+                decision=decision,
+                reason=", ".join(sorted(counts)),
+                stage="request",
+                request_id=call.request_id,
+                model=call.model,
+                details={"entities": counts},
+            )
+        )

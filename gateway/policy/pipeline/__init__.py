@@ -1,0 +1,25 @@
+"""The request pipeline: ordered hooks (auth -> policy -> quota -> PII -> provider ->
+response checks -> usage) around every OpenAI-compatible API call."""
+
+from __future__ import annotations
+
+from gateway.policy.pipeline._builtin import AuthHook, ModelAccessHook
+from gateway.policy.pipeline._call import Call, Endpoint, Usage
+from gateway.policy.pipeline._hook import Hook, Stage
+from gateway.policy.pipeline._pipeline import HookFailedError, Pipeline
+from gateway.policy.pipeline._registry import HookDeps, build_hooks, build_pipeline
+
+__all__ = [
+    "AuthHook",
+    "Call",
+    "Endpoint",
+    "Hook",
+    "HookDeps",
+    "HookFailedError",
+    "ModelAccessHook",
+    "Pipeline",
+    "Stage",
+    "Usage",
+    "build_hooks",
+    "build_pipeline",
+]

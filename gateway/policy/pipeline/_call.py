@@ -1,0 +1,75 @@
+"""``Call``: everything the pipeline knows about one API request, passed through every hook."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from gateway.platform.errors import GatewayError
+from gateway.policy.auth import Principal
+from gateway.providers.routing import Deployment, ModelRoute, RouteTrace
+
+__all__ = ["Call", "Endpoint", "Usage"]
+
+Endpoint = Literal["chat.completions", "completions", "embeddings", "models"]
+
+
+@dataclass(slots=True)
+class Usage:
+    """Tokens as the upstream reported them (0 until known).
+
+    ``estimated``: the gateway counted them itself (a stream that ended before the upstream's
+    usage report: what reached the client, characters over ``chars_per_token``)."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    estimated: bool = False
+
+    def add_from(self, usage: Any) -> None:
+        """Take ``usage`` from a response or stream chunk, if it is one."""
+        if isinstance(usage, dict):
+            prompt = usage.get("prompt_tokens")
+            completion = usage.get("completion_tokens")
+            if isinstance(prompt, int):
+                self.prompt_tokens = prompt
+            if isinstance(completion, int):
+                self.completion_tokens = completion
+
+
+@dataclass(slots=True, eq=False)
+class Call:
+    """One API request on its way through the pipeline.
+
+    Hooks read and write it: ``body`` is the decoded request (a plain dict, exactly as the
+    client sent it; a hook may rewrite it, e.g. to redact); ``principal`` is set by the auth
+    hook; ``route`` is the resolved model alias; ``deployment`` and ``usage`` are known once
+    the upstream answered; ``response_headers`` are added to the client's response;
+    ``state`` is scratch space for hooks, keyed by the hook's name.
+    """
+
+    request_id: str
+    endpoint: Endpoint
+    started: float
+    token: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    principal: Principal | None = None
+    body: dict[str, Any] = field(default_factory=dict)
+    model: str | None = None
+    route: ModelRoute | None = None
+    stream: bool = False
+    deployment: Deployment | None = None
+    usage: Usage = field(default_factory=Usage)
+    trace: RouteTrace = field(default_factory=RouteTrace)
+    status: int = 200
+    error: GatewayError | None = None
+    response_headers: dict[str, str] = field(default_factory=dict)
+    state: dict[str, Any] = field(default_factory=dict)
+    first_byte_s: float | None = None  # streams: seconds from start to the first chunk sent
+    overhead_s: float | None = None  # the gateway's own time up to the response start
+    # streams: chunks hooks add (e.g. citations) to be sent after the upstream's last one,
+    # before [DONE]
+    trailing_chunks: list[dict[str, Any]] = field(default_factory=list)
+    # streams: set by an on_chunk hook to make the chunk it checks the last one sent (e.g. a
+    # budget used up); the upstream is closed, then trailing_chunks and [DONE] follow
+    end_stream: bool = False

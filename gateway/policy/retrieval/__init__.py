@@ -1,0 +1,30 @@
+"""Chat with retrieval: the ``file_search`` tool of chat completions, answered by the gateway."""
+
+from __future__ import annotations
+
+from gateway.policy.retrieval._citations import annotate
+from gateway.policy.retrieval._context import Budget, Source, context_message, fit_sources
+from gateway.policy.retrieval._hook import (
+    CitationHook,
+    RetrievalHook,
+    Searcher,
+    StoreNames,
+    retrieval_hooks,
+)
+from gateway.policy.retrieval._tool import FileSearchTool, find_file_search, without_file_search
+
+__all__ = [
+    "Budget",
+    "CitationHook",
+    "FileSearchTool",
+    "RetrievalHook",
+    "Searcher",
+    "Source",
+    "StoreNames",
+    "annotate",
+    "context_message",
+    "find_file_search",
+    "fit_sources",
+    "retrieval_hooks",
+    "without_file_search",
+]

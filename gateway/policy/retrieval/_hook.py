@@ -1,0 +1,231 @@
+"""Two hooks answer a chat request's ``file_search`` tool inside the gateway.
+
+``RetrievalHook`` (POLICY stage, so quotas count the added context and the PII stage masks it
+like the rest of the prompt): checks that the key may read every store named (403), searches
+them for the latest user turn, adds the passages that fit the model's context window as
+numbered sources in a system message, and takes the tool out of what goes upstream.
+
+``CitationHook`` (RESPONSE stage, after PII placeholders are restored, so positions refer to
+the text the client gets): ``file_citation`` annotations for the markers in the answer, on the
+message (non-streaming) or as a final chunk per choice before ``[DONE]`` (streaming); an
+empty list when nothing was found or cited.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol
+
+from configs import RetrievalChatSettings
+from gateway.platform.errors import (
+    AuthenticationError,
+    InvalidRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+    ServiceUnavailableError,
+    embedder_unavailable,
+)
+from gateway.policy.auth import Principal
+from gateway.policy.pipeline import Call, Hook, Stage
+from gateway.policy.retrieval._citations import annotate
+from gateway.policy.retrieval._context import Budget, Source, context_message, fit_sources
+from gateway.policy.retrieval._tool import FileSearchTool, find_file_search, without_file_search
+from inference.embedders import EmbeddingError
+from ingestion.errors import DatabaseUnavailableError, EmbeddingMismatchError, RecordNotFoundError
+from ingestion.search import SearchHit, SearchRequest
+
+__all__ = ["CitationHook", "RetrievalHook", "Searcher", "StoreNames", "retrieval_hooks"]
+
+HEADER = "x-ragway-file-search"
+STATE = "retrieval"  # call.state key of what RetrievalHook found, read by CitationHook
+
+
+class Searcher(Protocol):
+    async def search(self, request: SearchRequest) -> list[SearchHit]: ...
+
+
+class NamedStore(Protocol):
+    @property
+    def name(self) -> str | None: ...
+
+
+class StoreNames(Protocol):
+    """Looks a store up, for keys whose grants name stores by name rather than id."""
+
+    async def get(self, store_id: str) -> NamedStore | None: ...
+
+
+@dataclass(slots=True)
+class _State:
+    sources: list[Source]
+    streamed: dict[int, list[str]] = field(default_factory=dict)
+
+
+def retrieval_hooks(
+    *, searcher: Searcher, stores: StoreNames, settings: RetrievalChatSettings
+) -> list[Hook]:
+    """Both hooks, for the pipeline."""
+    return [RetrievalHook(searcher=searcher, stores=stores, settings=settings), CitationHook()]
+
+
+class RetrievalHook(Hook):
+    name: ClassVar[str] = "retrieval"
+    stage: ClassVar[Stage] = Stage.POLICY
+
+    def __init__(
+        self, *, searcher: Searcher, stores: StoreNames, settings: RetrievalChatSettings
+    ) -> None:
+        self._searcher = searcher
+        self._stores = stores
+        self._settings = settings
+
+    async def on_request(self, call: Call) -> None:
+        if call.endpoint != "chat.completions":
+            return
+        tool = find_file_search(call.body)
+        if tool is None:
+            return
+        principal = call.principal
+        if principal is None:
+            raise AuthenticationError("this request was not authenticated")
+        for store_id in tool.vector_store_ids:
+            await self._check_readable(principal, store_id)
+        query = _latest_user_text(call.body)
+        hits = await self._search(tool, query) if query else []
+        body = without_file_search(call.body)
+        budget = self._budget(call)
+        sources = fit_sources(hits, budget.available(body), budget)
+        body["messages"] = _with_context(body["messages"], context_message(sources))
+        call.body = body
+        call.state[STATE] = _State(sources)
+        call.response_headers[HEADER] = f"found={len(hits)}; used={len(sources)}"
+
+    async def _check_readable(self, principal: Principal, store_id: str) -> None:
+        if principal.may_read_collection(store_id):
+            return
+        record = await self._stores.get(store_id)
+        if record is not None and record.name and principal.may_read_collection(record.name):
+            return
+        raise PermissionDeniedError(
+            f"this API key may not read vector store '{store_id}'",
+            param="tools.vector_store_ids",
+        )
+
+    async def _search(self, tool: FileSearchTool, query: str) -> list[SearchHit]:
+        request = SearchRequest(
+            store_ids=tool.vector_store_ids,
+            query=query,
+            max_num_results=tool.max_num_results or self._settings.max_num_results,
+            filters=tool.filters,
+            score_threshold=tool.score_threshold,
+        )
+        try:
+            return await self._searcher.search(request)
+        except RecordNotFoundError as exc:
+            raise NotFoundError(str(exc), param="tools.vector_store_ids") from exc
+        except EmbeddingMismatchError as exc:
+            raise InvalidRequestError(
+                str(exc), param="tools.vector_store_ids", code="embedding_model_mismatch"
+            ) from exc
+        except DatabaseUnavailableError as exc:
+            raise ServiceUnavailableError("file search is unavailable right now") from exc
+        except EmbeddingError as exc:
+            raise embedder_unavailable(exc) from exc
+
+    def _budget(self, call: Call) -> Budget:
+        settings = self._settings
+        window = (call.route.context_window if call.route else None) or (
+            settings.default_context_window
+        )
+        completion = call.body.get("max_completion_tokens") or call.body.get("max_tokens")
+        if not isinstance(completion, int):
+            completion = settings.reserve_completion_tokens
+        return Budget(window, completion, settings.chars_per_token)
+
+
+class CitationHook(Hook):
+    """Annotations for the sources cited in the answer (see the module docstring)."""
+
+    name: ClassVar[str] = "citations"
+    stage: ClassVar[Stage] = Stage.RESPONSE
+    policy: ClassVar[bool] = False  # an answer without annotations beats no answer
+
+    async def on_response(self, call: Call, response: dict[str, Any]) -> None:
+        state = call.state.get(STATE)
+        if not isinstance(state, _State):
+            return
+        for choice in response.get("choices") or ():
+            message = choice.get("message") if isinstance(choice, dict) else None
+            if isinstance(message, dict):
+                text = message.get("content") if isinstance(message.get("content"), str) else ""
+                message["annotations"] = [
+                    *(message.get("annotations") or ()),
+                    *annotate(text or "", state.sources),
+                ]
+
+    def wants_chunks(self, call: Call) -> bool:
+        return isinstance(call.state.get(STATE), _State)
+
+    async def on_chunk(self, call: Call, chunk: dict[str, Any]) -> None:
+        state = call.state.get(STATE)
+        if not isinstance(state, _State):
+            return
+        for choice in chunk.get("choices") or ():
+            if not isinstance(choice, dict):
+                continue
+            index = int(choice.get("index") or 0)
+            delta = choice.get("delta")
+            if isinstance(delta, dict) and isinstance(delta.get("content"), str):
+                state.streamed.setdefault(index, []).append(delta["content"])
+            if choice.get("finish_reason"):
+                text = "".join(state.streamed.pop(index, []))
+                call.trailing_chunks.append(_annotation_chunk(chunk, index, text, state))
+
+
+def _latest_user_text(body: dict[str, Any]) -> str:
+    for message in reversed(body.get("messages") or []):
+        if not isinstance(message, dict) or message.get("role") != "user":
+            continue
+        content = message.get("content")
+        if isinstance(content, str):
+            return content.strip()
+        if isinstance(content, list):
+            texts = [p["text"] for p in content if isinstance(p, dict) and _is_text(p)]
+            return " ".join(texts).strip()
+        return ""
+    return ""
+
+
+def _is_text(part: dict[str, Any]) -> bool:
+    return part.get("type") == "text" and isinstance(part.get("text"), str)
+
+
+def _with_context(messages: list[Any], context: dict[str, Any]) -> list[Any]:
+    """The messages with ``context`` after the leading system/developer instructions."""
+    leading = 0
+    while (
+        leading < len(messages)
+        and isinstance(messages[leading], dict)
+        and messages[leading].get("role") in ("system", "developer")
+    ):
+        leading += 1
+    return [*messages[:leading], context, *messages[leading:]]
+
+
+def _annotation_chunk(
+    finishing: dict[str, Any], index: int, text: str, state: _State
+) -> dict[str, Any]:
+    """The extra chunk carrying one choice's annotations, sent after the upstream's last."""
+    return {
+        "id": finishing.get("id"),
+        "object": "chat.completion.chunk",
+        "created": finishing.get("created"),
+        "model": finishing.get("model"),
+        "choices": [
+            {
+                "index": index,
+                "delta": {"annotations": annotate(text, state.sources)},
+                "finish_reason": None,
+            }
+        ],
+    }

@@ -1,9 +1,0 @@
-"""The OpenAI Vector Stores API: document collections, their files, batches and search."""
-
-from __future__ import annotations
-
-from gateway.vector_stores._search import Searcher, SearchService
-from gateway.vector_stores.controller import VectorStoresController
-from gateway.vector_stores.serving import VectorStoreService
-
-__all__ = ["SearchService", "Searcher", "VectorStoreService", "VectorStoresController"]
