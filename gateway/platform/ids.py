@@ -1,9 +1,7 @@
 """Unique ids without a system call each: a random prefix per process and a counter.
 
-The gateway makes a request id and a quota window id for every request; ``secrets`` asks the
-kernel for randomness each time (a ``getrandom`` call, ~1-2 us with Python's share). These ids
-need to be unique, not secret: 48 random bits per process (drawn again in a forked child)
-and a 48-bit counter.
+Request and quota window ids must be unique, not secret: 48 random bits per process (drawn
+again in a forked child) and a 48-bit counter, instead of asking the kernel every time.
 """
 
 from __future__ import annotations

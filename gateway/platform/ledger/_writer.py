@@ -12,9 +12,7 @@ is left, retrying until its deadline. Only beyond ``max_buffer`` are the oldest 
 counted and logged.
 
 A batch is ONE statement: ``INSERT ... SELECT * FROM unnest($1::type[], $2::type[], ...)``
-with one array per column. ``executemany`` (even pipelined) sends a Bind/Execute per row,
-each in its own socket write, and Postgres runs the insert once per row: at 1,500 requests/s
-that was a system call and a wake-up of Postgres per request.
+with one array per column, not ``executemany``'s Bind/Execute (and socket write) per row.
 """
 
 from __future__ import annotations

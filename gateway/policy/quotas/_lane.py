@@ -1,26 +1,15 @@
-"""A lean, pipelined Redis connection for the quota scripts.
+"""A lean, pipelined Redis connection for the quota scripts (one per process).
 
-Every API request runs one quota script before its upstream call, so the client's own cost is
-on the hot path. redis-py's asyncio client spends ~0.2 ms of CPU per command here (pool
-checkout, retry and observability wrappers, a pure-Python command packer): a quarter of a
-proxied request. This lane keeps one connection per process and:
+- commands are packed with hiredis and replies parsed with ``hiredis.Reader``;
+- every command issued in one event-loop turn leaves in ONE socket write (automatic
+  pipelining), or at once when nothing is in flight; replies are matched in order;
+- commands that can wait (settlements) ride along with the next write, or leave after
+  ``defer_s`` at the latest;
+- a script missing on the server (``NOSCRIPT``) is loaded and run again.
 
-- packs commands with hiredis (C) and parses replies with ``hiredis.Reader``;
-- writes every command issued in one event-loop turn with ONE socket write (automatic
-  pipelining): at 32 concurrent requests, a handful of writes carry dozens of scripts;
-  a command issued while nothing is in flight is written at once instead (nothing to
-  coalesce with, and the round trip starts a loop turn earlier);
-- keeps any number of commands in flight, answered in order (Redis replies in order);
-- lets commands that can wait (quota settlements) ride along with the next command's write,
-  or leave after ``defer_s`` at the latest: at low load a request then costs Redis one write
-  and one reply, not two of each (on the dev VM a loopback write that wakes Redis and the
-  reply that wakes the gateway cost ~0.1 ms of wall time each);
-- loads a script on ``NOSCRIPT`` (Redis restarted or flushed) and runs it again.
-
-Errors are redis-py's (``ConnectionError``, ``TimeoutError``, ``ResponseError``,
-``NoScriptError``), so callers keep one exception tree. A lost connection fails the
-commands in flight; the next command reconnects. A command unanswered for ``timeout_s``
-closes the connection (a Redis that stopped answering is treated as down).
+Errors are redis-py's, so callers keep one exception tree. A lost connection fails the
+commands in flight and the next command reconnects; one unanswered for ``timeout_s`` closes
+the connection. Why and what it saves: docs/architecture.md (hot path), docs/performance.md.
 """
 
 from __future__ import annotations
