@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from configs._strict import Strict
 
 __all__ = [
     "CpuServerSettings",
@@ -17,11 +19,7 @@ __all__ = [
 ]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class VllmSettings(_Strict):
+class VllmSettings(Strict):
     """How ``ragway inference serve --backend vllm`` runs and supervises ``vllm serve``."""
 
     executable: str = Field(
@@ -46,7 +44,7 @@ class VllmSettings(_Strict):
     stop_timeout_s: float = Field(default=60.0, gt=0, description="SIGTERM grace, then SIGKILL")
 
 
-class CpuServerSettings(_Strict):
+class CpuServerSettings(Strict):
     """The transformers-based fallback server (``--backend cpu``)."""
 
     host: str = "127.0.0.1"
@@ -62,7 +60,7 @@ class CpuServerSettings(_Strict):
     torch_threads: int | None = Field(default=None, ge=1, description="None: torch's default")
 
 
-class LocalEmbedderSettings(_Strict):
+class LocalEmbedderSettings(Strict):
     """Embed on this machine with transformers (all-MiniLM-L6-v2 from its wheel by default)."""
 
     kind: Literal["local"] = "local"
@@ -81,7 +79,7 @@ class LocalEmbedderSettings(_Strict):
     )
 
 
-class RemoteEmbedderSettings(_Strict):
+class RemoteEmbedderSettings(Strict):
     """Embed through an OpenAI-compatible ``/v1/embeddings`` (vLLM, a provider)."""
 
     kind: Literal["remote"]
@@ -103,7 +101,7 @@ EmbedderSettings = Annotated[
 ]
 
 
-class InferenceSettings(_Strict):
+class InferenceSettings(Strict):
     """Local model serving and the embedder used by ingestion and the gateway."""
 
     manifest: Path = Field(

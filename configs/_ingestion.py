@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from configs._strict import Strict
 
 __all__ = [
     "ChunkingSettings",
@@ -15,18 +17,14 @@ __all__ = [
 ]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class IngestionStorageSettings(_Strict):
+class IngestionStorageSettings(Strict):
     """Where uploaded bytes live. ``local``: a directory, one object per content hash."""
 
     kind: Literal["local"] = "local"
     path: Path | None = Field(default=None, description="None: <data_dir>/files")
 
 
-class ParsingSettings(_Strict):
+class ParsingSettings(Strict):
     """unstructured's partitioning. ``hi_res`` / ``ocr_only`` need their extras installed."""
 
     strategy: Literal["fast", "auto", "hi_res", "ocr_only"] = "fast"
@@ -71,7 +69,7 @@ class ParsingSettings(_Strict):
     )
 
 
-class ChunkingSettings(_Strict):
+class ChunkingSettings(Strict):
     """What ``chunking_strategy: auto`` means here (``static`` strategies bring their own sizes).
 
     OpenAI's auto is 800/400 tokens; the default embedder reads only 256 word pieces, so the
@@ -91,7 +89,7 @@ class ChunkingSettings(_Strict):
         return self
 
 
-class IngestionSettings(_Strict):
+class IngestionSettings(Strict):
     """The document pipeline: upload limits, parse, chunk, embed, store; and its worker metrics."""
 
     storage: IngestionStorageSettings = IngestionStorageSettings()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import Field, SecretStr
 
 from configs._inference import InferenceSettings
 from configs._ingestion import IngestionSettings
@@ -13,6 +13,7 @@ from configs._pii import PiiSettings
 from configs._policy import PolicySettings
 from configs._providers import ProvidersSettings
 from configs._retrieval import RetrievalSettings
+from configs._strict import Strict
 from configs._tools import ToolSettings
 
 __all__ = [
@@ -26,13 +27,7 @@ __all__ = [
 ]
 
 
-class _Strict(BaseModel):
-    """Base for settings sections: unknown keys are errors and values are immutable once loaded."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class GatewaySettings(_Strict):
+class GatewaySettings(Strict):
     """The HTTP gateway process."""
 
     host: str = "127.0.0.1"
@@ -58,7 +53,7 @@ class GatewaySettings(_Strict):
     )
 
 
-class DatabaseSettings(_Strict):
+class DatabaseSettings(Strict):
     """Postgres with pgvector. `url` is a secret: only the environment sets it (`DATABASE_URL`)."""
 
     url: SecretStr | None = None
@@ -94,7 +89,7 @@ class DatabaseSettings(_Strict):
     )
 
 
-class RedisSettings(_Strict):
+class RedisSettings(Strict):
     """Redis for quotas and the Dramatiq broker. `url` is a secret: only `REDIS_URL` sets it."""
 
     url: SecretStr | None = None
@@ -102,7 +97,7 @@ class RedisSettings(_Strict):
     socket_timeout_s: float = Field(default=2.0, gt=0)
 
 
-class WorkerSettings(_Strict):
+class WorkerSettings(Strict):
     """The Dramatiq worker process."""
 
     threads: int = Field(default=4, ge=1, le=64)
@@ -126,7 +121,7 @@ class WorkerSettings(_Strict):
     )
 
 
-class EmbeddedSettings(_Strict):
+class EmbeddedSettings(Strict):
     """Services `ragway run` starts itself when no URL is configured for them."""
 
     postgres: bool = True
@@ -139,14 +134,14 @@ class EmbeddedSettings(_Strict):
     )
 
 
-class LoggingSettings(_Strict):
+class LoggingSettings(Strict):
     """Process logging: one JSON object per line by default."""
 
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["json", "text"] = "json"
 
 
-class Settings(_Strict):
+class Settings(Strict):
     """Everything a ragway process is configured with, loaded once at start."""
 
     data_dir: Path = Path(".ragway")

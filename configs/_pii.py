@@ -4,25 +4,23 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from configs._strict import Strict
 
 __all__ = ["PiiAction", "PiiNlpSettings", "PiiPolicySettings", "PiiSettings"]
 
 PiiAction = Literal["mask", "redact", "block", "allow"]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class PiiPolicySettings(_Strict):
+class PiiPolicySettings(Strict):
     """What happens to each entity type: ``default`` unless ``entities`` names it."""
 
     default: PiiAction = "mask"
     entities: dict[str, PiiAction] = Field(default_factory=dict)
 
 
-class PiiNlpSettings(_Strict):
+class PiiNlpSettings(Strict):
     """The NLP engine behind the NER entities (PERSON, LOCATION, ...).
 
     ``pattern``: no NLP model; NER entities are inactive (a warning at start names them).
@@ -35,7 +33,7 @@ class PiiNlpSettings(_Strict):
     model: str = "en_core_web_lg"
 
 
-class PiiSettings(_Strict):
+class PiiSettings(Strict):
     """The PII step in front of providers (Presidio analyzer, in-process)."""
 
     enabled: bool = True

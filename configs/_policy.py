@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from configs._strict import Strict
 
 __all__ = ["KeyCacheSettings", "PolicySettings", "QuotaSettings", "UsageSettings"]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class KeyCacheSettings(_Strict):
+class KeyCacheSettings(Strict):
     """How long a gateway process trusts a key it looked up in Postgres.
 
     While the process is subscribed to key-change notifications in Redis, a change reaches it
@@ -26,7 +24,7 @@ class KeyCacheSettings(_Strict):
     max_entries: int = Field(default=10_000, ge=1)
 
 
-class QuotaSettings(_Strict):
+class QuotaSettings(Strict):
     """Per-key rate limits and budgets, checked and reserved by one Redis script per request."""
 
     enabled: bool = True
@@ -49,7 +47,7 @@ class QuotaSettings(_Strict):
     chars_per_token: float = Field(default=4.0, gt=0, description="prompt token estimate")
 
 
-class UsageSettings(_Strict):
+class UsageSettings(Strict):
     """The usage ledger: buffered in each process, written to Postgres in batches.
 
     Costs come from the deployments' prices (``providers.models.*.deployments[].*_price_per_1m``).
@@ -63,7 +61,7 @@ class UsageSettings(_Strict):
     retry_max_s: float = Field(default=10.0, gt=0, description="longest wait between retries")
 
 
-class PolicySettings(_Strict):
+class PolicySettings(Strict):
     """API keys, quotas and usage."""
 
     keys: KeyCacheSettings = KeyCacheSettings()

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from configs._strict import Strict
 
 __all__ = ["QueryCacheSettings", "RetrievalChatSettings", "RetrievalSettings", "SearchSettings"]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class SearchSettings(_Strict):
+class SearchSettings(Strict):
     """Hybrid search: pgvector HNSW (cosine) and Postgres full text, fused by reciprocal rank.
 
     Each side contributes ``weight / (rrf_k + rank)`` for every chunk it ranks; a chunk's score
@@ -79,14 +77,14 @@ class SearchSettings(_Strict):
         return self
 
 
-class QueryCacheSettings(_Strict):
+class QueryCacheSettings(Strict):
     """Query embeddings kept briefly per text, so repeated questions skip the embedder."""
 
     max_entries: int = Field(default=1024, ge=0, description="0 turns the cache off")
     ttl_s: float = Field(default=300.0, gt=0)
 
 
-class RetrievalChatSettings(_Strict):
+class RetrievalChatSettings(Strict):
     """``file_search`` tools in chat completions: how passages are fitted and cited."""
 
     max_num_results: int = Field(
@@ -101,7 +99,7 @@ class RetrievalChatSettings(_Strict):
     chars_per_token: float = Field(default=4.0, gt=0, description="token estimate of passages")
 
 
-class RetrievalSettings(_Strict):
+class RetrievalSettings(Strict):
     """Hybrid search, its query cache and chat retrieval."""
 
     search: SearchSettings = SearchSettings()

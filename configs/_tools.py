@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from configs._strict import Strict
 
 __all__ = ["AuditSettings", "ToolSettings"]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class AuditSettings(_Strict):
+class AuditSettings(Strict):
     """The audit trail: buffered in each process, written to Postgres in batches."""
 
     batch_size: int = Field(default=500, ge=1)
@@ -25,7 +23,7 @@ class AuditSettings(_Strict):
     shutdown_timeout_s: float = Field(default=10.0, gt=0)
 
 
-class ToolSettings(_Strict):
+class ToolSettings(Strict):
     """What happens to tools a key may not use, and to tool calls that break the rules."""
 
     on_forbidden_tool: Literal["reject", "remove"] = Field(
