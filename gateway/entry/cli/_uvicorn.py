@@ -1,13 +1,9 @@
 """Serving the gateway with uvicorn, where a stop by SIGTERM or SIGINT is a clean exit.
 
-On a signal uvicorn stops accepting connections, lets the requests in flight finish (up to
-``gateway.graceful_timeout_s``) and runs the lifespan shutdown, which writes out buffered
-usage and audit records. Then it raises the same signal again so that the process dies of
-it: exit -15 (143 in a shell), or a KeyboardInterrupt traceback for Ctrl-C. Nothing failed
-in such a stop, so ``ragway gateway`` exits 0 instead, as ``ragway worker`` does and as
-uvicorn's own multi-worker supervisor does. Supervisors (systemd, Kubernetes, ``ragway
-run``) read 0 after a stop they asked for as success, and a non-zero code keeps meaning
-that something went wrong.
+uvicorn drains requests in flight (up to ``gateway.graceful_timeout_s``) and runs the lifespan
+shutdown, then re-raises the signal so the process dies of it. ``ragway gateway`` exits 0
+instead, as ``ragway worker`` and uvicorn's own supervisor do, so supervisors (systemd,
+Kubernetes, ``ragway run``) read a requested stop as success.
 """
 
 from __future__ import annotations

@@ -1,10 +1,8 @@
 """Stops an embedded Postgres when the ``ragway run`` that started it dies, even by SIGKILL.
 
-``pg_ctl`` daemonizes the postmaster, so ``PR_SET_PDEATHSIG`` (what the supervisor's other
-children get) cannot reach it. This script runs as a separate process (stdlib only, started by
-path so it imports nothing of ragway) with a pipe from the supervisor on its stdin: end of file
-means the supervisor is gone, and it stops the server with ``pg_ctl stop -m fast``. On a clean
-stop the supervisor stops Postgres itself and then ends this process.
+``pg_ctl`` daemonizes the postmaster, out of ``PR_SET_PDEATHSIG``'s reach. This stdlib-only
+script (started by path, importing nothing of ragway) reads a pipe from the supervisor on stdin;
+end of file means the supervisor is gone, and it runs ``pg_ctl stop -m fast``.
 
 Usage: ``python _pg_watchdog.py PG_CTL PGDATA USER`` (USER empty: ours), the pipe on stdin.
 """

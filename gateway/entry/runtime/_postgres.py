@@ -1,11 +1,9 @@
 """An embedded Postgres with pgvector (pgserver), kept under the data directory.
 
-pgserver starts the server with ``pg_ctl`` (a daemon, not our child) and stops it only when
-the last process in its ``.handle_pids.json`` lets go, a list a killed ``ragway run`` never
-leaves. So this class owns the server's life itself: the run lock says nobody else uses the
-folder, a postmaster found running there at start is a leftover and is stopped, ``stop`` runs
-``pg_ctl stop`` whatever pgserver's list says, and a watchdog process
-(``_pg_watchdog.py``) stops the server if the supervisor dies without doing so.
+This class owns the server's life, not pgserver's ``.handle_pids.json`` (which a killed run
+leaves stale): the run lock says nobody else uses the folder, a postmaster found running at
+start is a leftover and is stopped, ``stop`` always runs ``pg_ctl stop``, and a watchdog
+(``_pg_watchdog.py``) stops the server if the supervisor dies first.
 """
 
 from __future__ import annotations

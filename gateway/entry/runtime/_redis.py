@@ -1,11 +1,9 @@
 """An embedded Redis server, persisting to an append-only file under the data directory.
 
-What it keeps is private to the user running ragway: its folder is 0700 and every file
-Redis writes there (the AOF, its log) 0600, whatever the umask. ``ragway run`` also gives it a
-password, generated on first start and kept in ``<folder>/password`` (0600); the password
-reaches Redis on its stdin, never on a command line that ``ps`` shows. Commands ragway and
-Dramatiq never send and an intruder would want first (CONFIG, DEBUG, MODULE, REPLICAOF,
-SLAVEOF) are disabled.
+Its data is private to the user: folder 0700, every file Redis writes 0600 whatever the umask.
+Under ``ragway run`` it has a password (generated once, kept in ``<folder>/password``, 0600)
+passed on stdin, never on the command line; CONFIG, DEBUG, MODULE, REPLICAOF and SLAVEOF are
+disabled.
 """
 
 from __future__ import annotations

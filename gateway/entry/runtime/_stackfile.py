@@ -1,12 +1,8 @@
 """``<data_dir>/stack.json``: where a running ``ragway run`` serves, for commands in another shell.
 
-``ragway run`` starts embedded Postgres and Redis on URLs nobody configured; ``ragway keys``,
-``ragway db`` or ``ragway ingest`` in a second terminal should find them without being told.
-The supervisor writes the URLs here (mode 0600: they can carry credentials) once its services
-are up, and removes the file when it stops. It also records the pid of each process it
-supervises and how many times it restarted each (rewritten on every restart). A reader trusts
-the file only while the data directory's run lock is held, so a file left by a killed stack is
-never used.
+The supervisor writes its services' URLs (mode 0600: they can carry credentials), pids and
+restart counts here once they are up, and removes the file when it stops. A reader trusts the
+file only while the data directory's run lock is held, so a killed stack's file is never used.
 """
 
 from __future__ import annotations

@@ -1,18 +1,10 @@
 """``ragway run``: the whole stack in the foreground, stopped cleanly by Ctrl-C.
 
-Start order: lock the data directory, embedded Postgres and Redis (only for the URLs
-not configured), ``stack.json`` (so the CLI in another shell finds them), migrations, the
-admin key, the shared embedder (a local model is loaded once, in ``ragway embedder``, and
-the gateway and worker ask it over a private Unix socket), then the gateway and worker.
-Stop order is the reverse: the embedder stops only after the gateway and worker have
-finished their last requests, which may still embed.
-
-Every process it starts is supervised: a gateway, worker, Redis or Postgres that dies is
-restarted with exponential backoff (``RestartPolicy``), with one warning line per restart and
-the counts in ``stack.json``; one that keeps crashing stops the whole stack with an error. The
-gateway and worker reconnect to a restarted Redis or Postgres by themselves (same URLs).
-Gateway, worker and Redis die with the supervisor (``PR_SET_PDEATHSIG``); Postgres, which
-``pg_ctl`` daemonizes, is stopped by a watchdog (see ``EmbeddedPostgres``).
+Start order: data-directory lock, embedded Postgres and Redis (for unconfigured URLs),
+``stack.json``, migrations, admin key, shared embedder, then gateway and worker; stop order is
+the reverse, so the embedder outlives its last caller. Every child is restarted with backoff
+(``RestartPolicy``) and one that keeps crashing stops the stack with an error. Children die with
+the supervisor (``PR_SET_PDEATHSIG``); daemonized Postgres is stopped by a watchdog instead.
 """
 
 from __future__ import annotations

@@ -1,11 +1,9 @@
-"""How guessable a key an operator supplies is, and the rule it must meet.
+"""How guessable an operator-supplied key is, and the rule it must meet.
 
-A supplied key is stored as an unsalted SHA-256 like a generated one, which is safe only
-when the key itself cannot be guessed. We cannot know how it was made, so we estimate from
-what it looks like, erring low: ``length * log2(alphabet)``, where the alphabet is the sum
-of the character classes the key uses (a-z 26, A-Z 26, 0-9 10, anything else 33) but never
-more than the number of different characters in it (``aaaa…`` has an alphabet of one).
-The ``sk-rgw-`` marker is not counted.
+A supplied key is stored as an unsalted SHA-256, so it must not be guessable. The estimate errs
+low: ``length * log2(alphabet)``, the alphabet being the sum of the character classes used
+(a-z 26, A-Z 26, 0-9 10, other 33) but at most the number of distinct characters; the
+``sk-rgw-`` prefix is not counted. Keys under ``MIN_SUPPLIED_KEY_BITS`` are refused.
 """
 
 from __future__ import annotations

@@ -1,19 +1,13 @@
-"""Card numbers and IBANs found by their checksums, in any context.
+"""Card numbers and IBANs found by their checksums, in any context (glued to words, in escapes).
 
-Presidio finds these with word-bounded regexes and then checks them, so a valid number glued
-to a word (``card4111...``, ``\\n4111...`` in an escaped JSON string) or an IBAN written in
-groups and followed by a word (``ES79 7743 ... 5365 except``) is never checked at all. Here the
-checksum decides, and the context only says where a number can start and end:
+The checksum decides; the context only says where a number may start and end:
 
-- a card is a run of digits (single spaces or hyphens between groups of 3-6 digits, the last
-  group maybe shorter, allowed) that does not continue into more digits, 13-19 digits long,
-  with an issuer's first digit and length, passing Luhn's check. Inside a longer run of
-  groups, every span of whole groups is tried (``... 1111 2 days`` still gives the card).
-- an IBAN is a known country code, two check digits and exactly the country's number of
-  characters (single spaces or hyphens between them allowed), in one letter case, in the
-  country's registry format, passing the ISO 7064 mod-97 check (Presidio's own format table
-  has errors: Portugal's numbers are four digits short in it). A
-  lower-case one must not be glued to other letters or digits (hex hashes).
+- card: 13-19 digits, maybe in groups of 3-6 (the last maybe shorter) split by single spaces or
+  hyphens, not continuing into more digits, with an issuer's first digit and length, passing
+  Luhn; inside a longer run of groups every span of whole groups is tried;
+- IBAN: a known country code, two check digits and the country's exact length and registry
+  format (single spaces or hyphens allowed), in one letter case, passing ISO 7064 mod-97; a
+  lower-case one must not be glued to other letters or digits.
 """
 
 from __future__ import annotations

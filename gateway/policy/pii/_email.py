@@ -1,21 +1,12 @@
-"""Email addresses with the span a person would mark, in any context.
+"""Email addresses with the span a person would mark, in URLs, after ``key=``, in JSON escapes.
 
-Presidio's email pattern takes every character RFC 5322 allows in a local part, so in a URL
-(``/contacts/alice@example.com``, ``?value=alice@example.com``), after ``key=`` or a JSON
-``\\n`` escape, the match starts at the path, the key or the ``n``; its domain check
-(tldextract over the whole match) then often fails and nothing is reported at all.
-``EmailFinder`` reads each address outwards from its ``@`` instead:
+``EmailFinder`` reads each address outwards from its ``@`` (a scan stops at the next ``@``, so
+a text costs linear time):
 
-- the local part: letters, digits, ``_ . + -`` and an apostrophe between two letters
-  (``o'brien``), back to the first other character; no leading dot, nothing before a
-  ``..``. The other characters RFC 5322 allows there (``/ = ? & | { } ` ' # ! ~``) delimit
-  rather than belong to an address in running text, URLs, Markdown and quotes;
-- the domain: dot-separated labels of letters, digits and inner hyphens, ending at the last
-  label that is a real top-level domain (the public suffix list bundled with tldextract,
-  read offline), with at least one label before it: ``alice@example.com.pdf`` gives
-  ``alice@example.com``, ``build@1.2.3`` nothing.
-
-Each ``@`` is read once and each scan stops at the next ``@``, so a text costs linear time.
+- local part: letters, digits, ``_ . + -`` and an apostrophe between letters (``o'brien``); no
+  leading dot, nothing before a ``..``; the other RFC 5322 characters delimit an address;
+- domain: labels of letters, digits and inner hyphens, up to the last label that is a real TLD
+  (tldextract's bundled suffix list, offline), with a label before it; ``build@1.2.3`` is none.
 """
 
 from __future__ import annotations

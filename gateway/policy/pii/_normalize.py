@@ -1,16 +1,9 @@
 """A detection view of a text: Unicode and URL obfuscations undone, offsets kept.
 
-Personal data can be written so that a pattern does not see it: full-width digits and ``\\uff20``,
-a zero-width space or a soft hyphen inside an email or a card number, ``%40`` / ``%2B`` in a
-URL, ``\\n`` or ``\\u0040`` in a JSON document pasted as text. ``normalize`` builds the text the
-detectors should read instead: each non-ASCII character in its NFKC form, the invisible
-characters dropped, the percent escapes of characters that take part in an entity (and of
-UTF-8 sequences) decoded, JSON's escapes decoded. ``Normalized.span`` maps a span of that text
-back onto the original, so the masker replaces what the caller actually sent (zero-width
-characters and escapes inside an entity included).
-
-A text of plain ASCII without ``%`` or a backslash is its own view: ``normalize`` returns None
-at the cost of ``str.isascii`` and two ``in`` tests.
+``normalize`` maps non-ASCII characters to NFKC, drops invisible ones (zero-width space, soft
+hyphen), and decodes relevant percent escapes and JSON escapes; ``Normalized.span`` maps a span
+of the view back onto the original, so the masker replaces what the caller actually sent.
+Plain ASCII without ``%`` or a backslash is its own view: ``normalize`` returns None.
 """
 
 from __future__ import annotations

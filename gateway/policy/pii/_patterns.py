@@ -1,9 +1,7 @@
 """Presidio's regex recognizers, run without the bookkeeping the PII step never reads.
 
-``PatternRecognizer.analyze`` times each pattern, logs it, and builds an explanation object
-and a ``RecognizerResult`` for every match before deciding whether to keep it.
-``FastPatternRecognizer`` does the same matching and scoring (the recognizer's own patterns,
-flags, ``validate_result`` and ``invalidate_result``) and returns bare
+``FastPatternRecognizer`` matches and scores as ``PatternRecognizer.analyze`` does (same
+patterns, flags, ``validate_result`` / ``invalidate_result``) but returns bare
 ``(entity, start, end, score)`` hits; ``dedupe`` is ``EntityRecognizer.remove_duplicates``
 for such hits. ``tests/gateway/pii`` compares both with Presidio's.
 """

@@ -1,19 +1,9 @@
-"""Presidio's phone recognizer with the work shared between its regions.
+"""Presidio's ``PhoneRecognizer`` with the work shared between its regions.
 
-``PhoneRecognizer.analyze`` runs python-phonenumbers' ``PhoneNumberMatcher`` once per region
-(eight by default), and each run parses every candidate it meets: whole digit runs, then
-their pieces (``"4111 1111 1111 1111"`` is tried whole and as ``"1111"`` four times). Almost
-all of those parses fail, and they were most of the PII step's cost. ``FastPhoneRecognizer``
-returns what ``PhoneRecognizer.analyze`` returns (same spans, score and de-duplication) and
-still asks phonenumbers about every number it reports, but:
-
-- walks the text once for all regions (``_phone_scan``);
-- skips the parses that phonenumbers' metadata shows cannot give a valid number in a region
-  (``PhoneScreen``, in ``_phone_screen``);
-- parses a candidate written ``+<known country code> ...`` once, not once per region: the
-  region plays no part in how such a number is read (see ``_international``);
-- builds no explanation for a match (Presidio parses each match again to name its region in
-  one; the PII step never reads it).
+``FastPhoneRecognizer`` returns what ``PhoneRecognizer.analyze`` returns (same spans, score and
+de-duplication), and phonenumbers still verifies every number it reports. It walks the text
+once for all regions (``_phone_scan``), skips parses the metadata rules out (``_phone_screen``),
+parses a ``+<country code>`` candidate once rather than per region, and builds no explanations.
 """
 
 from __future__ import annotations

@@ -1,15 +1,10 @@
-"""``PhoneNumberMatcher``'s scan over a text, done once for all regions at the same time.
+"""``PhoneNumberMatcher``'s walk over a text, done once for all regions at the same time.
 
-python-phonenumbers finds numbers in a text region by region: its matcher walks the text
-candidate by candidate (``_find``), tries each whole and then in pieces (``_extract_match``,
-``_extract_inner_match``), and asks ``_parse_and_verify`` about every piece. The walk depends
-on the region only through the answers: a region that accepts a piece resumes after it, the
-others go on. ``scan`` walks once for every region that is at the same place, asks one
-``attempt`` per piece for all of them, and lets regions part only where their answers
-differ. Each region sees the pieces, in the order and with the retry budget
-(``max_tries``) that its own ``PhoneNumberMatcher`` would give it; this module restates that
-walk (phonenumbers' ``phonenumbermatcher.py``) using the library's own patterns, and
-``tests/gateway/pii/test_phone.py`` checks the outcome against ``PhoneNumberMatcher``.
+``scan`` restates phonenumbers' ``phonenumbermatcher.py`` walk with the library's own private
+patterns and asks one ``attempt`` per piece for every region at the same place; regions part
+only where their answers differ. Each region sees the pieces in the order and with the
+``max_tries`` budget its own matcher would (checked in ``tests/gateway/pii/test_phone.py``);
+``missing_internals`` names the phonenumbers internals an upgrade removed.
 """
 
 from __future__ import annotations

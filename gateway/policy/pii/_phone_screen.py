@@ -1,21 +1,11 @@
-"""Which phone-number candidates a region cannot accept, decided without parsing them.
+"""Which regions cannot accept a phone-number candidate, decided from metadata without parsing.
 
-``PhoneNumberMatcher`` accepts a candidate in a region (at Presidio's ``VALID`` leniency)
-only if ``phonenumbers.parse(candidate, region)`` succeeds and ``is_valid_number`` holds for
-the result. ``PhoneScreen.accepting`` applies a cheap *necessary* condition for that, for the
-candidates it can reason about: *plain* ones, digits with ``( ) - . /`` and spaces (no plus,
-letter, extension or carrier mark), not starting with the region's international prefix.
-
-For such a candidate ``parse`` keeps the region's country code, and the national number it
-produces is the candidate's digits less, perhaps, the country code and a national prefix
-(stripped or rewritten at most twice: once while the country code is extracted, once after).
-``_national_forms`` lists every string those steps can produce, taking both branches of every
-choice, so the real national number is among them. ``is_valid_number`` then needs the number
-to fit, in one of the country's regions, both the general description and one number type
-(length and pattern, as ``_number_type_helper`` checks them). ``_valid_patterns`` joins those
-descriptions from phonenumbers' metadata into one regex per length; a candidate none of
-whose forms matches cannot be accepted. Every other candidate and region is kept: the
-matcher decides.
+``PhoneScreen.accepting`` drops a region only when a necessary condition for
+``PhoneNumberMatcher`` (``VALID`` leniency) accepting the candidate there fails: for a *plain*
+candidate (digits, ``( ) - . /`` and spaces; not starting with the region's international
+prefix), none of the national numbers ``parse`` could produce (``_national_forms``, both
+branches of every prefix choice) fits the region's valid-number patterns for its length
+(``_valid_patterns``). Every other candidate and region is left to the matcher.
 """
 
 from __future__ import annotations

@@ -1,16 +1,9 @@
-"""Phone numbers next to words: the view in which python-phonenumbers sees them.
+"""The text as python-phonenumbers should see it: digit runs separated from adjoining words.
 
-At Presidio's ``VALID`` leniency ``PhoneNumberMatcher`` drops a number that touches a Latin
-letter, ``%`` or a currency sign (``call4155552671``, ``4155552671please``, the ``n`` of an
-escaped ``\\n`` in a JSON string), however valid the number plan says it is. ``separated``
-returns the text with each such character that borders a digit run from outside replaced by a
-space (same length, so offsets do not move), and where it did so. A letter between two digits
-is kept: it is part of what phonenumbers reads (``555-1234x12``), and a hash or a UUID does not
-fall apart into digit groups.
-
-Such a character sits right before a run (or before the ``+`` or ``(`` that opens it) or right
-after one (or after its closing ``)``), so only the few places around each digit run are
-looked at, not every letter of the text.
+``PhoneNumberMatcher`` (``VALID`` leniency) drops a number touching a Latin letter, ``%`` or a
+currency sign (``call4155552671``, an escaped ``\\n``). ``separated`` replaces each such
+character bordering a digit run from outside with a space, keeping the length so offsets do
+not move; a letter between two digits is kept (``555-1234x12``, hashes, UUIDs).
 """
 
 from __future__ import annotations

@@ -1,17 +1,10 @@
-"""Where in a text each pattern recognizer can possibly match: trigger windows.
+"""Trigger windows: the parts of a text where each pattern recognizer can possibly match.
 
-Each spec states, for one entity type, (a) a *trigger*: a pattern every match of Presidio's
-recognizer must contain, and (b) a *run class*: the characters a match can consist of. Every
-match then lies inside one run of run-class characters that holds a trigger, so the
-recognizer only needs to see those runs plus the one character each side that its
-look-arounds inspect. Running it on such a window gives the matches it gives on the whole
-text, at a fraction of the cost. ``tests/gateway/pii`` checks this against a plain
-``AnalyzerEngine`` on the labelled corpus and on generated texts.
-
-The phone recognizer (python-phonenumbers) is the one irregular case: a number may carry an
-extension introduced by a word ("ext. 12"), so its window also takes the word and the run after
-the run (``tail``) and the run before (``lead``), which keeps phonenumbers' left-to-right
-scan aligned with the scan over the whole text.
+A ``WindowSpec`` gives, per entity type, a *trigger* every match must contain and a *run class*
+of the characters a match consists of; the recognizer then runs only on runs holding a trigger,
+plus one character each side for its look-arounds, and must find exactly what it finds on the
+whole text (``tests/gateway/pii`` checks this against ``AnalyzerEngine``). The phone window
+also takes the run before and the word and run after, for extensions ("ext. 12").
 """
 
 from __future__ import annotations

@@ -2,20 +2,18 @@
 
 A hook overrides only the methods it needs:
 
-- ``on_request(call)``: before the provider is called. Raise a ``GatewayError`` to refuse
-  the request (its status and message go to the client). May change ``call.body``.
-- ``on_response(call, response)``: a complete non-streaming response before it is sent.
-  May change ``response`` in place or raise a ``GatewayError`` to replace it by an error.
-- ``on_chunk(call, chunk)``: each streamed chunk before it is sent. May change it; an error
-  ends the stream with an error event (bytes already sent cannot be taken back). Setting
-  ``call.end_stream`` ends it cleanly instead: this chunk is the last, then ``[DONE]``.
-- ``on_end(call)``: after the response was sent or the request failed (``call.error``,
-  ``call.status``). For settling usage and counters. Always called for a call whose
-  ``on_request`` ran; its errors are logged and never reach the client.
+- ``on_request(call)``: before the provider. May change ``call.body``; a ``GatewayError``
+  refuses the request (its status and message go to the client).
+- ``on_response(call, response)``: a complete non-streaming response before it is sent; may
+  change it in place or raise a ``GatewayError`` to replace it with an error.
+- ``on_chunk(call, chunk)``: each streamed chunk before it is sent; may change it. An error
+  ends the stream with an error event; setting ``call.end_stream`` ends it cleanly after this
+  chunk, then ``[DONE]``.
+- ``on_end(call)``: always, once ``on_request`` ran, after the response or the failure
+  (``call.error``, ``call.status``); for usage and counters. Its errors are logged, never sent.
 
-``policy = True`` hooks fail closed: any exception they raise refuses the request (an
-unexpected one as a 500). ``policy = False`` hooks are observers: whatever they raise is
-logged and swallowed, and the request goes on.
+``policy = True`` hooks fail closed (any exception refuses the request; an unexpected one is a
+500); ``policy = False`` hooks are observers whose exceptions are logged and swallowed.
 """
 
 from __future__ import annotations

@@ -1,12 +1,9 @@
 """The ``file_search`` tool entry of a chat request: parsed, checked, and taken out of the body.
 
-The entry has the shape OpenAI's Responses API uses::
-
-    {"type": "file_search", "vector_store_ids": ["vs_..."], "max_num_results": 8,
-     "filters": {...}, "ranking_options": {"score_threshold": 0.2}}
-
-Upstreams do not know it, so the gateway answers it itself and sends the rest of the
-request on without it; other tools stay.
+The entry has the Responses API shape (``{"type": "file_search", "vector_store_ids": [...],
+"max_num_results": 8, "filters": {...}, "ranking_options": {"score_threshold": 0.2}}``).
+Upstreams do not know it, so the gateway answers it itself and forwards the request without
+it; other tools stay.
 """
 
 from __future__ import annotations

@@ -1,14 +1,10 @@
 """Checking tool-call arguments within a time budget.
 
-``jsonschema`` is a tree walk: every keyword of every subschema applied to every part of
-the arguments is one call of a keyword function. The validator classes here wrap each of
-those calls with a look at the clock, so a check that runs past its deadline stops with
-``CheckTooCostlyError`` wherever it is: a ``$ref`` recursion fanning out over nested
-arguments, ``allOf`` over thousands of items, a slow ``enum``. The few keywords whose own
-work is not bounded by the schema's size are replaced: ``pattern``, ``patternProperties``
-and ``additionalProperties`` match with ``regex`` and a timeout (``_patterns``), and
-``uniqueItems`` hashes instead of comparing every pair (``jsonschema``'s fallback is
-quadratic). ``format`` stays an annotation: validators are built without a format checker.
+The validator classes here look at the clock on every keyword-function call, so a check past
+its deadline stops with ``CheckTooCostlyError`` wherever it is. Keywords whose work is not
+bounded by the schema's size are replaced: ``pattern``, ``patternProperties`` and
+``additionalProperties`` match with ``regex`` under a timeout (``_patterns``), ``uniqueItems``
+hashes. ``format`` is an annotation only: no format checker.
 """
 
 from __future__ import annotations

@@ -1,23 +1,13 @@
-"""What a tool's ``parameters`` may cost, checked before anything else reads it.
+"""What a tool's ``parameters`` may cost, checked in one linear pass before anything else reads it.
 
-Checking a schema (against its draft's meta-schema) and checking arguments against it
-both take time on the event loop that grows with the schema, and, through ``$ref``, can
-grow exponentially or never end. ``check_limits`` is one linear pass that refuses:
+``check_limits`` refuses:
 
-- a schema over ``MAX_SCHEMA_BYTES`` of compact JSON or ``MAX_SUBSCHEMAS`` objects;
-- ``allOf`` / ``anyOf`` / ``oneOf`` / ``not`` / ``if`` nested more than
-  ``MAX_COMBINATOR_NESTING`` deep;
-- more than ``MAX_IN_PLACE`` subschemas applied to one place of the arguments once every
-  ``$ref`` is followed (``anyOf: [{$ref: a}, {$ref: a}]`` chains double at each step);
-- a ``$ref`` cycle that never moves into a part of the arguments (``properties``,
-  ``items``, ...), which would recurse until the interpreter gives up;
-- more than ``MAX_ENUM_VALUES`` ``enum`` values in all; patterns ``_patterns`` refuses;
-- ``unevaluatedProperties`` next to ``patternProperties``: jsonschema matches those
-  patterns with ``re`` there, which no timeout can stop.
-
-OpenAI documents no size limit for function ``parameters``; its structured-outputs limits
-(5,000 properties, 1,000 enum values, 10 levels) are for strict mode. These limits leave
-ordinary tool schemas (tens of properties) far inside them.
+- over ``MAX_SCHEMA_BYTES`` of compact JSON or ``MAX_SUBSCHEMAS`` objects;
+- combinators (``allOf`` ... ``if``) nested deeper than ``MAX_COMBINATOR_NESTING``;
+- over ``MAX_IN_PLACE`` subschemas applied to one place once ``$ref`` is followed;
+- a ``$ref`` cycle that never moves into a part of the arguments (endless recursion);
+- over ``MAX_ENUM_VALUES`` ``enum`` values in all; patterns ``_patterns`` refuses;
+- ``unevaluatedProperties`` beside ``patternProperties`` (jsonschema matches those with ``re``).
 """
 
 from __future__ import annotations

@@ -1,12 +1,10 @@
 """Regular expressions from tool schemas (``pattern``, ``patternProperties``), made safe.
 
-Python's ``re`` backtracks without limit and cannot be interrupted: ``^(a+)+$`` against
-30 ``a`` and a ``!`` runs for minutes on the event loop. Refusing "nested quantifiers"
-would not be enough (``(a|a)*$``, ``\\d*\\d*\\d*x`` and back-references backtrack too), so
-every match runs in the ``regex`` module with a timeout, whatever the pattern. Compiling
-is not interruptible either, and ``regex`` expands counted repeats (``(?:a{1000}){1000}``
-takes half a second), so ``check_pattern`` refuses long patterns, deep groups and large
-repeat products before anything compiles them.
+Every match runs in the ``regex`` module with a timeout, whatever the pattern (``re`` cannot be
+interrupted, and no syntactic test finds every catastrophic backtrack). Compiling cannot be
+interrupted either, so ``check_pattern`` first refuses patterns over ``MAX_PATTERN_CHARS``,
+groups nested over ``MAX_GROUP_NESTING`` and counted repeats whose product exceeds
+``MAX_REPEAT_PRODUCT``.
 """
 
 from __future__ import annotations

@@ -1,18 +1,10 @@
-"""JSON Schema validation of tool-call arguments (``jsonschema``: the reference validator,
-all drafts; a hand-written subset would accept what the declared schema forbids).
+"""JSON Schema validation of tool-call arguments with ``jsonschema`` (all drafts).
 
-A tool's ``parameters`` is one self-contained document from the caller. Left to its
-defaults, ``jsonschema`` fetches a ``$ref`` it cannot resolve locally with urllib (any URL,
-``file://`` too, blocking, on the event loop). So references are local or refused:
-``check_schema`` refuses a ``$ref`` / ``$dynamicRef`` / ``$recursiveRef`` that is not a
-``#...`` pointer into the document, a ``$id`` that moves the base URI, a ``$schema`` that
-is not a dialect ``jsonschema`` ships, and nesting deeper than ``MAX_DEPTH``; every local
-reference must resolve. Validators use a registry whose ``retrieve`` raises, so nothing is
-ever fetched, whatever slips past the check.
-
-Before any of that, ``_limits`` refuses schemas too costly to check; arguments are checked
-by metered validators (``_budget``) under a deadline, past which ``first_error`` raises
-``CheckTooCostlyError``.
+A tool's ``parameters`` is one self-contained document, and nothing is ever fetched:
+``check_schema`` refuses non-local ``$ref`` / ``$dynamicRef`` / ``$recursiveRef``, a ``$id``
+that moves the base URI, an unknown ``$schema`` and nesting beyond ``MAX_DEPTH``, and
+validators use a registry whose ``retrieve`` raises. ``_limits`` runs first; arguments are
+checked by metered validators (``_budget``), so ``first_error`` may raise ``CheckTooCostlyError``.
 """
 
 from __future__ import annotations

@@ -1,11 +1,9 @@
 """Every place a chat request names a tool, read strictly.
 
-``tools`` and the legacy ``functions`` offer tools; ``tool_choice`` (a forced function or
-``allowed_tools``) and the legacy ``function_call`` choose among them; assistant
-``tool_calls`` / ``function_call`` and ``function`` messages record calls in the history.
-Each must have the shape OpenAI documents for chat completions, exactly (a ``type`` is
-case-sensitive): a shape the permission check could misread is a 400, never forwarded
-unchecked. Only function tools exist here, since the response guard judges function calls.
+``tools`` / ``functions``, ``tool_choice`` / ``function_call``, and assistant ``tool_calls`` /
+``function_call`` and ``function`` messages must have exactly the shape OpenAI documents for
+chat completions (``type`` is case-sensitive): a shape the permission check could misread is a
+400, never forwarded. Only function tools exist here, since the response guard judges them.
 """
 
 from __future__ import annotations
