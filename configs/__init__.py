@@ -15,6 +15,8 @@ from configs._ingestion import (
     IngestionSettings,
     IngestionStorageSettings,
     ParsingSettings,
+    TokenChunkingSettings,
+    UnstructuredParsingSettings,
 )
 from configs._loader import CONFIG_ENV, DEFAULT_CONFIG, SettingsError, load_settings
 from configs._logging import JsonFormatter, configure_logging, log_info_fields
@@ -87,7 +89,9 @@ __all__ = [
     "SearchSettings",
     "Settings",
     "SettingsError",
+    "TokenChunkingSettings",
     "ToolSettings",
+    "UnstructuredParsingSettings",
     "UpstreamHttpSettings",
     "UsageSettings",
     "VllmSettings",

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
+from pydantic_core import ErrorDetails
 
 from configs._logging import redact_secrets
 from configs._models import Settings
@@ -30,13 +31,19 @@ def describe(exc: ValidationError, sources: Mapping[Path_, str]) -> str:
     lines = ["invalid configuration:"]
     for error in exc.errors():
         where = _locate(error["loc"])
-        if error["type"] == "extra_forbidden":
-            message = "unknown key" + _suggest(where)
+        tag = _tag_error(error, where.path)
+        if tag is not None:
+            path, blame, message = tag
         else:
-            message = f"{error['msg']} (got {_shown(where.path, error.get('input'))})"
-        # A missing key of a union member is owed by whoever chose the member (its `kind`).
-        blame = where.chosen_by if error["type"] == "missing" and where.chosen_by else where.path
-        lines.append(f"  {_source_of(blame, sources)}: '{'.'.join(where.path)}': {message}")
+            path = where.path
+            if error["type"] == "extra_forbidden":
+                message = "unknown key" + _suggest(where)
+            else:
+                message = f"{error['msg']} (got {_shown(where.path, error.get('input'))})"
+            # A missing key of a union member is owed by whoever chose the member (its `kind`).
+            chosen = where.chosen_by if error["type"] == "missing" else None
+            blame = chosen or where.path
+        lines.append(f"  {_source_of(blame, sources)}: '{'.'.join(path)}': {message}")
     return "\n".join(lines)
 
 
@@ -52,6 +59,22 @@ def _shown(path: Path_, value: object) -> str:
     if isinstance(value, Mapping | list | tuple):
         return f"a {type(value).__name__}"  # may hold anything, headers included
     return redact_secrets(_URL_CREDENTIALS.sub(r"\1***@", repr(value)))
+
+
+def _tag_error(error: ErrorDetails, path: Path_) -> tuple[Path_, Path_, str] | None:
+    """An unknown or absent discriminator (``kind``) of the union at ``path``: the key's path,
+    whom to blame (who set the kind; for an absent one, who wrote the mapping) and the message."""
+    ctx = error.get("ctx") or {}
+    key = str(ctx.get("discriminator", "")).strip("'")
+    if not key.isidentifier():  # a callable discriminator: no key to name
+        return None
+    at = (*path, key)
+    if error["type"] == "union_tag_invalid":
+        got = _shown(at, ctx.get("tag"))
+        return at, at, f"unknown {key}, expected one of {ctx.get('expected_tags')} (got {got})"
+    if error["type"] == "union_tag_not_found":
+        return at, path, f"Field required: the {key} picks the implementation"
+    return None
 
 
 def _source_of(loc: Path_, sources: Mapping[Path_, str]) -> str:
@@ -91,7 +114,9 @@ def _locate(loc: tuple[int | str, ...]) -> _Location:
     while parts:
         annotation, discriminator = _unwrap(annotation, discriminator)
         members = _members(annotation)
-        if len(members) > 1:  # pydantic puts the member's tag in the location
+        if discriminator is not None and _is_model(annotation):
+            members = [annotation]  # a discriminated union of one member, tagged all the same
+        if len(members) > 1 or discriminator is not None:  # pydantic puts the tag in the location
             chosen = _member_tagged(members, discriminator, parts[0])
             if chosen is not None:
                 if discriminator is not None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
@@ -14,6 +14,8 @@ __all__ = [
     "IngestionSettings",
     "IngestionStorageSettings",
     "ParsingSettings",
+    "TokenChunkingSettings",
+    "UnstructuredParsingSettings",
 ]
 
 
@@ -24,26 +26,9 @@ class IngestionStorageSettings(Strict):
     path: Path | None = Field(default=None, description="None: <data_dir>/files")
 
 
-class ParsingSettings(Strict):
-    """unstructured's partitioning. ``hi_res`` / ``ocr_only`` need their extras installed."""
+class _ParsingProcesses(Strict):
+    """How any parser runs: in child processes of the worker, each document under limits."""
 
-    strategy: Literal["fast", "auto", "hi_res", "ocr_only"] = "fast"
-    pdf_engine: Literal["pdfium", "pdfminer"] = Field(
-        default="pdfium",
-        description=(
-            "text layer of PDFs with strategy fast: pdfium (PDFium's text, its lines grouped "
-            "into paragraphs by pdfminer's rule and classified by unstructured; ~20x less "
-            "CPU) or pdfminer (unstructured's partition_pdf); other strategies always use "
-            "partition_pdf"
-        ),
-    )
-    max_pages: int = Field(default=2000, ge=1, description="longer documents fail as invalid_file")
-    languages: tuple[str, ...] = Field(default=("eng",), min_length=1)
-    max_expanded_bytes: int = Field(
-        default=256 * 1024 * 1024,
-        ge=1024,
-        description="DOCX / PPTX unzipping to more fail as invalid_file (zip bombs)",
-    )
     processes: int = Field(
         default=2,
         ge=0,
@@ -69,13 +54,43 @@ class ParsingSettings(Strict):
     )
 
 
-class ChunkingSettings(Strict):
-    """What ``chunking_strategy: auto`` means here (``static`` strategies bring their own sizes).
+class UnstructuredParsingSettings(_ParsingProcesses):
+    """unstructured's partitioning. ``hi_res`` / ``ocr_only`` need their extras installed."""
+
+    kind: Literal["unstructured"] = "unstructured"
+    strategy: Literal["fast", "auto", "hi_res", "ocr_only"] = "fast"
+    pdf_engine: Literal["pdfium", "pdfminer"] = Field(
+        default="pdfium",
+        description=(
+            "text layer of PDFs with strategy fast: pdfium (PDFium's text, its lines grouped "
+            "into paragraphs by pdfminer's rule and classified by unstructured; ~20x less "
+            "CPU) or pdfminer (unstructured's partition_pdf); other strategies always use "
+            "partition_pdf"
+        ),
+    )
+    max_pages: int = Field(default=2000, ge=1, description="longer documents fail as invalid_file")
+    languages: tuple[str, ...] = Field(default=("eng",), min_length=1)
+    max_expanded_bytes: int = Field(
+        default=256 * 1024 * 1024,
+        ge=1024,
+        description="DOCX / PPTX unzipping to more fail as invalid_file (zip bombs)",
+    )
+
+
+# The parser the worker builds (ingestion.parsing.build_parser), chosen by `kind`. One kind
+# today; another is a settings class with its own `kind` literal added here.
+ParsingSettings = Annotated[UnstructuredParsingSettings, Field(discriminator="kind")]
+
+
+class TokenChunkingSettings(Strict):
+    """Chunks of cl100k tokens that keep to section and page boundaries (``TokenChunker``),
+    and what ``chunking_strategy: auto`` means here (``static`` strategies bring their own sizes).
 
     OpenAI's auto is 800/400 tokens; the default embedder reads only 256 word pieces, so the
     defaults are sized to fit its window instead of being silently truncated.
     """
 
+    kind: Literal["tokens"] = "tokens"
     auto_max_chunk_size_tokens: int = Field(default=200, ge=100, le=4096)
     auto_chunk_overlap_tokens: int = Field(default=40, ge=0)
     time_limit_s: float = Field(
@@ -83,18 +98,22 @@ class ChunkingSettings(Strict):
     )
 
     @model_validator(mode="after")
-    def _overlap_fits(self) -> ChunkingSettings:
+    def _overlap_fits(self) -> TokenChunkingSettings:
         if self.auto_chunk_overlap_tokens * 2 > self.auto_max_chunk_size_tokens:
             raise ValueError("auto_chunk_overlap_tokens must be at most half the chunk size")
         return self
+
+
+# The chunker the worker builds (ingestion.chunking.build_chunker), chosen by `kind`.
+ChunkingSettings = Annotated[TokenChunkingSettings, Field(discriminator="kind")]
 
 
 class IngestionSettings(Strict):
     """The document pipeline: upload limits, parse, chunk, embed, store; and its worker metrics."""
 
     storage: IngestionStorageSettings = IngestionStorageSettings()
-    parsing: ParsingSettings = ParsingSettings()
-    chunking: ChunkingSettings = ChunkingSettings()
+    parsing: ParsingSettings = UnstructuredParsingSettings()
+    chunking: ChunkingSettings = TokenChunkingSettings()
     max_file_bytes: int = Field(
         default=50 * 1024 * 1024, ge=1, description="larger files fail as invalid_file"
     )

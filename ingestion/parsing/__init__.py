@@ -10,6 +10,7 @@ from ingestion.parsing._base import (
     Parser,
     detect_kind,
 )
+from ingestion.parsing._factory import build_parser
 from ingestion.parsing._process import ParseLimits, ProcessParser
 from ingestion.parsing._unstructured import UnstructuredParser
 
@@ -22,5 +23,6 @@ __all__ = [
     "Parser",
     "ProcessParser",
     "UnstructuredParser",
+    "build_parser",
     "detect_kind",
 ]

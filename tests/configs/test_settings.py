@@ -200,3 +200,43 @@ def test_unknown_key_inside_mappings_and_lists_is_placed_and_suggested(tmp_path:
     message = str(info.value)
     assert f"{path}: 'providers.models.m.deployments.0.wieght': unknown key" in message
     assert "did you mean 'weight'" in message
+
+
+def test_parsing_and_chunking_name_their_implementation(tmp_path: Path) -> None:
+    settings = load_settings(config_files=[], env={})
+    assert settings.ingestion.parsing.kind == "unstructured"
+    assert settings.ingestion.chunking.kind == "tokens"
+    path = write(tmp_path, "ingestion:\n  parsing:\n    strategy: auto\n")  # no kind: the default
+    settings = load_settings(config_files=[path], env={})
+    assert (settings.ingestion.parsing.kind, settings.ingestion.parsing.strategy) == (
+        "unstructured",
+        "auto",
+    )
+
+
+def test_an_unknown_kind_names_its_key_the_kinds_and_who_set_it(tmp_path: Path) -> None:
+    path = write(tmp_path, "ingestion:\n  parsing:\n    kind: docling\n")
+    with pytest.raises(SettingsError) as info:
+        load_settings(config_files=[path], env={})
+    assert (
+        f"{path}: 'ingestion.parsing.kind': unknown kind, expected one of 'unstructured' "
+        "(got 'docling')" in str(info.value)
+    )
+    with pytest.raises(SettingsError) as info:
+        load_settings(config_files=[], env={"RAGWAY_INFERENCE__EMBEDDER__KIND": "bogus"})
+    assert (
+        "environment variable RAGWAY_INFERENCE__EMBEDDER__KIND: 'inference.embedder.kind': "
+        "unknown kind, expected one of 'local', 'remote' (got 'bogus')" in str(info.value)
+    )
+
+
+def test_unknown_key_in_a_one_member_union_names_its_file_without_the_tag(
+    tmp_path: Path,
+) -> None:
+    path = write(tmp_path, "ingestion:\n  chunking:\n    auto_overlap_tokens: 1\n")
+    with pytest.raises(SettingsError) as info:
+        load_settings(config_files=[path], env={})
+    message = str(info.value)
+    assert f"{path}: 'ingestion.chunking.auto_overlap_tokens': unknown key" in message
+    assert "did you mean 'auto_chunk_overlap_tokens'" in message
+    assert ".tokens." not in message

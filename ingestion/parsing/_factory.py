@@ -1,0 +1,41 @@
+"""Build the configured parser: the one place the parsing ``kind`` discriminator is read."""
+
+from __future__ import annotations
+
+from typing import assert_never
+
+from configs import LoggingSettings, ParsingSettings, UnstructuredParsingSettings
+from ingestion.parsing._base import Parser
+from ingestion.parsing._process import ParseLimits, ProcessParser
+from ingestion.parsing._unstructured import UnstructuredParser
+
+__all__ = ["build_parser"]
+
+
+def build_parser(
+    settings: ParsingSettings, *, log_settings: LoggingSettings | None = None
+) -> Parser:
+    """The parser ``settings.kind`` names, run in ``settings.processes`` child processes under
+    the time and memory limits (0: in the caller's threads, without them)."""
+    parser: Parser
+    match settings:
+        case UnstructuredParsingSettings():
+            parser = UnstructuredParser(
+                strategy=settings.strategy,
+                pdf_engine=settings.pdf_engine,
+                max_pages=settings.max_pages,
+                languages=settings.languages,
+                max_expanded_bytes=settings.max_expanded_bytes,
+            )
+        case _:
+            assert_never(settings)
+    if settings.processes == 0:
+        return parser
+    return ProcessParser(
+        parser,
+        processes=settings.processes,
+        limits=ParseLimits(
+            time_limit_s=settings.time_limit_s, memory_limit_bytes=settings.memory_limit_bytes
+        ),
+        log_settings=log_settings,
+    )
