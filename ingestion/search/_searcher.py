@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -17,6 +16,7 @@ from ingestion.db import DatabaseCapabilities, detect_capabilities
 from ingestion.errors import DatabaseUnavailableError, EmbeddingMismatchError, RecordNotFoundError
 from ingestion.search._common_words import CommonWords
 from ingestion.search._filters import CompiledFilter, compile_filter
+from ingestion.search._rows import PlanRow, ResultRow, named_row
 from ingestion.search._sql import SearchStatement, build_plan_statement, build_search_statement
 from ingestion.search._types import SearchHit, SearchRequest
 
@@ -24,6 +24,8 @@ __all__ = ["HybridSearcher", "QueryVectors", "SearchPlan"]
 
 _FILTER_COLUMN = sql.SQL("f.attributes")
 MAX_EF_SEARCH = 1000  # pgvector's upper bound for hnsw.ef_search
+_PLAN_ROWS = named_row(PlanRow)
+_RESULT_ROWS = named_row(ResultRow)
 
 
 class QueryVectors(Protocol):
@@ -144,12 +146,13 @@ class HybridSearcher:
         params: dict[str, Any] = {"stores": list(request.store_ids)}
         if condition is not None:
             params.update(condition.params)
-        cursor = await conn.execute(build_plan_statement(condition), params)
+        cursor = conn.cursor(row_factory=_PLAN_ROWS)
+        await cursor.execute(build_plan_statement(condition), params)
         rows = await cursor.fetchall()
-        missing = set(request.store_ids) - {row[0] for row in rows}
+        missing = set(request.store_ids) - {row.id for row in rows}
         if missing:
             raise RecordNotFoundError(f"no vector store with id {sorted(missing)[0]!r}")
-        models = {(row[1], row[2]) for row in rows}
+        models = {(row.embedding_model, row.embedding_dimension) for row in rows}
         if len(models) > 1:
             raise EmbeddingMismatchError(
                 "the stores searched together must share one embedding model and dimension"
@@ -160,8 +163,8 @@ class HybridSearcher:
                 f"the store was embedded with {model!r}, the query embedder is "
                 f"{self._embedding_model!r}"
             )
-        filtered = int(sum(row[3] for row in rows))
-        total = int(rows[0][4]) if rows else 0
+        filtered = int(sum(row.filtered_chunks for row in rows))
+        total = int(rows[0].total_chunks) if rows else 0
         return self._choose(dimension, filtered, total, request)
 
     def _choose(
@@ -221,7 +224,7 @@ class HybridSearcher:
         shape: SearchStatement,
         plan: SearchPlan,
         params: dict[str, Any],
-    ) -> psycopg.AsyncCursor[Any]:
+    ) -> psycopg.AsyncCursor[ResultRow]:
         """Queue the search (and its index settings) in the pipeline; read it with ``_read``."""
         statement = self._statement(conn, shape)
         if shape.use_vector and not shape.exact:
@@ -229,7 +232,8 @@ class HybridSearcher:
             if plan.iterative:
                 await _set_local(conn, "hnsw.iterative_scan", "relaxed_order")
                 await _set_local(conn, "hnsw.max_scan_tuples", str(self._settings.max_scan_tuples))
-        return await conn.execute(statement, params)
+        cursor = conn.cursor(row_factory=_RESULT_ROWS)
+        return await cursor.execute(statement, params)
 
     def _statement(
         self, conn: psycopg.AsyncConnection[Any], shape: SearchStatement
@@ -242,11 +246,11 @@ class HybridSearcher:
         return statement
 
 
-async def _read(cursor: psycopg.AsyncCursor[Any]) -> tuple[int, list[SearchHit]]:
+async def _read(cursor: psycopg.AsyncCursor[ResultRow]) -> tuple[int, list[SearchHit]]:
     """How many chunks the vector side found, and the hits."""
     rows = await cursor.fetchall()
-    found = int(rows[0][0]) if rows else 0
-    return found, [_hit(row[1:]) for row in rows if row[1] is not None]
+    found = int(rows[0].vector_found) if rows else 0
+    return found, [hit for row in rows if (hit := _hit(row)) is not None]
 
 
 async def _set_local(conn: psycopg.AsyncConnection[Any], name: str, value: str) -> None:
@@ -254,20 +258,21 @@ async def _set_local(conn: psycopg.AsyncConnection[Any], name: str, value: str) 
     await conn.execute("SELECT set_config(%s, %s, true)", (name, value))
 
 
-def _hit(row: Sequence[Any]) -> SearchHit:
-    (chunk_id, store, file_id, filename, index, content, score, attributes) = row[:8]
-    vector_rank, text_rank, page, section = row[8:12]
+def _hit(row: ResultRow) -> SearchHit | None:
+    """The row's hit; None for the one row of a search that found nothing."""
+    if row.id is None:
+        return None
     return SearchHit(
-        chunk_id=int(chunk_id),
-        vector_store_id=store,
-        file_id=file_id,
-        filename=filename,
-        chunk_index=int(index),
-        content=content,
-        score=float(score),
-        attributes=dict(attributes or {}),
-        vector_rank=int(vector_rank) if vector_rank is not None else None,
-        text_rank=int(text_rank) if text_rank is not None else None,
-        page_number=page,
-        section=section,
+        chunk_id=int(row.id),
+        vector_store_id=row.vector_store_id,
+        file_id=row.file_id,
+        filename=row.filename,
+        chunk_index=int(row.chunk_index),
+        content=row.content,
+        score=float(row.score),
+        attributes=dict(row.attributes or {}),
+        vector_rank=int(row.vector_rank) if row.vector_rank is not None else None,
+        text_rank=int(row.text_rank) if row.text_rank is not None else None,
+        page_number=row.page_number,
+        section=row.section,
     )

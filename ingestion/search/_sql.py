@@ -14,9 +14,9 @@
   that match the whole ``websearch_to_tsquery`` (every word, quoted phrases, ``-not``).
 - ``fused``: reciprocal rank fusion, ``w / (k + rank)`` per side, normalised to [0, 1].
 
-The statement always returns at least one row: the first column counts what ``vec`` found
-(so the caller can tell an index scan that came back short), the hit columns are NULL when
-nothing matched.
+The statement always returns at least one row (``ResultRow``): the first column counts what
+``vec`` found (so the caller can tell an index scan that came back short), the hit columns are
+NULL when nothing matched.
 """
 
 from __future__ import annotations
@@ -123,10 +123,11 @@ _RESULT = """SELECT found.vector_found, hit.*
   FROM (SELECT {vector_found} AS vector_found) AS found
   LEFT JOIN LATERAL (
     SELECT top.id, c.vector_store_id, c.file_id,
-           (SELECT fl.filename FROM files AS fl WHERE fl.id = c.file_id),
+           (SELECT fl.filename FROM files AS fl WHERE fl.id = c.file_id) AS filename,
            c.chunk_index, c.content, top.score,
            (SELECT vsf.attributes FROM vector_store_files AS vsf
-             WHERE vsf.vector_store_id = c.vector_store_id AND vsf.file_id = c.file_id),
+             WHERE vsf.vector_store_id = c.vector_store_id AND vsf.file_id = c.file_id)
+               AS attributes,
            top.vector_rank, top.text_rank, c.page_number, c.section
       FROM (
           SELECT id, vector_rank, text_rank, score FROM fused
@@ -180,14 +181,15 @@ def _fused(shape: SearchStatement) -> str:
 _PLAN = """SELECT s.id, s.embedding_model, s.embedding_dimension,
        coalesce((SELECT sum(f.chunks_total) FROM vector_store_files AS f
                   WHERE f.vector_store_id = s.id AND f.status = 'completed'
-                    AND {condition}), 0)::bigint,
+                    AND {condition}), 0)::bigint AS filtered_chunks,
        (SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = 'chunks'::regclass)
+           AS total_chunks
   FROM vector_stores AS s
  WHERE s.id = ANY(%(stores)s)"""
 
 
 def build_plan_statement(condition: CompiledFilter | None) -> sql.Composed:
-    """Per store: its embedding model and dimension, and how many chunks pass the filter;
-    plus the planner's estimate of all chunks (for the filter's selectivity)."""
+    """Per store (``PlanRow``): its embedding model and dimension, and how many chunks pass
+    the filter; plus the planner's estimate of all chunks (for the filter's selectivity)."""
     clause = condition.clause if condition is not None else sql.SQL("true")
     return sql.SQL(_PLAN).format(condition=clause)
