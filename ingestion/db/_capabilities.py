@@ -21,10 +21,6 @@ class DatabaseCapabilities:
         return self.pgvector_version >= (0, 5)
 
     @property
-    def halfvec(self) -> bool:
-        return self.pgvector_version >= (0, 7)
-
-    @property
     def iterative_index_scan(self) -> bool:
         """``hnsw.iterative_scan``: filtered HNSW searches that keep scanning past the limit."""
         return self.pgvector_version >= (0, 8)
