@@ -23,7 +23,7 @@ texts seen before (``_cache``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -200,9 +200,6 @@ class PiiAnalyzer:
                 if not _overlaps(hit, known, None) and not _overlaps(hit, out, None):
                     out.append(hit)
         return out
-
-    def analyze_many(self, texts: Sequence[str]) -> list[list[Finding]]:
-        return [self.analyze(text) for text in texts]
 
     def _runner(self, recognizer: EntityRecognizer) -> Callable[[str], list[Hit]]:
         if FastPhoneRecognizer.handles(recognizer):

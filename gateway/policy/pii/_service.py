@@ -50,9 +50,6 @@ class PiiService:
     def analyzer(self) -> PiiAnalyzer:
         return self._analyzer
 
-    def policy_exists(self, name: str) -> bool:
-        return self._policies.known(name)
-
     def session(self, *, trust: Trust, key_policy: str | None) -> PiiSession:
         """A request's session; an unknown key policy raises ``PiiPolicyError``."""
         policy = self._policies.resolve(trust=trust, key_policy=key_policy)
