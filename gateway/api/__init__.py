@@ -1,5 +1,6 @@
-"""The OpenAI-compatible API: one package per endpoint family (protocol / serving), thin
-routes in ``_controllers``, services built once in ``ApiServices.open``."""
+"""The OpenAI-compatible API: one package per endpoint family (protocol / serving / its
+``Family``), the endpoint table ``FAMILIES``, thin routes, services built once in
+``ApiServices.open``."""
 
 from __future__ import annotations
 
@@ -12,20 +13,27 @@ from gateway.api.http._uvicorn_internals import (
     require_uvicorn_internals,
 )
 from gateway.api.openai._controllers import GatewayLitestar, api_route_handlers
+from gateway.api.openai._dispatch import Dispatch
 from gateway.api.openai._openapi import document_api_routes
 from gateway.api.openai._services import ApiServices
+from gateway.api.openai._serving import Family, OpenAIServing
+from gateway.api.openai._table import FAMILIES
 
 HTTP_PROTOCOL = (
     "gateway.api:GatewayHttpProtocol"  # uvicorn's ``http=`` option (gateway.api.http._front)
 )
 
 __all__ = [
+    "FAMILIES",
     "HTTP_PROTOCOL",
     "ApiServices",
     "BusyPoll",
+    "Dispatch",
+    "Family",
     "GatewayHttpProtocol",
     "GatewayLitestar",
     "GatewayRequest",
+    "OpenAIServing",
     "UvicornInternalsError",
     "api_route_handlers",
     "document_api_routes",

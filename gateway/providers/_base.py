@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, ClassVar, Literal, Protocol
 
 from gateway.providers.http import TransportOptions
 
@@ -24,6 +24,8 @@ __all__ = [
     "ChatProvider",
     "CompletionProvider",
     "EmbeddingProvider",
+    "Provider",
+    "ProviderCapability",
     "Target",
     "UpstreamConnectError",
     "UpstreamError",
@@ -31,6 +33,10 @@ __all__ = [
     "UpstreamStatusError",
     "UpstreamTimeoutError",
 ]
+
+
+# What an adapter can serve; an endpoint family names the one it needs.
+ProviderCapability = Literal["chat", "completion", "embedding"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,3 +148,9 @@ class EmbeddingProvider(Protocol):
 
     async def embed(self, target: Target, body: dict[str, Any]) -> dict[str, Any]:
         """An OpenAI ``list`` of ``embedding`` objects with ``usage``."""
+
+
+class Provider(ChatProvider, Protocol):
+    """One provider kind's adapter: chat always, the other protocols as ``capabilities`` says."""
+
+    capabilities: ClassVar[frozenset[ProviderCapability]]

@@ -10,11 +10,12 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import msgspec
 
 from gateway.providers._base import (
+    ProviderCapability,
     Target,
     UpstreamConnectError,
     UpstreamError,
@@ -41,6 +42,10 @@ _decode = msgspec.json.Decoder().decode
 
 class OpenAIProvider:
     """Chat, completions and embeddings against ``{base_url}/chat/completions`` etc."""
+
+    capabilities: ClassVar[frozenset[ProviderCapability]] = frozenset(
+        {"chat", "completion", "embedding"}
+    )
 
     def __init__(self, *, client: HttpClient) -> None:
         self._client = client

@@ -1,76 +1,73 @@
-"""Provider adapters by kind, built once per process around the shared upstream clients.
+"""Provider adapters by kind, built once per process around the shared upstream client.
 
-Adding a provider kind: one entry in ``_FACTORIES`` (and the kind in
-``configs.DeploymentSettings.provider``).
+Adding a provider kind: one entry in ``_FACTORIES`` (and its settings model in
+``configs.DeploymentSettings``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
-from contextlib import AsyncExitStack
-from typing import Any, cast
+from collections.abc import Callable, Iterable, Mapping
+from typing import cast
 
 from gateway.providers._azure import AzureOpenAIProvider
-from gateway.providers._base import ChatProvider, CompletionProvider, EmbeddingProvider
+from gateway.providers._base import (
+    CompletionProvider,
+    EmbeddingProvider,
+    Provider,
+    ProviderCapability,
+)
 from gateway.providers._openai import OpenAIProvider
 from gateway.providers.http import HttpClient
 
 __all__ = ["ProviderRegistry"]
 
-_Factory = Callable[[HttpClient, AsyncExitStack], Awaitable[Any]]
 
-
-async def _openai(client: HttpClient, _: AsyncExitStack) -> OpenAIProvider:
-    return OpenAIProvider(client=client)
-
-
-async def _azure(client: HttpClient, _: AsyncExitStack) -> AzureOpenAIProvider:
-    return AzureOpenAIProvider(client=client)
-
-
-async def _anthropic(client: HttpClient, _: AsyncExitStack) -> ChatProvider:
+def _anthropic(client: HttpClient) -> Provider:
     # imported only when a deployment uses it; shares the process's one upstream pool
     from gateway.providers.anthropic import AnthropicProvider
 
     return AnthropicProvider(client=client)
 
 
-_FACTORIES: dict[str, _Factory] = {"openai": _openai, "azure": _azure, "anthropic": _anthropic}
+_FACTORIES: Mapping[str, Callable[[HttpClient], Provider]] = {
+    "openai": lambda client: OpenAIProvider(client=client),
+    "azure": lambda client: AzureOpenAIProvider(client=client),
+    "anthropic": _anthropic,
+}
 
 
 class ProviderRegistry:
     """The adapters of the provider kinds in use, and what each can serve."""
 
-    def __init__(self, providers: dict[str, Any], *, closer: AsyncExitStack | None = None):
-        self._providers = providers
-        self._closer = closer
+    def __init__(self, providers: Mapping[str, Provider]) -> None:
+        self._providers = dict(providers)
 
     @classmethod
-    async def open(cls, kinds: Iterable[str], *, client: HttpClient) -> ProviderRegistry:
-        stack = AsyncExitStack()
-        providers: dict[str, Any] = {}
-        try:
-            for kind in sorted(set(kinds)):
-                factory = _FACTORIES.get(kind)
-                if factory is None:
-                    raise ValueError(f"unknown provider kind {kind!r}")
-                providers[kind] = await factory(client, stack)
-        except BaseException:
-            await stack.aclose()
-            raise
-        return cls(providers, closer=stack)
+    def open(cls, kinds: Iterable[str], *, client: HttpClient) -> ProviderRegistry:
+        providers: dict[str, Provider] = {}
+        for kind in sorted(set(kinds)):
+            factory = _FACTORIES.get(kind)
+            if factory is None:
+                raise ValueError(f"unknown provider kind {kind!r}")
+            providers[kind] = factory(client)
+        return cls(providers)
 
-    def chat(self, kind: str) -> ChatProvider:
-        return cast(ChatProvider, self._providers[kind])
-
-    def completion(self, kind: str) -> CompletionProvider | None:
+    def serves(self, kind: str, capability: ProviderCapability) -> bool:
+        """Whether kind ``kind``'s adapter offers ``capability``."""
         provider = self._providers.get(kind)
-        return cast(CompletionProvider, provider) if hasattr(provider, "complete") else None
+        return provider is not None and capability in provider.capabilities
 
-    def embedding(self, kind: str) -> EmbeddingProvider | None:
-        provider = self._providers.get(kind)
-        return cast(EmbeddingProvider, provider) if hasattr(provider, "embed") else None
+    def chat(self, kind: str) -> Provider:
+        return self._providers[kind]
 
-    async def aclose(self) -> None:
-        if self._closer is not None:
-            await self._closer.aclose()
+    def completion(self, kind: str) -> CompletionProvider:
+        return cast(CompletionProvider, self._capable(kind, "completion"))
+
+    def embedding(self, kind: str) -> EmbeddingProvider:
+        return cast(EmbeddingProvider, self._capable(kind, "embedding"))
+
+    def _capable(self, kind: str, capability: ProviderCapability) -> Provider:
+        provider = self._providers[kind]
+        if capability not in provider.capabilities:
+            raise LookupError(f"provider kind {kind!r} does not serve {capability}")
+        return provider

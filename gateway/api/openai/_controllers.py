@@ -1,12 +1,13 @@
 """Thin routes: each hands the HTTP exchange to its serving object (built at start-up).
 
-The OpenAI POST routes are plain ASGI functions: registered with Litestar (OpenAPI, the
-route table) and also reachable through ``GatewayLitestar``'s direct lane.
+The OpenAI POST routes come from the endpoint table: plain ASGI functions registered with
+Litestar (``api_route_handlers``), and the same serving objects reached through
+``GatewayLitestar``'s direct lanes (``ApiServices.dispatch``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from litestar import Controller, Litestar, Request, Response, asgi, get
@@ -14,20 +15,11 @@ from litestar.params import FromPath
 from litestar.types import Receive, Scope, Send
 
 from gateway.api.openai._services import ApiServices
-from gateway.api.openai._serving import OpenAIServing
+from gateway.api.openai._serving import Family, OpenAIServing
+from gateway.api.openai._table import FAMILIES
 from gateway.api.openai.models.protocol import Model, ModelList
 
-__all__ = ["FAST_ROUTES", "GatewayLitestar", "ModelsController", "api_route_handlers"]
-
-# The OpenAI POST routes: path -> the ApiServices field whose serving object answers it.
-# Reached through Litestar (``FAST_ROUTES``, the direct lane) and, on the gateway's own HTTP
-# front, straight from the protocol (``GatewayLitestar.direct_route``).
-_OPENAI_POSTS = {
-    "/v1/chat/completions": "chat",
-    "/v1/completions": "completions",
-    "/v1/embeddings": "embeddings",
-}
-_DIRECT = {path.encode(): field for path, field in _OPENAI_POSTS.items()}
+__all__ = ["GatewayLitestar", "ModelsController", "api_route_handlers"]
 
 
 def _services(scope: Scope) -> ApiServices:
@@ -35,22 +27,18 @@ def _services(scope: Scope) -> ApiServices:
     return services
 
 
-def _asgi_route(path: str, field: str) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
-    async def route(scope: Scope, receive: Receive, send: Send) -> None:
-        serving: OpenAIServing = getattr(_services(scope), field)
-        await serving.handle(scope, receive, send)  # type: ignore[arg-type]
+def _asgi_route(family: Family) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
+    name = family.name
 
-    route.__name__ = route.__qualname__ = path.removeprefix("/v1/").replace("/", "_")
+    async def route(scope: Scope, receive: Receive, send: Send) -> None:
+        await _services(scope).servings[name].handle(scope, receive, send)  # type: ignore[arg-type]
+
+    route.__name__ = route.__qualname__ = family.path.removeprefix("/v1/").replace("/", "_")
     return route
 
 
-FAST_ROUTES: dict[str, Callable[[Scope, Receive, Send], Awaitable[None]]] = {
-    path: _asgi_route(path, field) for path, field in _OPENAI_POSTS.items()
-}
-
-
 class GatewayLitestar(Litestar):
-    """Litestar with a direct lane for the OpenAI POST routes.
+    """Litestar with a direct lane for the endpoint table's POST routes.
 
     Those requests skip Litestar's per-request machinery (scope state, host check, route
     lookup, middleware): ~10% of the gateway's CPU per proxied request, measured with
@@ -61,25 +49,18 @@ class GatewayLitestar(Litestar):
     (``gateway.api.http._front``): it hands the serving object to the protocol, with no ASGI.
     """
 
-    _direct_api: ApiServices | None = None
-    _direct: dict[bytes, OpenAIServing] | None = None
-
     def direct_route(self, target: bytes) -> OpenAIServing | None:
         """What serves ``POST target`` straight from the HTTP protocol, once started."""
         api: ApiServices | None = getattr(self.state, "api", None)
-        if api is None:
-            return None
-        if api is not self._direct_api or self._direct is None:
-            self._direct = {path: getattr(api, name) for path, name in _DIRECT.items()}
-            self._direct_api = api
-        return self._direct.get(target)
+        return None if api is None else api.dispatch.by_target.get(target)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and not scope.get("root_path"):
-            route = FAST_ROUTES.get(scope["path"])
-            if route is not None:
+            api: ApiServices | None = getattr(self.state, "api", None)
+            serving = None if api is None else api.dispatch.by_path.get(scope["path"])
+            if serving is not None:
                 scope["app"] = scope["litestar_app"] = self
-                await route(scope, receive, send)
+                await serving.handle(scope, receive, send)
                 return
         await super().__call__(scope, receive, send)
 
@@ -103,9 +84,10 @@ class ModelsController(Controller):
         return Response(model, headers={"x-request-id": request_id})
 
 
-def api_route_handlers() -> list[Any]:
-    handlers: list[Any] = [
-        asgi(path, copy_scope=False, name=route.__name__)(route)
-        for path, route in FAST_ROUTES.items()
-    ]
+def api_route_handlers(families: Sequence[Family] = FAMILIES) -> list[Any]:
+    """Litestar's handlers: one ASGI route per family of the endpoint table, and the models."""
+    handlers: list[Any] = []
+    for family in families:
+        route = _asgi_route(family)
+        handlers.append(asgi(family.path, copy_scope=False, name=route.__name__)(route))
     return [*handlers, ModelsController]

@@ -1,11 +1,9 @@
-"""OpenAPI entries for the raw-ASGI routes (Litestar documents only its regular handlers).
-
-The request schemas come from the same wire models that check the bodies, so the
-documentation cannot drift from what is enforced.
-"""
+"""OpenAPI entries for the endpoint table's raw-ASGI routes (Litestar documents only its
+regular handlers). The request schemas are the wire models that check the bodies."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, cast
 
 import msgspec
@@ -20,9 +18,7 @@ from litestar.openapi.spec import (
     Schema,
 )
 
-from gateway.api.openai.chat.protocol import ChatCompletionRequest
-from gateway.api.openai.completions.protocol import CompletionRequest
-from gateway.api.openai.embeddings.protocol import EmbeddingRequest
+from gateway.api.openai._serving import Family
 
 __all__ = ["document_api_routes"]
 
@@ -43,61 +39,41 @@ _ERROR = {
     },
 }
 
-_ROUTES: tuple[tuple[str, type[msgspec.Struct], str, str, bool], ...] = (
-    (
-        "/v1/chat/completions",
-        ChatCompletionRequest,
-        "Chat completion (OpenAI format)",
-        "A `chat.completion` object, or with `stream: true` server-sent "
-        "`chat.completion.chunk` events ending with `data: [DONE]`.",
-        True,
-    ),
-    (
-        "/v1/completions",
-        CompletionRequest,
-        "Text completion (the legacy prompt API)",
-        "A `text_completion` object, or with `stream: true` server-sent chunks.",
-        True,
-    ),
-    (
-        "/v1/embeddings",
-        EmbeddingRequest,
-        "Embeddings",
-        "A `list` of `embedding` objects (floats or base64 per `encoding_format`).",
-        False,
-    ),
-)
 
+def document_api_routes(app: Litestar, families: Sequence[Family] | None = None) -> None:
+    """Add the families' POST routes to the app's OpenAPI document (call once at start-up).
 
-def document_api_routes(app: Litestar) -> None:
-    """Add the OpenAI POST routes to the app's OpenAPI document (call once at start-up)."""
+    ``families`` defaults to the table the app's ``ApiServices`` serves.
+    """
+    if families is None:
+        families = app.state.api.families
     # Looked up by name: Litestar keeps the class in a private module.
     openapi: OpenAPI = app.plugins.get("OpenAPIPlugin").provide_openapi()
     paths = openapi.paths if openapi.paths is not None else {}
     _, components = msgspec.json.schema_components(
-        [model for _, model, *_ in _ROUTES], ref_template="#/components/schemas/{name}"
+        [family.request_model for family in families], ref_template="#/components/schemas/{name}"
     )
     schemas = openapi.components.schemas if openapi.components.schemas is not None else {}
     for name, schema in components.items():
         schemas[name] = cast(Schema, schema)
     openapi.components.schemas = schemas
     error = OpenAPIMediaType(schema=cast(Schema, _ERROR))
-    for path, model, summary, description, streams in _ROUTES:
+    for family in families:
         content = {"application/json": OpenAPIMediaType(schema=cast(Schema, {"type": "object"}))}
-        if streams:
+        if family.streams:
             content["text/event-stream"] = OpenAPIMediaType(schema=cast(Schema, {"type": "string"}))
-        ref: dict[str, Any] = {"$ref": f"#/components/schemas/{model.__name__}"}
-        paths[path] = PathItem(
+        ref: dict[str, Any] = {"$ref": f"#/components/schemas/{family.request_model.__name__}"}
+        paths[family.path] = PathItem(
             post=Operation(
                 tags=["openai"],
-                summary=summary,
-                operation_id=path.strip("/").replace("/", "_"),
+                summary=family.summary,
+                operation_id=family.operation_id,
                 request_body=RequestBody(
                     content={"application/json": OpenAPIMediaType(schema=cast(Schema, ref))},
                     required=True,
                 ),
                 responses={
-                    "200": OpenAPIResponse(description=description, content=content),
+                    "200": OpenAPIResponse(description=family.description, content=content),
                     "default": OpenAPIResponse(
                         description="An error in OpenAI's shape",
                         content={"application/json": error},

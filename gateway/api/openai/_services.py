@@ -6,14 +6,12 @@ import time
 from collections.abc import Mapping, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from typing import TypeVar
 
 from configs import Settings
 from gateway.api.http._busy_poll import BusyPoll
-from gateway.api.openai._serving import OpenAIServing
-from gateway.api.openai.chat.serving import ChatServing
-from gateway.api.openai.completions.serving import CompletionServing
-from gateway.api.openai.embeddings.serving import EmbeddingServing
+from gateway.api.openai._dispatch import Dispatch
+from gateway.api.openai._serving import Family, OpenAIServing
+from gateway.api.openai._table import FAMILIES
 from gateway.api.openai.models.serving import ModelsServing
 from gateway.platform.resources import Resources
 from gateway.policy.auth import Authenticator
@@ -24,16 +22,18 @@ from gateway.providers.routing import Router, build_routes
 
 __all__ = ["ApiServices"]
 
-S = TypeVar("S", bound=OpenAIServing)
-
 
 @dataclass(slots=True)
 class ApiServices:
-    """Everything the OpenAI routes use; ``close`` releases the upstream connections."""
+    """Everything the OpenAI routes use; ``close`` releases the upstream connections.
 
-    chat: ChatServing
-    completions: CompletionServing
-    embeddings: EmbeddingServing
+    ``servings`` holds one serving object per family of ``families`` (the endpoint table),
+    by family name; ``dispatch`` finds them by path.
+    """
+
+    families: tuple[Family, ...]
+    servings: Mapping[str, OpenAIServing]
+    dispatch: Dispatch
     models: ModelsServing
     pipeline: Pipeline
     router: Router
@@ -49,6 +49,7 @@ class ApiServices:
         authenticator: Authenticator,
         env: Mapping[str, str],
         policy_hooks: Sequence[Hook] = (),
+        families: Sequence[Family] = FAMILIES,
     ) -> ApiServices:
         config = settings.providers
         install_log_context()
@@ -67,8 +68,7 @@ class ApiServices:
         client = open_http_client(config.http, env=env)
         stack.push_async_callback(client.aclose)
         kinds = {d.kind for route in routes.values() for d in route.deployments}
-        providers = await ProviderRegistry.open(kinds, client=client)
-        stack.push_async_callback(providers.aclose)
+        providers = ProviderRegistry.open(kinds, client=client)
         router = Router(routes, settings=config.routing, observer=observer)
         pipeline = build_pipeline(
             HookDeps(
@@ -83,8 +83,9 @@ class ApiServices:
             settings.gateway.busy_poll_us / 1_000_000, on_polled=observer.busy_polled
         )
 
-        def serving(kind: type[S]) -> S:
-            return kind(
+        servings = {
+            family.name: family.serving(
+                family=family,
                 pipeline=pipeline,
                 router=router,
                 providers=providers,
@@ -93,11 +94,12 @@ class ApiServices:
                 overhead_header=config.observability.overhead_header,
                 busy_poll=busy_poll,
             )
-
+            for family in families
+        }
         return cls(
-            chat=serving(ChatServing),
-            completions=serving(CompletionServing),
-            embeddings=serving(EmbeddingServing),
+            families=tuple(families),
+            servings=servings,
+            dispatch=Dispatch.of(servings.values()),
             models=ModelsServing(
                 pipeline=pipeline, router=router, observer=observer, created=int(time.time())
             ),

@@ -3,7 +3,8 @@
 One call: read the body -> AUTH hooks -> decode and check the body -> resolve the model
 alias -> the other request hooks -> the router (fallback, breakers) -> response hooks ->
 the response (JSON, or SSE chunks then ``[DONE]``) -> ``on_end`` hooks, metrics, access log.
-Each endpoint family subclasses it with its wire model and provider operation.
+Each endpoint family subclasses it with its provider operation; its ``Family`` (an entry
+of the endpoint table, ``gateway.api.openai._table``) gives the rest.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
-from typing import Any, ClassVar, Literal
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import msgspec
 
@@ -29,11 +31,17 @@ from gateway.platform.errors import (
 )
 from gateway.policy.auth import bearer_token
 from gateway.policy.observability import REQUEST_ID, RequestObserver, accept_request_id
-from gateway.policy.pipeline import Call, Endpoint, Pipeline
-from gateway.providers import ProviderRegistry, Target, UpstreamError, UpstreamProtocolError
+from gateway.policy.pipeline import NO_CAPABILITIES, Call, Capabilities, Pipeline
+from gateway.providers import (
+    ProviderCapability,
+    ProviderRegistry,
+    Target,
+    UpstreamError,
+    UpstreamProtocolError,
+)
 from gateway.providers.routing import Deployment, ModelRoute, Router
 
-__all__ = ["OpenAIServing"]
+__all__ = ["Family", "OpenAIServing"]
 
 _log = logging.getLogger(__name__)
 _encode = msgspec.json.Encoder().encode
@@ -48,18 +56,39 @@ class MethodNotAllowedError(GatewayError):
     default_code = "method_not_allowed"
 
 
-class OpenAIServing:
-    """Built once per process; ``handle`` is the ASGI entry of one endpoint."""
+@dataclass(frozen=True, slots=True)
+class Family:
+    """What the routes, the HTTP front's fast lane, the OpenAPI document, the serving object
+    and the policy steps know about one endpoint family.
 
-    endpoint: ClassVar[Endpoint]
-    path: ClassVar[str]
-    request_model: ClassVar[type[msgspec.Struct]]
-    model_type: ClassVar[Literal["chat", "embedding"]] = "chat"
-    can_stream: ClassVar[bool] = True
+    ``name`` is ``Call.endpoint`` (the usage rows' ``endpoint``, the metrics' ``route``);
+    ``provider_capability`` is what a deployment's adapter must offer to serve it.
+    """
+
+    name: str
+    path: str  # POST only
+    request_model: type[msgspec.Struct]  # checks the body; its schema is the OpenAPI one
+    serving: type[OpenAIServing]
+    provider_capability: ProviderCapability
+    summary: str  # OpenAPI
+    description: str  # OpenAPI: the 200 answer
+    capabilities: Capabilities = NO_CAPABILITIES
+    model_type: Literal["chat", "embedding"] = "chat"
+    streams: bool = True
+
+    @property
+    def operation_id(self) -> str:
+        """``v1_chat_completions``: the route's name and its OpenAPI operation id."""
+        return self.path.strip("/").replace("/", "_")
+
+
+class OpenAIServing:
+    """Built once per process for its family; ``handle`` is the ASGI entry of one endpoint."""
 
     def __init__(
         self,
         *,
+        family: Family,
         pipeline: Pipeline,
         router: Router,
         providers: ProviderRegistry,
@@ -68,6 +97,14 @@ class OpenAIServing:
         overhead_header: bool = True,
         busy_poll: BusyPoll | None = None,
     ) -> None:
+        self.family = family
+        self.endpoint = family.name
+        self.path = family.path
+        self.request_model = family.request_model
+        self.model_type = family.model_type
+        self.can_stream = family.streams
+        self._capabilities = family.capabilities
+        self._needs = family.provider_capability
         self._pipeline = pipeline
         self._router = router
         self._providers = providers
@@ -78,7 +115,7 @@ class OpenAIServing:
 
     # -- what endpoint families provide -----------------------------------------
     def supports(self, deployment: Deployment) -> bool:
-        return True
+        return self._providers.serves(deployment.kind, self._needs)
 
     async def call_upstream(
         self, deployment: Deployment, target: Target, body: dict[str, Any]
@@ -110,6 +147,7 @@ class OpenAIServing:
             started=started,
             token=bearer_token(headers.get("authorization")),
             headers=headers,
+            capabilities=self._capabilities,
         )
         context = REQUEST_ID.set(call.request_id)
         self._observer.started(self.endpoint)

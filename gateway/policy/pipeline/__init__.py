@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from gateway.policy.pipeline._builtin import AuthHook, ModelAccessHook
 from gateway.policy.pipeline._call import Call, Endpoint, Usage
+from gateway.policy.pipeline._capabilities import NO_CAPABILITIES, Capabilities
 from gateway.policy.pipeline._hook import Hook, Stage
 from gateway.policy.pipeline._pipeline import HookFailedError, Pipeline
 from gateway.policy.pipeline._registry import HookDeps, build_hooks, build_pipeline
 
 __all__ = [
+    "NO_CAPABILITIES",
     "AuthHook",
     "Call",
+    "Capabilities",
     "Endpoint",
     "Hook",
     "HookDeps",

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from gateway.platform.errors import GatewayError
 from gateway.policy.auth import Principal
+from gateway.policy.pipeline._capabilities import NO_CAPABILITIES, Capabilities
 from gateway.providers.routing import Deployment, ModelRoute, RouteTrace
 
 __all__ = ["Call", "Endpoint", "Usage"]
 
-Endpoint = Literal["chat.completions", "completions", "embeddings", "models"]
+# A family's name: "chat.completions", "completions", "embeddings", "models", or a new
+# family's; stored as the usage rows' ``endpoint`` and the metrics' ``route`` label.
+Endpoint = str
 
 
 @dataclass(slots=True)
@@ -45,7 +48,8 @@ class Call:
     client sent it; a hook may rewrite it, e.g. to redact); ``principal`` is set by the auth
     hook; ``route`` is the resolved model alias; ``deployment`` and ``usage`` are known once
     the upstream answered; ``response_headers`` are added to the client's response;
-    ``state`` is scratch space for hooks, keyed by the hook's name.
+    ``state`` is scratch space for hooks, keyed by the hook's name; ``capabilities`` is
+    what the endpoint's family declares the policy steps do for it.
     """
 
     request_id: str
@@ -73,3 +77,4 @@ class Call:
     # streams: set by an on_chunk hook to make the chunk it checks the last one sent (e.g. a
     # budget used up); the upstream is closed, then trailing_chunks and [DONE] follow
     end_stream: bool = False
+    capabilities: Capabilities = NO_CAPABILITIES

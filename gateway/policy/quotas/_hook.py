@@ -72,7 +72,7 @@ class QuotaHook(Hook):
     async def on_request(self, call: Call) -> None:
         if call.principal is None:
             raise AuthenticationError("this request was not authenticated")
-        answer = 0 if call.endpoint == "embeddings" else _max_tokens(call.body)
+        answer = _max_tokens(call.body) if call.capabilities.answer_tokens else 0
         prompt = estimate_prompt_tokens(call.body, chars_per_token=self._chars_per_token)
         reservation = await self._quotas.reserve(
             call.principal, model=call.model or "", prompt_tokens=prompt, max_tokens=answer

@@ -80,7 +80,7 @@ class RetrievalHook(Hook):
         self._settings = settings
 
     async def on_request(self, call: Call) -> None:
-        if call.endpoint != "chat.completions":
+        if not call.capabilities.retrieval:
             return
         tool = find_file_search(call.body)
         if tool is None:

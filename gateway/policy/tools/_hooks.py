@@ -54,7 +54,7 @@ class ToolRequestHook(Hook):
         self._audit = audit
 
     async def on_request(self, call: Call) -> None:
-        if call.endpoint != "chat.completions":
+        if not call.capabilities.tools:
             return
         principal = _principal(call)
         check = functools.partial(
@@ -96,15 +96,15 @@ class ToolResponseHook(Hook):
         self._audit = audit
 
     async def on_response(self, call: Call, response: dict[str, Any]) -> None:
-        if call.endpoint == "chat.completions":
+        if call.capabilities.tools:
             guard = self._guard(call)
             await self._check(call, guard.check_response, response, has_tool_calls(response))
 
     def wants_chunks(self, call: Call) -> bool:
-        return call.endpoint == "chat.completions"  # any chunk may carry a tool call
+        return call.capabilities.tools  # any chunk may carry a tool call
 
     async def on_chunk(self, call: Call, chunk: dict[str, Any]) -> None:
-        if call.endpoint == "chat.completions":
+        if call.capabilities.tools:
             guard = self._guard(call)
             work = guard.work(chunk)
             if work:  # most chunks are text only: nothing to do

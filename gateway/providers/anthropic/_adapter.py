@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncGenerator, Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import msgspec
 
-from gateway.providers._base import Target, UpstreamProtocolError
+from gateway.providers._base import ProviderCapability, Target, UpstreamProtocolError
 from gateway.providers._scrub import known_secrets, scrub
 from gateway.providers.anthropic._errors import (
     MalformedUpstreamError,
@@ -39,6 +39,8 @@ class AnthropicProvider:
     ``Target.api_version`` overrides the ``anthropic-version`` header; ``Target.headers``
     (e.g. ``anthropic-beta``) are sent as given.
     """
+
+    capabilities: ClassVar[frozenset[ProviderCapability]] = frozenset({"chat"})
 
     def __init__(
         self,

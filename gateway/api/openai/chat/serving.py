@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any, ClassVar
+from typing import Any
 
 from gateway.api.openai._serving import OpenAIServing
-from gateway.api.openai.chat.protocol import ChatCompletionRequest
-from gateway.policy.pipeline import Endpoint
 from gateway.providers import Target
 from gateway.providers.routing import Deployment
 
@@ -15,10 +13,6 @@ __all__ = ["ChatServing"]
 
 
 class ChatServing(OpenAIServing):
-    endpoint: ClassVar[Endpoint] = "chat.completions"
-    path: ClassVar[str] = "/v1/chat/completions"
-    request_model = ChatCompletionRequest
-
     async def call_upstream(
         self, deployment: Deployment, target: Target, body: dict[str, Any]
     ) -> dict[str, Any]:
