@@ -37,9 +37,13 @@ from configs._policy import (
     UsageSettings,
 )
 from configs._providers import (
+    AnthropicDeploymentSettings,
+    AzureDeploymentSettings,
+    BaseDeploymentSettings,
     DeploymentSettings,
     ModelAliasSettings,
     ObservabilitySettings,
+    OpenAIDeploymentSettings,
     ProvidersSettings,
     RoutingSettings,
     UpstreamHttpSettings,
@@ -55,7 +59,10 @@ from configs._tools import AuditSettings, ToolSettings
 __all__ = [
     "CONFIG_ENV",
     "DEFAULT_CONFIG",
+    "AnthropicDeploymentSettings",
     "AuditSettings",
+    "AzureDeploymentSettings",
+    "BaseDeploymentSettings",
     "ChunkingSettings",
     "CpuServerSettings",
     "DatabaseSettings",
@@ -72,6 +79,7 @@ __all__ = [
     "LoggingSettings",
     "ModelAliasSettings",
     "ObservabilitySettings",
+    "OpenAIDeploymentSettings",
     "ParsingSettings",
     "PiiAction",
     "PiiNlpSettings",

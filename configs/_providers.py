@@ -4,15 +4,22 @@ and observability (request ids, access log, metrics)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from configs._strict import Strict
 
 __all__ = [
+    "AnthropicDeploymentSettings",
+    "AzureDeploymentSettings",
+    "BaseDeploymentSettings",
     "DeploymentSettings",
     "ModelAliasSettings",
     "ObservabilitySettings",
+    "OpenAIDeploymentSettings",
     "ProvidersSettings",
     "RoutingSettings",
     "UpstreamHttpSettings",
@@ -27,26 +34,18 @@ def _check_ca_bundle(value: str | None) -> str | None:
     return value
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class DeploymentSettings(_Strict):
-    """One upstream that can serve a model alias.
+class BaseDeploymentSettings(Strict):
+    """What every deployment has, whatever its provider: one upstream that can serve a model
+    alias.
 
     The API key is never written here: ``api_key_env`` names the environment variable that
     holds it, read once when the gateway starts.
     """
 
     name: str = Field(min_length=1, description="unique name, used in logs and metrics")
-    provider: Literal["openai", "azure", "anthropic"] = Field(
-        description="openai: OpenAI or any compatible server (vLLM); azure: Azure OpenAI; "
-        "anthropic: the Messages API"
-    )
     model: str = Field(min_length=1, description="model (or Azure deployment) name upstream")
     base_url: str = Field(description="e.g. https://api.openai.com/v1")
     api_key_env: str | None = Field(default=None, description="NAME of the key's env variable")
-    api_version: str | None = Field(default=None, description="Azure api-version")
     timeout_s: float = Field(default=60.0, gt=0, description="connect + first byte")
     weight: float = Field(default=1.0, gt=0)
     trust: Literal["local", "external"] = "external"
@@ -66,11 +65,17 @@ class DeploymentSettings(_Strict):
     verify: bool | None = Field(
         default=None, description="verify the upstream's TLS certificate; unset: providers.http"
     )
-    default_max_tokens: int | None = Field(
-        default=None,
-        ge=1,
-        description="anthropic only: max_tokens sent when the client sets none (default 4096)",
-    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _key_of_another_provider(cls, data: Any) -> Any:
+        """A key only other providers take is named as such (not just "unknown key")."""
+        if isinstance(data, Mapping):
+            for key in data.keys() - cls.model_fields.keys():
+                takers = [kind for kind, model in _BY_PROVIDER.items() if key in model.model_fields]
+                if takers:
+                    raise ValueError(f"{key} applies to {' and '.join(takers)} deployments only")
+        return data
 
     @field_validator("base_url")
     @classmethod
@@ -91,16 +96,45 @@ class DeploymentSettings(_Strict):
     def _ca_file(cls, value: str | None) -> str | None:
         return _check_ca_bundle(value)
 
-    @model_validator(mode="after")
-    def _azure_needs_version(self) -> DeploymentSettings:
-        if self.provider == "azure" and not self.api_version:
-            raise ValueError("azure deployments need api_version (e.g. 2024-10-21)")
-        if self.default_max_tokens is not None and self.provider != "anthropic":
-            raise ValueError("default_max_tokens applies to anthropic deployments only")
-        return self
+
+class OpenAIDeploymentSettings(BaseDeploymentSettings):
+    """OpenAI or any server speaking its wire format (vLLM)."""
+
+    provider: Literal["openai"] = Field(description="OpenAI or any compatible server (vLLM)")
 
 
-class ModelAliasSettings(_Strict):
+class AzureDeploymentSettings(BaseDeploymentSettings):
+    """Azure OpenAI: ``base_url`` is the resource endpoint, ``model`` the Azure deployment."""
+
+    provider: Literal["azure"] = Field(description="Azure OpenAI")
+    api_version: str = Field(min_length=1, description="Azure api-version, e.g. 2024-10-21")
+
+
+class AnthropicDeploymentSettings(BaseDeploymentSettings):
+    """Anthropic's Messages API."""
+
+    provider: Literal["anthropic"] = Field(description="the Messages API")
+    api_version: str | None = Field(default=None, description="overrides anthropic-version")
+    default_max_tokens: int | None = Field(
+        default=None,
+        ge=1,
+        description="max_tokens sent when the client sets none (default 4096)",
+    )
+
+
+# One model per provider kind, picked by ``provider``; each takes only its own keys.
+DeploymentSettings = Annotated[
+    OpenAIDeploymentSettings | AzureDeploymentSettings | AnthropicDeploymentSettings,
+    Field(discriminator="provider"),
+]
+_BY_PROVIDER: Final[Mapping[str, type[BaseDeploymentSettings]]] = {
+    "openai": OpenAIDeploymentSettings,
+    "azure": AzureDeploymentSettings,
+    "anthropic": AnthropicDeploymentSettings,
+}
+
+
+class ModelAliasSettings(Strict):
     """A model name clients use, served by one or more deployments."""
 
     type: Literal["chat", "embedding"] = Field(
@@ -110,7 +144,7 @@ class ModelAliasSettings(_Strict):
     deployments: tuple[DeploymentSettings, ...] = Field(min_length=1)
 
 
-class RoutingSettings(_Strict):
+class RoutingSettings(Strict):
     """Fallback between deployments and the per-deployment circuit breaker."""
 
     deadline_s: float = Field(default=120.0, gt=0, description="overall limit for all attempts")
@@ -121,7 +155,7 @@ class RoutingSettings(_Strict):
     breaker_cooldown_s: float = Field(default=30.0, gt=0, description="open -> half-open probe")
 
 
-class UpstreamHttpSettings(_Strict):
+class UpstreamHttpSettings(Strict):
     """The one upstream connection pool of a gateway process: limits, proxy and TLS trust.
 
     Proxies follow curl/requests/httpx: unless ``proxy`` is set, ``HTTPS_PROXY`` /
@@ -151,7 +185,7 @@ class UpstreamHttpSettings(_Strict):
         return _check_ca_bundle(value)
 
 
-class ObservabilitySettings(_Strict):
+class ObservabilitySettings(Strict):
     """Request ids, the access log and Prometheus metrics."""
 
     access_log: bool = True
@@ -167,7 +201,7 @@ class ObservabilitySettings(_Strict):
     )
 
 
-class ProvidersSettings(_Strict):
+class ProvidersSettings(Strict):
     """The OpenAI-compatible gateway core."""
 
     models: dict[str, ModelAliasSettings] = Field(default_factory=dict)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from configs import DeploymentSettings, UpstreamHttpSettings
+from configs import BaseDeploymentSettings, UpstreamHttpSettings
 from gateway.providers.http import HttpClient, NoProxy, Proxy, ProxyRules, TransportOptions
 
 __all__ = ["open_http_client", "proxy_rules", "transport_options"]
@@ -44,7 +44,7 @@ def proxy_rules(settings: UpstreamHttpSettings, *, env: Mapping[str, str]) -> Pr
     return ProxyRules(https=proxy, http=proxy, no_proxy=no_proxy)
 
 
-def transport_options(deployment: DeploymentSettings) -> TransportOptions | None:
+def transport_options(deployment: BaseDeploymentSettings) -> TransportOptions | None:
     """The deployment's own proxy / TLS settings; None when it has none (the usual case).
 
     Called at start: a bad proxy URL stops start-up (``ValueError``, credentials left out).

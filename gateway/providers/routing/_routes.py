@@ -7,7 +7,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from configs import ModelAliasSettings
+from configs import (
+    AnthropicDeploymentSettings,
+    AzureDeploymentSettings,
+    DeploymentSettings,
+    ModelAliasSettings,
+)
 from gateway.providers import Target, transport_options
 from gateway.providers.routing._breaker import BreakerState, CircuitBreaker
 
@@ -74,16 +79,17 @@ def build_routes(
                         f"providers.models.{alias}: deployment {item.name!r} reads its API key "
                         f"from ${item.api_key_env}, which is not set"
                     )
+            api_version, default_max_tokens = _provider_options(item)
             target = Target(
                 deployment=item.name,
                 base_url=item.base_url,
                 upstream_model=item.model,
                 api_key=api_key,
                 timeout_s=item.timeout_s,
-                api_version=item.api_version,
                 headers=dict(item.headers),
                 transport=transport_options(item),
-                default_max_tokens=item.default_max_tokens,
+                api_version=api_version,
+                default_max_tokens=default_max_tokens,
             )
             deployments.append(
                 Deployment(
@@ -105,6 +111,16 @@ def build_routes(
             )
         routes[alias] = ModelRoute(alias, model.type, model.owned_by, tuple(deployments))
     return routes
+
+
+def _provider_options(item: DeploymentSettings) -> tuple[str | None, int | None]:
+    """``api_version`` and ``default_max_tokens``: only some provider kinds' settings have them."""
+    match item:
+        case AzureDeploymentSettings():
+            return item.api_version, None
+        case AnthropicDeploymentSettings():
+            return item.api_version, item.default_max_tokens
+    return None, None
 
 
 def _bind(

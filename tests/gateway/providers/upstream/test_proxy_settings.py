@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from configs import DeploymentSettings, UpstreamHttpSettings
 from gateway.providers import proxy_rules, transport_options
 from gateway.providers.http import NoProxy, Proxy, ProxyRules, TransportOptions
+
+_deployment = TypeAdapter(DeploymentSettings).validate_python
 
 
 def test_lower_case_wins_then_upper_case_then_all_proxy() -> None:
@@ -86,7 +88,7 @@ def test_a_bad_proxy_setting_stops_start_up_without_echoing_its_password() -> No
         proxy_rules(UpstreamHttpSettings(proxy=bad), env={})
     assert "hunter2" not in str(caught.value)
     base = {"name": "d", "provider": "openai", "model": "m", "base_url": "https://x"}
-    deployment = DeploymentSettings.model_validate({**base, "proxy": bad})
+    deployment = _deployment({**base, "proxy": bad})
     with pytest.raises(ValueError, match="deployment 'd': proxy: only http://") as caught:
         transport_options(deployment)
     assert "hunter2" not in str(caught.value)
@@ -100,8 +102,8 @@ def test_ca_and_max_tokens_settings_are_checked_at_load() -> None:
         UpstreamHttpSettings(ca_bundle="/nonexistent/ca.pem")
     base = {"name": "d", "provider": "openai", "model": "m", "base_url": "https://x"}
     with pytest.raises(ValidationError, match="anthropic deployments only"):
-        DeploymentSettings.model_validate({**base, "default_max_tokens": 100})
-    plain = DeploymentSettings.model_validate(base)
+        _deployment({**base, "default_max_tokens": 100})
+    plain = _deployment(base)
     assert transport_options(plain) is None  # the usual case: no per-deployment transport
-    own = DeploymentSettings.model_validate({**base, "proxy": "direct", "verify": False})
+    own = _deployment({**base, "proxy": "direct", "verify": False})
     assert transport_options(own) == TransportOptions(proxy="direct", verify=False)
