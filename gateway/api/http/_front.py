@@ -1,18 +1,8 @@
-"""The gateway's HTTP/1.1 front: the OpenAI POST routes served straight from the protocol.
+"""The gateway's HTTP/1.1 front: the endpoint table's POST routes served from the protocol.
 
-uvicorn's httptools protocol turns every request into an ASGI scope, a request/response
-cycle, message dicts for the body and each write, an ``asyncio.Event`` for the body and, in
-the serving core, a task that waits for ``http.disconnect``. For the three hot routes
-(``POST /v1/chat/completions``, ``/v1/completions``, ``/v1/embeddings``) this protocol
-makes a ``DirectExchange`` instead: the body is collected by the parser callbacks, the
-response head is written by hand, and a client that goes away cancels the serving task from
-``connection_lost``. Everything else -- other routes, upgrades, a query string, requests
-over ``limit_concurrency`` -- takes uvicorn's way to the ASGI app unchanged, as do
-keep-alive, pipelining, the keep-alive timeout and graceful shutdown. Every request head,
-direct or not, is held to ``gateway.max_header_bytes`` / ``max_headers`` first (``_http``).
-
-Which paths are direct, and what serves them, the app says (``direct_route``); an app
-without it (or before its start-up is done) is served the ASGI way.
+A direct route (the app's ``direct_route``) gets a ``DirectExchange``: no ASGI scope, cycle
+or message dicts. Every other request takes uvicorn's way unchanged; every head, direct or
+not, is held to ``gateway.max_header_bytes`` / ``max_headers`` first (``_http``).
 """
 
 from __future__ import annotations

@@ -41,9 +41,8 @@ class GatewayLitestar(Litestar):
     """Litestar with a direct lane for the endpoint table's POST routes.
 
     Those requests skip Litestar's per-request machinery (scope state, host check, route
-    lookup, middleware): ~10% of the gateway's CPU per proxied request, measured with
-    py-spy under load (docs/performance.md). The handlers render their own errors, so
-    nothing they need is skipped; every other request takes the normal way.
+    lookup, middleware; its cost is in docs/performance.md). The handlers render their own
+    errors, so nothing they need is skipped; every other request takes the normal way.
 
     ``direct_route`` goes one step further for the gateway's own HTTP front
     (``gateway.api.http._front``): it hands the serving object to the protocol, with no ASGI.
