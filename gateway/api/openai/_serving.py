@@ -112,6 +112,12 @@ class OpenAIServing:
         self._max_body = max_body_bytes
         self._overhead_header = overhead_header
         self._busy_poll = busy_poll or BusyPoll(0.0)
+        # the aliases this family can serve, decided once: the routes are fixed at start-up
+        self._servable = frozenset(
+            route
+            for route in router.routes.values()
+            if route.type == self.model_type and all(map(self.supports, route.deployments))
+        )
 
     # -- what endpoint families provide -----------------------------------------
     def supports(self, deployment: Deployment) -> bool:
@@ -221,7 +227,7 @@ class OpenAIServing:
                 param="model",
                 code="model_not_found",
             )
-        if route.type != self.model_type or not all(map(self.supports, route.deployments)):
+        if route not in self._servable:
             raise InvalidRequestError(
                 f"model '{model}' cannot serve {self.path} (it is a {route.type} model"
                 + ("" if route.type != self.model_type else " whose provider lacks this API")
