@@ -14,22 +14,19 @@ from litestar.openapi import OpenAPIConfig
 
 from configs import Settings, configure_logging, load_settings
 from gateway.api import (
-    ApiServices,
     GatewayLitestar,
     GatewayRequest,
     api_route_handlers,
     document_api_routes,
 )
-from gateway.api.admin import PolicyServices, admin_route_handlers
-from gateway.api.collections import CollectionServices, collection_route_handlers
+from gateway.api.admin import admin_route_handlers
+from gateway.api.collections import collection_route_handlers
 from gateway.api.health import HealthController, PostgresCheck, ReadinessService, RedisCheck
 from gateway.api.metrics import MetricsController
+from gateway.entry.compose import Gateway
 from gateway.platform.errors import exception_handlers
-from gateway.platform.resources import Resources
 from gateway.platform.urls import require_urls
 from gateway.policy.auth import principal_dependency
-from gateway.policy.retrieval import retrieval_hooks
-from gateway.policy.tools import AuditController, GuardServices
 from ingestion.db import migrate_when_ready
 
 __all__ = ["app_from_env", "create_app"]
@@ -55,43 +52,23 @@ def create_app(
                 wait_s=settings.database.migrate_wait_s,
                 connect_timeout_s=settings.database.connect_timeout_s,
             )
-        resources = await Resources.open(settings, database_url=database_url, redis_url=redis_url)
-        app.state.resources = resources
-        policy = PolicyServices.open(
-            settings, pool=resources.pool, redis=resources.redis, redis_url=redis_url
+        gateway = await Gateway.open(
+            settings,
+            database_url=database_url,
+            redis_url=redis_url,
+            env=os.environ if env is None else env,
         )
-        app.state.policy = policy
-        authenticator = policy.authenticator
-        app.state.authenticator = authenticator
+        app.state.gateway = gateway  # the admin routes read its keys and usage report
+        app.state.resources = gateway.resources
+        app.state.authenticator = gateway.authenticator
         app.state.metrics_auth = settings.providers.observability.metrics_auth
-        guards = await GuardServices.open(settings, pool=resources.pool)  # PII, tools, audit
-        app.state.guards = guards
-        collections = CollectionServices.open(settings, pool=resources.pool, redis_url=redis_url)
-        app.state.collections = collections
-        retrieval = retrieval_hooks(
-            searcher=collections.searcher,
-            stores=collections.stores,
-            settings=settings.retrieval.chat,
-        )
-        try:
-            app.state.api = await ApiServices.open(
-                settings,
-                resources=resources,
-                authenticator=authenticator,
-                env=os.environ if env is None else env,
-                policy_hooks=[*policy.hooks(), *retrieval, *guards.hooks()],
-            )
-        except BaseException:
-            collections.close()
-            await guards.close()
-            await policy.close()
-            await resources.close()
-            raise
+        app.state.api = gateway.api
+        app.state.collections = gateway.collections
         document_api_routes(app)
         app.state.readiness = ReadinessService(
             [
-                PostgresCheck(resources.pool, timeout_s=1.5),
-                RedisCheck(resources.redis, required=_redis_required(settings)),
+                PostgresCheck(gateway.resources.pool, timeout_s=1.5),
+                RedisCheck(gateway.resources.redis, required=_redis_required(settings)),
             ],
             timeout_s=2.0,
         )
@@ -103,13 +80,7 @@ def create_app(
         try:
             yield
         finally:
-            try:
-                app.state.collections.close()
-                await app.state.api.close()
-                await guards.close()  # writes out queued audit events
-                await policy.close()  # writes out buffered usage and settlements
-            finally:
-                await resources.close()
+            await gateway.close()
 
     return GatewayLitestar(
         route_handlers=[
@@ -117,7 +88,6 @@ def create_app(
             MetricsController,
             *api_route_handlers(),
             *admin_route_handlers(),
-            AuditController,
             *collection_route_handlers(),
         ],
         dependencies={

@@ -22,11 +22,11 @@ from redis.asyncio import Redis
 
 from configs import QuotaSettings
 from gateway.entry.runtime import EmbeddedRedis
+from gateway.platform.prices import Price, PriceBook
 from gateway.policy.auth import KeyCache, Principal
 from gateway.policy.keys import hash_key, new_key
 from gateway.policy.pipeline import Call, Hook
 from gateway.policy.quotas import LuaScript, QuotaHook, QuotaService, RedisLane
-from gateway.policy.usage import Price, PriceBook
 from tests.support.net import free_port
 
 

@@ -14,9 +14,9 @@ import time
 from collections import Counter
 
 from configs import QuotaSettings
+from gateway.platform.prices import PriceBook
 from gateway.policy.auth import Principal
 from gateway.policy.quotas import QuotaExceededError, QuotaService, RedisLane
-from gateway.policy.usage import PriceBook
 
 
 async def hammer(url: str, prefix: str, n: int, specs: list[str]) -> dict[str, Counter[str]]:

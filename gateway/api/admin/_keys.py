@@ -29,7 +29,7 @@ class DeletedKey(BaseModel):
 
 
 def _key_service(state: State) -> KeyService:
-    service: KeyService = state.policy.keys
+    service: KeyService = state.gateway.keys
     return service
 
 

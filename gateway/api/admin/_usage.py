@@ -30,7 +30,7 @@ class UsageList(BaseModel):
 
 
 def _report(state: State) -> UsageReport:
-    report: UsageReport = state.policy.usage_report
+    report: UsageReport = state.gateway.usage_report
     return report
 
 

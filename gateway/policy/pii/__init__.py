@@ -13,6 +13,7 @@ from gateway.policy.pii._errors import (
     PiiPolicyError,
     PiiUncheckableError,
 )
+from gateway.policy.pii._hook import PiiHook
 from gateway.policy.pii._policy import PiiPolicy, PolicyResolver, Trust
 from gateway.policy.pii._presidio import PresidioSetup, build_presidio, reference_analyzer
 from gateway.policy.pii._restore import ChunkRestorer, TextRestorer, restore_response
@@ -26,6 +27,7 @@ __all__ = [
     "PiiAnalyzer",
     "PiiBlockedError",
     "PiiError",
+    "PiiHook",
     "PiiPolicy",
     "PiiPolicyError",
     "PiiService",

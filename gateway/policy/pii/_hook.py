@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from gateway.policy.audit import AuditEvent, AuditSink
 from gateway.policy.pii._errors import PiiBlockedError
 from gateway.policy.pii._policy import Trust
 from gateway.policy.pii._request import ENDPOINTS
 from gateway.policy.pii._restore import ChunkRestorer
 from gateway.policy.pii._service import PiiService, PiiSession
 from gateway.policy.pipeline import Call, Hook, Stage
-from gateway.policy.tools import AuditEvent, AuditSink
 
 __all__ = ["PiiHook"]
 

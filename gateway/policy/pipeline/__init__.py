@@ -8,7 +8,7 @@ from gateway.policy.pipeline._call import Call, Endpoint, Usage
 from gateway.policy.pipeline._capabilities import NO_CAPABILITIES, Capabilities
 from gateway.policy.pipeline._hook import Hook, Stage
 from gateway.policy.pipeline._pipeline import HookFailedError, Pipeline
-from gateway.policy.pipeline._registry import HookDeps, build_hooks, build_pipeline
+from gateway.policy.pipeline._registry import HookDeps, build_pipeline
 
 __all__ = [
     "NO_CAPABILITIES",
@@ -23,6 +23,5 @@ __all__ = [
     "Pipeline",
     "Stage",
     "Usage",
-    "build_hooks",
     "build_pipeline",
 ]

@@ -1,7 +1,4 @@
-"""The hooks every API call goes through. Adding a hook is one line in ``build_hooks``.
-
-The list order within a stage is the run order; stages order the rest (see ``Stage``).
-"""
+"""The pipeline of a gateway process, from the hooks ``gateway.entry.compose`` lists."""
 
 from __future__ import annotations
 
@@ -11,33 +8,22 @@ from dataclasses import dataclass
 from configs import Settings
 from gateway.platform.resources import Resources
 from gateway.policy.auth import Authenticator
-from gateway.policy.pipeline._builtin import AuthHook, ModelAccessHook
 from gateway.policy.pipeline._hook import Hook
 from gateway.policy.pipeline._pipeline import Pipeline
 
-__all__ = ["HookDeps", "build_hooks", "build_pipeline"]
+__all__ = ["HookDeps", "build_pipeline"]
 
 
 @dataclass(frozen=True, slots=True)
 class HookDeps:
-    """What hooks may be built from: settings and the process's shared collaborators."""
+    """What ``ApiServices.open`` hands over: ``policy_hooks`` is every hook, in stage order
+    (``gateway.entry.compose.stage_hooks``); the other fields are not read here."""
 
     settings: Settings
     resources: Resources
     authenticator: Authenticator
-    # Hooks built by services outside the pipeline (gateway.api.admin.PolicyServices: QUOTA and
-    # USAGE); each carries its stage, so where they are listed does not matter.
     policy_hooks: Sequence[Hook] = ()
 
 
-def build_hooks(deps: HookDeps) -> list[Hook]:
-    return [
-        AuthHook(deps.authenticator),  # AUTH: who is calling
-        ModelAccessHook(),  # POLICY: may the key use the model alias
-        *deps.policy_hooks,  # QUOTA: rate limits / budgets, USAGE: the ledger
-        # POLICY: tool permissions, PII: redaction, RESPONSE: output checks -- register here.
-    ]
-
-
 def build_pipeline(deps: HookDeps) -> Pipeline:
-    return Pipeline(build_hooks(deps))
+    return Pipeline(deps.policy_hooks)

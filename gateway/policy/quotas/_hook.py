@@ -18,13 +18,13 @@ import logging
 from typing import Any, ClassVar
 
 from gateway.platform.errors import AuthenticationError
+from gateway.platform.prices import Price
 from gateway.policy.pipeline import Call, Hook, Stage
 from gateway.policy.quotas._estimate import estimate_prompt_tokens
 from gateway.policy.quotas._meter import StreamMeter
 from gateway.policy.quotas._metrics import STREAMS_ENDED
 from gateway.policy.quotas._service import QuotaService
 from gateway.policy.quotas._types import Reservation
-from gateway.policy.usage import Price
 
 __all__ = ["QuotaHook"]
 

@@ -17,8 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from gateway.platform.prices import Price
 from gateway.policy.quotas._estimate import text_chars
-from gateway.policy.usage import Price
 
 __all__ = ["StreamMeter"]
 

@@ -14,6 +14,7 @@ from redis.exceptions import RedisError
 from configs import QuotaSettings
 from gateway.platform.errors import ServiceUnavailableError
 from gateway.platform.ids import unique_hex
+from gateway.platform.prices import Price, PriceBook
 from gateway.policy.auth import Principal
 from gateway.policy.quotas._headers import denial, rate_limit_headers
 from gateway.policy.quotas._lane import RedisLane
@@ -31,7 +32,6 @@ from gateway.policy.quotas._types import (
     Settlement,
     StoreName,
 )
-from gateway.policy.usage import Price, PriceBook
 
 __all__ = ["QuotaService", "SpendSource"]
 

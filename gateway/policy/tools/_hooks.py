@@ -9,10 +9,10 @@ from typing import Any, ClassVar
 
 from configs import ToolSettings
 from gateway.platform.errors import AuthenticationError
+from gateway.policy.audit import AuditEvent, AuditSink, fingerprint
 from gateway.policy.auth import Principal
 from gateway.policy.pipeline import Call, Hook, Stage
 from gateway.policy.tools import _metrics
-from gateway.policy.tools._audit import AuditEvent, AuditSink, fingerprint
 from gateway.policy.tools._errors import ToolForbiddenError
 from gateway.policy.tools._judge import ToolCallJudge, Verdict
 from gateway.policy.tools._request import RequestTools, check_request_tools

@@ -1,9 +1,8 @@
-"""Usage and spend: prices, the buffered usage ledger and its aggregation."""
+"""Usage and spend: the buffered usage ledger and its aggregation."""
 
 from __future__ import annotations
 
 from gateway.policy.usage._hook import UsageHook
-from gateway.policy.usage._prices import Price, PriceBook
 from gateway.policy.usage._record import UsageRecord
 from gateway.policy.usage._recorder import UsageRecorder
 from gateway.policy.usage._report import GroupBy, UsageReport, UsageRow
@@ -11,8 +10,6 @@ from gateway.policy.usage._spend import SpendLedger
 
 __all__ = [
     "GroupBy",
-    "Price",
-    "PriceBook",
     "SpendLedger",
     "UsageHook",
     "UsageRecord",

@@ -6,8 +6,8 @@ import time
 from datetime import UTC, datetime
 from typing import ClassVar
 
+from gateway.platform.prices import PriceBook
 from gateway.policy.pipeline import Call, Hook, Stage
-from gateway.policy.usage._prices import PriceBook
 from gateway.policy.usage._record import UsageRecord
 from gateway.policy.usage._recorder import UsageRecorder
 

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from configs import QuotaSettings
+from gateway.platform.prices import Price, PriceBook
 from gateway.policy.auth import Principal
 from gateway.policy.quotas import QuotaService, RedisLane
-from gateway.policy.usage import Price, PriceBook
 from tests.support.services import RedisForTests
 
 PRICES = PriceBook(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway.platform.prices import Price
 from gateway.policy.quotas import StreamMeter
-from gateway.policy.usage import Price
 
 
 def chunk(content: str, usage: dict[str, int] | None = None) -> dict[str, Any]:

@@ -14,8 +14,8 @@ from prometheus_client import REGISTRY
 from configs import QuotaSettings
 from gateway.entry.runtime import EmbeddedRedis
 from gateway.platform.errors import ServiceUnavailableError
+from gateway.platform.prices import PriceBook
 from gateway.policy.quotas import QuotaExceededError, QuotaService, RedisLane
-from gateway.policy.usage import PriceBook
 from tests.gateway.quotas.conftest import principal
 from tests.support.net import free_port
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from configs import AuditSettings, DatabaseSettings
-from gateway.policy.tools import AuditEvent, AuditQuery, AuditStore, AuditWriter, fingerprint
+from gateway.policy.audit import AuditEvent, AuditQuery, AuditStore, AuditWriter, fingerprint
 from ingestion.db import migrate, open_pool
 from tests.support.services import PostgresForTests
 

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from prometheus_client import Counter
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 from configs import AuditSettings
 from gateway.platform.ledger import RowWriter, WriterMetrics
-from gateway.policy.tools import _metrics
-from gateway.policy.tools._audit import AuditEvent
+from gateway.policy.audit import _metrics
+from gateway.policy.audit._event import AuditEvent
 
 __all__ = ["AuditWriter"]
 
@@ -37,10 +36,7 @@ _COLUMNS = (  # the columns of audit_events, in _row's order
 _METRICS = WriterMetrics(
     written=_metrics.AUDIT_WRITTEN,
     dropped=_metrics.AUDIT_DROPPED,
-    refused=Counter(
-        "ragway_audit_events_refused_total",
-        "Audit events dropped because Postgres refused their values (data or constraint error).",
-    ),
+    refused=_metrics.AUDIT_REFUSED,
     write_errors=_metrics.AUDIT_WRITE_ERRORS,
     buffered=_metrics.AUDIT_BUFFERED,
 )

@@ -10,9 +10,9 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromQuery, QueryParameter
 
-from gateway.api.admin import admin_dependency
+from gateway.api.admin._guard import admin_dependency
+from gateway.policy.audit import AuditQuery, AuditStore
 from gateway.policy.auth import Principal
-from gateway.policy.tools._audit_store import AuditQuery, AuditStore
 
 __all__ = ["AuditController"]
 

@@ -1,0 +1,251 @@
+"""The composition root: every service of a gateway process, and every pipeline hook.
+
+``Gateway.open`` builds them once, in the app's lifespan; ``close`` releases them, last
+opened first. ``stage_hooks`` lists the hooks in stage order: a new hook is one line there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from configs import Settings
+from gateway.api import ApiServices
+from gateway.api.collections import CollectionServices
+from gateway.api.files import FileService
+from gateway.api.vector_stores import SearchService, VectorStoreService
+from gateway.platform.prices import Price, PriceBook
+from gateway.platform.resources import Resources
+from gateway.policy.audit import AuditSink, AuditWriter
+from gateway.policy.auth import (
+    Authenticator,
+    DatabaseAuthenticator,
+    KeyCache,
+    KeyChangeListener,
+    RedisKeyEvents,
+    key_change_channel,
+)
+from gateway.policy.keys import KeyService
+from gateway.policy.pipeline import AuthHook, Hook, ModelAccessHook
+from gateway.policy.quotas import QuotaHook, QuotaService, RedisLane
+from gateway.policy.retrieval import CitationHook, RetrievalHook, Searcher, StoreNames
+from gateway.policy.tools import ToolRequestHook, ToolResponseHook
+from gateway.policy.usage import SpendLedger, UsageHook, UsageRecorder, UsageReport
+from inference.embedders import build_embedder
+from ingestion.collections import FileRepository, StoreFileRepository, VectorStoreRepository
+from ingestion.embedding import LazyEmbedder
+from ingestion.queue import IngestionQueue, build_broker
+from ingestion.search import HybridSearcher, QueryEmbedder
+from ingestion.storage import build_storage
+
+if TYPE_CHECKING:
+    from gateway.policy.pii import PiiService
+
+__all__ = ["Gateway", "price_book", "stage_hooks"]
+
+
+def stage_hooks(
+    settings: Settings,
+    *,
+    authenticator: Authenticator,
+    searcher: Searcher,
+    stores: StoreNames,
+    quotas: QuotaService,
+    pii: PiiService | None,
+    audit: AuditSink,
+    usage: UsageRecorder,
+    prices: PriceBook,
+) -> list[Hook]:
+    """Every hook of the pipeline, in the order it runs (``Stage`` order, then this list's)."""
+    hooks: list[Hook] = [
+        AuthHook(authenticator),  # AUTH: the bearer key -> principal
+        ModelAccessHook(),  # POLICY: may the key use the model alias
+        RetrievalHook(  # POLICY: file_search context, before quotas and PII see the prompt
+            searcher=searcher, stores=stores, settings=settings.retrieval.chat
+        ),
+        ToolRequestHook(settings.tools, audit),  # POLICY: the tools a request offers
+        QuotaHook(quotas, chars_per_token=settings.policy.quotas.chars_per_token),  # QUOTA
+    ]
+    if pii is not None:
+        from gateway.policy.pii import PiiHook  # only with pii.enabled (loads phonenumbers)
+
+        hooks.append(PiiHook(pii, audit))  # PII: mask upstream, restore the answer
+    hooks += [
+        CitationHook(),  # RESPONSE: file_citation annotations, after PII restored the text
+        ToolResponseHook(settings.tools, audit),  # RESPONSE: the tool calls a model makes
+        UsageHook(usage, prices),  # USAGE: the ledger row and spend
+    ]
+    return hooks
+
+
+@dataclass(slots=True)
+class Gateway:
+    """What a gateway process built at start-up; the app puts its parts in ``app.state``."""
+
+    resources: Resources
+    authenticator: DatabaseAuthenticator
+    key_cache: KeyCache  # ``live`` while key changes reach this process
+    keys: KeyService
+    usage_report: UsageReport
+    hooks: tuple[Hook, ...]
+    api: ApiServices
+    collections: CollectionServices
+    _closer: AsyncExitStack
+
+    @classmethod
+    async def open(
+        cls, settings: Settings, *, database_url: str, redis_url: str, env: Mapping[str, str]
+    ) -> Gateway:
+        """Build everything; whatever was opened is closed again if a later step fails."""
+        policy = settings.policy
+        async with AsyncExitStack() as stack:
+            resources = await Resources.open(
+                settings, database_url=database_url, redis_url=redis_url
+            )
+            stack.push_async_callback(resources.close)
+            pool = resources.pool
+
+            # Keys: cached per process, invalidated over Redis pub/sub.
+            channel = key_change_channel(settings.redis.key_prefix)
+            cache = KeyCache(
+                ttl_s=policy.keys.ttl_s,
+                fallback_ttl_s=policy.keys.fallback_ttl_s,
+                max_entries=policy.keys.max_entries,
+            )
+            listener = KeyChangeListener(redis_url, cache, channel=channel)
+            # Quotas get their own lean pipelined connection (one script per API request is
+            # on the hot path); a closed connection is reopened by the next command.
+            quota_redis = RedisLane(redis_url, timeout_s=settings.redis.socket_timeout_s)
+            stack.push_async_callback(quota_redis.aclose)
+            stack.push_async_callback(listener.stop)
+            authenticator = DatabaseAuthenticator(pool, cache=cache)
+            keys = KeyService(pool, events=RedisKeyEvents(resources.redis, channel=channel))
+
+            # Quotas and usage: both write out what they hold at close (settlements, rows).
+            prices = price_book(settings)
+            quotas = QuotaService(
+                redis=quota_redis,
+                settings=policy.quotas,
+                key_prefix=settings.redis.key_prefix,
+                prices=prices,
+                spend=SpendLedger(pool),
+            )
+            usage = UsageRecorder(pool, policy.usage)
+            listener.start()
+            quotas.start()
+            usage.start()
+            stack.push_async_callback(usage.close, timeout_s=settings.gateway.graceful_timeout_s)
+            stack.push_async_callback(quotas.close)
+
+            # Audit trail and PII (Presidio loads in a thread: seconds).
+            audit = AuditWriter(pool, settings.tools.audit)
+            pii = await _pii_service(settings)
+            audit.start()
+            stack.push_async_callback(audit.close)  # writes out queued audit events
+
+            # One embedder (built on first use) for the vector stores and chat retrieval.
+            embedder = LazyEmbedder(lambda: build_embedder(settings.inference.embedder))
+            stores = VectorStoreRepository(pool)
+            retrieval = settings.retrieval
+            searcher = HybridSearcher(
+                pool=pool,
+                vectors=QueryEmbedder(
+                    embedder,
+                    max_entries=retrieval.query_cache.max_entries,
+                    ttl_s=retrieval.query_cache.ttl_s,
+                ),
+                embedding_model=_embedding_model_name(settings),
+                settings=retrieval.search,
+            )
+
+            hooks = stage_hooks(
+                settings,
+                authenticator=authenticator,
+                searcher=searcher,
+                stores=stores,
+                quotas=quotas,
+                pii=pii,
+                audit=audit,
+                usage=usage,
+                prices=prices,
+            )
+            api = await ApiServices.open(
+                settings,
+                resources=resources,
+                authenticator=authenticator,
+                env=env,
+                policy_hooks=hooks,
+            )
+            stack.push_async_callback(api.close)
+
+            # Files and vector stores: ingestion runs in the worker, over the queue.
+            broker = build_broker(redis_url, settings.worker)
+            stack.callback(broker.close)
+            queue = IngestionQueue(broker, queue_name=settings.ingestion.queue)
+            storage = build_storage(settings.ingestion.storage, data_dir=settings.data_dir)
+            files = FileRepository(pool)
+            vector_stores = VectorStoreService(
+                stores=stores,
+                store_files=StoreFileRepository(pool),
+                files=files,
+                queue=queue,
+                embedder=embedder,
+                chunking=settings.ingestion.chunking,
+                storage=storage,
+                delete_orphaned_files=settings.ingestion.delete_orphaned_files_with_store,
+            )
+            collections = CollectionServices(
+                files=FileService(
+                    files=files,
+                    storage=storage,
+                    queue=queue,
+                    max_upload_bytes=settings.ingestion.max_upload_bytes,
+                ),
+                vector_stores=vector_stores,
+                search=SearchService(access=vector_stores.access, searcher=searcher),
+            )
+            closer = stack.pop_all()
+        return cls(
+            resources=resources,
+            authenticator=authenticator,
+            key_cache=cache,
+            keys=keys,
+            usage_report=UsageReport(pool),
+            hooks=tuple(hooks),
+            api=api,
+            collections=collections,
+            _closer=closer,
+        )
+
+    async def close(self) -> None:
+        """Collections, API (upstream connections), audit, quotas and usage, then the pools."""
+        await self._closer.aclose()
+
+
+def price_book(settings: Settings) -> PriceBook:
+    """Prices from the configured deployments (``providers.models``)."""
+    prices: dict[str, Price] = {}
+    aliases: dict[str, list[str]] = {}
+    for alias, model in settings.providers.models.items():
+        aliases[alias] = [d.name for d in model.deployments]
+        for deployment in model.deployments:
+            prices[deployment.name] = Price(
+                deployment.input_price_per_1m, deployment.output_price_per_1m
+            )
+    return PriceBook(prices, aliases)
+
+
+async def _pii_service(settings: Settings) -> PiiService | None:
+    if not settings.pii.enabled:
+        return None
+    from gateway.policy.pii import PiiService  # Presidio's setup, only when PII is on
+
+    return await asyncio.to_thread(PiiService.from_settings, settings.pii)
+
+
+def _embedding_model_name(settings: Settings) -> str:
+    embedder = settings.inference.embedder
+    return embedder.model_name if embedder.kind == "local" else embedder.model
