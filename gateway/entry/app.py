@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 
 from litestar import Litestar
@@ -14,6 +14,8 @@ from litestar.openapi import OpenAPIConfig
 
 from configs import Settings, configure_logging, load_settings
 from gateway.api import (
+    FAMILIES,
+    Family,
     GatewayLitestar,
     GatewayRequest,
     api_route_handlers,
@@ -38,10 +40,12 @@ def create_app(
     database_url: str,
     redis_url: str,
     env: Mapping[str, str] | None = None,
+    families: Sequence[Family] = FAMILIES,
 ) -> Litestar:
     """Build the gateway for the given settings and service URLs.
 
-    ``env`` holds the provider API keys named by ``api_key_env`` (default: ``os.environ``).
+    ``env`` holds the provider API keys named by ``api_key_env`` (default: ``os.environ``);
+    ``families`` is the endpoint table (``gateway.api.FAMILIES``).
     """
 
     @asynccontextmanager
@@ -57,6 +61,7 @@ def create_app(
             database_url=database_url,
             redis_url=redis_url,
             env=os.environ if env is None else env,
+            families=families,
         )
         app.state.gateway = gateway  # the admin routes read its keys and usage report
         app.state.resources = gateway.resources
@@ -86,7 +91,7 @@ def create_app(
         route_handlers=[
             HealthController,
             MetricsController,
-            *api_route_handlers(),
+            *api_route_handlers(families),
             *admin_route_handlers(),
             *collection_route_handlers(),
         ],

@@ -7,13 +7,13 @@ opened first. ``stage_hooks`` lists the hooks in stage order: a new hook is one 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from configs import Settings
-from gateway.api import ApiServices
+from gateway.api import FAMILIES, ApiServices, Family
 from gateway.api.collections import CollectionServices
 from gateway.api.files import FileService
 from gateway.api.vector_stores import SearchService, VectorStoreService
@@ -97,7 +97,13 @@ class Gateway:
 
     @classmethod
     async def open(
-        cls, settings: Settings, *, database_url: str, redis_url: str, env: Mapping[str, str]
+        cls,
+        settings: Settings,
+        *,
+        database_url: str,
+        redis_url: str,
+        env: Mapping[str, str],
+        families: Sequence[Family] = FAMILIES,
     ) -> Gateway:
         """Build everything; whatever was opened is closed again if a later step fails."""
         policy = settings.policy
@@ -172,13 +178,7 @@ class Gateway:
                 usage=usage,
                 prices=prices,
             )
-            api = await ApiServices.open(
-                settings,
-                resources=resources,
-                authenticator=authenticator,
-                env=env,
-                policy_hooks=hooks,
-            )
+            api = await ApiServices.open(settings, env=env, hooks=hooks, families=families)
             stack.push_async_callback(api.close)
 
             # Files and vector stores: ingestion runs in the worker, over the queue.

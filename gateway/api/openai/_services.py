@@ -13,10 +13,8 @@ from gateway.api.openai._dispatch import Dispatch
 from gateway.api.openai._serving import Family, OpenAIServing
 from gateway.api.openai._table import FAMILIES
 from gateway.api.openai.models.serving import ModelsServing
-from gateway.platform.resources import Resources
-from gateway.policy.auth import Authenticator
 from gateway.policy.observability import RequestObserver, install_log_context, process_exiting
-from gateway.policy.pipeline import Hook, HookDeps, Pipeline, build_pipeline
+from gateway.policy.pipeline import Hook, Pipeline
 from gateway.providers import ProviderRegistry, open_http_client
 from gateway.providers.routing import Router, build_routes
 
@@ -45,12 +43,11 @@ class ApiServices:
         cls,
         settings: Settings,
         *,
-        resources: Resources,
-        authenticator: Authenticator,
         env: Mapping[str, str],
-        policy_hooks: Sequence[Hook] = (),
+        hooks: Sequence[Hook] = (),
         families: Sequence[Family] = FAMILIES,
     ) -> ApiServices:
+        """``hooks``: the pipeline, in stage order (``gateway.entry.compose.stage_hooks``)."""
         config = settings.providers
         install_log_context()
         observer = RequestObserver(models=config.models, access_log=config.observability.access_log)
@@ -70,14 +67,7 @@ class ApiServices:
         kinds = {d.kind for route in routes.values() for d in route.deployments}
         providers = ProviderRegistry.open(kinds, client=client)
         router = Router(routes, settings=config.routing, observer=observer)
-        pipeline = build_pipeline(
-            HookDeps(
-                settings=settings,
-                resources=resources,
-                authenticator=authenticator,
-                policy_hooks=policy_hooks,
-            )
-        )
+        pipeline = Pipeline(hooks)
 
         busy_poll = BusyPoll(
             settings.gateway.busy_poll_us / 1_000_000, on_polled=observer.busy_polled

@@ -8,7 +8,6 @@ from gateway.policy.pipeline._call import Call, Endpoint, Usage
 from gateway.policy.pipeline._capabilities import NO_CAPABILITIES, Capabilities
 from gateway.policy.pipeline._hook import Hook, Stage
 from gateway.policy.pipeline._pipeline import HookFailedError, Pipeline
-from gateway.policy.pipeline._registry import HookDeps, build_pipeline
 
 __all__ = [
     "NO_CAPABILITIES",
@@ -17,11 +16,9 @@ __all__ = [
     "Capabilities",
     "Endpoint",
     "Hook",
-    "HookDeps",
     "HookFailedError",
     "ModelAccessHook",
     "Pipeline",
     "Stage",
     "Usage",
-    "build_pipeline",
 ]

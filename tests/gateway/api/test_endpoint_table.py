@@ -8,32 +8,21 @@ hooks see its name and capabilities.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, ClassVar
 
 import httpx
+import psycopg
 import pytest
 
 from configs import Settings
-from gateway.api import FAMILIES, HTTP_PROTOCOL, ApiServices, GatewayLitestar, api_route_handlers
+from gateway.api import FAMILIES, HTTP_PROTOCOL, GatewayLitestar, api_route_handlers
 from gateway.entry.app import create_app
-from gateway.policy.pipeline import Call, Capabilities, Hook, Stage
 from tests.gateway.api.conftest import ENV
 from tests.support.echo_family import ECHO, EchoServing
+from tests.support.net import wait_until
 from tests.support.servers import ServerThread
 from tests.support.services import RedisForTests
 
 TABLE = (*FAMILIES, ECHO)
-
-
-class _Seen(Hook):
-    """Records what each request's pipeline knew about its endpoint."""
-
-    name: ClassVar[str] = "seen"
-    stage: ClassVar[Stage] = Stage.OBSERVE
-    calls: ClassVar[list[tuple[str, Capabilities]]] = []
-
-    async def on_request(self, call: Call) -> None:
-        self.calls.append((call.endpoint, call.capabilities))
 
 
 @pytest.fixture(scope="module", params=["front", "asgi"])
@@ -43,30 +32,32 @@ def served(
     database_url: str,
     redis_service: RedisForTests,
 ) -> Iterator[tuple[str, GatewayLitestar]]:
-    """The gateway serving ``TABLE``: ``ApiServices.open`` is given the table (and a hook
-    that records calls), as the app's composition would pass it."""
-    open_services = ApiServices.open.__func__  # type: ignore[attr-defined]
+    """The gateway serving ``TABLE``, as any app would be given its endpoint table."""
+    app = create_app(
+        api_settings,
+        database_url=database_url,
+        redis_url=redis_service.url,
+        env=ENV,
+        families=TABLE,
+    )
+    http = HTTP_PROTOCOL if request.param == "front" else "httptools"
+    with ServerThread(app, http=http) as server:
+        assert isinstance(app, GatewayLitestar)
+        yield server.base_url, app
 
-    async def open_with_table(cls: type[ApiServices], settings: Settings, /, **kw: Any) -> Any:
-        hooks = [*kw.pop("policy_hooks", ()), _Seen()]
-        return await open_services(cls, settings, **kw, policy_hooks=hooks, families=TABLE)
 
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(ApiServices, "open", classmethod(open_with_table))
-        app = create_app(
-            api_settings, database_url=database_url, redis_url=redis_service.url, env=ENV
-        )
-        http = HTTP_PROTOCOL if request.param == "front" else "httptools"
-        with ServerThread(app, http=http) as server:
-            assert isinstance(app, GatewayLitestar)
-            yield server.base_url, app
+def _ledger_endpoint(database_url: str, request_id: str) -> str | None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT endpoint FROM usage_events WHERE request_id = %s", (request_id,)
+        ).fetchone()
+    return None if row is None else str(row[0])
 
 
 def test_the_new_family_answers_and_its_hooks_see_it(
-    served: tuple[str, GatewayLitestar], api_key: str
+    served: tuple[str, GatewayLitestar], api_key: str, database_url: str
 ) -> None:
     url, app = served
-    _Seen.calls.clear()
     answer = httpx.post(
         f"{url}/v1/echo",
         json={"model": "chat", "text": "hello table"},
@@ -77,7 +68,11 @@ def test_the_new_family_answers_and_its_hooks_see_it(
     assert answer.json()["object"] == "echo"
     assert answer.json()["text"] == "echo: hello table"
     assert answer.headers["x-request-id"]
-    assert _Seen.calls == [("echo", ECHO.capabilities)]
+    # The pipeline ran for it: the usage hook wrote its ledger row under the family's name,
+    # and the call carried the family's capabilities.
+    request_id = answer.headers["x-request-id"]
+    wait_until(lambda: _ledger_endpoint(database_url, request_id) == "echo", timeout_s=10)
+    assert app.state.api.servings["echo"].family.capabilities is ECHO.capabilities
     # the HTTP front's direct lane and the ASGI bypass both come from the same table
     assert isinstance(app.direct_route(b"/v1/echo"), EchoServing)
 
