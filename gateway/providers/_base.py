@@ -1,15 +1,11 @@
 """The contract between the router and a provider adapter.
 
-Adapters speak OpenAI's wire format on our side: they take an OpenAI-shaped request body
-(a ``dict`` exactly as the client sent it, with ``model`` already replaced by the
-deployment's upstream model name) and return OpenAI-shaped responses and
-``chat.completion.chunk`` dicts. Translation to other wire formats (Azure, Anthropic)
-happens entirely inside the adapter.
-
-Failures are raised as ``UpstreamError`` subclasses so the router can decide on fallback:
-``retryable`` errors (connect errors, timeouts before the first byte, 5xx, 429) may go to
-the next deployment; others are returned to the client. An error's ``message`` is always the
-gateway's own words: no upstream body text, so it may be logged.
+- Adapters speak OpenAI's wire format on our side: an OpenAI request body as the client sent it
+  (``model`` replaced by the deployment's upstream name) in; OpenAI responses and
+  ``chat.completion.chunk`` dicts out. Other wire formats stay inside the adapter.
+- Failures are ``UpstreamError`` subclasses. ``retryable`` ones (connect errors, timeouts before
+  the first byte, 5xx, 429) may fall back to the next deployment; others go to the client.
+- An error's ``message`` is the gateway's own words, never upstream body text: it may be logged.
 """
 
 from __future__ import annotations

@@ -1,14 +1,11 @@
 """What of an upstream's error body may leave the adapter, and how it is cleaned first.
 
-An upstream's error body is untrusted text: some upstreams echo the request's headers (and so
-the provider API key the gateway sent), some quote the prompt. The adapters therefore keep
-only these of it, in ``UpstreamStatusError``:
+The body is untrusted: some upstreams echo the request's headers (the provider API key among
+them), some quote the prompt. ``UpstreamStatusError`` keeps only:
 
 - short identifiers (``type``, ``code``, ``param``) that pass ``identifier``: safe for logs;
-- the upstream's message as ``detail``, through ``scrub`` (secrets removed, length capped):
-  for the caller of a request the upstream refused, never for a log.
-
-Everything here runs on error paths only.
+- the message as ``detail``, through ``scrub`` (secrets removed, length capped): for the caller
+  whose request the upstream refused, never for a log.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
-"""The serving core over ASGI: an ``Exchange`` made of a scope, ``receive`` and ``send``.
+"""The serving core's ``Exchange`` over ASGI: a scope, ``receive`` and ``send``.
 
-Used when the OpenAI routes are reached through Litestar (any ASGI server, and the gateway's
-own front for requests it does not serve directly). The OpenAI routes are Litestar ``asgi``
-handlers that read and write the ASGI messages themselves: a regular Litestar handler with a
-``Request`` and a ``Response`` costs ~0.15 ms of CPU per request on the dev machine, an
-``asgi`` handler ~0.02 ms (docs/performance.md).
+Used under any ASGI server and for the OpenAI routes reached through Litestar, which are raw
+``asgi`` handlers that read and write the ASGI messages themselves (no ``Request`` or
+``Response`` objects; docs/performance.md). After ``watch()`` a client disconnect cancels the
+serving task; ``unwatch()`` before the last body message, since a completed response also reads
+as a disconnect.
 """
 
 from __future__ import annotations

@@ -1,17 +1,10 @@
 """Busy polling: after a request arrives, the event loop polls for a while instead of sleeping.
 
-A process that sleeps in ``epoll_wait`` while it waits for Redis or an upstream lets its CPU
-go idle, and on a virtual machine an idle vCPU halts: waking it when the reply lands costs an
-interrupt through the hypervisor, tens of microseconds, two or three times per request. At one
-connection on the development VM that was ~100 µs of a ~470 µs request
-(docs/performance.md). While a window is open, the loop always has a callback ready, so each
-turn asks the kernel for ready sockets without sleeping (``epoll_wait`` with a zero timeout), and a
-reply is handled as soon as it lands -- Linux's ``net.core.busy_poll`` idea, in user space.
-
-The window belongs to the process, not to a request: each arrival moves its end to
-``now + window`` and one chain of callbacks runs until it passes. The cost is bounded: at
-most ``window`` of CPU per request when requests are sparse, and one cheap callback per loop
-turn when the loop is busy anyway. ``gateway.busy_poll_us: 0`` turns it off.
+Waking a sleeping process (on a VM, a halted vCPU) adds latency to every reply a request waits
+for (docs/performance.md). While a window is open one callback chain keeps the loop busy, so
+each turn asks for ready sockets with a zero ``epoll_wait`` timeout: ``net.core.busy_poll`` in
+user space. The window belongs to the process: each arrival moves its end to ``now + window``,
+so it spends at most ``window`` of CPU per request. ``gateway.busy_poll_us: 0`` turns it off.
 """
 
 from __future__ import annotations

@@ -1,23 +1,11 @@
 """uvicorn's httptools protocol as the gateway runs it: request heads bounded, writes coalesced.
 
-**Bounded heads.** httptools collects a header's value (and uvicorn the URL) by
-concatenating every piece the socket delivers until the header ends, so one client that
-never ends a header grows the process without bound and stalls the event loop copying
-bytes. ``BoundedHeadHttpToolsProtocol`` counts a request head's bytes as they arrive, before
-the parser sees them, and parses at most ``gateway.max_header_bytes`` of a head; the
-parser's callbacks count the finished headers exactly (``gateway.max_headers`` of them).
-A head over either limit is answered 431 and the connection closed -- after the response
-in progress, when pipelined requests came before it. The counting is an integer per read
-and per header: no allocation on the way of a normal request.
-
-**Coalesced writes.** uvicorn writes a response's head and its body with one socket write
-each, and every SSE event with another. A write to a loopback or LAN socket is a system call
-of several microseconds plus the kernel's work for one more packet. Here a connection's
-writes made in one turn of the event loop go out as one write at the end of that turn: a
-JSON response is one write instead of two, and stream events that arrive together from the
-upstream (one read holding several events) leave together. Nothing waits longer than the
-current loop turn; more than ``_FLUSH_BYTES`` pending goes out at once, so flow control
-(pause/resume writing) still sees big bodies as they are written.
+- ``BoundedHeadHttpToolsProtocol`` counts a head's bytes before httptools sees them (its parser
+  would buffer an unended header without bound) and its headers in the parser's callbacks: over
+  ``gateway.max_header_bytes`` or ``gateway.max_headers`` is a 431 and the connection closes,
+  after the response in progress when pipelined requests came first.
+- ``CoalescingHttpToolsProtocol`` sends a connection's writes of one event-loop turn as one write
+  at the end of that turn, and at once past ``_FLUSH_BYTES``, so flow control still sees big bodies.
 """
 
 from __future__ import annotations

@@ -1,11 +1,10 @@
 """The uvicorn internals the HTTP front drives, checked once when the gateway starts.
 
-``GatewayHttpProtocol`` (``_front.py``) and ``CoalescingHttpToolsProtocol`` (``_http.py``)
-subclass uvicorn's httptools protocol and read its per-connection and per-request state; the
-CLI's server overrides ``Server.capture_signals``. None of that is public API. pyproject pins
-uvicorn and httptools to the releases this was checked against; when an upgrade moves one of
-these names, the gateway refuses to start with an error naming it (and a test fails the same
-way), instead of an ``AttributeError`` deep inside a request.
+``GatewayHttpProtocol`` (``_front``) and the protocols in ``_http`` subclass uvicorn's httptools
+protocol and read its private per-connection and per-request state; the CLI's server overrides
+``Server.capture_signals``. pyproject pins uvicorn and httptools; when an upgrade moves one of
+these names the gateway refuses to start, naming it (and a test fails the same way), instead of
+raising an ``AttributeError`` inside a request.
 """
 
 from __future__ import annotations

@@ -1,24 +1,12 @@
 """The analyzer: every finding of Presidio's recognizers, and what they miss.
 
-``analyze(text)`` returns, first, what ``AnalyzerEngine.analyze(text, entities=<configured>)``
-returns for the same recognizers (same spans, entity types and scores): a text holding no
-digit, ``@`` or ``:`` costs one character-class scan, and a text holding some costs the
-recognizers' work on small windows (see ``_windows``). On those windows Presidio's regex
-recognizers run without their bookkeeping (``_patterns``) and its phone recognizer runs once
-for all its regions (``_phone``). Recognizers without a window spec (other entity types,
-NER) run on the whole text, as in Presidio.
-
-Then what those recognizers cannot see (``_beyond``), each added where no finding of its
-entity covers it already: the same recognizers on the text with Unicode and URL obfuscations
-undone (``_normalize``; spans mapped back to the original); card numbers and IBANs whose
-checksum holds, in any context (``_checksums``); email addresses read outwards from their
-``@``, with a real top-level domain (``_email``: where Presidio's span pulls in a URL path, a
-``key=`` or an escape, the address itself is reported beside it); phone numbers the number
-plan calls valid that touch a word (``_phone_view``).
-
-A text seen before is answered from memory (by its digest: every check above, ours and
-Presidio's, costs nothing the second time); a new one still reuses the windows it shares with
-texts seen before (``_cache``).
+- First exactly what ``AnalyzerEngine.analyze(text, entities=<configured>)`` returns (same spans,
+  types, scores); recognizers with a window spec run only on trigger windows (``_windows``,
+  ``_patterns``, ``_phone``), the rest (NER) on the whole text.
+- Then, where no finding of the same entity covers it (``_beyond``): findings on de-obfuscated
+  text (``_normalize``), cards and IBANs by checksum (``_checksums``), email addresses
+  (``_email``), valid phone numbers touching a word (``_phone_view``).
+- Results are cached by the text's digest; windows shared with earlier texts are reused.
 """
 
 from __future__ import annotations

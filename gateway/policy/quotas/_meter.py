@@ -1,13 +1,10 @@
 """A stream's running usage, against what its key had left when the stream was admitted.
 
-A reservation holds the request's estimate (prompt + ``max_tokens``, or the default answer
-allowance); a stream may run past it. The meter counts the answer as chunks pass (the
-upstream's usage when a chunk carries it, else characters over ``chars_per_token``, as the
-prompt estimate does) so that the quota step can end the stream when the key's monthly
-budget, or for a stream without ``max_tokens`` its tpm / tokens-per-day allowance, is used up.
-
-Every stream is counted: one that ends before the upstream's final usage report (the client
-went away, the upstream cut it) is settled and recorded with what reached the client.
+A reservation holds the request's estimate, which a stream may run past. The meter counts the
+answer as chunks pass (the upstream's usage when a chunk carries it, else characters over
+``chars_per_token``) so that the quota step can end the stream once the key's monthly budget,
+or for a stream without ``max_tokens`` its tpm / tokens-per-day allowance, is used up. Every
+stream is settled, one cut short before the upstream's usage report with what reached the client.
 """
 
 from __future__ import annotations

@@ -1,12 +1,11 @@
 """Tool-call permissions: what a request may offer and what a model may call.
 
-Request side: ``check_request_tools`` (403 for forbidden tools offered, chosen or called in
-the history, or their removal; 400 for a tool field of another shape, a schema that is not
-self-contained, or a ``tool`` message answering an unknown call). Response side:
-``ToolCallGuard`` judges every call, legacy ``function_call`` included (key permission,
-declared by the request, JSON arguments valid against the schema), in whole responses and
-in streams. Schemas never make the gateway fetch anything (see ``_schema``). Every
-decision becomes an ``AuditEvent`` (``gateway.policy.audit``).
+- Request side, ``check_request_tools``: a forbidden tool offered is refused (403) or removed;
+  one chosen or called in the history is a 403; malformed tool fields, schemas that are not
+  self-contained and ``tool`` messages answering unknown calls are a 400.
+- Response side, ``ToolCallGuard``: every call (legacy ``function_call`` too), whole or streamed,
+  needs the key's permission, a tool the request declared and arguments valid for its schema.
+- Schemas never make the gateway fetch anything (``_schema``); every decision is an ``AuditEvent``.
 """
 
 from __future__ import annotations

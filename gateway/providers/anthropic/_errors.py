@@ -1,11 +1,10 @@
 """Anthropic failures -> the provider contract's ``UpstreamError`` tree.
 
-Anthropic reports errors as ``{"type": "error", "error": {"type", "message"}}``, either as an
-HTTP error response or, once a stream has started, as an ``error`` event. Both become an
-``UpstreamStatusError`` whose ``status_code`` is the HTTP status (or, for an event, the status
-Anthropic documents for that error type), so 429 and 5xx -- 529 ``overloaded_error`` included --
-are retryable; of the body only the error type and a scrubbed message are kept (``_scrub``).
-Failures of the HTTP exchange become connect/timeout/protocol errors.
+An ``{"type": "error", "error": {...}}`` body, as an HTTP error response or a stream's ``error``
+event, becomes an ``UpstreamStatusError`` with the HTTP status (for an event, the status
+Anthropic documents for its type), so 429 and 5xx (529 ``overloaded_error`` included) are
+retryable. Only the error type and a scrubbed message are kept (``_scrub``). Failures of the
+HTTP exchange become connect, timeout or protocol errors.
 """
 
 from __future__ import annotations

@@ -1,16 +1,11 @@
 """OpenAI chat ``messages`` -> Anthropic's top-level ``system`` and alternating ``messages``.
 
-- ``system`` / ``developer`` messages (anywhere, string or text parts) become ``system`` blocks,
-  in order.
-- ``user`` content parts: ``text``; ``image_url`` with a ``data:`` URL becomes a base64 image
-  source, an ``http(s)`` URL a url source.
-- ``assistant`` text and ``tool_calls`` become ``text`` and ``tool_use`` blocks (arguments JSON
-  string -> ``input`` object).
-- ``tool`` messages become ``tool_result`` blocks in a user turn.
-- Consecutive turns of the same Anthropic role are merged into one, since Anthropic requires
-  user and assistant turns to alternate (so several tool results share one user turn).
-
-Anything that cannot be expressed raises ``InvalidRequestError`` naming the offending field.
+- ``system`` / ``developer`` messages, wherever they are, become ``system`` blocks, in order.
+- ``user`` parts: ``text``; ``image_url`` as a base64 source (``data:`` URL) or a url source.
+- ``assistant`` text and ``tool_calls`` become ``text`` and ``tool_use`` blocks (arguments parsed
+  into ``input``); ``tool`` messages become ``tool_result`` blocks in a user turn.
+- Consecutive turns of one Anthropic role merge, since Anthropic requires them to alternate.
+- What cannot be expressed raises ``InvalidRequestError`` naming the field.
 """
 
 from __future__ import annotations

@@ -1,18 +1,11 @@
 """An OpenAI ``chat.completions`` request body -> an Anthropic ``POST /v1/messages`` body.
 
-Field policy (nothing that changes the answer is silently dropped):
-
-- translated: ``messages`` (see ``_messages``), ``max_completion_tokens`` / ``max_tokens``
-  (Anthropic requires one: the provider's default fills it in), ``temperature``, ``top_p``,
-  ``stop`` -> ``stop_sequences``, ``tools``, ``tool_choice``, ``parallel_tool_calls: false``
-  -> ``disable_parallel_tool_use``, ``user`` -> ``metadata.user_id``, ``stream``;
-  ``top_k`` (Anthropic's own sampling field) passes through.
-- ignored, as they do not change the generated message: ``seed`` (a best-effort hint),
-  ``store`` / ``metadata`` / ``service_tier`` (OpenAI account features), ``stream_options``
-  (read by the stream translator), ``n``/``logprobs``/penalties at their neutral values.
-- rejected with a 400 naming the field: anything Anthropic cannot do (``n`` > 1, ``logprobs``,
-  non-text ``response_format``, penalties, ``logit_bias``, audio, legacy ``functions``) and any
-  field this adapter does not know.
+Nothing that changes the answer is silently dropped. A field in ``_HANDLED`` is translated
+(``messages`` by ``_messages``; ``max_tokens``, which Anthropic requires, defaults to the
+provider's setting) or ignored where it cannot change the message (``seed``, ``store``,
+``metadata``, ``service_tier``; ``stream_options`` is the stream translator's). A field in
+``_NEUTRAL`` (``n``, ``logprobs``, penalties, ``response_format``, ...) is accepted only at its
+default value. Any other value, or any other field, is a 400 naming the field.
 """
 
 from __future__ import annotations

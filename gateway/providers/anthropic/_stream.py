@@ -1,13 +1,11 @@
 """Anthropic stream events -> OpenAI ``chat.completion.chunk`` dicts.
 
-One ``StreamTranslator`` per stream; ``feed`` takes each decoded event and returns the chunks
-it produces (often none). The role chunk is held back until the first content arrives, so an
-``error`` event right after ``message_start`` (e.g. overloaded) reaches the router before any
-byte went to the client and can still fall back.
-
-Tool calls stream as OpenAI does: a first delta with ``index``, ``id``, ``type`` and
-``function.name`` (arguments ``""``), then ``function.arguments`` fragments from
-``input_json_delta``. ``index`` counts tool calls, not Anthropic content blocks.
+One ``StreamTranslator`` per stream; ``feed`` takes each decoded event and returns its chunks
+(often none). The role chunk waits for the first content, so an ``error`` event right after
+``message_start`` reaches the router before any byte went to the client, and it can still fall
+back. Tool calls stream as OpenAI's do (a first delta with ``index``, ``id``, ``type`` and
+``function.name``, then ``function.arguments`` fragments); ``index`` counts tool calls, not
+Anthropic content blocks.
 """
 
 from __future__ import annotations

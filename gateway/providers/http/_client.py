@@ -1,12 +1,9 @@
-"""The upstream HTTP client: one keep-alive connection pool per gateway process.
+"""The upstream HTTP client: keep-alive connections pooled per origin, one client per process.
 
-Why not httpx or aiohttp: the gateway makes one upstream call per request, so the client's
-own cost is most of the gateway's overhead. Measured on the 2-core dev machine (CPU time of
-the gateway process per proxied request, see docs/performance.md): httpx ~3 ms, aiohttp
-~0.2 ms, this client (httptools parser, asyncio protocol, no per-request objects beyond the
-exchange) well under 0.1 ms. It does exactly what the adapters need: HTTP/1.1 requests
-with a body, TLS, forward proxies, keep-alive reuse, streamed response bodies with backpressure, and
-cancellation that closes the connection.
+Written on the httptools parser and asyncio protocols instead of using httpx or aiohttp, whose
+per-request cost was most of the gateway's overhead (docs/performance.md). It does only what the
+adapters need: HTTP/1.1 requests with a body, TLS, forward proxies (``_proxy``), keep-alive
+reuse, streamed response bodies with backpressure, and cancellation that closes the connection.
 """
 
 from __future__ import annotations

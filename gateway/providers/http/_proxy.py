@@ -1,15 +1,11 @@
 """Forward proxies for upstream calls: ``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``NO_PROXY``.
 
-The semantics are those of curl, requests and httpx, so an operator's existing environment
-works unchanged: ``https_proxy`` serves https upstreams and ``http_proxy`` http ones (lower
-case first, then upper case, then ``ALL_PROXY``); ``NO_PROXY`` lists hosts reached directly.
-Everything here is resolved once, when a connection pool for an origin is first needed,
-never per request.
-
-Only ``http://`` proxies are supported (what nearly every corporate proxy is): https
-upstreams go through a ``CONNECT`` tunnel and TLS to the origin inside it; http upstreams
-are sent in absolute form (``POST http://host/path``), because common proxies (squid's
-default configuration among them) allow ``CONNECT`` to port 443 only.
+- curl's, requests' and httpx's semantics: ``https_proxy`` for https upstreams, ``http_proxy``
+  for http ones (lower case, then upper case, then ``ALL_PROXY``); ``NO_PROXY`` hosts go direct.
+- Resolved once per origin, when its connection pool is first needed; never per request.
+- Only ``http://`` proxies: https upstreams go through a ``CONNECT`` tunnel with TLS to the
+  origin inside it, http upstreams in absolute form (``POST http://host/path``), since common
+  proxies (squid's default configuration among them) allow ``CONNECT`` to port 443 only.
 """
 
 from __future__ import annotations
