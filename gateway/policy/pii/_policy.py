@@ -70,6 +70,3 @@ class PolicyResolver:
                 "the request was not sent"
             )
         return policy
-
-    def known(self, name: str) -> bool:
-        return name in self._named

@@ -1,15 +1,10 @@
 """The QUOTA step of the pipeline: reserve before the upstream call, settle at the end.
 
-A stream may run past its reservation (no ``max_tokens``, or a low prompt estimate). While
-it runs, a ``StreamMeter`` counts it; when the key's monthly budget (or, for a stream without
-``max_tokens``, its tpm / tokens-per-day allowance) is used up, the stream ends as OpenAI ends
-one that reached ``max_tokens``: the chunk that used it up is the last, with
-``finish_reason: "length"``, then (if the client asked for it) a usage chunk and ``[DONE]``.
-The upstream request is closed and the counted usage is settled.
-
-Every stream is counted so: one that ends before the upstream's final usage report (the
-client went away: 499; the upstream broke off: 502) is settled, and recorded in the ledger,
-with the prompt as reported or estimated and the answer that was sent, marked estimated.
+Every stream is counted as it passes. When the key's monthly budget (or, for a stream
+without ``max_tokens``, its tpm / tokens-per-day allowance) is used up, the stream ends as
+OpenAI ends one at ``max_tokens``: that chunk is the last, with ``finish_reason: "length"``.
+A stream cut short (client gone: 499; upstream broke off: 502) is charged what was sent,
+marked estimated.
 """
 
 from __future__ import annotations

@@ -4,13 +4,7 @@ from __future__ import annotations
 
 from gateway.policy.retrieval._citations import annotate
 from gateway.policy.retrieval._context import Budget, Source, context_message, fit_sources
-from gateway.policy.retrieval._hook import (
-    CitationHook,
-    RetrievalHook,
-    Searcher,
-    StoreNames,
-    retrieval_hooks,
-)
+from gateway.policy.retrieval._hook import CitationHook, RetrievalHook, Searcher, StoreNames
 from gateway.policy.retrieval._tool import FileSearchTool, find_file_search, without_file_search
 
 __all__ = [
@@ -25,6 +19,5 @@ __all__ = [
     "context_message",
     "find_file_search",
     "fit_sources",
-    "retrieval_hooks",
     "without_file_search",
 ]

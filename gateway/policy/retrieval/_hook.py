@@ -1,14 +1,11 @@
 """Two hooks answer a chat request's ``file_search`` tool inside the gateway.
 
-``RetrievalHook`` (POLICY stage, so quotas count the added context and the PII stage masks it
-like the rest of the prompt): checks that the key may read every store named (403), searches
-them for the latest user turn, adds the passages that fit the model's context window as
-numbered sources in a system message, and takes the tool out of what goes upstream.
-
-``CitationHook`` (RESPONSE stage, after PII placeholders are restored, so positions refer to
-the text the client gets): ``file_citation`` annotations for the markers in the answer, on the
-message (non-streaming) or as a final chunk per choice before ``[DONE]`` (streaming); an
-empty list when nothing was found or cited.
+``RetrievalHook`` (POLICY, so quotas count the added context and PII masks it): checks the
+key may read every store named (403), searches them for the latest user turn, adds the
+passages that fit the context window as numbered sources in a system message, and takes the
+tool out of what goes upstream. ``CitationHook`` (RESPONSE, after PII restored the text):
+``file_citation`` annotations for the markers in the answer, on the message or, streaming,
+as a final chunk per choice before ``[DONE]``.
 """
 
 from __future__ import annotations
@@ -34,7 +31,7 @@ from inference.embedders import EmbeddingError
 from ingestion.errors import DatabaseUnavailableError, EmbeddingMismatchError, RecordNotFoundError
 from ingestion.search import SearchHit, SearchRequest
 
-__all__ = ["CitationHook", "RetrievalHook", "Searcher", "StoreNames", "retrieval_hooks"]
+__all__ = ["CitationHook", "RetrievalHook", "Searcher", "StoreNames"]
 
 HEADER = "x-ragway-file-search"
 STATE = "retrieval"  # call.state key of what RetrievalHook found, read by CitationHook
@@ -59,13 +56,6 @@ class StoreNames(Protocol):
 class _State:
     sources: list[Source]
     streamed: dict[int, list[str]] = field(default_factory=dict)
-
-
-def retrieval_hooks(
-    *, searcher: Searcher, stores: StoreNames, settings: RetrievalChatSettings
-) -> list[Hook]:
-    """Both hooks, for the pipeline."""
-    return [RetrievalHook(searcher=searcher, stores=stores, settings=settings), CitationHook()]
 
 
 class RetrievalHook(Hook):
