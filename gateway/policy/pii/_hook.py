@@ -7,7 +7,6 @@ from typing import Any, ClassVar
 from gateway.policy.audit import AuditEvent, AuditSink
 from gateway.policy.pii._errors import PiiBlockedError
 from gateway.policy.pii._policy import Trust
-from gateway.policy.pii._request import ENDPOINTS
 from gateway.policy.pii._restore import ChunkRestorer
 from gateway.policy.pii._service import PiiService, PiiSession
 from gateway.policy.pipeline import Call, Hook, Stage
@@ -34,13 +33,14 @@ class PiiHook(Hook):
         self._audit = audit
 
     async def on_request(self, call: Call) -> None:
-        if call.endpoint not in ENDPOINTS or call.principal is None:
+        fields = call.capabilities.pii
+        if not fields or call.principal is None:
             return
         session = self._service.session(trust=_trust(call), key_policy=call.principal.pii_policy)
         call.state["pii"] = session
         call.state["pii_remask"] = session.vault.remask
         try:
-            call.body = await session.protect_body(call.endpoint, call.body)
+            call.body = await session.protect_body(fields, call.body)
         except PiiBlockedError:
             self._record(call, session, "blocked")
             raise
@@ -50,7 +50,7 @@ class PiiHook(Hook):
     async def on_response(self, call: Call, response: dict[str, Any]) -> None:
         session = call.state.get("pii")
         if isinstance(session, PiiSession):
-            session.restore_response(call.endpoint, response)
+            session.restore_response(call.capabilities.pii_output, response)
 
     def wants_chunks(self, call: Call) -> bool:
         session = call.state.get("pii")  # placeholders are all made before the stream starts
@@ -62,7 +62,9 @@ class PiiHook(Hook):
             return
         restorer = call.state.get("pii_restorer")
         if not isinstance(restorer, ChunkRestorer):
-            restorer = call.state["pii_restorer"] = session.chunk_restorer(call.endpoint)
+            restorer = call.state["pii_restorer"] = session.chunk_restorer(
+                call.capabilities.pii_output
+            )
         restorer(chunk)
 
     def _record(self, call: Call, session: PiiSession, decision: str) -> None:

@@ -1,20 +1,9 @@
 """Every string of an OpenAI request body that would leave the gateway, found and rewritten.
 
-``FIELDS`` is the decision, one row per field of each endpoint family: what the PII step
-does with the value the client sent. The body is forwarded upstream as the client wrote it
-(unknown fields included, apart from ``model``), so a field the table does not name is
-checked like ``"*"``: its name and every string in its value, dict keys and JSON numbers too.
-
-- ``check``: every string in the value is analysed (masked, redacted or refused by policy);
-- ``check-json``: a string holding a JSON document (tool-call arguments), keys and values
-  analysed, the document rebuilt when something is masked;
-- ``check-data``: base64 data. The encoded bytes are not analysed (they are not text, and
-  checksum-like runs in them would block images); a ``data:`` URL's media type and any value
-  that is not well-formed base64 (an ``https:`` URL, plain text) is analysed as text;
-- ``check-or-refuse``: text is analysed; token ids (integers, integer arrays) cannot be read
-  and are refused with a 400 naming the field, unless the policy allows everything;
-- ``not-text``: the gateway replaces the value (``model``) or the wire model only admits
-  numbers, booleans or fixed words there.
+``FIELDS`` holds the field rules, one row per body shape (a family names its row in
+``Capabilities.pii``): what the PII step does with each field the client sent. The body is
+forwarded as written (unknown fields included, apart from ``model``), so a field a row does
+not name is checked like ``"*"``: its name and every string in its value, keys and numbers too.
 """
 
 from __future__ import annotations
@@ -27,7 +16,6 @@ from typing import Any, Final, Literal
 from gateway.policy.pii._errors import PiiUncheckableError
 
 __all__ = [
-    "ENDPOINTS",
     "FIELDS",
     "VOCABULARY",
     "Rule",
@@ -39,6 +27,14 @@ __all__ = [
     "where",
 ]
 
+# check: every string in the value is analysed (masked, redacted or refused by policy);
+# check-json: a string holding a JSON document (tool-call arguments), keys and values analysed,
+#   the document rebuilt when something is masked;
+# check-data: base64 data, not analysed (not text; checksum-like runs in it would block
+#   images); a data: URL's media type and a value that is not base64 are analysed as text;
+# check-or-refuse: text is analysed; token ids cannot be read and are refused (400, naming
+#   the field) unless the policy allows everything;
+# not-text: the gateway replaces the value (model) or the wire model admits no free text.
 Rule = Literal["check", "check-json", "check-data", "check-or-refuse", "not-text"]
 SlotKind = Literal["text", "json", "data", "tree", "key"]
 # Where a value is, built cheaply on the hot path: (where its container is, its key or index).
@@ -131,8 +127,6 @@ FIELDS: Final[Mapping[str, Mapping[str, Rule]]] = {
     },
 }
 
-ENDPOINTS: Final = frozenset(FIELDS)
-
 # Words of the protocol and of JSON Schema: public constants, never personal data. Skipping
 # them keeps roles, part types and tool schemas off the analyzer (NER costs per string).
 VOCABULARY: Final = frozenset(
@@ -186,16 +180,16 @@ _TREES: Final[Mapping[str, _Node]] = {name: _compile(table) for name, table in F
 _INPUT_AS_SENT: Final = _compile({**FIELDS["embeddings"], "input": "not-text"})
 
 
-def slots(endpoint: str, body: dict[str, Any], *, embeddings: bool = True) -> list[Slot]:
-    """The places in ``body`` holding outgoing text, for ``endpoint`` (none if unknown).
+def slots(fields: str, body: dict[str, Any], *, embeddings: bool = True) -> list[Slot]:
+    """The places in ``body`` holding outgoing text, by the ``FIELDS`` row ``fields``.
 
-    ``embeddings=False`` (the ``embeddings_input`` setting) leaves embeddings ``input`` as
-    sent. Raises ``PiiUncheckableError`` for token ids in a ``check-or-refuse`` field.
+    ``embeddings=False`` (the ``embeddings_input`` setting) leaves the embeddings row's
+    ``input`` as sent. Raises ``PiiUncheckableError`` for token ids in a ``check-or-refuse``
+    field, ``KeyError`` for a row ``FIELDS`` does not have (a family's mistake: fail closed).
     """
     found: list[Slot] = []
-    tree = _INPUT_AS_SENT if endpoint == "embeddings" and not embeddings else _TREES.get(endpoint)
-    if tree is not None:
-        _object(body, tree, None, found)
+    tree = _INPUT_AS_SENT if fields == "embeddings" and not embeddings else _TREES[fields]
+    _object(body, tree, None, found)
     return found
 
 
@@ -287,13 +281,13 @@ def path(link: _Link) -> tuple[str | int, ...]:
     return tuple(reversed(parts))
 
 
-def where(link: _Link, endpoint: str) -> str | None:
+def where(link: _Link, fields: str | None) -> str | None:
     """``messages[0].content`` for the slot at ``body["messages"][0]["content"]``.
 
-    Names stop at the last field ``FIELDS`` knows: a name the client made up may itself be
-    the personal data, and an error never repeats a value.
+    Names stop at the last field the ``FIELDS`` row ``fields`` knows (none without a row): a
+    name the client made up may itself be the personal data, and an error never repeats a value.
     """
-    node: _Node | None = _TREES.get(endpoint)
+    node: _Node | None = _TREES[fields] if fields is not None else None
     known: list[str | int] = []
     for part in path(link):
         if isinstance(part, int) and node is not None and node.items is not None:

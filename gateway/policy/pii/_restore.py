@@ -10,18 +10,19 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.policy.pii._vault import PlaceholderVault
+from gateway.policy.pipeline import PiiOutput
 
 __all__ = ["ChunkRestorer", "TextRestorer", "restore_response"]
 
 
-def restore_response(endpoint: str, response: dict[str, Any], vault: PlaceholderVault) -> None:
-    """Restore placeholders in a complete response, in place."""
+def restore_response(output: PiiOutput, response: dict[str, Any], vault: PlaceholderVault) -> None:
+    """Restore placeholders in a complete response, in place (``output``: where its text is)."""
     if not vault:
         return
     for choice in response.get("choices") or ():
         if not isinstance(choice, dict):
             continue
-        if endpoint == "completions":
+        if output == "text":
             if isinstance(choice.get("text"), str):
                 choice["text"] = vault.restore(choice["text"])
             continue
@@ -90,9 +91,9 @@ class ChunkRestorer:
     chunk that carries the choice's ``finish_reason``.
     """
 
-    def __init__(self, vault: PlaceholderVault, endpoint: str) -> None:
+    def __init__(self, vault: PlaceholderVault, output: PiiOutput) -> None:
         self._vault = vault
-        self._endpoint = endpoint
+        self._text_only = output == "text"
         self._content: dict[int, TextRestorer] = {}
         self._arguments: dict[tuple[int, int], TextRestorer] = {}
 
@@ -106,7 +107,7 @@ class ChunkRestorer:
     def _choice(self, choice: dict[str, Any]) -> None:
         index = int(choice.get("index") or 0)
         done = choice.get("finish_reason") is not None
-        if self._endpoint == "completions":
+        if self._text_only:
             choice["text"] = self._text(index, choice.get("text"), done)
             return
         delta = choice.get("delta")

@@ -20,6 +20,7 @@ from gateway.policy.pii._presidio import build_presidio
 from gateway.policy.pii._request import VOCABULARY, Slot, path, slots, split_data, where
 from gateway.policy.pii._restore import ChunkRestorer, restore_response
 from gateway.policy.pii._vault import PlaceholderVault
+from gateway.policy.pipeline import PiiOutput
 
 _T = TypeVar("_T")
 
@@ -76,17 +77,18 @@ class PiiSession:
             totals[entity] += n
         return dict(totals)
 
-    async def protect_body(self, endpoint: str, body: dict[str, Any]) -> dict[str, Any]:
+    async def protect_body(self, fields: str, body: dict[str, Any]) -> dict[str, Any]:
         """A copy of ``body`` with its outgoing strings masked (``body`` itself when unchanged).
 
-        Which strings: ``FIELDS`` in ``_request``. Raises ``PiiBlockedError`` naming the
+        Which strings: the row ``fields`` of ``FIELDS`` in ``_request`` (the family's
+        ``Capabilities.pii``, e.g. ``"chat.completions"``). Raises ``PiiBlockedError`` naming the
         blocked entity types (``param``: the first field holding one), ``PiiUncheckableError``
         for token ids and for bodies nested too deeply to walk.
         """
         if self.policy.allows_everything:
             return body
         try:
-            found = slots(endpoint, body, embeddings=self._settings.embeddings_input)
+            found = slots(fields, body, embeddings=self._settings.embeddings_input)
             texts = [
                 c[k] if kind == "text" else _slot_text((c, k, kind, w)) for c, k, kind, w in found
             ]
@@ -95,7 +97,7 @@ class PiiSession:
         if not found:
             return body
         size = sum(map(len, texts))
-        changed = await self._run(lambda: self._protect(found, texts, endpoint), size)
+        changed = await self._run(lambda: self._protect(found, texts, fields), size)
         if not changed:
             return body  # nothing to mask: no copy (the common case, on the hot path)
         return _rebuilt(body, [(found[i], value) for i, value in changed.items()])
@@ -109,14 +111,14 @@ class PiiSession:
             return list(texts)
         holder: list[Any] = list(texts)
         found: list[Slot] = [(holder, i, "text", None) for i in range(len(holder))]
-        changed = await self._run(lambda: self._protect(found, holder, ""), sum(map(len, holder)))
+        changed = await self._run(lambda: self._protect(found, holder, None), sum(map(len, holder)))
         return [str(changed.get(i, text)) for i, text in enumerate(holder)]
 
-    def restore_response(self, endpoint: str, response: dict[str, Any]) -> None:
-        restore_response(endpoint, response, self.vault)
+    def restore_response(self, output: PiiOutput, response: dict[str, Any]) -> None:
+        restore_response(output, response, self.vault)
 
-    def chunk_restorer(self, endpoint: str) -> ChunkRestorer:
-        return ChunkRestorer(self.vault, endpoint)
+    def chunk_restorer(self, output: PiiOutput) -> ChunkRestorer:
+        return ChunkRestorer(self.vault, output)
 
     async def _run(self, work: Callable[[], _T], size: int) -> _T:
         started = time.perf_counter()
@@ -127,7 +129,7 @@ class PiiSession:
         _metrics.SECONDS.observe(time.perf_counter() - started)
         return result
 
-    def _protect(self, found: list[Slot], texts: list[str], endpoint: str) -> dict[int, Any]:
+    def _protect(self, found: list[Slot], texts: list[str], fields: str | None) -> dict[int, Any]:
         """The masked value of each slot that changed, by index (the slots stay as they are)."""
         self.vault.reserve(texts)
         masker = self._masker
@@ -156,7 +158,7 @@ class PiiSession:
         if masker.blocked:
             _metrics.BLOCKED.inc()
             error = PiiBlockedError(masker.blocked)
-            error.param = where(blocked_at, endpoint)
+            error.param = where(blocked_at, fields)
             raise error
         return changed
 

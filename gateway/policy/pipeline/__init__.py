@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from gateway.policy.pipeline._builtin import AuthHook, ModelAccessHook
 from gateway.policy.pipeline._call import Call, Endpoint, Usage
-from gateway.policy.pipeline._capabilities import NO_CAPABILITIES, Capabilities
+from gateway.policy.pipeline._capabilities import NO_CAPABILITIES, Capabilities, PiiOutput
 from gateway.policy.pipeline._hook import Hook, Stage
 from gateway.policy.pipeline._pipeline import HookFailedError, Pipeline
 
@@ -18,6 +18,7 @@ __all__ = [
     "Hook",
     "HookFailedError",
     "ModelAccessHook",
+    "PiiOutput",
     "Pipeline",
     "Stage",
     "Usage",

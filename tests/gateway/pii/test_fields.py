@@ -174,14 +174,14 @@ async def test_masked_tool_names_come_back_restored(pii_service: PiiService) -> 
     response: dict[str, Any] = {
         "choices": [{"index": 0, "message": {"role": "assistant", "tool_calls": [call]}}]
     }
-    session.restore_response("chat.completions", response)
+    session.restore_response("message", response)
     assert response["choices"][0]["message"]["tool_calls"][0]["function"]["name"] == (
         f"{name} {EMAIL}"
     )
     chunk: dict[str, Any] = {
         "choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, **call}]}}]
     }
-    session.chunk_restorer("chat.completions")(chunk)
+    session.chunk_restorer("message")(chunk)
     assert chunk["choices"][0]["delta"]["tool_calls"][0]["function"]["name"] == (f"{name} {EMAIL}")
 
 

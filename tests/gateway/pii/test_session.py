@@ -82,7 +82,7 @@ async def test_external_masks_every_outgoing_text_and_restores_the_answer(
             }
         ]
     }
-    session.restore_response("chat.completions", response)
+    session.restore_response("message", response)
     message = response["choices"][0]["message"]
     assert message["content"] == f"Sent to {EMAIL}; <UNKNOWN_9> stays."
     assert json.loads(message["tool_calls"][0]["function"]["arguments"]) == {"to": PHONE}

@@ -51,7 +51,7 @@ def _chunk(content: str | None = None, finish: str | None = None, **delta: Any) 
 
 
 def test_chunks_release_held_text_with_the_finish_reason() -> None:
-    restorer = ChunkRestorer(vault(), "chat.completions")
+    restorer = ChunkRestorer(vault(), "message")
     chunks = [_chunk("Hi <EMAIL_ADD"), _chunk("RESS_1> and <PHONE"), _chunk(None, "stop")]
     for chunk in chunks:
         restorer(chunk)
@@ -63,7 +63,7 @@ def test_chunks_release_held_text_with_the_finish_reason() -> None:
 def test_tool_call_arguments_are_restored_json_escaped() -> None:
     v = PlaceholderVault()
     v.mask("PERSON", 'Ann "the" Lee')
-    restorer = ChunkRestorer(v, "chat.completions")
+    restorer = ChunkRestorer(v, "message")
     fragments = ['{"who": "<PER', 'SON_1>"}']
     chunks = [
         _chunk(
@@ -85,7 +85,7 @@ def test_tool_call_arguments_are_restored_json_escaped() -> None:
 
 
 def test_completions_chunks() -> None:
-    restorer = ChunkRestorer(vault(), "completions")
+    restorer = ChunkRestorer(vault(), "text")
     chunks: list[dict[str, Any]] = [
         {"choices": [{"index": 0, "text": "to <EMAIL", "finish_reason": None}]},
         {"choices": [{"index": 0, "text": "_ADDRESS_1>", "finish_reason": "stop"}]},

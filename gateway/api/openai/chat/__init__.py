@@ -18,5 +18,5 @@ FAMILY = Family(
     summary="Chat completion (OpenAI format)",
     description="A `chat.completion` object, or with `stream: true` server-sent "
     "`chat.completion.chunk` events ending with `data: [DONE]`.",
-    capabilities=Capabilities(pii=True, tools=True, retrieval=True),
+    capabilities=Capabilities(pii="chat.completions", tools=True, retrieval=True),
 )

@@ -17,5 +17,5 @@ FAMILY = Family(
     provider_capability="completion",
     summary="Text completion (the legacy prompt API)",
     description="A `text_completion` object, or with `stream: true` server-sent chunks.",
-    capabilities=Capabilities(pii=True, pii_output="text"),
+    capabilities=Capabilities(pii="completions", pii_output="text"),
 )

@@ -17,7 +17,7 @@ FAMILY = Family(
     provider_capability="embedding",
     summary="Embeddings",
     description="A `list` of `embedding` objects (floats or base64 per `encoding_format`).",
-    capabilities=Capabilities(pii=True, answer_tokens=False),
+    capabilities=Capabilities(pii="embeddings", answer_tokens=False),
     model_type="embedding",
     streams=False,
 )
