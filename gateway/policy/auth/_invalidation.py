@@ -17,6 +17,10 @@ __all__ = ["KeyChangeListener", "RedisKeyEvents", "key_change_channel"]
 
 _log = logging.getLogger(__name__)
 
+# stop() cancels the listener every _STOP_POLL_S until it has ended, for at most _STOP_WAIT_S.
+_STOP_POLL_S = 0.1
+_STOP_WAIT_S = 2.0
+
 
 def key_change_channel(key_prefix: str) -> str:
     return f"{key_prefix}keys:changed"
@@ -39,6 +43,28 @@ class RedisKeyEvents:
                 "key change not announced (Redis unreachable)",
                 extra={"key_id": key_id, "error": str(exc)},
             )
+
+
+async def _end(task: asyncio.Task[None]) -> None:
+    """Cancels ``task`` until it has ended, or leaves it after ``_STOP_WAIT_S``.
+
+    One cancel is not enough on Python 3.11: redis-py sends commands through
+    ``asyncio.wait_for``, which there returns instead of raising when the cancel lands just as
+    the send completes (CPython gh-86296), and the task runs on as if never cancelled. The
+    listener also ends by itself once it sees ``_stopping`` (within ``retry_s``, or a socket
+    timeout while Redis does not answer), so a task left behind here ends soon after.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + _STOP_WAIT_S
+    while not task.done():
+        left = deadline - loop.time()
+        if left <= 0:
+            _log.warning("key-change listener still running after stop; left to end by itself")
+            return
+        task.cancel()
+        await asyncio.wait({task}, timeout=min(_STOP_POLL_S, left))
+    if not task.cancelled():
+        task.result()  # an error other than a cancel is a bug: let it show
 
 
 class KeyChangeListener:
@@ -64,21 +90,28 @@ class KeyChangeListener:
         self._channel = channel
         self._retry_s = retry_s
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     def start(self) -> None:
+        self._stopping = False
         self._task = asyncio.create_task(self._run(), name="key-change-listener")
 
     async def stop(self) -> None:
+        """Ends the subscription and closes the connection, within about ``_STOP_WAIT_S``
+        whatever the listener is doing (connecting, subscribing, Redis down or not answering)."""
+        self._stopping = True
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+            await _end(self._task)
+            if self._task.done():
+                self._task = None
         self._cache.set_live(False)
-        await self._redis.aclose()
+        try:
+            await self._redis.aclose()
+        except (RedisError, OSError) as exc:
+            _log.warning("key-change connection not closed cleanly", extra={"error": str(exc)})
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 await self._listen()
             except (RedisError, OSError) as exc:
@@ -88,7 +121,7 @@ class KeyChangeListener:
                         extra={"error": str(exc)},
                     )
                 self._cache.set_live(False)
-            await asyncio.sleep(self._retry_s)
+                await asyncio.sleep(self._retry_s)
 
     async def _listen(self) -> None:
         pubsub = self._redis.pubsub()
@@ -96,6 +129,8 @@ class KeyChangeListener:
             await pubsub.subscribe(self._channel)
             while True:
                 message = await pubsub.get_message(timeout=self._retry_s)
+                if self._stopping:
+                    return
                 if message is None:
                     continue
                 if message["type"] == "subscribe":
