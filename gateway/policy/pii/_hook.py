@@ -23,7 +23,12 @@ def _trust(call: Call) -> Trust:
 
 
 class PiiHook(Hook):
-    """Stage PII. Sessions live in ``call.state['pii']``; audit rows hold entity counts only."""
+    """Stage PII, for families whose ``Capabilities.pii`` names field rules.
+
+    Its state in the call is the request's ``PiiSession`` (and, once a stream sends a chunk,
+    its ``ChunkRestorer``); ``call.remask`` lets later steps see text as the upstream did.
+    Audit rows hold entity counts only.
+    """
 
     name: ClassVar[str] = "pii"
     stage: ClassVar[Stage] = Stage.PII
@@ -37,8 +42,8 @@ class PiiHook(Hook):
         if not fields or call.principal is None:
             return
         session = self._service.session(trust=_trust(call), key_policy=call.principal.pii_policy)
-        call.state["pii"] = session
-        call.state["pii_remask"] = session.vault.remask
+        call.put(session)
+        call.remask = session.vault.remask
         try:
             call.body = await session.protect_body(fields, call.body)
         except PiiBlockedError:
@@ -48,23 +53,22 @@ class PiiHook(Hook):
             self._record(call, session, "checked")
 
     async def on_response(self, call: Call, response: dict[str, Any]) -> None:
-        session = call.state.get("pii")
-        if isinstance(session, PiiSession):
+        session = call.find(PiiSession)
+        if session is not None:
             session.restore_response(call.capabilities.pii_output, response)
 
     def wants_chunks(self, call: Call) -> bool:
-        session = call.state.get("pii")  # placeholders are all made before the stream starts
-        return isinstance(session, PiiSession) and bool(session.vault)
+        session = call.find(PiiSession)  # placeholders are all made before the stream starts
+        return session is not None and bool(session.vault)
 
     async def on_chunk(self, call: Call, chunk: dict[str, Any]) -> None:
-        session = call.state.get("pii")
-        if not isinstance(session, PiiSession) or not session.vault:
-            return
-        restorer = call.state.get("pii_restorer")
-        if not isinstance(restorer, ChunkRestorer):
-            restorer = call.state["pii_restorer"] = session.chunk_restorer(
-                call.capabilities.pii_output
-            )
+        restorer = call.find(ChunkRestorer)
+        if restorer is None:
+            session = call.find(PiiSession)
+            if session is None or not session.vault:
+                return
+            restorer = session.chunk_restorer(call.capabilities.pii_output)
+            call.put(restorer)
         restorer(chunk)
 
     def _record(self, call: Call, session: PiiSession, decision: str) -> None:

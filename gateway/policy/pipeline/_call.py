@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from gateway.platform.errors import GatewayError
 from gateway.policy.auth import Principal
@@ -12,6 +12,8 @@ from gateway.policy.pipeline._capabilities import NO_CAPABILITIES, Capabilities
 from gateway.providers.routing import Deployment, ModelRoute, RouteTrace
 
 __all__ = ["Call", "Endpoint", "Usage"]
+
+_S = TypeVar("_S")
 
 # A family's name: "chat.completions", "completions", "embeddings", "models", or a new
 # family's; stored as the usage rows' ``endpoint`` and the metrics' ``route`` label.
@@ -48,8 +50,11 @@ class Call:
     client sent it; a hook may rewrite it, e.g. to redact); ``principal`` is set by the auth
     hook; ``route`` is the resolved model alias; ``deployment`` and ``usage`` are known once
     the upstream answered; ``response_headers`` are added to the client's response;
-    ``state`` is scratch space for hooks, keyed by the hook's name; ``capabilities`` is
-    what the endpoint's family declares the policy steps do for it.
+    ``capabilities`` is what the endpoint's family declares the policy steps do for it.
+
+    A hook keeps its per-request state as an object of its own class: ``put(state)``, then
+    ``find(StateClass)`` (one dict lookup by class). What one policy step offers another
+    without importing it is a field here (``remask``).
     """
 
     request_id: str
@@ -68,7 +73,7 @@ class Call:
     status: int = 200
     error: GatewayError | None = None
     response_headers: dict[str, str] = field(default_factory=dict)
-    state: dict[str, Any] = field(default_factory=dict)
+    state: dict[type[Any], object] = field(default_factory=dict)  # put / find, by class
     first_byte_s: float | None = None  # streams: seconds from start to the first chunk sent
     overhead_s: float | None = None  # the gateway's own time up to the response start
     # streams: chunks hooks add (e.g. citations) to be sent after the upstream's last one,
@@ -78,3 +83,15 @@ class Call:
     # budget used up); the upstream is closed, then trailing_chunks and [DONE] follow
     end_stream: bool = False
     capabilities: Capabilities = NO_CAPABILITIES
+    # set by the PII step: a restored text in the form the upstream saw (values masked again)
+    remask: Callable[[str], str] | None = None
+
+    def put(self, state: object) -> None:
+        """Keep a hook's state for this request, under its class (replacing one kept before)."""
+        self.state[type(state)] = state
+
+    def find(self, kind: type[_S]) -> _S | None:
+        """The state of class ``kind`` a hook kept with ``put``, or None."""
+        # put() keys each state by its own class, so what is under ``kind`` is a ``kind``
+        # (no cast(): it is a call, and this runs a few times per request and chunk)
+        return self.state.get(kind)  # type: ignore[return-value]

@@ -10,6 +10,7 @@ marked estimated.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from gateway.platform.errors import AuthenticationError
@@ -24,8 +25,22 @@ from gateway.policy.quotas._types import Reservation
 __all__ = ["QuotaHook"]
 
 _log = logging.getLogger(__name__)
-_METER = "quota.meter"
 _UNPRICED = Price()  # a stream without a budget is counted in tokens only
+
+
+@dataclass(slots=True)
+class _Stream:
+    """A stream being counted (its state in the call, next to the ``Reservation``).
+
+    The meter starts at the first chunk: its price is the deployment that serves. ``ended``:
+    cut at a limit, counted and settled then.
+    """
+
+    prompt_tokens: int
+    tokens: int | None  # the tpm / per-day allowance of a stream without max_tokens
+    budget_micro: int | None
+    meter: StreamMeter | None = None
+    ended: bool = False
 
 
 def _index_order(index: Any) -> tuple[int, Any]:
@@ -72,36 +87,37 @@ class QuotaHook(Hook):
         reservation = await self._quotas.reserve(
             call.principal, model=call.model or "", prompt_tokens=prompt, max_tokens=answer
         )
-        call.state[self.name] = reservation
+        call.put(reservation)
         call.response_headers.update(reservation.headers)
-        if call.stream:
+        if call.stream:  # every stream is counted: one cut short is charged what it sent
             allowance = reservation.allowance
             tokens = allowance.tokens if answer is None else None  # else bounded by max_tokens
-            # every stream is counted (one cut short is charged what it sent); the meter
-            # starts at the first chunk: its price is the deployment that serves
-            call.state[_METER] = (prompt, tokens)
+            call.put(_Stream(prompt, tokens, allowance.budget_micro))
 
     def wants_chunks(self, call: Call) -> bool:
-        return _METER in call.state  # a stream
+        stream = call.find(_Stream)
+        return stream is not None and not stream.ended
 
     async def on_chunk(self, call: Call, chunk: dict[str, Any]) -> None:
-        meter = call.state.get(_METER)
-        if meter is None:
+        stream = call.find(_Stream)
+        if stream is None or stream.ended:
             return
-        if isinstance(meter, tuple):
-            meter = call.state[_METER] = self._meter(call, *meter)
+        meter = stream.meter
+        if meter is None:
+            meter = stream.meter = self._meter(call, stream)
         limit = meter.add(chunk)
         if limit:
+            stream.ended = True
             self._end_stream(call, chunk, meter, limit)
 
     async def on_end(self, call: Call) -> None:
-        reservation: Reservation | None = call.state.get(self.name)
+        reservation = call.find(Reservation)
         if reservation is None:
             return
         usage = call.usage
-        meter = call.state.get(_METER)
-        if isinstance(meter, StreamMeter):
-            _count_sent(call, meter)
+        stream = call.find(_Stream)
+        if stream is not None and stream.meter is not None and not stream.ended:
+            _count_sent(call, stream.meter)
         if call.status < 400 and not (usage.prompt_tokens or usage.completion_tokens):
             return  # served, but the upstream reported no usage: keep the reservation
         self._quotas.settle(
@@ -112,26 +128,24 @@ class QuotaHook(Hook):
             completion_tokens=usage.completion_tokens,
         )
 
-    def _meter(self, call: Call, prompt: int, tokens: int | None) -> StreamMeter:
-        reservation: Reservation = call.state[self.name]
-        budget = reservation.allowance.budget_micro
+    def _meter(self, call: Call, stream: _Stream) -> StreamMeter:
+        budget = stream.budget_micro
         price = _UNPRICED
         if budget is not None:
             deployment = call.deployment.name if call.deployment is not None else None
             price = self._quotas.price(call.model or "", deployment)
         return StreamMeter(
-            prompt_tokens=prompt,
+            prompt_tokens=stream.prompt_tokens,
             price=price,
             chars_per_token=self._chars_per_token,
             budget_micro=budget,
-            tokens=tokens,
+            tokens=stream.tokens,
         )
 
     def _end_stream(
         self, call: Call, chunk: dict[str, Any], meter: StreamMeter, limit: str
     ) -> None:
         """``chunk`` becomes the last: ``finish_reason: "length"``, the counted usage."""
-        call.state.pop(_METER)
         call.end_stream = True
         unfinished = meter.unfinished_choices()
         for choice in chunk.get("choices") or ():

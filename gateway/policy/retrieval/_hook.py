@@ -34,7 +34,6 @@ from ingestion.search import SearchHit, SearchRequest
 __all__ = ["CitationHook", "RetrievalHook", "Searcher", "StoreNames"]
 
 HEADER = "x-ragway-file-search"
-STATE = "retrieval"  # call.state key of what RetrievalHook found, read by CitationHook
 
 
 class Searcher(Protocol):
@@ -53,9 +52,11 @@ class StoreNames(Protocol):
 
 
 @dataclass(slots=True)
-class _State:
+class RetrievalState:
+    """What ``RetrievalHook`` found for a request (kept in the call), cited by ``CitationHook``."""
+
     sources: list[Source]
-    streamed: dict[int, list[str]] = field(default_factory=dict)
+    streamed: dict[int, list[str]] = field(default_factory=dict)  # streams: text per choice
 
 
 class RetrievalHook(Hook):
@@ -87,7 +88,7 @@ class RetrievalHook(Hook):
         sources = fit_sources(hits, budget.available(body), budget)
         body["messages"] = _with_context(body["messages"], context_message(sources))
         call.body = body
-        call.state[STATE] = _State(sources)
+        call.put(RetrievalState(sources))
         call.response_headers[HEADER] = f"found={len(hits)}; used={len(sources)}"
 
     async def _check_readable(self, principal: Principal, store_id: str) -> None:
@@ -141,8 +142,8 @@ class CitationHook(Hook):
     policy: ClassVar[bool] = False  # an answer without annotations beats no answer
 
     async def on_response(self, call: Call, response: dict[str, Any]) -> None:
-        state = call.state.get(STATE)
-        if not isinstance(state, _State):
+        state = call.find(RetrievalState)
+        if state is None:
             return
         for choice in response.get("choices") or ():
             message = choice.get("message") if isinstance(choice, dict) else None
@@ -154,11 +155,11 @@ class CitationHook(Hook):
                 ]
 
     def wants_chunks(self, call: Call) -> bool:
-        return isinstance(call.state.get(STATE), _State)
+        return call.find(RetrievalState) is not None
 
     async def on_chunk(self, call: Call, chunk: dict[str, Any]) -> None:
-        state = call.state.get(STATE)
-        if not isinstance(state, _State):
+        state = call.find(RetrievalState)
+        if state is None:
             return
         for choice in chunk.get("choices") or ():
             if not isinstance(choice, dict):
@@ -203,7 +204,7 @@ def _with_context(messages: list[Any], context: dict[str, Any]) -> list[Any]:
 
 
 def _annotation_chunk(
-    finishing: dict[str, Any], index: int, text: str, state: _State
+    finishing: dict[str, Any], index: int, text: str, state: RetrievalState
 ) -> dict[str, Any]:
     """The extra chunk carrying one choice's annotations, sent after the upstream's last."""
     return {

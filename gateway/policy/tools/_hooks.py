@@ -16,12 +16,9 @@ from gateway.policy.tools import _metrics
 from gateway.policy.tools._errors import ToolForbiddenError
 from gateway.policy.tools._judge import ToolCallJudge, Verdict
 from gateway.policy.tools._request import RequestTools, check_request_tools
-from gateway.policy.tools._response import ToolCallGuard, has_tool_calls
+from gateway.policy.tools._response import BlockMode, ToolCallGuard, has_tool_calls
 
 __all__ = ["ToolRequestHook", "ToolResponseHook"]
-
-_STATE = "tools"
-_VERDICTS = "tool_verdicts"
 
 
 def _principal(call: Call) -> Principal:
@@ -43,8 +40,26 @@ def _event(call: Call, tool: str, decision: str, reason: str, **extra: Any) -> A
     )
 
 
+class _Guarded:
+    """The response hook's state in the call: the request's tool-call guard, and the
+    verdicts it reached that are not recorded yet (a worker thread may judge; the audit and
+    metrics are written on the loop)."""
+
+    __slots__ = ("guard", "verdicts")
+
+    def __init__(self, judge: ToolCallJudge, mode: BlockMode) -> None:
+        self.verdicts: list[tuple[str, str, Verdict]] = []
+        self.guard = ToolCallGuard(judge, mode=mode, decide=self._decide)
+
+    def _decide(self, tool: str, arguments: str, verdict: Verdict) -> None:
+        self.verdicts.append((tool, arguments, verdict))
+
+
 class ToolRequestHook(Hook):
-    """403 for tools the key may not use (or their removal), 400 for unknown tool_call_ids."""
+    """403 for tools the key may not use (or their removal), 400 for unknown tool_call_ids.
+
+    Its state in the call: the ``RequestTools`` it checked (the tools the request declares).
+    """
 
     name: ClassVar[str] = "tool_permissions"
     stage: ClassVar[Stage] = Stage.POLICY
@@ -77,7 +92,7 @@ class ToolRequestHook(Hook):
         if checked.removed:
             call.body = checked.body
             call.response_headers[self._settings.removed_header] = ",".join(checked.removed)
-        call.state[_STATE] = checked
+        call.put(checked)
 
     def _record(self, call: Call, tool: str, decision: str, reason: str) -> None:
         label = "key may not use the tool"  # one metric series, whatever the message says
@@ -97,22 +112,24 @@ class ToolResponseHook(Hook):
 
     async def on_response(self, call: Call, response: dict[str, Any]) -> None:
         if call.capabilities.tools:
-            guard = self._guard(call)
-            await self._check(call, guard.check_response, response, has_tool_calls(response))
+            state = self._guarded(call)
+            judges = has_tool_calls(response)
+            await self._check(call, state, state.guard.check_response, response, judges)
 
     def wants_chunks(self, call: Call) -> bool:
         return call.capabilities.tools  # any chunk may carry a tool call
 
     async def on_chunk(self, call: Call, chunk: dict[str, Any]) -> None:
         if call.capabilities.tools:
-            guard = self._guard(call)
-            work = guard.work(chunk)
+            state = self._guarded(call)
+            work = state.guard.work(chunk)
             if work:  # most chunks are text only: nothing to do
-                await self._check(call, guard.check_chunk, chunk, work == 2)
+                await self._check(call, state, state.guard.check_chunk, chunk, work == 2)
 
     async def _check(
         self,
         call: Call,
+        state: _Guarded,
         check: Callable[[dict[str, Any]], None],
         payload: dict[str, Any],
         judges: bool,
@@ -128,33 +145,26 @@ class ToolResponseHook(Hook):
             else:
                 check(payload)
         finally:
-            verdicts = call.state.get(_VERDICTS)
+            verdicts = state.verdicts
             if verdicts:
-                call.state[_VERDICTS] = []
+                state.verdicts = []
                 for name, arguments, verdict in verdicts:
                     self._decide(call, name, arguments, verdict)
 
-    def _guard(self, call: Call) -> ToolCallGuard:
-        guard = call.state.get("tool_guard")
-        if isinstance(guard, ToolCallGuard):
-            return guard
-        checked = call.state.get(_STATE)
-        declared = checked.declared if isinstance(checked, RequestTools) else {}
+    def _guarded(self, call: Call) -> _Guarded:
+        state = call.find(_Guarded)
+        if state is not None:
+            return state
+        checked = call.find(RequestTools)
         judge = ToolCallJudge(
             _principal(call),
-            declared,
+            checked.declared if checked is not None else {},
             validate_arguments=self._settings.validate_arguments,
             budget_s=self._settings.check_budget_ms / 1000,
         )
-        verdicts: list[tuple[str, str, Verdict]] = []  # recorded by _judge, on the loop
-        call.state[_VERDICTS] = verdicts
-
-        def decide(tool: str, arguments: str, verdict: Verdict) -> None:
-            call.state[_VERDICTS].append((tool, arguments, verdict))
-
-        guard = ToolCallGuard(judge, mode=self._settings.on_blocked_call, decide=decide)
-        call.state["tool_guard"] = guard
-        return guard
+        state = _Guarded(judge, self._settings.on_blocked_call)
+        call.put(state)
+        return state
 
     def _decide(self, call: Call, tool: str, arguments: str, verdict: Verdict) -> None:
         decision = "allowed" if verdict.allowed else "blocked"
@@ -163,8 +173,8 @@ class ToolResponseHook(Hook):
             stage="response", decision=decision, reason=verdict.reason
         ).inc()
         # arguments are fingerprinted as the upstream produced them: masked PII stays masked
-        remask = call.state.get("pii_remask")
-        upstream_form = remask(arguments) if callable(remask) else arguments
+        remask = call.remask
+        upstream_form = remask(arguments) if remask is not None else arguments
         self._audit.record(
             _event(
                 call,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from contextvars import Token
 
 from gateway.policy.auth import bearer_token
 from gateway.api.openai.models.protocol import Model, ModelList
@@ -27,7 +28,7 @@ class ModelsServing:
         self._created = created
 
     async def list_models(self, headers: Mapping[str, str]) -> tuple[ModelList, str]:
-        call = await self._authenticate(headers)
+        call, context = await self._authenticate(headers)
         try:
             principal = call.principal
             assert principal is not None
@@ -38,10 +39,10 @@ class ModelsServing:
             ]
             return ModelList(data=models), call.request_id
         finally:
-            self._done(call)
+            self._done(call, context)
 
     async def get_model(self, headers: Mapping[str, str], model_id: str) -> tuple[Model, str]:
-        call = await self._authenticate(headers)
+        call, context = await self._authenticate(headers)
         call.model = model_id
         try:
             principal = call.principal
@@ -57,14 +58,15 @@ class ModelsServing:
                 raise error
             return self._model(model_id), call.request_id
         finally:
-            self._done(call)
+            self._done(call, context)
 
     def _model(self, alias: str) -> Model:
         route = self._router.get(alias)
         owned_by = route.owned_by if route is not None else "ragway"
         return Model(id=alias, created=self._created, owned_by=owned_by)
 
-    async def _authenticate(self, headers: Mapping[str, str]) -> Call:
+    async def _authenticate(self, headers: Mapping[str, str]) -> tuple[Call, Token[str | None]]:
+        """The authenticated call, and the request id's context (reset by ``_done``)."""
         call = Call(
             request_id=accept_request_id(headers.get("x-request-id")),
             endpoint="models",
@@ -72,18 +74,18 @@ class ModelsServing:
             token=bearer_token(headers.get("authorization")),
             headers=headers,
         )
-        call.state["request_id_token"] = REQUEST_ID.set(call.request_id)
+        context = REQUEST_ID.set(call.request_id)
         self._observer.started("models")
         try:
             await self._pipeline.authenticate(call)
         except GatewayError as exc:
             exc.headers["x-request-id"] = call.request_id
             call.error, call.status = exc, exc.status_code
-            self._done(call)
+            self._done(call, context)
             raise
-        return call
+        return call, context
 
-    def _done(self, call: Call) -> None:
+    def _done(self, call: Call, context: Token[str | None]) -> None:
         self._observer.finished(call, time.perf_counter())
-        REQUEST_ID.reset(call.state.pop("request_id_token"))
+        REQUEST_ID.reset(context)
 
