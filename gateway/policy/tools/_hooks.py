@@ -135,8 +135,8 @@ class ToolResponseHook(Hook):
         judges: bool,
     ) -> None:
         """``check(payload)``; in a worker thread when it judges a call's arguments against
-        its schema: that is CPU work (~5 us per array item, a pattern up to its timeout, up to
-        tools.check_budget_ms), and meanwhile the event loop keeps serving other requests
+        its schema: that is CPU work growing with the arguments (bounded by the pattern timeout
+        and tools.check_budget_ms), and meanwhile the event loop keeps serving other requests
         between the interpreter's GIL switches. Verdicts are recorded (audit, metrics) here,
         on the loop, blocked calls included."""
         try:
