@@ -30,12 +30,13 @@ class _ParsingProcesses(Strict):
     """How any parser runs: in child processes of the worker, each document under limits."""
 
     processes: int = Field(
-        default=2,
+        default=1,
         ge=0,
         description=(
             "child processes of each worker that parse (pure-Python parsing in a worker "
-            "thread holds the GIL that embedding in another thread needs), so one slow "
-            "document leaves the others a process; 0: parse in the worker's threads, "
+            "thread holds the GIL that embedding in another thread needs); each costs "
+            "~700 MiB RSS, and with 2 or more one slow document leaves the others a "
+            "process; 0: parse in the worker's threads, "
             "without the time and memory limits"
         ),
     )
