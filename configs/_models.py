@@ -45,6 +45,13 @@ class GatewaySettings(Strict):
         default=100, ge=16, le=10_000, description="headers per request; more get 431"
     )
     graceful_timeout_s: float = Field(default=30.0, gt=0)
+    readiness_timeout_s: float = Field(
+        default=2.0,
+        gt=0,
+        le=60,
+        description="/readyz answers within this, whatever its checks do (Postgres gets "
+        "three quarters of it to hand out a connection)",
+    )
     busy_poll_us: int = Field(
         default=500,
         ge=0,

@@ -70,12 +70,13 @@ def create_app(
         app.state.api = gateway.api
         app.state.collections = gateway.collections
         document_api_routes(app)
+        readiness_s = settings.gateway.readiness_timeout_s
         app.state.readiness = ReadinessService(
             [
-                PostgresCheck(gateway.resources.pool, timeout_s=1.5),
+                PostgresCheck(gateway.resources.pool, timeout_s=0.75 * readiness_s),
                 RedisCheck(gateway.resources.redis, required=_redis_required(settings)),
             ],
-            timeout_s=2.0,
+            timeout_s=readiness_s,
         )
         # What start-up built (~500k objects: modules, recognizers, routes) lives as long as
         # the process: frozen, the cyclic GC stops rescanning it -- a full collection of it

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from pathlib import Path
 
@@ -127,3 +128,26 @@ def test_readyz_names_postgres_when_it_is_down_and_recovers(
             wait_until(lambda: ready_status(server.base_url) == 200, timeout_s=30)
         finally:
             restarted.stop()
+
+
+def test_readyz_answers_within_its_configured_timeout_when_redis_is_frozen(
+    settings: Settings, database_url: str
+) -> None:
+    """A Redis that accepts connections and never answers (frozen, partitioned): /readyz
+    names it within ``gateway.readiness_timeout_s``, not the client's socket timeout."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(64)  # the kernel completes connections; nobody ever reads them
+        port = silent.getsockname()[1]
+        gateway = settings.gateway.model_copy(update={"readiness_timeout_s": 0.5})
+        chosen = fail_closed(settings.model_copy(update={"gateway": gateway}))
+        app = create_app(chosen, database_url=database_url, redis_url=f"redis://127.0.0.1:{port}/0")
+        with ServerThread(app) as server:
+            started = time.monotonic()
+            response = httpx.get(f"{server.base_url}/readyz", timeout=10)
+            elapsed = time.monotonic() - started
+    assert response.status_code == 503
+    redis = response.json()["checks"]["redis"]
+    assert redis["ok"] is False
+    assert "no answer within 0.5s" in redis["error"]
+    assert elapsed < 1.5
