@@ -15,7 +15,7 @@ import msgspec
 
 from gateway.platform.errors import InvalidRequestError
 
-__all__ = ["decode_object", "undecodable", "validate"]
+__all__ = ["decode_object", "json_type", "undecodable", "validate"]
 
 _decode = msgspec.json.Decoder().decode
 
@@ -49,7 +49,7 @@ def decode_object(raw: bytes) -> dict[str, Any]:
         raise undecodable(exc) from exc
     if not isinstance(body, dict):
         raise InvalidRequestError(
-            f"the request body must be a JSON object, not {_json_type(body)}",
+            f"the request body must be a JSON object, not {json_type(body)}",
             code="invalid_json",
         )
     return body
@@ -108,7 +108,8 @@ def _describe_type(name: str) -> str:
     return " or ".join(_ARTICLE.get(part, f"`{part}`") for part in name.split(" | "))
 
 
-def _json_type(value: object) -> str:
+def json_type(value: object) -> str:
+    """How an error message names the JSON type of a decoded value (objects excepted)."""
     if isinstance(value, list):
         return "an array"
     if isinstance(value, str):

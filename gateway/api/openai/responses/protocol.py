@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal, NoReturn
 import msgspec
 from msgspec import Meta, Struct
 
-from gateway.api.http._validation import validate
+from gateway.api.http._validation import json_type, validate
 from gateway.api.openai.chat.protocol import MAX_TOKENS
 from gateway.platform.errors import InvalidRequestError
 
@@ -236,7 +236,7 @@ def check_request(body: dict[str, Any]) -> ResponsesRequest:
 def _tagged_item(item: Any, index: int) -> Any:
     if not isinstance(item, dict):
         raise InvalidRequestError(
-            f"Invalid type for 'input[{index}]': expected an object, but got {_json(item)} "
+            f"Invalid type for 'input[{index}]': expected an object, but got {json_type(item)} "
             "instead.",
             param=f"input[{index}]",
             code="invalid_type",
@@ -279,15 +279,3 @@ def _refuse_type(
         param=param,
         code="invalid_value",
     )
-
-
-def _json(value: Any) -> str:
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    return "null"
