@@ -197,20 +197,19 @@ def _data_error(
 
 def database_unavailable(exc: psycopg.OperationalError) -> ServiceUnavailableError:
     """Postgres down, restarting or out of connections: retryable, so 503 (not 500)."""
-    _log.warning("database unavailable", extra={"error": f"{type(exc).__name__}: {exc}"})
-    return ServiceUnavailableError(
-        "the database is unavailable; try again shortly",
-        code="database_unavailable",
-        headers={"retry-after": "1"},
-    )
+    return _unavailable("database", f"{type(exc).__name__}: {exc}")
 
 
 def embedder_unavailable(exc: EmbeddingError) -> ServiceUnavailableError:
     """The embedder failed or cannot be reached (the shared one restarting): 503, retryable."""
-    _log.warning("embedder unavailable", extra={"error": str(exc)})
+    return _unavailable("embedder", str(exc))
+
+
+def _unavailable(what: str, error: str) -> ServiceUnavailableError:
+    _log.warning("%s unavailable", what, extra={"error": error})
     return ServiceUnavailableError(
-        "the embedder is unavailable; try again shortly",
-        code="embedder_unavailable",
+        f"the {what} is unavailable; try again shortly",
+        code=f"{what}_unavailable",
         headers={"retry-after": "1"},
     )
 
