@@ -48,6 +48,7 @@ from configs._providers import (
     RoutingSettings,
     UpstreamHttpSettings,
 )
+from configs._responses import ResponsesSettings
 from configs._retrieval import (
     QueryCacheSettings,
     RetrievalChatSettings,
@@ -91,6 +92,7 @@ __all__ = [
     "QuotaSettings",
     "RedisSettings",
     "RemoteEmbedderSettings",
+    "ResponsesSettings",
     "RetrievalChatSettings",
     "RetrievalSettings",
     "RoutingSettings",

@@ -12,6 +12,7 @@ from configs._ingestion import IngestionSettings
 from configs._pii import PiiSettings
 from configs._policy import PolicySettings
 from configs._providers import ProvidersSettings
+from configs._responses import ResponsesSettings
 from configs._retrieval import RetrievalSettings
 from configs._strict import Strict
 from configs._tools import ToolSettings
@@ -168,3 +169,4 @@ class Settings(Strict):
     tools: ToolSettings = ToolSettings()
     providers: ProvidersSettings = ProvidersSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
+    responses: ResponsesSettings = ResponsesSettings()
