@@ -101,6 +101,12 @@ class OpenAIDeploymentSettings(BaseDeploymentSettings):
     """OpenAI or any server speaking its wire format (vLLM)."""
 
     provider: Literal["openai"] = Field(description="OpenAI or any compatible server (vLLM)")
+    responses_api: Literal["native", "translate"] | None = Field(
+        default=None,
+        description="how /v1/responses reaches this upstream: native (its own /responses) or "
+        "translate (to chat completions); unset: native for provider openai, translate for "
+        "azure and anthropic",
+    )
 
 
 class AzureDeploymentSettings(BaseDeploymentSettings):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
 from urllib.parse import quote
 
-from gateway.providers._base import Target
+from gateway.providers._base import ProviderCapability, Target
 from gateway.providers._openai import OpenAIProvider
 
 __all__ = ["AzureOpenAIProvider"]
@@ -16,6 +17,12 @@ class AzureOpenAIProvider(OpenAIProvider):
     ``base_url`` is the resource endpoint (``https://NAME.openai.azure.com``) and the
     deployment's ``model`` is the Azure deployment name.
     """
+
+    # Azure's Responses API lives under another URL scheme (/openai/v1/responses) and is not
+    # offered: /v1/responses reaches Azure deployments as chat completions.
+    capabilities: ClassVar[frozenset[ProviderCapability]] = frozenset(
+        {"chat", "completion", "embedding"}
+    )
 
     def path(self, target: Target, endpoint: str) -> str:
         deployment = quote(target.upstream_model, safe="")

@@ -22,6 +22,7 @@ __all__ = [
     "EmbeddingProvider",
     "Provider",
     "ProviderCapability",
+    "ResponsesProvider",
     "Target",
     "UpstreamConnectError",
     "UpstreamError",
@@ -32,7 +33,7 @@ __all__ = [
 
 
 # What an adapter can serve; an endpoint family names the one it needs.
-ProviderCapability = Literal["chat", "completion", "embedding"]
+ProviderCapability = Literal["chat", "completion", "embedding", "responses"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +145,26 @@ class EmbeddingProvider(Protocol):
 
     async def embed(self, target: Target, body: dict[str, Any]) -> dict[str, Any]:
         """An OpenAI ``list`` of ``embedding`` objects with ``usage``."""
+
+
+class ResponsesProvider(Protocol):
+    """Adapters whose upstream speaks OpenAI's Responses API natively (``/responses``).
+
+    Bodies are Responses request bodies; the gateway keeps the conversation, so they carry
+    ``store: false``.
+    """
+
+    async def responses(self, target: Target, body: dict[str, Any]) -> dict[str, Any]:
+        """A non-streaming Responses call: the upstream's ``response`` object."""
+
+    def stream_responses(
+        self, target: Target, body: dict[str, Any]
+    ) -> AsyncIterator[dict[str, Any]]:
+        """The upstream's stream events as dicts (each has a ``type``), in order.
+
+        Same failure rules as ``stream_chat``; an ``error`` or ``response.failed`` event
+        raises ``UpstreamStatusError``.
+        """
 
 
 class Provider(ChatProvider, Protocol):

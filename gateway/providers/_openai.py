@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar
 
@@ -41,10 +41,10 @@ _decode = msgspec.json.Decoder().decode
 
 
 class OpenAIProvider:
-    """Chat, completions and embeddings against ``{base_url}/chat/completions`` etc."""
+    """Chat, completions, embeddings and Responses against ``{base_url}/chat/completions`` etc."""
 
     capabilities: ClassVar[frozenset[ProviderCapability]] = frozenset(
-        {"chat", "completion", "embedding"}
+        {"chat", "completion", "embedding", "responses"}
     )
 
     def __init__(self, *, client: HttpClient) -> None:
@@ -68,6 +68,14 @@ class OpenAIProvider:
 
     async def embed(self, target: Target, body: dict[str, Any]) -> dict[str, Any]:
         return await self._call(target, "embeddings", body)
+
+    async def responses(self, target: Target, body: dict[str, Any]) -> dict[str, Any]:
+        return await self._call(target, "responses", body)
+
+    def stream_responses(
+        self, target: Target, body: dict[str, Any]
+    ) -> AsyncIterator[dict[str, Any]]:
+        return self._stream(target, "responses", body, _responses_event)
 
     # -- wire details subclasses change ---------------------------------------
     def path(self, target: Target, endpoint: str) -> str:
@@ -110,8 +118,13 @@ class OpenAIProvider:
         return _json_object(raw, target, stream=False)
 
     async def _stream(
-        self, target: Target, endpoint: str, body: dict[str, Any]
+        self,
+        target: Target,
+        endpoint: str,
+        body: dict[str, Any],
+        parse: Callable[[bytes, Target], dict[str, Any]] | None = None,
     ) -> AsyncIterator[dict[str, Any]]:
+        parse = parse or _chunk
         response = await self._send(target, endpoint, body)
         parser = SseParser()
         try:
@@ -119,11 +132,11 @@ class OpenAIProvider:
                 for event in parser.feed(piece):  # often several events in one piece
                     if event.data == b"[DONE]":
                         return
-                    yield _chunk(event.data, target)
+                    yield parse(event.data, target)
             for event in parser.close():
                 if event.data == b"[DONE]":
                     return
-                yield _chunk(event.data, target)
+                yield parse(event.data, target)
         except HttpError as exc:
             raise translate(exc, target.deployment) from exc
         finally:
@@ -136,6 +149,25 @@ def _chunk(data: bytes, target: Target) -> dict[str, Any]:
     if "error" in chunk and "choices" not in chunk:
         raise _stream_error(chunk["error"], target)
     return chunk
+
+
+def _responses_event(data: bytes, target: Target) -> dict[str, Any]:
+    """One Responses stream event; ``error`` and ``response.failed`` raise."""
+    event = _json_object(data, target, stream=True)
+    kind = event.get("type")
+    if kind == "error":
+        # {"type": "error", "code", "message", "param"}; some servers nest them in "error"
+        nested = event.get("error")
+        raise _stream_error(nested if isinstance(nested, dict) else _without_type(event), target)
+    if kind == "response.failed":
+        response = event.get("response")
+        failed = response.get("error") if isinstance(response, dict) else None
+        raise _stream_error(failed if isinstance(failed, dict) else {}, target)
+    return event
+
+
+def _without_type(event: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in event.items() if key != "type"}
 
 
 def _json_object(data: bytes, target: Target, *, stream: bool) -> dict[str, Any]:

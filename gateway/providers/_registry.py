@@ -15,6 +15,7 @@ from gateway.providers._base import (
     EmbeddingProvider,
     Provider,
     ProviderCapability,
+    ResponsesProvider,
 )
 from gateway.providers._openai import OpenAIProvider
 from gateway.providers.http import HttpClient
@@ -65,6 +66,10 @@ class ProviderRegistry:
 
     def embedding(self, kind: str) -> EmbeddingProvider:
         return cast(EmbeddingProvider, self._capable(kind, "embedding"))
+
+    def responses(self, kind: str) -> ResponsesProvider:
+        """The adapter that posts Responses bodies to the upstream's own ``/responses``."""
+        return cast(ResponsesProvider, self._capable(kind, "responses"))
 
     def _capable(self, kind: str, capability: ProviderCapability) -> Provider:
         provider = self._providers[kind]

@@ -7,8 +7,12 @@ from the upstream model name (``fault-500``, ``fault-429``, ``fault-slow``, ``fa
 ``fault-invalid-json``, ``fault-hang``, ``fault-400``, ``fault-drip``: a stream with
 ``drip_s`` between chunks; ``fault-401-echo``: a 401 that echoes the request's headers,
 credentials included, as careless upstreams and proxies do; ``fault-400-quote``: a 400 that
-quotes the prompt), else the request is answered
-normally: chat echoes the last user message, embeddings are deterministic vectors.
+quotes the prompt; ``fault-stream-error`` / ``fault-stream-failed``: a stream that breaks off
+with an error event / a ``response.failed`` event after two events), else the request is
+answered normally: chat and ``/responses`` echo the last user message (or, after a tool
+result, that result) and call the first offered function tool with ``{"q": <text>}``,
+embeddings are deterministic vectors. ``/responses`` answers in OpenAI's wire format: a
+``response`` object, or its typed events (``event:`` lines, ``sequence_number``).
 """
 
 from __future__ import annotations
@@ -42,6 +46,8 @@ FAULTS = (
     "drip",
     "401-echo",
     "400-quote",
+    "stream-error",
+    "stream-failed",
 )
 
 
@@ -167,9 +173,17 @@ class FakeOpenAI(ThreadedStreamServer):
         if path.endswith("/embeddings"):
             await _json(writer, 200, _embeddings(body))
             return True
+        if path.endswith("/responses"):
+            if body.get("stream"):
+                frames = [_event_frame(event) for event in _responses_events(body)]
+                return await self._stream(reader, writer, frames, fault=fault, responses=True)
+            await _json(writer, 200, _response(body))
+            return True
         chat = path.endswith("/chat/completions")
         if body.get("stream"):
-            return await self._stream(reader, writer, body, chat=chat, fault=fault)
+            chunks = _chat_chunks(body) if chat else _completion_chunks(body)
+            frames = [b"data: " + json.dumps(chunk).encode() + b"\n\n" for chunk in chunks]
+            return await self._stream(reader, writer, [*frames, b"data: [DONE]\n\n"], fault=fault)
         await _json(writer, 200, _chat(body) if chat else _completion(body))
         return True
 
@@ -177,18 +191,19 @@ class FakeOpenAI(ThreadedStreamServer):
         self,
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
-        body: dict[str, Any],
+        frames: list[bytes],
         *,
-        chat: bool,
         fault: str,
+        responses: bool = False,
     ) -> bool:
         writer.write(
             b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
             b"transfer-encoding: chunked\r\n\r\n"
         )
-        chunks = list(_chat_chunks(body) if chat else _completion_chunks(body))
+        if fault in ("stream-error", "stream-failed"):
+            frames = [*frames[:2], _broken_frame(fault, responses=responses)]
         try:
-            for index, chunk in enumerate(chunks):
+            for index, frame in enumerate(frames):
                 if fault == "reset" and index == 2:
                     await writer.drain()
                     _reset(writer)
@@ -201,9 +216,8 @@ class FakeOpenAI(ThreadedStreamServer):
                     return False
                 if fault == "drip" and index:
                     await asyncio.sleep(self.drip_s)
-                _chunked(writer, b"data: " + json.dumps(chunk).encode() + b"\n\n")
+                _chunked(writer, frame)
                 await writer.drain()
-            _chunked(writer, b"data: [DONE]\n\n")
             writer.write(b"0\r\n\r\n")
             await writer.drain()
         except ConnectionError:
@@ -256,12 +270,21 @@ def _words(text: str) -> int:
     return max(1, len(text.split()))
 
 
+def _text_of(content: Any, kind: str) -> str:
+    if isinstance(content, list):
+        return " ".join(p.get("text", "") for p in content if p.get("type") == kind)
+    return str(content or "")
+
+
 def _chat(body: dict[str, Any]) -> dict[str, Any]:
     text = _last_user_text(body)
     message: dict[str, Any] = {"role": "assistant", "content": f"echo: {text}"}
     finish = "stop"
     tools = body.get("tools") or []
-    if tools and body.get("tool_choice") != "none":
+    last = (body.get("messages") or [{}])[-1]
+    if last.get("role") == "tool":  # a tool result: answer it, so that a tool loop ends
+        message["content"] = f"echo: {_text_of(last.get('content'), 'text')}"
+    elif tools and body.get("tool_choice") != "none":
         name = tools[0]["function"]["name"]
         message = {
             "role": "assistant",
@@ -309,6 +332,159 @@ def _chat_chunks(body: dict[str, Any]) -> Iterator[dict[str, Any]]:
         usage = {"prompt_tokens": _words(text), "completion_tokens": n * (_words(text) + 1)}
         usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
         yield {**base, "choices": [], "usage": usage}
+
+
+# -- /responses ------------------------------------------------------------------------
+def _event_frame(event: dict[str, Any]) -> bytes:
+    return f"event: {event['type']}\ndata: {json.dumps(event)}\n\n".encode()
+
+
+def _broken_frame(fault: str, *, responses: bool) -> bytes:
+    error = {"code": "server_error", "message": "the fake upstream broke off", "param": None}
+    if not responses:
+        return (
+            b"data: " + json.dumps({"error": {**error, "type": "server_error"}}).encode() + b"\n\n"
+        )
+    if fault == "stream-error":
+        return _event_frame({"type": "error", **error, "sequence_number": 2})
+    failed = {**_envelope({}, "failed", []), "error": {"code": "server_error", "message": "x"}}
+    return _event_frame({"type": "response.failed", "response": failed, "sequence_number": 2})
+
+
+def _responses_turn(body: dict[str, Any]) -> tuple[str, str | None]:
+    """The text to echo and, unless the turn answers a tool result, the tool to call."""
+    items = body.get("input")
+    if isinstance(items, str):
+        items = [{"type": "message", "role": "user", "content": items}]
+    items = items or []
+    if items and items[-1].get("type") == "function_call_output":
+        return _text_of(items[-1].get("output"), "input_text"), None
+    text = ""
+    for item in reversed(items):
+        if item.get("type", "message") == "message" and item.get("role") == "user":
+            text = _text_of(item.get("content"), "input_text")
+            break
+    functions = [t for t in body.get("tools") or [] if t.get("type") == "function"]
+    if functions and body.get("tool_choice") != "none":
+        return text, functions[0]["name"]
+    return text, None
+
+
+def _responses_output(body: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    text, tool = _responses_turn(body)
+    item: dict[str, Any]
+    if tool is not None:
+        arguments = json.dumps({"q": text})
+        item = {"id": "fc_fake", "type": "function_call", "status": "completed"}
+        item |= {"call_id": "call_1", "name": tool, "arguments": arguments}
+        out = arguments
+    else:
+        out = f"echo: {text}"
+        part = {"type": "output_text", "text": out, "annotations": [], "logprobs": []}
+        item = {"id": "msg_fake", "type": "message", "status": "completed"}
+        item |= {"role": "assistant", "content": [part]}
+    words = _words(text)
+    usage = {
+        "input_tokens": words,
+        "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+        "output_tokens": _words(out),
+        "output_tokens_details": {"reasoning_tokens": 0},
+        "total_tokens": words + _words(out),
+    }
+    return [item], usage
+
+
+def _envelope(body: dict[str, Any], status: str, output: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "id": "resp_fake",
+        "object": "response",
+        "created_at": int(time.time()),
+        "status": status,
+        "background": False,
+        "error": None,
+        "incomplete_details": None,
+        "instructions": body.get("instructions"),
+        "max_output_tokens": body.get("max_output_tokens"),
+        "metadata": body.get("metadata") or {},
+        "model": body.get("model"),
+        "output": output,
+        "parallel_tool_calls": body.get("parallel_tool_calls", True),
+        "previous_response_id": None,
+        "reasoning": body.get("reasoning") or {"effort": None, "summary": None},
+        "store": body.get("store", True),
+        "temperature": body.get("temperature", 1.0),
+        "text": body.get("text") or {"format": {"type": "text"}},
+        "tool_choice": body.get("tool_choice", "auto"),
+        "tools": body.get("tools") or [],
+        "top_p": body.get("top_p", 1.0),
+        "truncation": "disabled",
+        "usage": None,
+        "user": None,
+    }
+
+
+def _response(body: dict[str, Any]) -> dict[str, Any]:
+    output, usage = _responses_output(body)
+    return {**_envelope(body, "completed", output), "usage": usage}
+
+
+def _responses_events(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """OpenAI's event sequence for the answer ``_response`` gives."""
+    output, usage = _responses_output(body)
+    (item,) = output
+    events: list[dict[str, Any]] = [
+        {"type": "response.created", "response": _envelope(body, "in_progress", [])},
+        {"type": "response.in_progress", "response": _envelope(body, "in_progress", [])},
+    ]
+    at = {"item_id": item["id"], "output_index": 0}
+    if item["type"] == "function_call":
+        events.append(
+            {
+                "type": "response.output_item.added",
+                "output_index": 0,
+                "item": {**item, "status": "in_progress", "arguments": ""},
+            }
+        )
+        arguments = item["arguments"]
+        for piece in (arguments[:5], arguments[5:]):
+            events.append({"type": "response.function_call_arguments.delta", **at, "delta": piece})
+        events.append(
+            {
+                "type": "response.function_call_arguments.done",
+                **at,
+                "name": item["name"],
+                "arguments": arguments,
+            }
+        )
+    else:
+        part = item["content"][0]
+        events.append(
+            {
+                "type": "response.output_item.added",
+                "output_index": 0,
+                "item": {**item, "status": "in_progress", "content": []},
+            }
+        )
+        empty = {**part, "text": ""}
+        at["content_index"] = 0
+        events.append({"type": "response.content_part.added", **at, "part": empty})
+        for word in part["text"].split(" "):
+            delta = word if events[-1]["type"] != "response.output_text.delta" else " " + word
+            events.append(
+                {"type": "response.output_text.delta", **at, "delta": delta, "logprobs": []}
+            )
+        events.append(
+            {"type": "response.output_text.done", **at, "text": part["text"], "logprobs": []}
+        )
+        events.append({"type": "response.content_part.done", **at, "part": part})
+    events.append({"type": "response.output_item.done", "output_index": 0, "item": item})
+    events.append(
+        {
+            "type": "response.completed",
+            "response": {**_envelope(body, "completed", output), "usage": usage},
+        }
+    )
+    return [{**event, "sequence_number": number} for number, event in enumerate(events)]
 
 
 def _completion(body: dict[str, Any]) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from configs import (
     AzureDeploymentSettings,
     DeploymentSettings,
     ModelAliasSettings,
+    OpenAIDeploymentSettings,
 )
 from gateway.providers import Target, transport_options
 from gateway.providers.routing._breaker import BreakerState, CircuitBreaker
@@ -36,6 +37,9 @@ class Deployment:
     output_price_per_1m: float
     context_window: int | None
     breaker: CircuitBreaker
+    # /v1/responses: "native" posts a Responses body to the upstream's own /responses,
+    # "translate" sends it chat completions
+    responses_api: Literal["native", "translate"] = "translate"
 
     @property
     def name(self) -> str:
@@ -107,6 +111,7 @@ def build_routes(
                         on_change=_bind(on_breaker_change, item.name),
                         clock=clock,
                     ),
+                    responses_api=_responses_api(item),
                 )
             )
         routes[alias] = ModelRoute(alias, model.type, model.owned_by, tuple(deployments))
@@ -121,6 +126,13 @@ def _provider_options(item: DeploymentSettings) -> tuple[str | None, int | None]
         case AnthropicDeploymentSettings():
             return item.api_version, item.default_max_tokens
     return None, None
+
+
+def _responses_api(item: DeploymentSettings) -> Literal["native", "translate"]:
+    """How /v1/responses reaches ``item``: only OpenAI deployments speak it, natively by default."""
+    if isinstance(item, OpenAIDeploymentSettings):
+        return item.responses_api or "native"
+    return "translate"
 
 
 def _bind(
