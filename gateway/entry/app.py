@@ -25,6 +25,7 @@ from gateway.api.admin import admin_route_handlers
 from gateway.api.collections import collection_route_handlers
 from gateway.api.health import HealthController, PostgresCheck, ReadinessService, RedisCheck
 from gateway.api.metrics import MetricsController
+from gateway.api.openai.responses.controller import ResponsesController
 from gateway.entry.compose import Gateway
 from gateway.platform.errors import exception_handlers
 from gateway.platform.urls import require_urls
@@ -69,6 +70,7 @@ def create_app(
         app.state.metrics_auth = settings.providers.observability.metrics_auth
         app.state.api = gateway.api
         app.state.collections = gateway.collections
+        app.state.responses = gateway.responses
         document_api_routes(app)
         readiness_s = settings.gateway.readiness_timeout_s
         app.state.readiness = ReadinessService(
@@ -93,6 +95,7 @@ def create_app(
             HealthController,
             MetricsController,
             *api_route_handlers(families),
+            ResponsesController,
             *admin_route_handlers(),
             *collection_route_handlers(),
         ],

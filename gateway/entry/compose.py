@@ -16,6 +16,7 @@ from configs import Settings
 from gateway.api import FAMILIES, ApiServices, Family
 from gateway.api.collections import CollectionServices
 from gateway.api.files import FileService
+from gateway.api.openai.responses._store import ResponseStore
 from gateway.api.vector_stores import SearchService, VectorStoreService
 from gateway.platform.prices import Price, PriceBook
 from gateway.platform.resources import Resources
@@ -93,6 +94,7 @@ class Gateway:
     hooks: tuple[Hook, ...]
     api: ApiServices
     collections: CollectionServices
+    responses: ResponseStore  # stored /v1/responses responses
     _closer: AsyncExitStack
 
     @classmethod
@@ -217,6 +219,7 @@ class Gateway:
             hooks=tuple(hooks),
             api=api,
             collections=collections,
+            responses=ResponseStore(pool, settings.responses),
             _closer=closer,
         )
 

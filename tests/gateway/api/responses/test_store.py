@@ -8,11 +8,13 @@ from typing import Any
 import pytest
 from psycopg_pool import AsyncConnectionPool
 
-from configs import ResponsesSettings
+from configs import DatabaseSettings, ResponsesSettings
 from gateway.api.openai.responses._store import PURGE_INTERVAL_S, ResponseStore
-from gateway.platform.errors import InvalidRequestError
+from gateway.platform.errors import InvalidRequestError, ServiceUnavailableError
 from ingestion.collections import PageRequest
+from ingestion.db import open_pool
 from tests.gateway.api.responses._stored import input_item, principal, stored_response
+from tests.support.net import free_port
 from tests.support.policy import pool_for
 
 
@@ -222,3 +224,26 @@ async def test_delete_removes_the_items(store: ResponseStore, pool: AsyncConnect
     assert await rows(pool, response["id"]) == (0, 0)
     assert await store.get(response["id"], principal=owner) is None
     assert await store.delete(response["id"], principal=owner) is False
+
+
+async def test_an_unreachable_database_is_a_503() -> None:
+    url = f"postgresql://ragway@127.0.0.1:{free_port()}/none"
+    settings = DatabaseSettings(pool_min_size=0, connect_timeout_s=0.5, acquire_timeout_s=0.5)
+    pool = await open_pool(url, settings, application_name="ragway-test")
+    try:
+        store = ResponseStore(pool, ResponsesSettings())
+        owner = principal()
+        calls = [
+            store.save(stored_response("x"), input_items=[], key_id=owner.key_id),
+            store.get("resp_x", principal=owner),
+            store.conversation("resp_x", principal=owner),
+            store.input_items("resp_x", principal=owner, page=PageRequest()),
+            store.delete("resp_x", principal=owner),
+            store.purge_expired(),
+        ]
+        for call in calls:
+            with pytest.raises(ServiceUnavailableError) as info:
+                await call
+            assert info.value.code == "database_unavailable"
+    finally:
+        await pool.close()
