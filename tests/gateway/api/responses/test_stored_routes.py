@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable
 from typing import Any
 
+import httpx
 import openai
 import pytest
 from openai.types.responses import Response
@@ -156,3 +157,27 @@ async def test_bad_paging_is_a_400(
         await clients["owner"].responses.input_items.list(response["id"], **query)
     assert isinstance(info.value.body, dict)
     assert info.value.body["type"] == "invalid_request_error"
+
+
+async def test_routes_need_a_key_and_odd_ids_are_not_found(
+    api_url: str, clients: dict[str, openai.AsyncOpenAI]
+) -> None:
+    async with openai.AsyncOpenAI(
+        base_url=f"{api_url}/v1", api_key="sk-wrong", max_retries=0, timeout=20
+    ) as anonymous:
+        with pytest.raises(openai.AuthenticationError):
+            await anonymous.responses.retrieve("resp_x")
+    for odd in ("resp_%00", "x" * 5000, "é ü"):
+        with pytest.raises(openai.NotFoundError):
+            await clients["owner"].responses.retrieve(odd)
+
+
+async def test_a_nul_in_the_id_is_a_4xx(api_url: str, keys: dict[str, CreatedKey]) -> None:
+    headers = {"authorization": f"Bearer {keys['owner'].key}"}
+    async with httpx.AsyncClient(base_url=api_url, headers=headers, timeout=20) as http:
+        for path in ("/v1/responses/resp_%00", "/v1/responses/resp_%00/input_items"):
+            answer = await http.get(path)
+            assert 400 <= answer.status_code < 500, answer.text
+            assert answer.json()["error"]["type"] == "invalid_request_error"
+        answer = await http.delete("/v1/responses/resp_%00")
+        assert 400 <= answer.status_code < 500, answer.text
