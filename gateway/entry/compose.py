@@ -16,7 +16,7 @@ from configs import Settings
 from gateway.api import FAMILIES, ApiServices, Family
 from gateway.api.collections import CollectionServices
 from gateway.api.files import FileService
-from gateway.api.openai.responses._store import ResponseStore
+from gateway.api.openai.responses import ResponsesBackend, ResponseStore
 from gateway.api.vector_stores import SearchService, VectorStoreService
 from gateway.platform.prices import Price, PriceBook
 from gateway.platform.resources import Resources
@@ -32,7 +32,7 @@ from gateway.policy.auth import (
 from gateway.policy.keys import KeyService
 from gateway.policy.pipeline import AuthHook, Hook, ModelAccessHook
 from gateway.policy.quotas import QuotaHook, QuotaService, RedisLane
-from gateway.policy.retrieval import CitationHook, RetrievalHook, Searcher, StoreNames
+from gateway.policy.retrieval import CitationHook, RetrievalHook, StoreSearch
 from gateway.policy.tools import ToolRequestHook, ToolResponseHook
 from gateway.policy.usage import SpendLedger, UsageHook, UsageRecorder, UsageReport
 from inference.embedders import build_embedder
@@ -52,8 +52,7 @@ def stage_hooks(
     settings: Settings,
     *,
     authenticator: Authenticator,
-    searcher: Searcher,
-    stores: StoreNames,
+    search: StoreSearch,
     quotas: QuotaService,
     pii: PiiService | None,
     audit: AuditSink,
@@ -64,9 +63,7 @@ def stage_hooks(
     hooks: list[Hook] = [
         AuthHook(authenticator),  # AUTH: the bearer key -> principal
         ModelAccessHook(),  # POLICY: may the key use the model alias
-        RetrievalHook(  # POLICY: file_search context, before quotas and PII see the prompt
-            searcher=searcher, stores=stores, settings=settings.retrieval.chat
-        ),
+        RetrievalHook(search),  # POLICY: file_search context, before quotas and PII see it
         ToolRequestHook(settings.tools, audit),  # POLICY: the tools a request offers
         QuotaHook(quotas, chars_per_token=settings.policy.quotas.chars_per_token),  # QUOTA
     ]
@@ -169,18 +166,23 @@ class Gateway:
                 settings=retrieval.search,
             )
 
+            search = StoreSearch(searcher=searcher, stores=stores, settings=retrieval.chat)
             hooks = stage_hooks(
                 settings,
                 authenticator=authenticator,
-                searcher=searcher,
-                stores=stores,
+                search=search,
                 quotas=quotas,
                 pii=pii,
                 audit=audit,
                 usage=usage,
                 prices=prices,
             )
-            api = await ApiServices.open(settings, env=env, hooks=hooks, families=families)
+            # /v1/responses: its stored responses, and the same store search as chat's file_search
+            responses = ResponseStore(pool, settings.responses)
+            backends = {"responses": ResponsesBackend(responses, search, settings.responses)}
+            api = await ApiServices.open(
+                settings, env=env, hooks=hooks, families=families, backends=backends
+            )
             stack.push_async_callback(api.close)
 
             # Files and vector stores: ingestion runs in the worker, over the queue.
@@ -219,7 +221,7 @@ class Gateway:
             hooks=tuple(hooks),
             api=api,
             collections=collections,
-            responses=ResponseStore(pool, settings.responses),
+            responses=responses,
             _closer=closer,
         )
 

@@ -29,8 +29,7 @@ def _hooks(settings: Settings, *, pii: bool) -> list[str]:
     hooks = stage_hooks(
         settings,
         authenticator=stub,
-        searcher=stub,
-        stores=stub,
+        search=stub,
         quotas=stub,
         pii=stub if pii else None,
         audit=stub,

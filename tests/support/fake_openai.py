@@ -285,7 +285,7 @@ def _chat(body: dict[str, Any]) -> dict[str, Any]:
     if last.get("role") == "tool":  # a tool result: answer it, so that a tool loop ends
         message["content"] = f"echo: {_text_of(last.get('content'), 'text')}"
     elif tools and body.get("tool_choice") != "none":
-        name = tools[0]["function"]["name"]
+        name = _tool_to_call(body)
         message = {
             "role": "assistant",
             "content": None,
@@ -316,11 +316,41 @@ def _chat(body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _tool_to_call(body: dict[str, Any]) -> str:
+    """The function a tool-calling turn calls: the one ``tool_choice`` forces, else the first."""
+    choice = body.get("tool_choice")
+    if isinstance(choice, dict) and choice.get("type") == "function":
+        return str(choice["function"]["name"])
+    return str(body["tools"][0]["function"]["name"])
+
+
+def _streamed_call(body: dict[str, Any], base: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """A tool call as OpenAI streams it: id and name first, the arguments in pieces."""
+    arguments = json.dumps({"q": _last_user_text(body)})
+    first = {"index": 0, "id": "call_1", "type": "function"}
+    first["function"] = {"name": _tool_to_call(body), "arguments": ""}
+    yield {**base, "choices": [{"index": 0, "delta": {"role": "assistant", "tool_calls": [first]}}]}
+    for piece in (arguments[:4], arguments[4:]):
+        delta = {"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}
+        yield {**base, "choices": [{"index": 0, "delta": delta}]}
+    yield {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]}
+
+
 def _chat_chunks(body: dict[str, Any]) -> Iterator[dict[str, Any]]:
     text = _last_user_text(body)
     base = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1}
     base["model"] = body.get("model")
     n = int(body.get("n") or 1)  # as OpenAI: one choice per chunk, the choices interleaved
+    last = (body.get("messages") or [{}])[-1]
+    if last.get("role") == "tool":  # a tool result: answer it, so that a tool loop ends
+        text = _text_of(last.get("content"), "text")
+    elif body.get("tools") and body.get("tool_choice") != "none" and n == 1:
+        yield from _streamed_call(body, base)
+        if (body.get("stream_options") or {}).get("include_usage"):
+            usage = {"prompt_tokens": _words(text), "completion_tokens": 5, "total_tokens": 0}
+            usage["total_tokens"] = usage["prompt_tokens"] + 5
+            yield {**base, "choices": [], "usage": usage}
+        return
     for i in range(n):
         yield {**base, "choices": [{"index": i, "delta": {"role": "assistant", "content": ""}}]}
     for word in ["echo:", *text.split()]:
@@ -365,8 +395,11 @@ def _responses_turn(body: dict[str, Any]) -> tuple[str, str | None]:
             text = _text_of(item.get("content"), "input_text")
             break
     functions = [t for t in body.get("tools") or [] if t.get("type") == "function"]
-    if functions and body.get("tool_choice") != "none":
-        return text, functions[0]["name"]
+    choice = body.get("tool_choice")
+    if functions and choice != "none":
+        if isinstance(choice, dict) and choice.get("type") == "function":
+            return text, str(choice["name"])
+        return text, str(functions[0]["name"])
     return text, None
 
 

@@ -46,8 +46,11 @@ class ApiServices:
         env: Mapping[str, str],
         hooks: Sequence[Hook] = (),
         families: Sequence[Family] = FAMILIES,
+        backends: Mapping[str, object] | None = None,
     ) -> ApiServices:
-        """``hooks``: the pipeline, in stage order (``gateway.entry.compose.stage_hooks``)."""
+        """``hooks``: the pipeline, in stage order (``gateway.entry.compose.stage_hooks``);
+        ``backends``: by family name, what a family's serving needs beyond the common parts
+        (the Responses API's store and search)."""
         config = settings.providers
         install_log_context()
         observer = RequestObserver(models=config.models, access_log=config.observability.access_log)
@@ -83,6 +86,7 @@ class ApiServices:
                 max_body_bytes=settings.gateway.max_body_bytes,
                 overhead_header=config.observability.overhead_header,
                 busy_poll=busy_poll,
+                backend=(backends or {}).get(family.name),
             )
             for family in families
         }

@@ -41,7 +41,15 @@ from gateway.providers import (
 )
 from gateway.providers.routing import Deployment, ModelRoute, Router
 
-__all__ = ["Family", "OpenAIServing"]
+__all__ = [
+    "CLIENT_CLOSED",
+    "Family",
+    "OpenAIServing",
+    "aclose",
+    "error_bytes",
+    "opened",
+    "required_model",
+]
 
 _log = logging.getLogger(__name__)
 _encode = msgspec.json.Encoder().encode
@@ -96,8 +104,10 @@ class OpenAIServing:
         max_body_bytes: int,
         overhead_header: bool = True,
         busy_poll: BusyPoll | None = None,
+        backend: object | None = None,
     ) -> None:
         self.family = family
+        self.backend = backend  # what the family's serving needs beyond these (its own type)
         self.endpoint = family.name
         self.path = family.path
         self.request_model = family.request_model
@@ -164,7 +174,7 @@ class OpenAIServing:
             raw = await exchange.read_body(self._max_body)
             exchange.watch()
             await self._pipeline.authenticate(call)
-            route = self._parse(call, raw)
+            route = await self.prepare(call, raw)
             await self._pipeline.check_request(call)
             if call.stream:
                 await self._stream(call, route, exchange, sent)
@@ -200,26 +210,28 @@ class OpenAIServing:
                 REQUEST_ID.reset(context)
 
     # -- steps ----------------------------------------------------------------------
+    async def prepare(self, call: Call, raw: bytes) -> ModelRoute:
+        """The body checked into ``call`` (``body``, ``model``, ``stream``, ``route``), before
+        the request hooks; a family that must look things up first (stored state) overrides it."""
+        return self._parse(call, raw)
+
     def _parse(self, call: Call, raw: bytes) -> ModelRoute:
         body = decode_object(raw)
-        model = body.get("model")
-        if not isinstance(model, str):  # checked first: everything after depends on it
-            if model is None:
-                raise InvalidRequestError(
-                    "Missing required parameter: 'model'.",
-                    param="model",
-                    code="missing_required_parameter",
-                )
-            raise InvalidRequestError(
-                "Invalid type for 'model': expected a string.", param="model", code="invalid_type"
-            )
+        model = required_model(body)
         validate(body, self.request_model)
         call.body = body
         call.model = model
+        call.stream = self.wants_stream(body)
+        return self.resolve(call, model)
+
+    def wants_stream(self, body: dict[str, Any]) -> bool:
         stream = body.get("stream") is True
         if stream and not self.can_stream:
             raise InvalidRequestError(f"{self.path} does not stream", param="stream")
-        call.stream = stream
+        return stream
+
+    def resolve(self, call: Call, model: str) -> ModelRoute:
+        """The alias's route, if this family can serve it (404 / 400 otherwise)."""
         route = self._router.get(model)
         if route is None:
             raise NotFoundError(
@@ -276,18 +288,7 @@ class OpenAIServing:
             # Always ask for usage (for quotas, metrics and the log); dropped below if the
             # client did not ask for it.
             upstream["stream_options"] = {**(options or {}), "include_usage": True}
-            chunks = self.stream_upstream(deployment, target, upstream)
-            try:
-                first = await anext(chunks)
-            except StopAsyncIteration:
-                raise UpstreamProtocolError(
-                    f"{target.deployment} ended the stream before its first chunk",
-                    deployment=target.deployment,
-                ) from None
-            except BaseException:
-                await _aclose(chunks)
-                raise
-            return first, chunks
+            return await opened(self.stream_upstream(deployment, target, upstream), target)
 
         first, chunks = await self._router.call(route, attempt, call.trace)
         try:
@@ -320,10 +321,10 @@ class OpenAIServing:
                 call.error = error
                 call.status = error.status_code
                 exchange.unwatch()
-                await exchange.end_stream(b"data: " + _error_bytes(error) + b"\n\n")
+                await exchange.end_stream(b"data: " + error_bytes(error) + b"\n\n")
                 return
         finally:
-            await _aclose(chunks)
+            await aclose(chunks)
         for extra in call.trailing_chunks:
             await exchange.send_chunk(b"data: " + _encode(extra) + b"\n\n")
         exchange.unwatch()
@@ -342,10 +343,26 @@ class OpenAIServing:
     async def _send_error(self, call: Call, exchange: Exchange, exc: GatewayError) -> None:
         headers = self._headers(call)
         headers.extend(exc.headers.items())
-        await exchange.send_json(exc.status_code, _error_bytes(exc), headers)
+        await exchange.send_json(exc.status_code, error_bytes(exc), headers)
 
 
-def _error_bytes(exc: GatewayError) -> bytes:
+def required_model(body: dict[str, Any]) -> str:
+    """The body's ``model``: checked first, as everything after depends on it."""
+    model = body.get("model")
+    if isinstance(model, str):
+        return model
+    if model is None:
+        raise InvalidRequestError(
+            "Missing required parameter: 'model'.",
+            param="model",
+            code="missing_required_parameter",
+        )
+    raise InvalidRequestError(
+        "Invalid type for 'model': expected a string.", param="model", code="invalid_type"
+    )
+
+
+def error_bytes(exc: GatewayError) -> bytes:
     return _encode(error_body(exc.message, exc.error_type, param=exc.param, code=exc.code))
 
 
@@ -357,7 +374,25 @@ def _upstream_body(call: Call, deployment: Deployment, target: Target) -> dict[s
     return upstream
 
 
-async def _aclose(iterator: AsyncIterator[Any]) -> None:
+async def opened(
+    chunks: AsyncIterator[dict[str, Any]], target: Target
+) -> tuple[dict[str, Any], AsyncIterator[dict[str, Any]]]:
+    """The stream's first chunk, and the stream: a stream that ends at once is an upstream
+    fault (the router may fall back); on any error the stream is closed."""
+    try:
+        first = await anext(chunks)
+    except StopAsyncIteration:
+        raise UpstreamProtocolError(
+            f"{target.deployment} ended the stream before its first chunk",
+            deployment=target.deployment,
+        ) from None
+    except BaseException:
+        await aclose(chunks)
+        raise
+    return first, chunks
+
+
+async def aclose(iterator: AsyncIterator[Any]) -> None:
     """Close a chunk iterator (an async generator): ends the upstream request."""
     aclose = getattr(iterator, "aclose", None)
     if aclose is not None:

@@ -6,9 +6,14 @@ from it; adding an endpoint is a protocol, a serving module and one entry here.
 
 from __future__ import annotations
 
-from gateway.api.openai import chat, completions, embeddings
+from gateway.api.openai import chat, completions, embeddings, responses
 from gateway.api.openai._serving import Family
 
 __all__ = ["FAMILIES"]
 
-FAMILIES: tuple[Family, ...] = (chat.FAMILY, completions.FAMILY, embeddings.FAMILY)
+FAMILIES: tuple[Family, ...] = (
+    chat.FAMILY,
+    completions.FAMILY,
+    embeddings.FAMILY,
+    responses.FAMILY,
+)

@@ -44,6 +44,8 @@ class PiiHook(Hook):
         session = self._service.session(trust=_trust(call), key_policy=call.principal.pii_policy)
         call.put(session)
         call.remask = session.vault.remask
+        call.restore = session.vault.restore
+        call.protect_texts = session.protect_texts
         try:
             call.body = await session.protect_body(fields, call.body)
         except PiiBlockedError:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -54,7 +54,7 @@ class Call:
 
     A hook keeps its per-request state as an object of its own class: ``put(state)``, then
     ``find(StateClass)`` (one dict lookup by class). What one policy step offers another
-    without importing it is a field here (``remask``).
+    without importing it is a field here (``remask``, ``restore``, ``protect_texts``).
     """
 
     request_id: str
@@ -85,6 +85,12 @@ class Call:
     capabilities: Capabilities = NO_CAPABILITIES
     # set by the PII step: a restored text in the form the upstream saw (values masked again)
     remask: Callable[[str], str] | None = None
+    # set by the PII step: an answer's text with the request's values back in place of their
+    # placeholders (for text the gateway acts on itself, e.g. a model's search queries)
+    restore: Callable[[str], str] | None = None
+    # set by the PII step: more outgoing text of this request masked with its placeholders
+    # (e.g. passages a search found after the request hooks ran)
+    protect_texts: Callable[[Sequence[str]], Awaitable[list[str]]] | None = None
 
     def put(self, state: object) -> None:
         """Keep a hook's state for this request, under its class (replacing one kept before)."""

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from gateway.policy.retrieval._citations import annotate
+from gateway.policy.retrieval._citations import annotate, cited
 from gateway.policy.retrieval._context import Budget, Source, context_message, fit_sources
-from gateway.policy.retrieval._hook import CitationHook, RetrievalHook, Searcher, StoreNames
+from gateway.policy.retrieval._hook import CitationHook, RetrievalHook
+from gateway.policy.retrieval._stores import Searcher, StoreNames, StoreSearch
 from gateway.policy.retrieval._tool import FileSearchTool, find_file_search, without_file_search
 
 __all__ = [
@@ -15,7 +16,9 @@ __all__ = [
     "Searcher",
     "Source",
     "StoreNames",
+    "StoreSearch",
     "annotate",
+    "cited",
     "context_message",
     "find_file_search",
     "fit_sources",

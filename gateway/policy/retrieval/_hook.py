@@ -11,44 +11,18 @@ as a final chunk per choice before ``[DONE]``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar
 
-from configs import RetrievalChatSettings
-from gateway.platform.errors import (
-    AuthenticationError,
-    InvalidRequestError,
-    NotFoundError,
-    PermissionDeniedError,
-    ServiceUnavailableError,
-    embedder_unavailable,
-)
-from gateway.policy.auth import Principal
+from gateway.platform.errors import AuthenticationError
 from gateway.policy.pipeline import Call, Hook, Stage
 from gateway.policy.retrieval._citations import annotate
 from gateway.policy.retrieval._context import Budget, Source, context_message, fit_sources
-from gateway.policy.retrieval._tool import FileSearchTool, find_file_search, without_file_search
-from inference.embedders import EmbeddingError
-from ingestion.errors import DatabaseUnavailableError, EmbeddingMismatchError, RecordNotFoundError
-from ingestion.search import SearchHit, SearchRequest
+from gateway.policy.retrieval._stores import StoreSearch
+from gateway.policy.retrieval._tool import find_file_search, without_file_search
 
-__all__ = ["CitationHook", "RetrievalHook", "Searcher", "StoreNames"]
+__all__ = ["CitationHook", "RetrievalHook"]
 
 HEADER = "x-ragway-file-search"
-
-
-class Searcher(Protocol):
-    async def search(self, request: SearchRequest) -> list[SearchHit]: ...
-
-
-class NamedStore(Protocol):
-    @property
-    def name(self) -> str | None: ...
-
-
-class StoreNames(Protocol):
-    """Looks a store up, for keys whose grants name stores by name rather than id."""
-
-    async def get(self, store_id: str) -> NamedStore | None: ...
 
 
 @dataclass(slots=True)
@@ -63,12 +37,8 @@ class RetrievalHook(Hook):
     name: ClassVar[str] = "retrieval"
     stage: ClassVar[Stage] = Stage.POLICY
 
-    def __init__(
-        self, *, searcher: Searcher, stores: StoreNames, settings: RetrievalChatSettings
-    ) -> None:
-        self._searcher = searcher
-        self._stores = stores
-        self._settings = settings
+    def __init__(self, search: StoreSearch) -> None:
+        self._search = search
 
     async def on_request(self, call: Call) -> None:
         if not call.capabilities.retrieval:
@@ -79,10 +49,10 @@ class RetrievalHook(Hook):
         principal = call.principal
         if principal is None:
             raise AuthenticationError("this request was not authenticated")
-        for store_id in tool.vector_store_ids:
-            await self._check_readable(principal, store_id)
+        param = "tools.vector_store_ids"
+        await self._search.check_readable(principal, tool, param=param)
         query = _latest_user_text(call.body)
-        hits = await self._search(tool, query) if query else []
+        hits = await self._search.search(tool, query, param=param) if query else []
         body = without_file_search(call.body)
         budget = self._budget(call)
         sources = fit_sources(hits, budget.available(body), budget)
@@ -91,40 +61,8 @@ class RetrievalHook(Hook):
         call.put(RetrievalState(sources))
         call.response_headers[HEADER] = f"found={len(hits)}; used={len(sources)}"
 
-    async def _check_readable(self, principal: Principal, store_id: str) -> None:
-        if principal.may_read_collection(store_id):
-            return
-        record = await self._stores.get(store_id)
-        if record is not None and record.name and principal.may_read_collection(record.name):
-            return
-        raise PermissionDeniedError(
-            f"this API key may not read vector store '{store_id}'",
-            param="tools.vector_store_ids",
-        )
-
-    async def _search(self, tool: FileSearchTool, query: str) -> list[SearchHit]:
-        request = SearchRequest(
-            store_ids=tool.vector_store_ids,
-            query=query,
-            max_num_results=tool.max_num_results or self._settings.max_num_results,
-            filters=tool.filters,
-            score_threshold=tool.score_threshold,
-        )
-        try:
-            return await self._searcher.search(request)
-        except RecordNotFoundError as exc:
-            raise NotFoundError(str(exc), param="tools.vector_store_ids") from exc
-        except EmbeddingMismatchError as exc:
-            raise InvalidRequestError(
-                str(exc), param="tools.vector_store_ids", code="embedding_model_mismatch"
-            ) from exc
-        except DatabaseUnavailableError as exc:
-            raise ServiceUnavailableError("file search is unavailable right now") from exc
-        except EmbeddingError as exc:
-            raise embedder_unavailable(exc) from exc
-
     def _budget(self, call: Call) -> Budget:
-        settings = self._settings
+        settings = self._search.settings
         window = (call.route.context_window if call.route else None) or (
             settings.default_context_window
         )

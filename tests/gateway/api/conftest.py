@@ -69,6 +69,12 @@ def api_models(a: FakeOpenAI, b: FakeOpenAI, anthropic: FakeAnthropic) -> dict[s
             "chat-hang": "fault-hang",
         }.items()
     }
+    # /v1/responses translated to chat completions ("chat" is native: the fake speaks both)
+    single["chat-translate"] = {
+        "deployments": [
+            deployment("chat-translate-a", a.base_url, "gpt-test", responses_api="translate")
+        ]
+    }
     single["chat-slow"] = {
         "deployments": [deployment("chat-slow-a", a.base_url, "fault-slow", timeout_s=0.5)]
     }

@@ -94,6 +94,10 @@ def chat_stack(
         models = {
             "rag-external": {"deployments": [_deployment("ext", upstream.base_url)]},
             "rag-local": {"deployments": [_deployment("loc", upstream.base_url, trust="local")]},
+            # /v1/responses: "rag-external" is a native Responses upstream, this one is not
+            "rag-translate": {
+                "deployments": [_deployment("tr", upstream.base_url, responses_api="translate")]
+            },
             "rag-small": {
                 "deployments": [
                     _deployment("small", upstream.base_url, trust="local", context_window=700)

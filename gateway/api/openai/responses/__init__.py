@@ -1,13 +1,19 @@
-"""``/v1/responses``: OpenAI's Responses API over upstreams that speak chat completions.
+"""``/v1/responses``: OpenAI's Responses API over any upstream, through the chat pipeline.
 
-The wire model (``protocol``) and the translation both ways: a request into a chat
-completions body (``chat_request``), a ``chat.completion`` into a ``response`` object
-(``response_from_chat``) and a chunk stream into Responses events (``ResponseStream``).
-Not served yet: no endpoint family lists it.
+The wire model (``protocol``); the translation both ways (``chat_request``,
+``response_from_chat``, ``ResponseStream``) and to upstreams that speak Responses natively
+(``_native``); the file_search loop (``_search``); stored responses (``_store``) and their
+routes (``controller``); the serving object and the family entry.
 """
 
 from __future__ import annotations
 
+from gateway.api.openai._serving import Family
+from gateway.api.openai.responses._native import (
+    ChunksFromEvents,
+    chat_from_response,
+    responses_body,
+)
 from gateway.api.openai.responses._request import chat_request
 from gateway.api.openai.responses._response import (
     ResponseContext,
@@ -15,17 +21,40 @@ from gateway.api.openai.responses._response import (
     response_from_chat,
     usage_from_chat,
 )
+from gateway.api.openai.responses._store import ResponseStore
 from gateway.api.openai.responses._stream import ResponseStream, sse_event
 from gateway.api.openai.responses.protocol import ResponsesRequest, check_request
+from gateway.api.openai.responses.serving import ResponsesBackend, ResponsesServing
+from gateway.policy.pipeline import Capabilities
 
 __all__ = [
+    "FAMILY",
+    "ChunksFromEvents",
     "ResponseContext",
+    "ResponseStore",
     "ResponseStream",
+    "ResponsesBackend",
     "ResponsesRequest",
+    "ResponsesServing",
+    "chat_from_response",
     "chat_request",
     "check_request",
     "new_id",
     "response_from_chat",
+    "responses_body",
     "sse_event",
     "usage_from_chat",
 ]
+
+FAMILY = Family(
+    name="responses",
+    path="/v1/responses",
+    request_model=ResponsesRequest,
+    serving=ResponsesServing,
+    provider_capability="chat",
+    summary="Create a model response (OpenAI's Responses API)",
+    description="A `response` object, or with `stream: true` server-sent Responses events "
+    "(`response.created` ... `response.completed`).",
+    # The body the hooks see is the chat translation: chat's PII fields and tool checks.
+    capabilities=Capabilities(pii="chat.completions", tools=True),
+)

@@ -4,7 +4,9 @@ For upstreams that speak only chat completions. ``input`` items become chat mess
 order: ``instructions`` first (a system or developer message), consecutive
 ``function_call`` items merged into one assistant message with ``tool_calls`` (joined to
 the assistant message just before them, as chat puts text and calls in one message),
-``function_call_output`` items as ``tool`` messages. A part or field chat has no way to
+``function_call_output`` items as ``tool`` messages. ``file_search`` tools (and a tool
+choice naming one) are the gateway's to serve, so they are left out here, as are earlier
+``file_search_call`` items. A part or field chat has no way to
 say is a 400 naming it, never silently dropped.
 
 Fields this module does not know pass through unchanged (the policy of chat's protocol),
@@ -18,6 +20,7 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from gateway.api.openai.responses.protocol import (
+    FileSearchCallItem,
     FileSearchTool,
     FunctionCallItem,
     FunctionCallOutputItem,
@@ -71,11 +74,12 @@ def chat_request(
     }
     chat["model"] = request.model
     chat["messages"] = _messages(request, history, instructions_role)
-    if request.tools:
-        chat["tools"] = [_tool(tool, index) for index, tool in enumerate(request.tools)]
+    tools = [_tool(tool) for tool in request.tools or () if not isinstance(tool, FileSearchTool)]
+    if tools:
+        chat["tools"] = tools
         if request.parallel_tool_calls is not None:
             chat["parallel_tool_calls"] = request.parallel_tool_calls
-    if request.tool_choice is not None:
+    if request.tool_choice is not None and not _is_file_search(request.tool_choice):
         chat["tool_choice"] = _tool_choice(request.tool_choice)
     if request.text is not None:
         if request.text.format is not None:
@@ -122,6 +126,8 @@ def _messages(
 
 
 def _add_item(messages: list[Message], item: InputItem, where: str | None) -> None:
+    if isinstance(item, FileSearchCallItem):
+        return  # the gateway's own search: the answer that used it carries what it found
     if isinstance(item, MessageItem):
         messages.append(_message(item, where))
     elif isinstance(item, FunctionCallItem):
@@ -225,18 +231,18 @@ def _file(part: InputFile, at: str | None) -> dict[str, Any]:
     return {"type": "file", "file": file}
 
 
-def _tool(tool: Any, index: int) -> dict[str, Any]:
-    if isinstance(tool, FileSearchTool):
-        raise _invalid(
-            "the 'file_search' tool is not available for this model yet",
-            f"tools[{index}].type",
-        )
+def _tool(tool: Any) -> dict[str, Any]:
     function: dict[str, Any] = {"name": tool.name}
     for name in ("description", "parameters", "strict"):
         value = getattr(tool, name)
         if value is not None:
             function[name] = value
     return {"type": "function", "function": function}
+
+
+def _is_file_search(choice: str | dict[str, Any]) -> bool:
+    """``{"type": "file_search"}``: the gateway's search loop forces its tool itself."""
+    return isinstance(choice, dict) and choice.get("type") == "file_search"
 
 
 def _tool_choice(choice: str | dict[str, Any]) -> str | dict[str, Any]:

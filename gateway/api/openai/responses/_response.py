@@ -18,10 +18,12 @@ from gateway.api.openai.responses.protocol import ResponsesRequest
 __all__ = [
     "ResponseContext",
     "Status",
+    "finish_reason",
     "function_call_item",
     "incomplete_reason",
     "message_item",
     "new_id",
+    "output_from_chat",
     "output_text",
     "response_from_chat",
     "usage_from_chat",
@@ -104,11 +106,28 @@ class ResponseContext:
 
 def response_from_chat(completion: dict[str, Any], context: ResponseContext) -> dict[str, Any]:
     """The ``response`` object for one (non-streamed) ``chat.completion``."""
-    choices = completion.get("choices") or [{}]
-    choice: dict[str, Any] = choices[0] if isinstance(choices[0], dict) else {}
+    reason = incomplete_reason(finish_reason(completion))
+    return context.response(
+        status="incomplete" if reason else "completed",
+        output=output_from_chat(completion),
+        model=completion.get("model"),
+        usage=usage_from_chat(completion.get("usage")),
+        incomplete_reason=reason,
+    )
+
+
+def finish_reason(completion: dict[str, Any]) -> str | None:
+    choice = _choice(completion)
+    reason = choice.get("finish_reason")
+    return reason if isinstance(reason, str) else None
+
+
+def output_from_chat(completion: dict[str, Any]) -> list[dict[str, Any]]:
+    """The output items of one ``chat.completion``: a message (text, refusal), then one
+    ``function_call`` item per tool call."""
+    choice = _choice(completion)
     message: dict[str, Any] = choice.get("message") or {}
-    reason = _INCOMPLETE.get(choice.get("finish_reason") or "")
-    item_status = "incomplete" if reason else "completed"
+    item_status = "incomplete" if incomplete_reason(choice.get("finish_reason")) else "completed"
     output: list[dict[str, Any]] = []
     content = message.get("content")
     refusal = message.get("refusal")
@@ -130,13 +149,12 @@ def response_from_chat(completion: dict[str, Any], context: ResponseContext) -> 
                 status=item_status,
             )
         )
-    return context.response(
-        status="incomplete" if reason else "completed",
-        output=output,
-        model=completion.get("model"),
-        usage=usage_from_chat(completion.get("usage")),
-        incomplete_reason=reason,
-    )
+    return output
+
+
+def _choice(completion: dict[str, Any]) -> dict[str, Any]:
+    choices = completion.get("choices") or [{}]
+    return choices[0] if isinstance(choices[0], dict) else {}
 
 
 def incomplete_reason(finish_reason: str | None) -> str | None:

@@ -15,6 +15,7 @@ at the end, in output order: chat does not say when a tool call's arguments are 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -49,6 +50,7 @@ class _Message:
         self.parts: list[dict[str, Any]] = []  # output_text / refusal, in content order
         self.text_index: int | None = None
         self.refusal_index: int | None = None
+        self.closed: str | None = None  # the status it was closed with
 
 
 class _Call:
@@ -58,6 +60,7 @@ class _Call:
         self.call_id = call_id
         self.name = name
         self.arguments: list[str] = []
+        self.closed: str | None = None
 
     def item(self, status: str) -> dict[str, Any]:
         return function_call_item(
@@ -70,17 +73,30 @@ class _Call:
 
 
 class ResponseStream:
-    """Stateful translation of one chat completion stream into Responses events."""
+    """Stateful translation of one chat completion stream into Responses events.
 
-    def __init__(self, context: ResponseContext) -> None:
+    A response made of several model calls (the gateway's file_search loop) is one stream:
+    ``close_round`` ends a call's items, ``search_started`` / ``search_done`` put a
+    ``file_search_call`` item between them. ``annotate`` gives the annotations of a
+    message's text, sent as ``response.output_text.annotation.added`` when it closes.
+    """
+
+    def __init__(
+        self,
+        context: ResponseContext,
+        *,
+        annotate: Callable[[str], list[dict[str, Any]]] | None = None,
+    ) -> None:
         self._context = context
+        self._annotate = annotate
         self._sequence = 0
         self._model: str | None = None
-        self._items: list[_Message | _Call] = []
+        self._items: list[_Message | _Call | dict[str, Any]] = []
         self._message: _Message | None = None
         self._calls: dict[int, _Call] = {}  # chat tool-call index -> its item
         self._finish_reason: str | None = None
         self._usage: dict[str, Any] | None = None
+        self.response: dict[str, Any] | None = None  # the final response object, once ended
         self.done = False
 
     def start(self) -> list[Event]:
@@ -113,38 +129,85 @@ class ResponseStream:
                 self._finish_reason = choice["finish_reason"]
         return events
 
+    def close_round(self) -> list[Event]:
+        """End one model call's items (the next call's text is a new message item)."""
+        events: list[Event] = []
+        for item in self._items:
+            if not isinstance(item, dict) and item.closed is None:
+                events += self._close(item, "completed")
+        self._message = None
+        self._calls = {}
+        self._finish_reason = None
+        return events
+
+    def search_started(self, item_id: str) -> list[Event]:
+        """A ``file_search_call`` item opened: added, in_progress, searching."""
+        output_index = len(self._items)
+        item: dict[str, Any] = {
+            "id": item_id,
+            "type": "file_search_call",
+            "status": "in_progress",
+            "queries": [],
+            "results": None,
+        }
+        self._items.append(item)
+        where = {"output_index": output_index, "item_id": item_id}
+        return [
+            self._event("response.output_item.added", output_index=output_index, item=item),
+            self._event("response.file_search_call.in_progress", **where),
+            self._event("response.file_search_call.searching", **where),
+        ]
+
+    def search_done(self, item: dict[str, Any]) -> list[Event]:
+        """The search opened as ``item["id"]`` finished: completed, then the item done."""
+        output_index = next(
+            i for i, x in enumerate(self._items) if isinstance(x, dict) and x["id"] == item["id"]
+        )
+        self._items[output_index] = item
+        return [
+            self._event(
+                "response.file_search_call.completed",
+                output_index=output_index,
+                item_id=item["id"],
+            ),
+            self._item_done(output_index, item),
+        ]
+
     def finish(self) -> list[Event]:
         """Close every item; ``response.completed`` (or ``response.incomplete``) last."""
         reason = incomplete_reason(self._finish_reason)
         status: Status = "incomplete" if reason else "completed"
         events: list[Event] = []
-        output: list[dict[str, Any]] = []
         for item in self._items:
-            if isinstance(item, _Message):
-                events += self._close_message(item, status)
-                output.append(message_item(item.id, item.parts, status))
-            else:
-                done = item.item(status)
-                events.append(
-                    self._event(
-                        "response.function_call_arguments.done",
-                        item_id=item.id,
-                        output_index=item.output_index,
-                        arguments=done["arguments"],
-                    )
-                )
-                events.append(self._item_done(item.output_index, done))
-                output.append(done)
+            if not isinstance(item, dict) and item.closed is None:
+                events += self._close(item, status)
         response = self._context.response(
             status=status,
-            output=output,
+            output=self.output(),
             model=self._model,
             usage=self._usage,
             incomplete_reason=reason,
         )
+        self.response = response
         events.append(self._event(f"response.{status}", response=response))
         self.done = True
         return events
+
+    def output(self) -> list[dict[str, Any]]:
+        """The output items so far (open ones as ``incomplete``)."""
+        output: list[dict[str, Any]] = []
+        for item in self._items:
+            if isinstance(item, dict):
+                output.append(item)
+            elif isinstance(item, _Message):
+                output.append(message_item(item.id, item.parts, item.closed or "incomplete"))
+            else:
+                output.append(item.item(item.closed or "incomplete"))
+        return output
+
+    def set_usage(self, usage: dict[str, Any] | None) -> None:
+        """The response's usage (several model calls: their sum), instead of the last one's."""
+        self._usage = usage
 
     def fail(self, message: str, *, code: str = "server_error") -> list[Event]:
         """``response.failed`` for an upstream that broke off or answered with an error.
@@ -152,19 +215,14 @@ class ResponseStream:
         The items so far are in its ``output`` as ``incomplete``; ``code`` must be one
         of OpenAI's ``ResponseError`` codes.
         """
-        output: list[dict[str, Any]] = []
-        for item in self._items:
-            if isinstance(item, _Message):
-                output.append(message_item(item.id, item.parts, "incomplete"))
-            else:
-                output.append(item.item("incomplete"))
         response = self._context.response(
             status="failed",
-            output=output,
+            output=self.output(),
             model=self._model,
             usage=self._usage,
             error={"code": code, "message": message},
         )
+        self.response = response
         self.done = True
         return [self._event("response.failed", response=response)]
 
@@ -212,9 +270,36 @@ class ResponseStream:
             )
         return events
 
+    def _close(self, item: _Message | _Call, status: str) -> list[Event]:
+        item.closed = status
+        if isinstance(item, _Message):
+            return self._close_message(item, status)
+        done = item.item(status)
+        return [
+            self._event(
+                "response.function_call_arguments.done",
+                item_id=item.id,
+                output_index=item.output_index,
+                arguments=done["arguments"],
+            ),
+            self._item_done(item.output_index, done),
+        ]
+
     def _close_message(self, message: _Message, status: str) -> list[Event]:
         events: list[Event] = []
         for index, part in enumerate(message.parts):
+            if part["type"] == "output_text" and self._annotate is not None:
+                part["annotations"] = self._annotate(part["text"])
+                for number, annotation in enumerate(part["annotations"]):
+                    events.append(
+                        self._content_event(
+                            "response.output_text.annotation.added",
+                            message,
+                            index,
+                            annotation_index=number,
+                            annotation=annotation,
+                        )
+                    )
             if part["type"] == "refusal":
                 events.append(
                     self._content_event(

@@ -20,6 +20,7 @@ from gateway.platform.errors import InvalidRequestError
 
 __all__ = [
     "ContentPart",
+    "FileSearchCallItem",
     "FileSearchTool",
     "FunctionCallItem",
     "FunctionCallOutputItem",
@@ -99,7 +100,21 @@ class FunctionCallOutputItem(
     status: str | None = None
 
 
-InputItem = MessageItem | FunctionCallItem | FunctionCallOutputItem
+class FileSearchCallItem(
+    Struct, tag_field="type", tag="file_search_call", forbid_unknown_fields=False
+):
+    """A search the gateway ran in an earlier turn (an output item sent back as input).
+
+    Kept in the conversation's record; the model is not shown it again (the answer that
+    used its results is)."""
+
+    id: str
+    queries: list[str] | None = None
+    status: str | None = None
+    results: list[dict[str, Any]] | None = None
+
+
+InputItem = MessageItem | FunctionCallItem | FunctionCallOutputItem | FileSearchCallItem
 
 
 class FunctionTool(Struct, tag_field="type", tag="function", forbid_unknown_fields=False):
@@ -169,7 +184,6 @@ _UNSUPPORTED_ITEMS = frozenset(
     {
         "item_reference",
         "reasoning",
-        "file_search_call",
         "web_search_call",
         "computer_call",
         "computer_call_output",
@@ -206,7 +220,7 @@ _UNSUPPORTED_TOOLS = frozenset(
         "apply_patch",
     }
 )
-_ITEMS = ("message", "function_call", "function_call_output")
+_ITEMS = ("message", "function_call", "function_call_output", "file_search_call")
 _TOOLS = ("function", "file_search")
 _PARTS = ("input_text", "input_image", "input_file", "output_text", "refusal")
 

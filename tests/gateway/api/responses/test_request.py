@@ -217,10 +217,36 @@ def test_parallel_tool_calls_without_tools_is_not_sent() -> None:
     assert "parallel_tool_calls" not in chat(input="x", parallel_tool_calls=True)
 
 
-def test_file_search_is_not_translated_yet() -> None:
-    with pytest.raises(InvalidRequestError) as caught:
-        chat(input="x", tools=[{"type": "file_search", "vector_store_ids": ["vs_1"]}])
-    assert caught.value.param == "tools[0].type"
+def test_file_search_is_left_to_the_gateway() -> None:
+    sent = chat(
+        input="x",
+        tools=[{"type": "file_search", "vector_store_ids": ["vs_1"]}],
+        tool_choice={"type": "file_search"},
+        parallel_tool_calls=False,
+    )
+    assert "tools" not in sent
+    assert "tool_choice" not in sent
+    assert "parallel_tool_calls" not in sent
+    kept = chat(
+        input="x",
+        tools=[
+            {"type": "file_search", "vector_store_ids": ["vs_1"]},
+            {"type": "function", "name": "f"},
+        ],
+    )
+    assert kept["tools"] == [{"type": "function", "function": {"name": "f"}}]
+
+
+def test_earlier_file_search_calls_are_not_shown_to_the_model() -> None:
+    sent = chat(
+        input=[
+            {"role": "user", "content": "q"},
+            {"type": "file_search_call", "id": "fs_1", "queries": ["q"], "status": "completed"},
+            {"role": "assistant", "content": [{"type": "output_text", "text": "a [1]"}]},
+            {"role": "user", "content": "more"},
+        ]
+    )
+    assert [m["role"] for m in sent["messages"]] == ["user", "assistant", "user"]
 
 
 @pytest.mark.parametrize(
@@ -254,7 +280,7 @@ def test_tool_choice(choice: Any, expected: Any) -> None:
     ("choice", "param"),
     [
         ({"type": "function"}, "tool_choice.name"),
-        ({"type": "file_search"}, "tool_choice.type"),
+        ({"type": "web_search"}, "tool_choice.type"),
         ({"type": "allowed_tools", "tools": "f"}, "tool_choice.tools"),
         ({"type": "allowed_tools", "tools": [{"type": "web_search"}]}, "tool_choice.tools[0]"),
     ],

@@ -1,0 +1,591 @@
+"""``POST /v1/responses``: OpenAI's Responses API through the same policy pipeline as chat.
+
+The request is checked, its conversation (``previous_response_id``) read from the store and
+the whole turned into a chat completions body *before* the request hooks, so model
+allowances, tool permissions, quotas and PII masking see the one shape they know. Then, per
+upstream attempt, a deployment that speaks Responses natively gets that body converted back
+(``responses_body``) and its answer converted to chat (``chat_from_response``); every other
+deployment gets the chat body. The answer goes through the response hooks (PII restored,
+tool calls checked) and becomes a ``response`` object or Responses stream events.
+
+A ``file_search`` tool turns one response into a loop of model calls (``_search``): the
+model asks for searches, the gateway runs them and calls the model again, at most
+``responses.max_file_searches`` times. With ``store`` (the default) the response and its
+input items are kept in Postgres for ``GET``, ``input_items`` and later turns.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from configs import ResponsesSettings
+from gateway.api.http._exchange import Exchange
+from gateway.api.http._validation import decode_object
+from gateway.api.openai._serving import OpenAIServing, aclose, opened, required_model
+from gateway.api.openai.responses._native import (
+    ChunksFromEvents,
+    chat_from_response,
+    responses_body,
+)
+from gateway.api.openai.responses._request import chat_request
+from gateway.api.openai.responses._response import (
+    ResponseContext,
+    finish_reason,
+    incomplete_reason,
+    new_id,
+    output_from_chat,
+)
+from gateway.api.openai.responses._search import SEARCH_FUNCTION, FileSearchRun, search_tool
+from gateway.api.openai.responses._store import ResponseStore
+from gateway.api.openai.responses._stream import Event, ResponseStream, sse_event
+from gateway.api.openai.responses.protocol import (
+    InputItem,
+    ResponsesRequest,
+    check_request,
+)
+from gateway.platform.errors import (
+    AuthenticationError,
+    GatewayError,
+    InvalidRequestError,
+    NotFoundError,
+    ServiceUnavailableError,
+    UpstreamFailedError,
+)
+from gateway.policy.pipeline import Call
+from gateway.policy.retrieval import StoreSearch, find_file_search
+from gateway.providers import Target, UpstreamError
+from gateway.providers.routing import Deployment, ModelRoute
+
+__all__ = ["ResponsesBackend", "ResponsesServing"]
+
+_encode = msgspec.json.Encoder().encode
+_SSE = b"text/event-stream"
+_RESULTS = "file_search_call.results"
+# Responses-only fields a native upstream is given as the client sent them.
+_PASSTHROUGH = ("reasoning", "truncation", "prompt_cache_key", "service_tier")
+
+
+@dataclass(frozen=True, slots=True)
+class ResponsesBackend:
+    """What the Responses serving needs beyond every family's parts (built at start-up)."""
+
+    store: ResponseStore
+    search: StoreSearch
+    settings: ResponsesSettings
+
+
+@dataclass(slots=True)
+class ResponsesState:
+    """One Responses request, kept in the call beside its chat-shaped ``body``."""
+
+    request: ResponsesRequest
+    context: ResponseContext
+    input_items: list[dict[str, Any]]
+    passthrough: dict[str, Any]
+    store: bool
+    file_search: FileSearchRun | None
+    force_search: bool
+    max_searches: int
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    extra: list[dict[str, Any]] = field(default_factory=list)  # messages the searches add
+
+    def count(self, call: Call, usage: Any) -> None:
+        """Add one model call's usage; ``call.usage`` holds the sum (quotas, the ledger)."""
+        if isinstance(usage, dict):
+            self.prompt_tokens += _int(usage.get("prompt_tokens"))
+            self.completion_tokens += _int(usage.get("completion_tokens"))
+        call.usage.prompt_tokens = self.prompt_tokens
+        call.usage.completion_tokens = self.completion_tokens
+
+    def usage(self) -> dict[str, Any]:
+        return {
+            "input_tokens": self.prompt_tokens,
+            "input_tokens_details": {"cached_tokens": 0},
+            "output_tokens": self.completion_tokens,
+            "output_tokens_details": {"reasoning_tokens": 0},
+            "total_tokens": self.prompt_tokens + self.completion_tokens,
+        }
+
+
+class ResponsesServing(OpenAIServing):
+    """The Responses family's serving object (see the module docstring)."""
+
+    def _backend(self) -> ResponsesBackend:
+        backend = self.backend
+        if not isinstance(backend, ResponsesBackend):
+            raise ServiceUnavailableError("the Responses API is not configured in this process")
+        return backend
+
+    # -- the request ----------------------------------------------------------------
+    async def prepare(self, call: Call, raw: bytes) -> ModelRoute:
+        body = decode_object(raw)
+        model = required_model(body)
+        request = check_request(body)
+        call.model = model
+        call.stream = self.wants_stream(body)
+        route = self.resolve(call, model)
+        backend = self._backend()
+        principal = call.principal
+        if principal is None:
+            raise AuthenticationError("this request was not authenticated")
+        history: list[InputItem] = []
+        if request.previous_response_id is not None:
+            items = await backend.store.conversation(
+                request.previous_response_id, principal=principal
+            )
+            if items is None:
+                raise NotFoundError(
+                    f"Previous response with id '{request.previous_response_id}' not found.",
+                    param="previous_response_id",
+                    code="previous_response_not_found",
+                )
+            history = msgspec.convert(items, list[InputItem])
+        run = await self._file_search(call, request, body, backend)
+        call.body = chat_request(request, body, history=history)
+        include = [name for name in request.include or () if name != _RESULTS]
+        passthrough = {name: body[name] for name in _PASSTHROUGH if body.get(name) is not None}
+        if include:
+            passthrough["include"] = include
+        limit = body.get("max_tool_calls")
+        searches = backend.settings.max_file_searches
+        if isinstance(limit, int) and not isinstance(limit, bool) and limit >= 0:
+            searches = min(searches, limit)
+        call.put(
+            ResponsesState(
+                request=request,
+                context=ResponseContext(request, body),
+                input_items=_input_items(body),
+                passthrough=passthrough,
+                store=request.store is not False,
+                file_search=run,
+                force_search=isinstance(body.get("tool_choice"), dict)
+                and body["tool_choice"].get("type") == "file_search",
+                max_searches=searches,
+            )
+        )
+        return route
+
+    async def _file_search(
+        self,
+        call: Call,
+        request: ResponsesRequest,
+        body: dict[str, Any],
+        backend: ResponsesBackend,
+    ) -> FileSearchRun | None:
+        tool = find_file_search(body)
+        if tool is None:
+            return None
+        for index, entry in enumerate(body.get("tools") or ()):
+            if isinstance(entry, dict) and entry.get("name") == SEARCH_FUNCTION:
+                raise InvalidRequestError(
+                    f"a function named '{SEARCH_FUNCTION}' cannot be offered beside the "
+                    "file_search tool",
+                    param=f"tools[{index}].name",
+                )
+        assert call.principal is not None
+        await backend.search.check_readable(call.principal, tool, param="tools")
+        return FileSearchRun(
+            tool=tool,
+            search=backend.search,
+            include_results=_RESULTS in (request.include or ()),
+        )
+
+    # -- one model call ---------------------------------------------------------------
+    def _native(self, deployment: Deployment) -> bool:
+        return deployment.responses_api == "native" and self._providers.serves(
+            deployment.kind, "responses"
+        )
+
+    def _upstream(
+        self, call: Call, state: ResponsesState, deployment: Deployment, target: Target
+    ) -> dict[str, Any]:
+        call.deployment = deployment
+        upstream = dict(call.body)
+        upstream["model"] = target.upstream_model
+        if state.extra:
+            upstream["messages"] = [*upstream["messages"], *state.extra]
+        run = state.file_search
+        if run is not None:
+            upstream["tools"] = [*upstream.get("tools", ()), search_tool()]
+            if state.force_search and not state.extra:
+                upstream["tool_choice"] = {
+                    "type": "function",
+                    "function": {"name": SEARCH_FUNCTION},
+                }
+            elif _rounds(state) >= state.max_searches and upstream.get("tool_choice") in (
+                None,
+                "auto",
+            ):
+                upstream["tool_choice"] = "none"  # searched enough: answer now
+        return upstream
+
+    async def _complete(
+        self, state: ResponsesState, deployment: Deployment, target: Target, body: dict[str, Any]
+    ) -> dict[str, Any]:
+        if self._native(deployment):
+            native = responses_body(body, passthrough=state.passthrough)
+            answer = await self._providers.responses(deployment.kind).responses(target, native)
+            return chat_from_response(answer)
+        return await self._providers.chat(deployment.kind).chat(target, body)
+
+    def _chunks(
+        self, state: ResponsesState, deployment: Deployment, target: Target, body: dict[str, Any]
+    ) -> AsyncIterator[dict[str, Any]]:
+        body["stream"] = True
+        if self._native(deployment):
+            native = responses_body(body, passthrough=state.passthrough)
+            native.pop("stream_options", None)
+            events = self._providers.responses(deployment.kind).stream_responses(target, native)
+            return _translated(events)
+        body["stream_options"] = {"include_usage": True}
+        return self._providers.chat(deployment.kind).stream_chat(target, body)
+
+    # -- non-streaming ----------------------------------------------------------------
+    async def _respond(
+        self, call: Call, route: ModelRoute, exchange: Exchange, sent: list[bool]
+    ) -> None:
+        state = _state(call)
+
+        async def attempt(deployment: Deployment, target: Target) -> dict[str, Any]:
+            return await self._complete(
+                state, deployment, target, self._upstream(call, state, deployment, target)
+            )
+
+        output: list[dict[str, Any]] = []
+        while True:
+            completion = await self._router.call(route, attempt, call.trace)
+            state.count(call, completion.get("usage"))
+            searches, assistant = _take_searches(completion)
+            await self._pipeline.check_response(call, completion)
+            output += output_from_chat(completion)
+            if not self._searches_go_on(state, searches, completion):
+                break
+            state.extra.append(assistant)
+            for call_id, arguments in searches:
+                item = await self._search(call, state, call_id, arguments)
+                output.append(item)
+        run = state.file_search
+        if run is not None:
+            _annotate(output, run.annotations)
+        reason = incomplete_reason(finish_reason(completion))
+        response = state.context.response(
+            status="incomplete" if reason else "completed",
+            output=output,
+            model=completion.get("model"),
+            usage=state.usage(),
+            incomplete_reason=reason,
+        )
+        await self._keep(call, state, response)
+        payload = _encode(response)
+        exchange.unwatch()
+        call.overhead_s = time.perf_counter() - call.started - call.trace.upstream_s
+        sent[0] = True
+        await exchange.send_json(200, payload, self._headers(call))
+
+    def _searches_go_on(
+        self,
+        state: ResponsesState,
+        searches: list[tuple[str, str]],
+        completion: dict[str, Any],
+    ) -> bool:
+        """Whether this model call's searches are run and the model called again."""
+        if not searches or state.file_search is None:
+            return False
+        if _rounds(state) >= state.max_searches:
+            return False
+        return not _client_calls(completion)  # the client's functions come first
+
+    async def _search(
+        self, call: Call, state: ResponsesState, call_id: str, arguments: str
+    ) -> dict[str, Any]:
+        run = state.file_search
+        assert run is not None
+        messages = [*call.body.get("messages", ()), *state.extra]
+        item, result = await run.run(call, arguments, messages=messages)
+        state.extra.append({"role": "tool", "tool_call_id": call_id, "content": result})
+        return item
+
+    async def _keep(self, call: Call, state: ResponsesState, response: dict[str, Any]) -> None:
+        if not state.store:
+            return
+        principal = call.principal
+        await self._backend().store.save(
+            response,
+            input_items=state.input_items,
+            key_id=principal.key_id if principal else None,
+        )
+
+    # -- streaming --------------------------------------------------------------------
+    async def _stream(
+        self, call: Call, route: ModelRoute, exchange: Exchange, sent: list[bool]
+    ) -> None:
+        state = _state(call)
+        run = state.file_search
+        stream = ResponseStream(state.context, annotate=run.annotations if run else None)
+
+        async def attempt(
+            deployment: Deployment, target: Target
+        ) -> tuple[dict[str, Any], AsyncIterator[dict[str, Any]]]:
+            upstream = self._upstream(call, state, deployment, target)
+            return await opened(self._chunks(state, deployment, target, upstream), target)
+
+        first, chunks = await self._router.call(route, attempt, call.trace)
+        hooks = self._pipeline.chunk_hooks(call)
+        call.overhead_s = time.perf_counter() - call.started - call.trace.upstream_s
+        sent[0] = True
+        try:
+            await exchange.start_stream(200, _SSE, self._headers(call, stream=True))
+            call.first_byte_s = time.perf_counter() - call.started
+            await _send(exchange, stream.start())
+            while True:
+                searches = _StreamedSearches()
+                try:
+                    chunk: dict[str, Any] | None = first
+                    while chunk is not None:
+                        _count_chunk(state, call, chunk)
+                        searches.take(chunk)
+                        if hooks:
+                            await self._pipeline.check_chunk(call, chunk, hooks)
+                        await _send(exchange, stream.feed(chunk))
+                        if call.end_stream:
+                            break
+                        chunk = await anext(chunks, None)
+                finally:
+                    await aclose(chunks)
+                if call.end_stream or not self._stream_searches_go_on(state, searches):
+                    break
+                await _send(exchange, stream.close_round())
+                state.extra.append(searches.assistant())
+                for call_id, arguments in searches.calls:
+                    item_id = new_id("fs")
+                    await _send(exchange, stream.search_started(item_id))
+                    item = await self._search(call, state, call_id, arguments)
+                    item["id"] = item_id
+                    await _send(exchange, stream.search_done(item))
+                first, chunks = await self._router.call(route, attempt, call.trace)
+        except (UpstreamError, GatewayError) as exc:
+            error = (
+                exc
+                if isinstance(exc, GatewayError)
+                else UpstreamFailedError(f"the stream broke off: {exc.message}")
+            )
+            call.error = error
+            call.status = error.status_code
+            exchange.unwatch()
+            stream.set_usage(state.usage())
+            await exchange.end_stream(
+                b"".join(map(sse_event, stream.fail(error.message, code=_code(error))))
+            )
+            return
+        stream.set_usage(state.usage())
+        events = stream.finish()
+        if stream.response is not None:
+            await self._keep(call, state, stream.response)
+        exchange.unwatch()
+        await exchange.end_stream(b"".join(map(sse_event, events)))
+
+    def _stream_searches_go_on(self, state: ResponsesState, searches: _StreamedSearches) -> bool:
+        if not searches.calls or state.file_search is None:
+            return False
+        if _rounds(state) >= state.max_searches:
+            return False
+        return not searches.client_calls
+
+
+class _StreamedSearches:
+    """The model's calls of the search function in one stream, taken out of its chunks.
+
+    Their deltas never reach the hooks or the client; the text of the same model call is
+    kept as the upstream sent it (masked), for the conversation the model sees next."""
+
+    def __init__(self) -> None:
+        self._indexes: dict[int, list[str]] = {}  # tool-call index -> [call id, arguments...]
+        self._text: list[str] = []
+        self.client_calls = False
+
+    @property
+    def calls(self) -> list[tuple[str, str]]:
+        return [(parts[0], "".join(parts[1:])) for parts in self._indexes.values()]
+
+    def take(self, chunk: dict[str, Any]) -> None:
+        for choice in chunk.get("choices") or ():
+            if not isinstance(choice, dict) or choice.get("index", 0) != 0:
+                continue
+            delta = choice.get("delta")
+            if not isinstance(delta, dict):
+                continue
+            if isinstance(delta.get("content"), str):
+                self._text.append(delta["content"])
+            calls = delta.get("tool_calls")
+            if not isinstance(calls, list):
+                continue
+            kept = []
+            for call in calls:
+                if not isinstance(call, dict):
+                    kept.append(call)
+                    continue
+                index = call.get("index", 0)
+                function = call.get("function") or {}
+                if index not in self._indexes and function.get("name") == SEARCH_FUNCTION:
+                    self._indexes[index] = [call.get("id") or new_id("call")]
+                if index in self._indexes:
+                    arguments = function.get("arguments")
+                    if isinstance(arguments, str):
+                        self._indexes[index].append(arguments)
+                else:
+                    self.client_calls = True
+                    kept.append(call)
+            if kept:
+                delta["tool_calls"] = kept
+            else:
+                del delta["tool_calls"]
+
+    def assistant(self) -> dict[str, Any]:
+        """The model's turn as the upstream saw it: its text and its search calls."""
+        return {
+            "role": "assistant",
+            "content": "".join(self._text) or None,
+            "tool_calls": [
+                {
+                    "id": call_id,
+                    "type": "function",
+                    "function": {"name": SEARCH_FUNCTION, "arguments": arguments},
+                }
+                for call_id, arguments in self.calls
+            ],
+        }
+
+
+def _count_chunk(state: ResponsesState, call: Call, chunk: dict[str, Any]) -> None:
+    usage = chunk.get("usage")
+    if isinstance(usage, dict):
+        state.count(call, usage)
+
+
+def _take_searches(completion: dict[str, Any]) -> tuple[list[tuple[str, str]], dict[str, Any]]:
+    """The completion's calls of the search function, taken out of it, and the model's turn
+    as the upstream saw it (masked: copied before the response hooks restore it)."""
+    choices = completion.get("choices") or []
+    choice = choices[0] if choices and isinstance(choices[0], dict) else {}
+    message = choice.get("message")
+    if not isinstance(message, dict):
+        return [], {}
+    searches: list[tuple[str, str]] = []
+    kept: list[Any] = []
+    internal: list[dict[str, Any]] = []
+    for call in message.get("tool_calls") or ():
+        function = call.get("function") if isinstance(call, dict) else None
+        if isinstance(function, dict) and function.get("name") == SEARCH_FUNCTION:
+            call_id = call.get("id") or new_id("call")
+            arguments = function.get("arguments")
+            arguments = arguments if isinstance(arguments, str) else ""
+            searches.append((call_id, arguments))
+            internal.append(
+                {
+                    "id": call_id,
+                    "type": "function",
+                    "function": {"name": SEARCH_FUNCTION, "arguments": arguments},
+                }
+            )
+        else:
+            kept.append(call)
+    if not searches:
+        return [], {}
+    assistant = {"role": "assistant", "content": message.get("content"), "tool_calls": internal}
+    if kept:
+        message["tool_calls"] = kept
+    else:
+        message.pop("tool_calls", None)
+        if choice.get("finish_reason") == "tool_calls":
+            choice["finish_reason"] = "stop"
+    return searches, assistant
+
+
+def _client_calls(completion: dict[str, Any]) -> bool:
+    choices = completion.get("choices") or []
+    message = choices[0].get("message") if choices and isinstance(choices[0], dict) else None
+    return isinstance(message, dict) and bool(message.get("tool_calls"))
+
+
+def _rounds(state: ResponsesState) -> int:
+    """Model calls that searched so far (one assistant turn each)."""
+    return sum(1 for message in state.extra if message.get("role") == "assistant")
+
+
+def _annotate(
+    output: list[dict[str, Any]], annotations: Callable[[str], list[dict[str, Any]]]
+) -> None:
+    for item in output:
+        if item.get("type") != "message":
+            continue
+        for part in item.get("content") or ():
+            if part.get("type") == "output_text":
+                part["annotations"] = annotations(part.get("text") or "")
+
+
+def _state(call: Call) -> ResponsesState:
+    state = call.find(ResponsesState)
+    if state is None:  # prepare() puts it; a missing one is this module's bug
+        raise RuntimeError("a Responses call without its state")
+    return state
+
+
+async def _send(exchange: Exchange, events: list[Event]) -> None:
+    if events:
+        await exchange.send_chunk(b"".join(map(sse_event, events)))
+
+
+async def _translated(events: AsyncIterator[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
+    """A native upstream's Responses events as chat chunks."""
+    translate = ChunksFromEvents()
+    try:
+        async for event in events:
+            for chunk in translate.feed(event):
+                yield chunk
+    finally:
+        await aclose(events)
+
+
+def _code(error: GatewayError) -> str:
+    """The ``response.failed`` error code for a gateway error (OpenAI's ``ResponseError``)."""
+    if error.status_code == 429:
+        return "rate_limit_exceeded"
+    if 400 <= error.status_code < 500:
+        return "invalid_prompt"
+    return "server_error"
+
+
+def _input_items(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """This request's input as stored items: typed, with ids, message content as parts."""
+    raw = body.get("input")
+    if isinstance(raw, str):
+        raw = [{"type": "message", "role": "user", "content": raw}]
+    items: list[dict[str, Any]] = []
+    for entry in raw or ():
+        item = dict(entry)
+        kind = item.setdefault("type", "message")
+        if kind == "message":
+            content = item.get("content")
+            if isinstance(content, str):
+                part = "output_text" if item.get("role") == "assistant" else "input_text"
+                item["content"] = [{"type": part, "text": content}]
+                if part == "output_text":
+                    item["content"][0]["annotations"] = []
+            item.setdefault("status", "completed")
+        if not isinstance(item.get("id"), str):
+            item["id"] = new_id(_PREFIXES.get(kind, "item"))
+        items.append(item)
+    return items
+
+
+_PREFIXES = {"message": "msg", "function_call": "fc", "function_call_output": "fco"}
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
