@@ -179,7 +179,8 @@ class Gateway:
             )
             # /v1/responses: its stored responses, and the same store search as chat's file_search
             responses = ResponseStore(pool, settings.responses)
-            backends = {"responses": ResponsesBackend(responses, search, settings.responses)}
+            backend = ResponsesBackend(responses, search, settings.responses)
+            backends = {"responses": backend, "responses.input_tokens": backend}
             api = await ApiServices.open(
                 settings, env=env, hooks=hooks, families=families, backends=backends
             )

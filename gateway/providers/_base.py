@@ -157,6 +157,9 @@ class ResponsesProvider(Protocol):
     async def responses(self, target: Target, body: dict[str, Any]) -> dict[str, Any]:
         """A non-streaming Responses call: the upstream's ``response`` object."""
 
+    async def count_input_tokens(self, target: Target, body: dict[str, Any]) -> dict[str, Any]:
+        """The upstream's ``/responses/input_tokens`` answer for a Responses body."""
+
     def stream_responses(
         self, target: Target, body: dict[str, Any]
     ) -> AsyncIterator[dict[str, Any]]:

@@ -77,6 +77,9 @@ class OpenAIProvider:
     ) -> AsyncIterator[dict[str, Any]]:
         return self._stream(target, "responses", body, _responses_event)
 
+    async def count_input_tokens(self, target: Target, body: dict[str, Any]) -> dict[str, Any]:
+        return await self._call(target, "responses/input_tokens", body)
+
     # -- wire details subclasses change ---------------------------------------
     def path(self, target: Target, endpoint: str) -> str:
         return f"/{endpoint}"

@@ -170,6 +170,16 @@ class FakeOpenAI(ThreadedStreamServer):
         if fault == "invalid-json":
             await _raw(writer, 200, b"this is not json{", "application/json")
             return True
+        if path.endswith("/responses/input_tokens"):  # counts words, as its usage does
+            await _json(
+                writer,
+                200,
+                {
+                    "object": "response.input_tokens",
+                    "input_tokens": _words(json.dumps(body.get("input"))),
+                },
+            )
+            return True
         if path.endswith("/embeddings"):
             await _json(writer, 200, _embeddings(body))
             return True

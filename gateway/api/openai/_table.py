@@ -16,4 +16,5 @@ FAMILIES: tuple[Family, ...] = (
     completions.FAMILY,
     embeddings.FAMILY,
     responses.FAMILY,
+    responses.INPUT_TOKENS_FAMILY,
 )

@@ -9,6 +9,7 @@ routes (``controller``); the serving object and the family entry.
 from __future__ import annotations
 
 from gateway.api.openai._serving import Family
+from gateway.api.openai.responses._input_tokens import InputTokensServing
 from gateway.api.openai.responses._native import (
     ChunksFromEvents,
     chat_from_response,
@@ -29,6 +30,7 @@ from gateway.policy.pipeline import Capabilities
 
 __all__ = [
     "FAMILY",
+    "INPUT_TOKENS_FAMILY",
     "ChunksFromEvents",
     "ResponseContext",
     "ResponseStore",
@@ -57,4 +59,17 @@ FAMILY = Family(
     "(`response.created` ... `response.completed`).",
     # The body the hooks see is the chat translation: chat's PII fields and tool checks.
     capabilities=Capabilities(pii="chat.completions", tools=True),
+)
+
+INPUT_TOKENS_FAMILY = Family(
+    name="responses.input_tokens",
+    path="/v1/responses/input_tokens",
+    request_model=ResponsesRequest,
+    serving=InputTokensServing,
+    provider_capability="chat",
+    summary="Count the input tokens of a Responses request",
+    description='`{"object": "response.input_tokens", "input_tokens": n}`: counted by '
+    "upstreams that speak Responses natively, estimated for the others.",
+    capabilities=Capabilities(pii="chat.completions", tools=True, answer_tokens=False),
+    streams=False,
 )

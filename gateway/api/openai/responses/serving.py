@@ -61,7 +61,7 @@ from gateway.policy.retrieval import StoreSearch, find_file_search
 from gateway.providers import Target, UpstreamError
 from gateway.providers.routing import Deployment, ModelRoute
 
-__all__ = ["ResponsesBackend", "ResponsesServing"]
+__all__ = ["ResponsesBackend", "ResponsesServing", "ResponsesState", "state_of"]
 
 _encode = msgspec.json.Encoder().encode
 _SSE = b"text/event-stream"
@@ -250,7 +250,7 @@ class ResponsesServing(OpenAIServing):
     async def _respond(
         self, call: Call, route: ModelRoute, exchange: Exchange, sent: list[bool]
     ) -> None:
-        state = _state(call)
+        state = state_of(call)
 
         async def attempt(deployment: Deployment, target: Target) -> dict[str, Any]:
             return await self._complete(
@@ -325,7 +325,7 @@ class ResponsesServing(OpenAIServing):
     async def _stream(
         self, call: Call, route: ModelRoute, exchange: Exchange, sent: list[bool]
     ) -> None:
-        state = _state(call)
+        state = state_of(call)
         run = state.file_search
         stream = ResponseStream(state.context, annotate=run.annotations if run else None)
 
@@ -529,7 +529,7 @@ def _annotate(
                 part["annotations"] = annotations(part.get("text") or "")
 
 
-def _state(call: Call) -> ResponsesState:
+def state_of(call: Call) -> ResponsesState:
     state = call.find(ResponsesState)
     if state is None:  # prepare() puts it; a missing one is this module's bug
         raise RuntimeError("a Responses call without its state")

@@ -264,3 +264,25 @@ def test_upstream_failure_mid_stream_is_response_failed(client: openai.OpenAI) -
     with client.responses.stream(model="chat-reset", input="x y z w v") as stream:
         kinds = [event.type for event in stream]
     assert kinds[-1] == "response.failed"
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_input_tokens_are_counted_without_a_model_call(
+    client: openai.OpenAI, fake_a: FakeOpenAI, model: str
+) -> None:
+    first = client.responses.create(model=model, input="one two three four")
+    before = len(fake_a.requests)
+    counted = client.responses.input_tokens.count(
+        model=model, input="five six", previous_response_id=first.id, instructions="be brief"
+    )
+    assert counted.object == "response.input_tokens"
+    assert counted.input_tokens > 0
+    new = fake_a.requests[before:]
+    if _native(model):  # the upstream counted it, with the conversation
+        assert [r.path for r in new] == ["/v1/responses/input_tokens"]
+        assert "one two three four" in _texts(new[0].body)
+        assert "stream" not in new[0].body
+    else:  # estimated here: no upstream call at all
+        assert new == []
+    with pytest.raises(openai.NotFoundError):
+        client.responses.input_tokens.count(model=model, input="x", previous_response_id="resp_x")
