@@ -3,7 +3,12 @@
 nginx answering fixed bodies when it is installed (``apt-get install nginx-light``), else a
 tiny uvloop server that answers every request with the same bytes. Both serve
 ``/json/v1/chat/completions`` (a ``chat.completion``) and ``/sse/v1/chat/completions`` (a
-fixed stream of ``chat.completion.chunk`` events ending with ``[DONE]``).
+fixed stream of ``chat.completion.chunk`` events ending with ``[DONE]``), and the same answer
+in OpenAI's Responses wire format at ``/json/v1/responses`` (a ``response`` object) and
+``/sse/v1/responses`` (14 events, ``response.created`` to ``response.completed``: what OpenAI
+sends less ``response.in_progress``, which the gateway ignores and which would take the body
+past nginx's 4 KiB limit on one parameter), for deployments that reach an upstream's own
+``/responses``.
 """
 
 from __future__ import annotations
@@ -14,7 +19,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-__all__ = ["CHAT_BODY", "SSE_BODY", "start_upstream"]
+__all__ = [
+    "CHAT_BODY",
+    "RESPONSE_BODY",
+    "RESPONSE_SSE_BODY",
+    "SSE_BODY",
+    "start_upstream",
+]
 
 CHAT_BODY = json.dumps(
     {
@@ -49,6 +60,85 @@ def _sse_body() -> str:
 
 SSE_BODY = _sse_body()
 
+_WORDS = ("Hello!", "How", "can", "I", "help", "you", "today?")
+_TEXT = " ".join(_WORDS)
+_RESPONSES_USAGE = {
+    "input_tokens": 9,
+    "input_tokens_details": {"cached_tokens": 0},
+    "output_tokens": 9,
+    "output_tokens_details": {"reasoning_tokens": 0},
+    "total_tokens": 18,
+}
+
+
+def _response(status: str, output: list[dict[str, object]]) -> dict[str, object]:
+    """A ``response`` object with the fields OpenAI sends, as its size matters here."""
+    return {
+        "id": "resp_bench",
+        "object": "response",
+        "created_at": 1,
+        "status": status,
+        "background": False,
+        "error": None,
+        "incomplete_details": None,
+        "instructions": None,
+        "max_output_tokens": None,
+        "metadata": {},
+        "model": "bench",
+        "output": output,
+        "parallel_tool_calls": True,
+        "previous_response_id": None,
+        "reasoning": {"effort": None, "summary": None},
+        "store": False,
+        "temperature": 1.0,
+        "text": {"format": {"type": "text"}},
+        "tool_choice": "auto",
+        "tools": [],
+        "top_p": 1.0,
+        "truncation": "disabled",
+        "usage": _RESPONSES_USAGE if status == "completed" else None,
+        "user": None,
+    }
+
+
+_PART: dict[str, object] = {"type": "output_text", "text": _TEXT, "annotations": [], "logprobs": []}
+_MESSAGE: dict[str, object] = {
+    "id": "msg_bench",
+    "type": "message",
+    "status": "completed",
+    "role": "assistant",
+    "content": [_PART],
+}
+RESPONSE_BODY = json.dumps(_response("completed", [_MESSAGE]), separators=(",", ":"))
+
+
+def _responses_sse_body() -> str:
+    at = {"item_id": "msg_bench", "output_index": 0, "content_index": 0}
+    events: list[dict[str, object]] = [
+        {"type": "response.created", "response": _response("in_progress", [])},
+        {
+            "type": "response.output_item.added",
+            "output_index": 0,
+            "item": {**_MESSAGE, "status": "in_progress", "content": []},
+        },
+        {"type": "response.content_part.added", **at, "part": {**_PART, "text": ""}},
+    ]
+    for index, word in enumerate(_WORDS):
+        delta = word if index == 0 else " " + word
+        events.append({"type": "response.output_text.delta", **at, "delta": delta, "logprobs": []})
+    events.append({"type": "response.output_text.done", **at, "text": _TEXT, "logprobs": []})
+    events.append({"type": "response.content_part.done", **at, "part": _PART})
+    events.append({"type": "response.output_item.done", "output_index": 0, "item": _MESSAGE})
+    events.append({"type": "response.completed", "response": _response("completed", [_MESSAGE])})
+    frames = []
+    for number, event in enumerate(events):
+        data = json.dumps({**event, "sequence_number": number}, separators=(",", ":"))
+        frames.append(f"event: {event['type']}\ndata: {data}\n\n")
+    return "".join(frames)
+
+
+RESPONSE_SSE_BODY = _responses_sse_body()
+
 _NGINX = """worker_processes 1;
 daemon off;
 pid {folder}/nginx.pid;
@@ -67,17 +157,26 @@ http {{
       default_type text/event-stream;
       return 200 '{sse}';
     }}
+    location /json/v1/responses {{
+      default_type application/json;
+      return 200 '{response}';
+    }}
+    location /sse/v1/responses {{
+      default_type text/event-stream;
+      return 200 '{response_sse}';
+    }}
   }}
 }}
 """
 
 _PYTHON = r"""
 import asyncio, sys, uvloop
-chat, sse = sys.argv[2].encode(), sys.argv[3].encode()
+chat, sse, resp, resp_sse = (a.encode() for a in sys.argv[2:6])
 def reply(body, kind):
     return (b"HTTP/1.1 200 OK\r\ncontent-type: " + kind + b"\r\ncontent-length: "
             + str(len(body)).encode() + b"\r\n\r\n" + body)
 CHAT, SSE = reply(chat, b"application/json"), reply(sse, b"text/event-stream")
+RESP, RESP_SSE = reply(resp, b"application/json"), reply(resp_sse, b"text/event-stream")
 class P(asyncio.Protocol):
     def connection_made(self, t): self.t, self.buf = t, b""
     def data_received(self, data):
@@ -90,7 +189,11 @@ class P(asyncio.Protocol):
             n = int(head[i + 15:].split(b"\r\n", 1)[0]) if i >= 0 else 0
             if len(self.buf) < end + 4 + n: return
             self.buf = self.buf[end + 4 + n:]
-            self.t.write(SSE if head.startswith(b"post /sse") else CHAT)
+            line, sse = head.split(b"\r\n", 1)[0], head.startswith(b"post /sse")
+            if b"/responses" in line:
+                self.t.write(RESP_SSE if sse else RESP)
+            else:
+                self.t.write(SSE if sse else CHAT)
 async def main():
     server = await asyncio.get_running_loop().create_server(P, "127.0.0.1", int(sys.argv[1]))
     await server.serve_forever()
@@ -106,11 +209,19 @@ def start_upstream(folder: Path, port: int) -> tuple[subprocess.Popen[bytes], st
     if nginx is not None:
         config = folder / "nginx.conf"
         config.write_text(
-            _NGINX.format(folder=folder, port=port, chat=CHAT_BODY, sse=SSE_BODY.replace("'", ""))
+            _NGINX.format(
+                folder=folder,
+                port=port,
+                chat=CHAT_BODY,
+                sse=SSE_BODY.replace("'", ""),
+                response=RESPONSE_BODY,
+                response_sse=RESPONSE_SSE_BODY.replace("'", ""),
+            )
         )
         process = subprocess.Popen(
             [nginx, "-c", str(config), "-p", str(folder)], stderr=subprocess.DEVNULL
         )
         return process, "nginx (fixed bodies)"
-    process = subprocess.Popen([sys.executable, "-c", _PYTHON, str(port), CHAT_BODY, SSE_BODY])
+    bodies = [CHAT_BODY, SSE_BODY, RESPONSE_BODY, RESPONSE_SSE_BODY]
+    process = subprocess.Popen([sys.executable, "-c", _PYTHON, str(port), *bodies])
     return process, "uvloop raw server (fixed bodies; nginx not installed)"

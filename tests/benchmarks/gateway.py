@@ -220,18 +220,24 @@ def bench_stack(folder: Path) -> Iterator[Stack]:
 
 @contextmanager
 def running_gateway(
-    stack: Stack, port: int, *, tree: Path | None = None, migrate: bool = True
+    stack: Stack,
+    port: int,
+    *,
+    tree: Path | None = None,
+    migrate: bool = True,
+    aliases: dict[str, object] | None = None,
 ) -> Iterator[subprocess.Popen[bytes]]:
     """``ragway gateway --workers 1`` on ``port``, ready; from ``tree``'s code if given (its
     own working directory and ``PYTHONPATH``); stopped with SIGTERM at the end. ``migrate``
-    False: an older revision on the stack's (newer) schema, which it must not refuse."""
+    False: an older revision on the stack's (newer) schema, which it must not refuse.
+    ``aliases``: the model aliases to serve instead of ``models``'s."""
     env = {
         **os.environ,
         "DATABASE_URL": stack.database_url,
         "REDIS_URL": stack.redis_url,
         "RAGWAY_CONFIG": "",
         "RAGWAY_DATA_DIR": str(stack.folder / f"data-{port}"),
-        "RAGWAY_PROVIDERS__MODELS": json.dumps(models(stack.upstream_url)),
+        "RAGWAY_PROVIDERS__MODELS": json.dumps(aliases or models(stack.upstream_url)),
         "RAGWAY_GATEWAY__WORKERS": "1",
         "RAGWAY_DATABASE__MIGRATE_ON_START": "true" if migrate else "false",
     }
