@@ -286,3 +286,12 @@ def test_input_tokens_are_counted_without_a_model_call(
         assert new == []
     with pytest.raises(openai.NotFoundError):
         client.responses.input_tokens.count(model=model, input="x", previous_response_id="resp_x")
+
+
+def test_an_anthropic_deployment_is_translated(client: openai.OpenAI) -> None:
+    response = client.responses.create(model="claude", input="hi claude", instructions="terse")
+    assert response.status == "completed"
+    assert "hi claude" in response.output_text
+    with client.responses.stream(model="claude", input="stream claude") as stream:
+        final = stream.get_final_response()
+    assert "stream claude" in final.output_text
