@@ -151,3 +151,35 @@ def test_max_tool_calls_zero_answers_without_searching(chat_stack: ChatStack) ->
     )
     assert [item.type for item in response.output] == ["message"]
     assert chat_stack.upstream.requests[since].body["tool_choice"] == "none"
+
+
+@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize(
+    ("choice", "first"),
+    [
+        ("required", "required"),
+        ({"type": "file_search"}, {"type": "function", "name": "file_search"}),
+    ],
+)
+def test_a_required_or_forced_search_is_asked_once(
+    chat_stack: ChatStack, model: str, choice: Any, first: Any
+) -> None:
+    since = len(chat_stack.upstream.requests)
+    response = chat_stack.client(chat_stack.reader).responses.create(
+        model=model, input=QUESTION, tools=_file_search(), tool_choice=choice
+    )
+    assert [item.type for item in response.output] == ["file_search_call", "message"]
+    sent = [r.body.get("tool_choice") for r in chat_stack.upstream.requests[since:]]
+    if model == "rag-translate" and isinstance(first, dict):
+        first = {"type": "function", "function": {"name": "file_search"}}
+    assert sent[0] == first
+    # once searched, "required" is met and a forced search is not forced again
+    assert sent[1] in (None, "auto")
+
+
+def test_a_file_search_tool_choice_needs_the_tool(chat_stack: ChatStack) -> None:
+    with pytest.raises(openai.BadRequestError) as caught:
+        chat_stack.client(chat_stack.reader).responses.create(
+            model="rag-external", input=QUESTION, tool_choice={"type": "file_search"}
+        )
+    assert caught.value.body["param"] == "tool_choice"  # type: ignore[index]

@@ -147,6 +147,15 @@ class ResponsesServing(OpenAIServing):
                 )
             history = msgspec.convert(items, list[InputItem])
         run = await self._file_search(call, request, body, backend)
+        force_search = (
+            isinstance(body.get("tool_choice"), dict)
+            and body["tool_choice"].get("type") == "file_search"
+        )
+        if force_search and run is None:
+            raise InvalidRequestError(
+                "tool_choice 'file_search' needs a file_search tool in 'tools'",
+                param="tool_choice",
+            )
         call.body = chat_request(request, body, history=history)
         include = [name for name in request.include or () if name != _RESULTS]
         passthrough = {name: body[name] for name in _PASSTHROUGH if body.get(name) is not None}
@@ -164,8 +173,7 @@ class ResponsesServing(OpenAIServing):
                 passthrough=passthrough,
                 store=request.store is not False,
                 file_search=run,
-                force_search=isinstance(body.get("tool_choice"), dict)
-                and body["tool_choice"].get("type") == "file_search",
+                force_search=force_search,
                 max_searches=searches,
             )
         )
@@ -218,11 +226,14 @@ class ResponsesServing(OpenAIServing):
                     "type": "function",
                     "function": {"name": SEARCH_FUNCTION},
                 }
-            elif _rounds(state) >= state.max_searches and upstream.get("tool_choice") in (
-                None,
-                "auto",
-            ):
-                upstream["tool_choice"] = "none"  # searched enough: answer now
+            elif state.extra:  # searched: a tool was called, as "required" asked
+                choice = upstream.get("tool_choice")
+                if _rounds(state) >= state.max_searches and choice in (None, "auto", "required"):
+                    upstream["tool_choice"] = "none"  # searched enough: answer now
+                elif choice == "required":
+                    upstream["tool_choice"] = "auto"
+            elif state.max_searches == 0 and upstream.get("tool_choice") in (None, "auto"):
+                upstream["tool_choice"] = "none"  # max_tool_calls: 0
         return upstream
 
     async def _complete(
