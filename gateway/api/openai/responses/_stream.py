@@ -175,23 +175,32 @@ class ResponseStream:
 
     def finish(self) -> list[Event]:
         """Close every item; ``response.completed`` (or ``response.incomplete``) last."""
+        return [*self.close_all(), self.end()]
+
+    def close_all(self) -> list[Event]:
+        """Close every open item and settle ``response`` (what ``end`` will announce)."""
         reason = incomplete_reason(self._finish_reason)
         status: Status = "incomplete" if reason else "completed"
         events: list[Event] = []
         for item in self._items:
             if not isinstance(item, dict) and item.closed is None:
                 events += self._close(item, status)
-        response = self._context.response(
+        self.response = self._context.response(
             status=status,
             output=self.output(),
             model=self._model,
             usage=self._usage,
             incomplete_reason=reason,
         )
-        self.response = response
-        events.append(self._event(f"response.{status}", response=response))
-        self.done = True
         return events
+
+    def end(self) -> Event:
+        """``response.completed`` / ``response.incomplete``, after ``close_all``."""
+        response = self.response
+        if response is None:
+            raise RuntimeError("end() before close_all()")
+        self.done = True
+        return self._event(f"response.{response['status']}", response=response)
 
     def output(self) -> list[dict[str, Any]]:
         """The output items so far (open ones as ``incomplete``)."""

@@ -16,6 +16,7 @@ input items are kept in Postgres for ``GET``, ``input_items`` and later turns.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -66,8 +67,11 @@ __all__ = ["ResponsesBackend", "ResponsesServing", "ResponsesState", "state_of"]
 _encode = msgspec.json.Encoder().encode
 _SSE = b"text/event-stream"
 _RESULTS = "file_search_call.results"
-# Responses-only fields a native upstream is given as the client sent them.
-_PASSTHROUGH = ("reasoning", "truncation", "prompt_cache_key", "service_tier")
+# ``reasoning`` settings a native upstream is given (chat upstreams get
+# ``reasoning_effort``): settings words only, so no free text passes the PII step by this way.
+# Every other field the gateway does not know travels in the chat body, through the PII step.
+_REASONING = ("effort", "summary", "generate_summary")
+_SETTING_WORD = re.compile(r"[a-z][a-z_]{0,31}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +162,7 @@ class ResponsesServing(OpenAIServing):
             )
         call.body = chat_request(request, body, history=history)
         include = [name for name in request.include or () if name != _RESULTS]
-        passthrough = {name: body[name] for name in _PASSTHROUGH if body.get(name) is not None}
+        passthrough = _passthrough(body)
         if include:
             passthrough["include"] = include
         limit = body.get("max_tool_calls")
@@ -395,9 +399,16 @@ class ResponsesServing(OpenAIServing):
             )
             return
         stream.set_usage(state.usage())
-        events = stream.finish()
-        if stream.response is not None:
-            await self._keep(call, state, stream.response)
+        events = stream.close_all()
+        try:
+            if stream.response is not None:
+                await self._keep(call, state, stream.response)
+        except GatewayError as exc:  # answered but not kept: a later turn could not find it
+            call.error = exc
+            call.status = exc.status_code
+            events += stream.fail(f"the response could not be stored: {exc.message}")
+        else:
+            events.append(stream.end())
         exchange.unwatch()
         await exchange.end_stream(b"".join(map(sse_event, events)))
 
@@ -570,6 +581,26 @@ def _code(error: GatewayError) -> str:
     if 400 <= error.status_code < 500:
         return "invalid_prompt"
     return "server_error"
+
+
+def _passthrough(body: dict[str, Any]) -> dict[str, Any]:
+    """The Responses-only settings a native upstream gets beside the converted chat body."""
+    reasoning = body.get("reasoning")
+    if not isinstance(reasoning, dict):
+        return {}
+    kept = {}
+    for name in _REASONING:
+        value = reasoning.get(name)
+        if value is None:
+            continue
+        if not isinstance(value, str) or not _SETTING_WORD.fullmatch(value):
+            raise InvalidRequestError(
+                f"Invalid value for 'reasoning.{name}': expected a setting such as 'low'.",
+                param=f"reasoning.{name}",
+                code="invalid_value",
+            )
+        kept[name] = value
+    return {"reasoning": kept} if kept else {}
 
 
 def _input_items(body: dict[str, Any]) -> list[dict[str, Any]]:

@@ -295,3 +295,21 @@ def test_an_anthropic_deployment_is_translated(client: openai.OpenAI) -> None:
     with client.responses.stream(model="claude", input="stream claude") as stream:
         final = stream.get_final_response()
     assert "stream claude" in final.output_text
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_reasoning_reaches_the_upstream_in_its_form(
+    client: openai.OpenAI, fake_a: FakeOpenAI, model: str
+) -> None:
+    client.responses.create(
+        model=model, input="think", reasoning={"effort": "low", "summary": "auto"}, store=False
+    )
+    _, sent = _last(fake_a)
+    if _native(model):
+        assert sent["reasoning"] == {"effort": "low", "summary": "auto"}
+    else:
+        assert sent["reasoning_effort"] == "low"
+    odd: Any = {"effort": "low", "summary": "mail jane@example.com"}  # free text: refused
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.responses.create(model=model, input="x", reasoning=odd)
+    assert caught.value.body["param"] == "reasoning.summary"  # type: ignore[index]

@@ -192,14 +192,7 @@ def test_function_call_arguments_with_placeholders_come_back_restored(
     assert json.loads(calls[0].arguments) == {"q": f"weather for {PII}"}
 
 
-LEAK = pytest.mark.xfail(
-    strict=True,
-    reason="serving._PASSTHROUGH hands prompt_cache_key to a native upstream as the client "
-    "sent it, after the PII step",
-)
-
-
-@pytest.mark.parametrize("model", [pytest.param("chat", marks=LEAK), "chat-translate"])
+@pytest.mark.parametrize("model", MODELS)
 def test_responses_only_fields_are_masked_too(
     client: openai.OpenAI, fake_a: FakeOpenAI, model: str
 ) -> None:
