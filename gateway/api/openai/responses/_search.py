@@ -32,6 +32,7 @@ __all__ = ["SEARCH_FUNCTION", "FileSearchRun", "search_tool"]
 
 SEARCH_FUNCTION = "file_search"
 MAX_QUERIES = 5
+MAX_QUERY_CHARS = 1000  # a query is a question, not a document: a model's long one is cut
 _DESCRIPTION = (
     "Search the user's documents. Call it whenever the answer may depend on them, with one "
     "to five short, self-contained queries. It returns numbered passages; cite each passage "
@@ -143,7 +144,8 @@ def _queries(arguments: str, call: Call) -> list[str]:
         raw = [raw]
     if not isinstance(raw, list):  # a model that named its argument otherwise: its strings
         raw = [v for v in parsed.values() if isinstance(v, str)] if isinstance(parsed, dict) else []
-    queries = [q.strip() for q in raw if isinstance(q, str) and q.strip()][:MAX_QUERIES]
+    queries = [q.strip()[:MAX_QUERY_CHARS] for q in raw if isinstance(q, str) and q.strip()]
+    queries = queries[:MAX_QUERIES]
     restore = call.restore
     return [restore(q) for q in queries] if restore is not None else queries
 
