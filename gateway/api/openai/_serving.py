@@ -313,11 +313,7 @@ class OpenAIServing:
                             break
                     chunk = await anext(chunks, None)
             except (UpstreamError, GatewayError) as exc:
-                error = (
-                    exc
-                    if isinstance(exc, GatewayError)
-                    else UpstreamFailedError(f"the stream broke off: {exc.message}")
-                )
+                error = stream_error(exc)
                 call.error = error
                 call.status = error.status_code
                 exchange.unwatch()
@@ -372,6 +368,13 @@ def _upstream_body(call: Call, deployment: Deployment, target: Target) -> dict[s
     upstream = dict(call.body)
     upstream["model"] = target.upstream_model
     return upstream
+
+
+def stream_error(exc: UpstreamError | GatewayError) -> GatewayError:
+    """What a stream that broke after its start tells the client (and the log)."""
+    if isinstance(exc, GatewayError):
+        return exc
+    return UpstreamFailedError(f"the stream broke off: {exc.message}")
 
 
 async def opened(

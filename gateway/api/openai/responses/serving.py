@@ -27,7 +27,13 @@ import msgspec
 from configs import ResponsesSettings
 from gateway.api.http._exchange import Exchange
 from gateway.api.http._validation import decode_object
-from gateway.api.openai._serving import OpenAIServing, aclose, opened, required_model
+from gateway.api.openai._serving import (
+    OpenAIServing,
+    aclose,
+    opened,
+    required_model,
+    stream_error,
+)
 from gateway.api.openai.responses._native import (
     ChunksFromEvents,
     chat_from_response,
@@ -55,7 +61,6 @@ from gateway.platform.errors import (
     InvalidRequestError,
     NotFoundError,
     ServiceUnavailableError,
-    UpstreamFailedError,
 )
 from gateway.policy.pipeline import Call
 from gateway.policy.retrieval import StoreSearch, find_file_search
@@ -385,11 +390,7 @@ class ResponsesServing(OpenAIServing):
                     await _send(exchange, stream.search_done(item))
                 first, chunks = await self._router.call(route, attempt, call.trace)
         except (UpstreamError, GatewayError) as exc:
-            error = (
-                exc
-                if isinstance(exc, GatewayError)
-                else UpstreamFailedError(f"the stream broke off: {exc.message}")
-            )
+            error = stream_error(exc)
             call.error = error
             call.status = error.status_code
             exchange.unwatch()

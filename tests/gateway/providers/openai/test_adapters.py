@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-
 import pytest
 
 from gateway.providers import (
@@ -17,32 +15,10 @@ from gateway.providers import (
 )
 from gateway.providers._openai import _chunk
 from gateway.providers.http import HttpClient
+from tests.gateway.providers.openai.conftest import target
 from tests.support.fake_openai import FakeOpenAI
 
 CHAT = {"model": "m", "messages": [{"role": "user", "content": "hi you"}]}
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[HttpClient]:
-    http = HttpClient()
-    yield http
-    await http.aclose()
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeOpenAI]:
-    with FakeOpenAI(retry_after="7", slow_s=1.0) as server:
-        yield server
-
-
-def target(fake: FakeOpenAI, timeout_s: float = 5.0) -> Target:
-    return Target(
-        deployment="d1",
-        base_url=fake.base_url,
-        upstream_model="m",
-        api_key="k",
-        timeout_s=timeout_s,
-    )
 
 
 async def test_chat_stream_completions_and_embeddings(client: HttpClient, fake: FakeOpenAI) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pydantic
@@ -20,34 +19,12 @@ from gateway.providers import (
     UpstreamTimeoutError,
 )
 from gateway.providers.http import HttpClient
+from tests.gateway.providers.openai.conftest import target
 from tests.support.fake_openai import FakeOpenAI
 
 BODY: dict[str, Any] = {"model": "m", "input": "hi you", "store": False}
 TOOL = {"type": "function", "name": "search", "parameters": {"type": "object"}}
 EVENTS: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(ResponseStreamEvent)
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[HttpClient]:
-    http = HttpClient()
-    yield http
-    await http.aclose()
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeOpenAI]:
-    with FakeOpenAI(retry_after="7", slow_s=1.0) as server:
-        yield server
-
-
-def target(fake: FakeOpenAI, timeout_s: float = 5.0) -> Target:
-    return Target(
-        deployment="d1",
-        base_url=fake.base_url,
-        upstream_model="m",
-        api_key="k",
-        timeout_s=timeout_s,
-    )
 
 
 async def events(provider: OpenAIProvider, fake: FakeOpenAI, body: dict[str, Any]) -> list[Any]:
