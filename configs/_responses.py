@@ -23,3 +23,9 @@ class ResponsesSettings(Strict):
     max_file_searches: int = Field(
         default=3, ge=1, le=10, description="file_search rounds the gateway runs per response"
     )
+    synchronous_commit: bool = Field(
+        default=False,
+        description="wait for a stored response's write to reach disk before answering; off: "
+        "a Postgres crash may lose the last moments of stored responses (never corrupt them), "
+        "and each stored response answers about a disk flush sooner",
+    )

@@ -14,9 +14,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
 import psycopg
 from psycopg import sql
-from psycopg.types.json import Json
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from configs import ResponsesSettings
@@ -24,22 +24,28 @@ from gateway.platform.errors import InvalidRequestError, database_unavailable
 from gateway.policy.auth import Principal
 from ingestion.collections import Page, PageRequest
 
+_encode = msgspec.json.Encoder().encode
+
 __all__ = ["ResponseStore"]
 
 _log = logging.getLogger(__name__)
 
 PURGE_INTERVAL_S = 60.0
 _VISIBLE = "r.expires_at > now() AND (%(admin)s OR r.key_id = %(key)s)"
-_INSERT_RESPONSE = """
-INSERT INTO responses (id, key_id, previous_response_id, expires_at, body)
-VALUES (%(id)s, %(key)s, %(previous)s, now() + make_interval(days => %(days)s), %(body)s)
-"""
-_INSERT_ITEMS = """
+# One statement: the response and its items (the items' foreign key is checked at its end).
+_SAVE = """
+WITH saved AS (
+    INSERT INTO responses (id, key_id, previous_response_id, expires_at, body)
+    VALUES (%(id)s, %(key)s, %(previous)s, now() + make_interval(days => %(days)s),
+            %(body)s::json)
+    RETURNING id
+)
 INSERT INTO response_items (response_id, position, kind, item_id, item)
-SELECT %(id)s, t.n - 1, CASE WHEN t.n <= %(inputs)s THEN 'input' ELSE 'output' END,
+SELECT saved.id, t.n - 1, CASE WHEN t.n <= %(inputs)s THEN 'input' ELSE 'output' END,
        t.item ->> 'id', t.item
-  FROM json_array_elements(%(items)s) WITH ORDINALITY AS t (item, n)
+  FROM saved, json_array_elements(%(items)s::json) WITH ORDINALITY AS t (item, n)
 """
+_RELAXED = "SET LOCAL synchronous_commit = off"
 _GET = f"SELECT r.body FROM responses AS r WHERE r.id = %(id)s AND {_VISIBLE}"  # noqa: S608 - fixed text
 # The chain newest first, walked while links are visible; a marker row (depth -1) says the
 # head is. Items come newest first so that LIMIT stops at the first item over the limit.
@@ -104,15 +110,17 @@ class ResponseStore:
             "key": key_id,
             "previous": response.get("previous_response_id"),
             "days": self._settings.retention_days,
-            "body": Json(response),
+            "body": _json_text(response),
             "inputs": len(input_items),
-            "items": Json([*input_items, *output]),
+            "items": _json_text([*input_items, *output]),
         }
         try:
             async with self._pool.connection() as conn:
-                async with conn.transaction():
-                    await conn.execute(_INSERT_RESPONSE, params)
-                    await conn.execute(_INSERT_ITEMS, params)
+                # one round trip: the transaction's statements are sent together
+                async with conn.pipeline(), conn.transaction():
+                    if not self._settings.synchronous_commit:
+                        await conn.execute(_RELAXED)
+                    await conn.execute(_SAVE, params)
                 if self._clock() >= self._next_purge:
                     self._next_purge = self._clock() + PURGE_INTERVAL_S
                     await self._purge_quietly(conn)
@@ -247,3 +255,8 @@ def _page_query(*, descending: bool, from_cursor: bool) -> sql.Composed:
 
 def _visible(response_id: str, principal: Principal) -> dict[str, Any]:
     return {"id": response_id, "key": principal.key_id, "admin": principal.is_admin}
+
+
+def _json_text(value: Any) -> str:
+    """JSON as text for a ``::json`` parameter (msgspec: several times json.dumps' speed)."""
+    return _encode(value).decode()
