@@ -318,3 +318,50 @@ def test_the_sdk_stream_helper_over_a_text_stream() -> None:
         )
         final = stream.get_final_response()
     assert text == final.output_text == "Hello"
+
+
+def test_a_search_between_two_model_calls_is_one_stream() -> None:
+    """The gateway's file_search loop: text, a search item, more text; annotations at close."""
+    body = {"model": "m", "input": "q", "stream": True}
+    annotate = lambda text: (  # noqa: E731 - one line, the test's own
+        [{"type": "file_citation", "file_id": "f", "filename": "a.md", "index": text.index("[1]")}]
+        if "[1]" in text
+        else []
+    )
+    stream = ResponseStream(ResponseContext(check_request(body), body), annotate=annotate)
+    events = stream.start()
+    events += stream.feed(chunk({"content": "Let me look."}, finish_reason="tool_calls"))
+    events += stream.close_round()
+    events += stream.search_started("fs_1")
+    item: dict[str, Any] = {"id": "fs_1", "type": "file_search_call", "status": "completed"}
+    item |= {"queries": ["q"], "results": None}
+    events += stream.search_done(item)
+    events += stream.feed(chunk({"content": "It is 30 days [1]."}, finish_reason="stop"))
+    events += stream.finish()
+    for event in events:
+        EVENT.validate_python(event)  # every event is one the SDK knows
+    assert [e["sequence_number"] for e in events] == list(range(len(events)))
+    kinds = [e["type"] for e in events]
+    assert kinds.index("response.file_search_call.completed") < kinds.index("response.completed")
+    assert kinds.count("response.output_text.annotation.added") == 1
+    final = Response.model_validate(events[-1]["response"])
+    assert [o.type for o in final.output] == ["message", "file_search_call", "message"]
+    last = final.output[2]
+    assert isinstance(last, ResponseOutputMessage)
+    text = last.content[0]
+    assert text.type == "output_text"
+    assert text.text == "It is 30 days [1]."
+    assert [a.model_dump()["index"] for a in text.annotations] == [14]
+
+
+def test_close_all_then_fail_instead_of_end() -> None:
+    body = {"model": "m", "input": "q", "stream": True}
+    stream = ResponseStream(ResponseContext(check_request(body), body))
+    events = stream.start() + stream.feed(chunk({"content": "hi"}, finish_reason="stop"))
+    events += stream.close_all()
+    assert stream.response is not None
+    assert stream.response["status"] == "completed"
+    events += stream.fail("could not be stored")
+    assert [e["sequence_number"] for e in events] == list(range(len(events)))
+    assert events[-1]["type"] == "response.failed"
+    assert events[-1]["response"]["output"][0]["status"] == "completed"
