@@ -32,9 +32,13 @@ _log = logging.getLogger(__name__)
 
 PURGE_INTERVAL_S = 60.0
 _VISIBLE = "r.expires_at > now() AND (%(admin)s OR r.key_id = %(key)s)"
-# One statement: the response and its items (the items' foreign key is checked at its end).
+# One statement, one round trip: the response and its items (the items' foreign key is
+# checked at its end), as its own transaction. ``relaxed`` (responses.synchronous_commit off)
+# lets that transaction commit without waiting for its WAL flush.
 _SAVE = """
-WITH saved AS (
+WITH relaxed AS (
+    SELECT set_config('synchronous_commit', 'off', true) WHERE %(relaxed)s
+), saved AS (
     INSERT INTO responses (id, key_id, previous_response_id, expires_at, body)
     VALUES (%(id)s, %(key)s, %(previous)s, now() + make_interval(days => %(days)s),
             %(body)s::json)
@@ -43,9 +47,10 @@ WITH saved AS (
 INSERT INTO response_items (response_id, position, kind, item_id, item)
 SELECT saved.id, t.n - 1, CASE WHEN t.n <= %(inputs)s THEN 'input' ELSE 'output' END,
        t.item ->> 'id', t.item
-  FROM saved, json_array_elements(%(items)s::json) WITH ORDINALITY AS t (item, n)
+  FROM saved
+  LEFT JOIN relaxed ON true
+ CROSS JOIN json_array_elements(%(items)s::json) WITH ORDINALITY AS t (item, n)
 """
-_RELAXED = "SET LOCAL synchronous_commit = off"
 _GET = f"SELECT r.body FROM responses AS r WHERE r.id = %(id)s AND {_VISIBLE}"  # noqa: S608 - fixed text
 # The chain newest first, walked while links are visible; a marker row (depth -1) says the
 # head is. Items come newest first so that LIMIT stops at the first item over the limit.
@@ -113,14 +118,15 @@ class ResponseStore:
             "body": _json_text(response),
             "inputs": len(input_items),
             "items": _json_text([*input_items, *output]),
+            "relaxed": not self._settings.synchronous_commit,
         }
         try:
             async with self._pool.connection() as conn:
-                # one round trip: the transaction's statements are sent together
-                async with conn.pipeline(), conn.transaction():
-                    if not self._settings.synchronous_commit:
-                        await conn.execute(_RELAXED)
+                await conn.set_autocommit(True)  # the statement is its own transaction
+                try:
                     await conn.execute(_SAVE, params)
+                finally:
+                    await conn.set_autocommit(False)
                 if self._clock() >= self._next_purge:
                     self._next_purge = self._clock() + PURGE_INTERVAL_S
                     await self._purge_quietly(conn)

@@ -79,6 +79,20 @@ async def test_round_trip_keeps_the_object_as_sent(store: ResponseStore) -> None
     assert list(got) == list(response)
 
 
+@pytest.mark.parametrize("synchronous", [False, True])
+async def test_one_statement_saves_the_response_and_its_items_and_leaves_the_connection_as_found(
+    pool: AsyncConnectionPool, synchronous: bool
+) -> None:
+    store = ResponseStore(pool, ResponsesSettings(synchronous_commit=synchronous))
+    response = await save(store, "k1", inputs=2)
+    assert await rows(pool, response["id"]) == (1, 3)  # 2 inputs + 1 output
+    async with pool.connection() as conn:  # the pool's connections stay non-autocommit
+        assert conn.autocommit is False
+        setting = await (await conn.execute("SHOW synchronous_commit")).fetchone()
+    assert setting is not None
+    assert setting[0] == "on"  # the relaxed commit was that statement's own
+
+
 async def test_another_key_sees_nothing_and_an_admin_sees_all(store: ResponseStore) -> None:
     owner, other = principal(), principal()
     response = await save(store, owner.key_id)
