@@ -20,6 +20,7 @@ from psycopg import sql
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from configs import ResponsesSettings
+from gateway.api.openai.responses._writer import GroupWriter
 from gateway.platform.errors import InvalidRequestError, database_unavailable
 from gateway.policy.auth import Principal
 from ingestion.collections import Page, PageRequest
@@ -32,24 +33,29 @@ _log = logging.getLogger(__name__)
 
 PURGE_INTERVAL_S = 60.0
 _VISIBLE = "r.expires_at > now() AND (%(admin)s OR r.key_id = %(key)s)"
-# One statement, one round trip: the response and its items (the items' foreign key is
-# checked at its end), as its own transaction. ``relaxed`` (responses.synchronous_commit off)
-# lets that transaction commit without waiting for its WAL flush.
+# One statement, one round trip, one transaction: responses and their items (the items'
+# foreign key is checked at its end); several concurrent saves share it (``GroupWriter``).
+# ``relaxed`` (responses.synchronous_commit off) lets it commit without waiting for the WAL
+# flush. The bodies come as json text and stay exactly as sent.
 _SAVE = """
 WITH relaxed AS (
     SELECT set_config('synchronous_commit', 'off', true) WHERE %(relaxed)s
+), batch AS (
+    SELECT * FROM json_to_recordset(%(batch)s::json)
+        AS b (id text, key text, previous text, body json, inputs integer, items json)
 ), saved AS (
     INSERT INTO responses (id, key_id, previous_response_id, expires_at, body)
-    VALUES (%(id)s, %(key)s, %(previous)s, now() + make_interval(days => %(days)s),
-            %(body)s::json)
+    SELECT b.id, b.key, b.previous, now() + make_interval(days => %(days)s), b.body
+      FROM batch AS b
     RETURNING id
 )
 INSERT INTO response_items (response_id, position, kind, item_id, item)
-SELECT saved.id, t.n - 1, CASE WHEN t.n <= %(inputs)s THEN 'input' ELSE 'output' END,
+SELECT saved.id, t.n - 1, CASE WHEN t.n <= b.inputs THEN 'input' ELSE 'output' END,
        t.item ->> 'id', t.item
   FROM saved
+  JOIN batch AS b ON b.id = saved.id
   LEFT JOIN relaxed ON true
- CROSS JOIN json_array_elements(%(items)s::json) WITH ORDINALITY AS t (item, n)
+ CROSS JOIN LATERAL json_array_elements(b.items) WITH ORDINALITY AS t (item, n)
 """
 _GET = f"SELECT r.body FROM responses AS r WHERE r.id = %(id)s AND {_VISIBLE}"  # noqa: S608 - fixed text
 # The chain newest first, walked while links are visible; a marker row (depth -1) says the
@@ -100,6 +106,7 @@ class ResponseStore:
         self._settings = settings
         self._clock = clock
         self._next_purge = clock()
+        self._writer = GroupWriter(self._write)
 
     async def save(
         self, response: dict[str, Any], *, input_items: list[dict[str, Any]], key_id: str | None
@@ -110,14 +117,23 @@ class ResponseStore:
         expires after ``settings.retention_days``.
         """
         output: list[dict[str, Any]] = response.get("output") or []
-        params = {
+        row = {
             "id": response["id"],
             "key": key_id,
             "previous": response.get("previous_response_id"),
-            "days": self._settings.retention_days,
-            "body": _json_text(response),
+            # encoded now (the caller's dicts may change once it has its answer), embedded
+            # as they are in the batch's JSON
+            "body": msgspec.Raw(_encode(response)),
             "inputs": len(input_items),
-            "items": _json_text([*input_items, *output]),
+            "items": msgspec.Raw(_encode([*input_items, *output])),
+        }
+        await self._writer.put(row)
+
+    async def _write(self, rows: list[dict[str, Any]]) -> None:
+        """One statement for the responses of ``rows`` (``GroupWriter``'s batches)."""
+        params = {
+            "batch": _encode(rows).decode(),
+            "days": self._settings.retention_days,
             "relaxed": not self._settings.synchronous_commit,
         }
         try:
@@ -261,8 +277,3 @@ def _page_query(*, descending: bool, from_cursor: bool) -> sql.Composed:
 
 def _visible(response_id: str, principal: Principal) -> dict[str, Any]:
     return {"id": response_id, "key": principal.key_id, "admin": principal.is_admin}
-
-
-def _json_text(value: Any) -> str:
-    """JSON as text for a ``::json`` parameter (msgspec: several times json.dumps' speed)."""
-    return _encode(value).decode()
