@@ -8,8 +8,11 @@ gets chat completions. The fake records what it received.
 from __future__ import annotations
 
 import json
+import secrets
+import time
 from typing import Any
 
+import httpx
 import openai
 import pytest
 
@@ -313,3 +316,29 @@ def test_reasoning_reaches_the_upstream_in_its_form(
     with pytest.raises(openai.BadRequestError) as caught:
         client.responses.create(model=model, input="x", reasoning=odd)
     assert caught.value.body["param"] == "reasoning.summary"  # type: ignore[index]
+
+
+def test_tool_decisions_on_responses_are_audited(
+    client: openai.OpenAI, api_url: str, database_url: str
+) -> None:
+    from tests.support.keys import insert_key as insert
+
+    name = f"get_forecast_{secrets.token_hex(4)}"  # this test's own audit rows
+    tools: Any = [{**WEATHER, "name": name}]
+    call = client.responses.create(model="chat", input="Lisbon", tools=tools)
+    assert [item.type for item in call.output] == ["function_call"]
+    admin = insert(database_url, role="admin")
+    headers = {"Authorization": f"Bearer {admin}"}
+    deadline = time.monotonic() + 10
+    while True:
+        listed = httpx.get(f"{api_url}/admin/audit", params={"subject": name}, headers=headers)
+        assert listed.status_code == 200, listed.text
+        if listed.json()["data"] or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    (event,) = listed.json()["data"]
+    assert event["kind"] == "tool"
+    assert event["stage"] == "response"
+    assert event["decision"] == "allowed"
+    assert event["model"] == "chat"
+    assert len(event["arguments_sha256"]) == 64
