@@ -77,6 +77,7 @@ _RESULTS = "file_search_call.results"
 # Every other field the gateway does not know travels in the chat body, through the PII step.
 _REASONING = ("effort", "summary", "generate_summary")
 _SETTING_WORD = re.compile(r"[a-z][a-z_]{0,31}")
+_INCLUDE = re.compile(r"[a-z][a-z_]{0,31}(?:\.[a-z][a-z_]{0,31}){0,4}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +168,14 @@ class ResponsesServing(OpenAIServing):
             )
         call.body = chat_request(request, body, history=history)
         include = [name for name in request.include or () if name != _RESULTS]
+        for index, name in enumerate(include):  # forwarded to native upstreams as they are
+            if not _INCLUDE.fullmatch(name):
+                raise InvalidRequestError(
+                    f"Invalid value for 'include[{index}]': expected a name such as "
+                    "'message.output_text.logprobs'.",
+                    param=f"include[{index}]",
+                    code="invalid_value",
+                )
         passthrough = _passthrough(body)
         if include:
             passthrough["include"] = include

@@ -201,3 +201,10 @@ def test_responses_only_fields_are_masked_too(
         model=model, input=f"repeat {PII}", store=False, prompt_cache_key=f"cache for {PII}"
     )
     _assert_masked(_sent_since(fake_a, before))
+
+
+def test_include_names_carry_no_free_text(client: openai.OpenAI) -> None:
+    odd: Any = ["message.output_text.logprobs", f"mail {PII}"]
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.responses.create(model="chat", input="x", include=odd)
+    assert caught.value.body["param"] == "include[1]"  # type: ignore[index]
