@@ -47,10 +47,26 @@ class _Message:
     def __init__(self, output_index: int) -> None:
         self.output_index = output_index
         self.id = new_id("msg")
-        self.parts: list[dict[str, Any]] = []  # output_text / refusal, in content order
+        self._parts: list[dict[str, Any]] = []  # output_text / refusal, in content order
+        self.pieces: list[list[str]] = []  # each part's deltas, joined when asked for
         self.text_index: int | None = None
         self.refusal_index: int | None = None
         self.closed: str | None = None  # the status it was closed with
+
+    def add_part(self, part: dict[str, Any]) -> int:
+        self._parts.append(part)
+        self.pieces.append([])
+        return len(self._parts) - 1
+
+    @property
+    def parts(self) -> list[dict[str, Any]]:
+        """The parts with their text so far (a long answer's deltas are joined once here,
+        not copied into a growing string per delta)."""
+        for part, pieces in zip(self._parts, self.pieces, strict=True):
+            if len(pieces) > 1:
+                pieces[:] = ["".join(pieces)]
+            part["refusal" if part["type"] == "refusal" else "text"] = pieces[0] if pieces else ""
+        return self._parts
 
 
 class _Call:
@@ -118,8 +134,14 @@ class ResponseStream:
             if not isinstance(choice, dict) or choice.get("index", 0) != 0:
                 continue  # n > 1 has no Responses equivalent; the request never asks it
             delta = choice.get("delta") or {}
-            if isinstance(delta.get("content"), str) and delta["content"]:
-                events += self._text(delta["content"], refusal=False)
+            content = delta.get("content")
+            if isinstance(content, str) and content:
+                message = self._message
+                if message is not None and message.text_index is not None:  # most chunks
+                    message.pieces[message.text_index].append(content)
+                    events.append(self._text_delta(message, content))
+                else:
+                    events += self._text(content, refusal=False)
             if isinstance(delta.get("refusal"), str) and delta["refusal"]:
                 events += self._text(delta["refusal"], refusal=True)
             for call in delta.get("tool_calls") or ():
@@ -256,28 +278,40 @@ class ResponseStream:
             )
         index = message.refusal_index if refusal else message.text_index
         if index is None:
-            index = len(message.parts)
             part = {"type": "refusal", "refusal": ""} if refusal else output_text("")
-            message.parts.append(part)
+            index = message.add_part(part)
             if refusal:
                 message.refusal_index = index
             else:
                 message.text_index = index
-            events.append(self._part_event("response.content_part.added", message, index))
-        part = message.parts[index]
+            events.append(
+                self._content_event("response.content_part.added", message, index, part=dict(part))
+            )
+        message.pieces[index].append(delta)
         if refusal:
-            part["refusal"] += delta
             events.append(
                 self._content_event("response.refusal.delta", message, index, delta=delta)
             )
         else:
-            part["text"] += delta
             events.append(
                 self._content_event(
                     "response.output_text.delta", message, index, delta=delta, logprobs=[]
                 )
             )
         return events
+
+    def _text_delta(self, message: _Message, delta: str) -> Event:
+        sequence = self._sequence
+        self._sequence = sequence + 1
+        return {
+            "type": "response.output_text.delta",
+            "sequence_number": sequence,
+            "item_id": message.id,
+            "output_index": message.output_index,
+            "content_index": message.text_index,
+            "delta": delta,
+            "logprobs": [],
+        }
 
     def _close(self, item: _Message | _Call, status: str) -> list[Event]:
         item.closed = status

@@ -378,7 +378,8 @@ class ResponsesServing(OpenAIServing):
                     chunk: dict[str, Any] | None = first
                     while chunk is not None:
                         _count_chunk(state, call, chunk)
-                        searches.take(chunk)
+                        if run is not None:
+                            searches.take(chunk)
                         if hooks:
                             await self._pipeline.check_chunk(call, chunk, hooks)
                         await _send(exchange, stream.feed(chunk))
