@@ -17,7 +17,14 @@ from litestar.types import Receive, Scope, Send
 from gateway.api.openai._services import ApiServices
 from gateway.api.openai._serving import Family, OpenAIServing
 from gateway.api.openai._table import FAMILIES
-from gateway.api.openai.models.protocol import Model, ModelList
+from gateway.api.openai.models.protocol import (
+    AnthropicModel,
+    AnthropicModelList,
+    Model,
+    ModelList,
+    anthropic_model,
+    anthropic_models,
+)
 
 __all__ = ["GatewayLitestar", "ModelsController", "api_route_handlers"]
 
@@ -68,19 +75,29 @@ class ModelsController(Controller):
     path = "/v1/models"
     tags = ["openai"]
 
+    # With ``anthropic-version`` (the anthropic SDK, Claude Code) the answer is in Anthropic's
+    # shape, as its ``models.list()`` / ``models.retrieve()`` parse it.
     @get("/", summary="List the models this API key may use", cache=False)
-    async def list_models(self, request: Request[Any, Any, Any]) -> Response[ModelList]:
+    async def list_models(
+        self, request: Request[Any, Any, Any]
+    ) -> Response[ModelList | AnthropicModelList]:
         models, request_id = await _services(request.scope).models.list_models(request.headers)
-        return Response(models, headers={"x-request-id": request_id})
+        headers = {"x-request-id": request_id}
+        if "anthropic-version" in request.headers:
+            return Response(anthropic_models(models), headers=headers)
+        return Response(models, headers=headers)
 
     @get("/{model_id:str}", summary="One model, if this API key may use it", cache=False)
     async def get_model(
         self, request: Request[Any, Any, Any], model_id: FromPath[str]
-    ) -> Response[Model]:
+    ) -> Response[Model | AnthropicModel]:
         model, request_id = await _services(request.scope).models.get_model(
             request.headers, model_id
         )
-        return Response(model, headers={"x-request-id": request_id})
+        headers = {"x-request-id": request_id}
+        if "anthropic-version" in request.headers:
+            return Response(anthropic_model(model), headers=headers)
+        return Response(model, headers=headers)
 
 
 def api_route_handlers(families: Sequence[Family] = FAMILIES) -> list[Any]:

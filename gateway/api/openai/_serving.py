@@ -29,7 +29,7 @@ from gateway.platform.errors import (
     UpstreamFailedError,
     error_body,
 )
-from gateway.policy.auth import bearer_token
+from gateway.policy.auth import request_key
 from gateway.policy.observability import REQUEST_ID, RequestObserver, accept_request_id
 from gateway.policy.pipeline import NO_CAPABILITIES, Call, Capabilities, Pipeline
 from gateway.providers import (
@@ -161,7 +161,7 @@ class OpenAIServing:
             request_id=accept_request_id(headers.get("x-request-id")),
             endpoint=self.endpoint,
             started=started,
-            token=bearer_token(headers.get("authorization")),
+            token=request_key(headers),
             headers=headers,
             capabilities=self._capabilities,
         )

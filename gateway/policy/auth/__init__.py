@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from gateway.policy.auth._cache import KeyCache
 from gateway.policy.auth._db import DatabaseAuthenticator, principal_from_record
-from gateway.policy.auth._dependency import bearer_token, principal_dependency
+from gateway.policy.auth._dependency import bearer_token, principal_dependency, request_key
 from gateway.policy.auth._invalidation import KeyChangeListener, RedisKeyEvents, key_change_channel
 from gateway.policy.auth._principal import Authenticator, Principal, Role
 
@@ -20,4 +20,5 @@ __all__ = [
     "key_change_channel",
     "principal_dependency",
     "principal_from_record",
+    "request_key",
 ]

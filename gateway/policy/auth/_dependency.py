@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from litestar import Request
@@ -22,9 +23,15 @@ def bearer_token(authorization: str | None) -> str | None:
     return token.strip() or None
 
 
+def request_key(headers: Mapping[str, str]) -> str | None:
+    """The API key a model request carries: ``Authorization: Bearer`` (OpenAI's SDK) or
+    ``x-api-key`` (Anthropic's SDK and Claude Code); the bearer token wins when both are set."""
+    return bearer_token(headers.get("authorization")) or headers.get("x-api-key") or None
+
+
 async def _principal(request: Request[Any, Any, Any]) -> Principal:
     authenticator: Authenticator = request.app.state.authenticator
-    return await authenticator.authenticate(bearer_token(request.headers.get("authorization")))
+    return await authenticator.authenticate(request_key(request.headers))
 
 
 def principal_dependency() -> Provide:

@@ -6,7 +6,7 @@ import time
 from collections.abc import Mapping
 from contextvars import Token
 
-from gateway.policy.auth import bearer_token
+from gateway.policy.auth import request_key
 from gateway.api.openai.models.protocol import Model, ModelList
 from gateway.platform.errors import GatewayError, NotFoundError
 from gateway.policy.observability import REQUEST_ID, RequestObserver, accept_request_id
@@ -71,7 +71,7 @@ class ModelsServing:
             request_id=accept_request_id(headers.get("x-request-id")),
             endpoint="models",
             started=time.perf_counter(),
-            token=bearer_token(headers.get("authorization")),
+            token=request_key(headers),
             headers=headers,
         )
         context = REQUEST_ID.set(call.request_id)
