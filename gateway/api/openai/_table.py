@@ -6,7 +6,7 @@ from it; adding an endpoint is a protocol, a serving module and one entry here.
 
 from __future__ import annotations
 
-from gateway.api.openai import chat, completions, embeddings, responses
+from gateway.api.openai import chat, completions, embeddings, messages, responses
 from gateway.api.openai._serving import Family
 
 __all__ = ["FAMILIES"]
@@ -17,4 +17,6 @@ FAMILIES: tuple[Family, ...] = (
     embeddings.FAMILY,
     responses.FAMILY,
     responses.INPUT_TOKENS_FAMILY,
+    messages.FAMILY,
+    messages.COUNT_TOKENS_FAMILY,
 )

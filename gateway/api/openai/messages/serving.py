@@ -1,0 +1,229 @@
+"""``POST /v1/messages``: Anthropic's Messages API in front, on any upstream, through chat's policy.
+
+As ``/v1/responses`` does, the request is checked and turned into a chat completions body
+before the hooks (``prepare``), so model allowances, tool permissions, quotas and PII masking
+are chat's; any deployment serves it (an Anthropic one gets it translated back by its
+adapter). The answer, after the response hooks (PII restored, tool calls checked), becomes an
+Anthropic ``message`` or Anthropic's stream events. Errors, the gateway's own refusals
+included, are in Anthropic's shape with the status codes its SDK maps to its exception
+classes, and quota headers are also given under Anthropic's ``anthropic-ratelimit-*`` names.
+The key comes as ``x-api-key`` (Anthropic's SDK, Claude Code) or ``Authorization: Bearer``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import msgspec
+
+from gateway.api.http._exchange import Exchange
+from gateway.api.http._validation import decode_object
+from gateway.api.openai._serving import OpenAIServing, aclose, opened, stream_error
+from gateway.api.openai.messages._request import chat_request
+from gateway.api.openai.messages._response import message_from_chat
+from gateway.api.openai.messages._stream import MessageStream, sse
+from gateway.api.openai.messages.protocol import MessagesRequest, check_request
+from gateway.platform.errors import GatewayError
+from gateway.policy.pipeline import Call
+from gateway.policy.quotas import estimate_prompt_tokens
+from gateway.providers import Target, UpstreamError
+from gateway.providers.routing import Deployment, ModelRoute
+
+__all__ = ["CountTokensServing", "MessagesServing", "anthropic_error"]
+
+_encode = msgspec.json.Encoder().encode
+_SSE = b"text/event-stream"
+# Anthropic's error types by status (what its SDK maps to exception classes)
+_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    529: "overloaded_error",
+}
+_RATE = re.compile(r"x-ratelimit-(limit|remaining|reset)-(requests|tokens)")
+_DURATION = re.compile(r"(?:(\d+)m)?(?:([\d.]+)s)?(?:(\d+)ms)?")
+
+
+@dataclass(frozen=True, slots=True)
+class MessagesState:
+    """One Messages request, kept in the call beside its chat-shaped ``body``."""
+
+    request: MessagesRequest
+
+
+def anthropic_error(exc: GatewayError) -> bytes:
+    """``{"type": "error", "error": {"type", "message"}}`` for a gateway error."""
+    kind = _TYPES.get(exc.status_code) or (
+        "api_error" if exc.status_code >= 500 else "invalid_request_error"
+    )
+    return _encode({"type": "error", "error": {"type": kind, "message": exc.message}})
+
+
+class MessagesServing(OpenAIServing):
+    """The Messages family's serving object (see the module docstring)."""
+
+    async def prepare(self, call: Call, raw: bytes) -> ModelRoute:
+        body = decode_object(raw)
+        request = check_request(self.checked_body(body))
+        call.model = request.model
+        call.stream = self.wants_stream(body)
+        route = self.resolve(call, request.model)
+        call.body = chat_request(request, body)
+        call.put(MessagesState(request))
+        return route
+
+    def checked_body(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The body as ``check_request`` takes it (count_tokens needs no ``max_tokens``)."""
+        return body
+
+    def _upstream(self, call: Call, deployment: Deployment, target: Target) -> dict[str, Any]:
+        call.deployment = deployment
+        upstream = dict(call.body)
+        upstream["model"] = target.upstream_model
+        return upstream
+
+    # -- non-streaming ----------------------------------------------------------------
+    async def _respond(
+        self, call: Call, route: ModelRoute, exchange: Exchange, sent: list[bool]
+    ) -> None:
+        state = _state(call)
+
+        async def attempt(deployment: Deployment, target: Target) -> dict[str, Any]:
+            body = self._upstream(call, deployment, target)
+            return await self._providers.chat(deployment.kind).chat(target, body)
+
+        completion = await self._router.call(route, attempt, call.trace)
+        call.usage.add_from(completion.get("usage"))
+        await self._pipeline.check_response(call, completion)
+        payload = _encode(message_from_chat(completion, model=state.request.model))
+        exchange.unwatch()
+        call.overhead_s = time.perf_counter() - call.started - call.trace.upstream_s
+        sent[0] = True
+        await exchange.send_json(200, payload, self._headers(call))
+
+    # -- streaming --------------------------------------------------------------------
+    async def _stream(
+        self, call: Call, route: ModelRoute, exchange: Exchange, sent: list[bool]
+    ) -> None:
+        state = _state(call)
+        stream = MessageStream(model=state.request.model)
+
+        async def attempt(
+            deployment: Deployment, target: Target
+        ) -> tuple[dict[str, Any], AsyncIterator[dict[str, Any]]]:
+            body = self._upstream(call, deployment, target)
+            body["stream"] = True
+            body["stream_options"] = {"include_usage": True}
+            chunks = self._providers.chat(deployment.kind).stream_chat(target, body)
+            return await opened(chunks, target)
+
+        first, chunks = await self._router.call(route, attempt, call.trace)
+        try:
+            hooks = self._pipeline.chunk_hooks(call)
+            call.overhead_s = time.perf_counter() - call.started - call.trace.upstream_s
+            sent[0] = True
+            await exchange.start_stream(200, _SSE, self._headers(call, stream=True))
+            call.first_byte_s = time.perf_counter() - call.started
+            await _send(exchange, stream.start())
+            chunk: dict[str, Any] | None = first
+            try:
+                while chunk is not None:
+                    usage = chunk.get("usage")
+                    if usage:
+                        call.usage.add_from(usage)
+                    if hooks:
+                        await self._pipeline.check_chunk(call, chunk, hooks)
+                    await _send(exchange, stream.feed(chunk))
+                    if call.end_stream:  # a hook ended it (e.g. the budget is used up)
+                        break
+                    chunk = await anext(chunks, None)
+            except (UpstreamError, GatewayError) as exc:
+                error = stream_error(exc)
+                call.error = error
+                call.status = error.status_code
+                exchange.unwatch()
+                kind = _TYPES.get(error.status_code) or "api_error"
+                await exchange.end_stream(sse(stream.error(kind, error.message)))
+                return
+        finally:
+            await aclose(chunks)
+        exchange.unwatch()
+        await exchange.end_stream(b"".join(map(sse, stream.finish())))
+
+    # -- Anthropic's shapes -----------------------------------------------------------
+    def _headers(self, call: Call, *, stream: bool = False) -> list[tuple[str, str]]:
+        headers = super()._headers(call, stream=stream)
+        headers.append(("request-id", call.request_id))
+        return _with_anthropic_limits(headers)
+
+    async def _send_error(self, call: Call, exchange: Exchange, exc: GatewayError) -> None:
+        headers = self._headers(call)
+        headers.extend(exc.headers.items())
+        await exchange.send_json(
+            exc.status_code, anthropic_error(exc), _with_anthropic_limits(headers)
+        )
+
+
+class CountTokensServing(MessagesServing):
+    """``POST /v1/messages/count_tokens``: the request's input tokens, estimated as quotas do.
+
+    It goes the way a message would (auth, allowances, tool checks, PII masking) and ends at
+    the count; nothing reaches an upstream and no usage is charged."""
+
+    def checked_body(self, body: dict[str, Any]) -> dict[str, Any]:
+        return {"max_tokens": 1, **body}  # the one field a count does not take
+
+    async def _respond(
+        self, call: Call, route: ModelRoute, exchange: Exchange, sent: list[bool]
+    ) -> None:
+        tokens = estimate_prompt_tokens(call.body)
+        exchange.unwatch()
+        call.overhead_s = time.perf_counter() - call.started
+        sent[0] = True
+        await exchange.send_json(200, _encode({"input_tokens": tokens}), self._headers(call))
+
+
+def _state(call: Call) -> MessagesState:
+    state = call.find(MessagesState)
+    if state is None:  # prepare() puts it; a missing one is this module's bug
+        raise RuntimeError("a Messages call without its state")
+    return state
+
+
+async def _send(exchange: Exchange, events: list[dict[str, Any]]) -> None:
+    if events:
+        await exchange.send_chunk(b"".join(map(sse, events)))
+
+
+def _with_anthropic_limits(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """``x-ratelimit-*`` also under Anthropic's names (resets as RFC 3339 times)."""
+    extra: list[tuple[str, str]] = []
+    for name, value in headers:
+        match = _RATE.fullmatch(name)
+        if match is None:
+            continue
+        what, unit = match.groups()
+        if what == "reset":
+            value = _reset_time(value)
+        extra.append((f"anthropic-ratelimit-{unit}-{what}", value))
+    return headers + extra if extra else headers
+
+
+def _reset_time(duration: str) -> str:
+    """``1.5s`` / ``6m0s`` / ``20ms`` from now, as Anthropic writes resets."""
+    match = _DURATION.fullmatch(duration)
+    seconds = 0.0
+    if match is not None:
+        minutes, secs, millis = match.groups()
+        seconds = int(minutes or 0) * 60 + float(secs or 0) + int(millis or 0) / 1000
+    at = datetime.now(UTC) + timedelta(seconds=math.ceil(seconds))
+    return at.strftime("%Y-%m-%dT%H:%M:%SZ")
