@@ -16,7 +16,7 @@ import math
 import re
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,7 +29,7 @@ from gateway.api.openai.messages._request import chat_request
 from gateway.api.openai.messages._response import message_from_chat
 from gateway.api.openai.messages._stream import MessageStream, sse
 from gateway.api.openai.messages.protocol import MessagesRequest, check_request
-from gateway.platform.errors import GatewayError
+from gateway.platform.errors import GatewayError, InvalidRequestError
 from gateway.policy.pipeline import Call
 from gateway.policy.quotas import estimate_prompt_tokens
 from gateway.providers import Target, UpstreamError
@@ -49,15 +49,19 @@ _TYPES = {
     429: "rate_limit_error",
     529: "overloaded_error",
 }
+_BETA = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 _RATE = re.compile(r"x-ratelimit-(limit|remaining|reset)-(requests|tokens)")
 _DURATION = re.compile(r"(?:(\d+)m)?(?:([\d.]+)s)?(?:(\d+)ms)?")
 
 
 @dataclass(frozen=True, slots=True)
 class MessagesState:
-    """One Messages request, kept in the call beside its chat-shaped ``body``."""
+    """One Messages request, kept in the call beside its chat-shaped ``body``.
+
+    ``betas``: the client's ``anthropic-beta`` features, passed on to Anthropic deployments."""
 
     request: MessagesRequest
+    betas: tuple[str, ...] = ()
 
 
 def anthropic_error(exc: GatewayError) -> bytes:
@@ -78,7 +82,7 @@ class MessagesServing(OpenAIServing):
         call.stream = self.wants_stream(body)
         route = self.resolve(call, request.model)
         call.body = chat_request(request, body)
-        call.put(MessagesState(request))
+        call.put(MessagesState(request, _betas(call.headers.get("anthropic-beta"))))
         return route
 
     def checked_body(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -99,6 +103,7 @@ class MessagesServing(OpenAIServing):
 
         async def attempt(deployment: Deployment, target: Target) -> dict[str, Any]:
             body = self._upstream(call, deployment, target)
+            target = _target(state, deployment, target)
             return await self._providers.chat(deployment.kind).chat(target, body)
 
         completion = await self._router.call(route, attempt, call.trace)
@@ -123,6 +128,7 @@ class MessagesServing(OpenAIServing):
             body = self._upstream(call, deployment, target)
             body["stream"] = True
             body["stream_options"] = {"include_usage": True}
+            target = _target(state, deployment, target)
             chunks = self._providers.chat(deployment.kind).stream_chat(target, body)
             return await opened(chunks, target)
 
@@ -190,6 +196,28 @@ class CountTokensServing(MessagesServing):
         call.overhead_s = time.perf_counter() - call.started
         sent[0] = True
         await exchange.send_json(200, _encode({"input_tokens": tokens}), self._headers(call))
+
+
+def _betas(header: str | None) -> tuple[str, ...]:
+    """The ``anthropic-beta`` feature names (checked: they are forwarded as they are)."""
+    if not header:
+        return ()
+    names = tuple(name.strip() for name in header.split(","))
+    if len(header) > 512 or not all(_BETA.fullmatch(name) for name in names):
+        raise InvalidRequestError(
+            "anthropic-beta must be a comma-separated list of beta feature names",
+            param="anthropic-beta",
+        )
+    return names
+
+
+def _target(state: MessagesState, deployment: Deployment, target: Target) -> Target:
+    """The deployment's target, with the client's betas added for an Anthropic upstream."""
+    if not state.betas or deployment.kind != "anthropic":
+        return target
+    own = [name.strip() for name in target.headers.get("anthropic-beta", "").split(",")]
+    betas = ",".join(dict.fromkeys(name for name in (*own, *state.betas) if name))
+    return replace(target, headers={**target.headers, "anthropic-beta": betas})
 
 
 def _state(call: Call) -> MessagesState:

@@ -243,3 +243,20 @@ def test_rate_limits_are_anthropic_shaped_with_its_headers(api_url: str, databas
     assert response.headers["retry-after"]
     assert response.headers["anthropic-ratelimit-requests-remaining"] == "0"
     assert caught.value.body["error"]["type"] == "rate_limit_error"  # type: ignore[index]
+
+
+def test_anthropic_beta_reaches_anthropic_upstreams_only(
+    claude: anthropic.Anthropic, fake_anthropic: FakeAnthropic, fake_a: FakeOpenAI
+) -> None:
+    beta = {"anthropic-beta": "prompt-caching-2024-07-31,token-efficient-tools-2025-02-19"}
+    request: Any = {"max_tokens": 10, "messages": [{"role": "user", "content": "x"}]}
+    claude.messages.create(model="claude", extra_headers=beta, **request)
+    sent = fake_anthropic.last.headers["anthropic-beta"]
+    assert sent == "prompt-caching-2024-07-31,token-efficient-tools-2025-02-19"
+    claude.messages.create(model="chat-translate", extra_headers=beta, **request)
+    assert "anthropic-beta" not in fake_a.requests[-1].headers
+    with pytest.raises(anthropic.BadRequestError) as caught:
+        claude.messages.create(
+            model="claude", extra_headers={"anthropic-beta": "x\u00e9; evil=1"}, **request
+        )
+    assert "anthropic-beta" in caught.value.body["error"]["message"]  # type: ignore[index]
