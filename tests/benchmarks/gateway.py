@@ -62,13 +62,23 @@ class Run:
     errors: int
 
 
-def wrk(url: str, body: dict[str, object], key: str, connections: int, seconds: float) -> Run:
+def wrk(
+    url: str,
+    body: dict[str, object],
+    key: str,
+    connections: int,
+    seconds: float,
+    *,
+    headers: dict[str, str] | None = None,
+) -> Run:
+    """``headers``, when given, are sent instead of ``Authorization: Bearer <key>``."""
+    sent = headers if headers is not None else {"Authorization": f"Bearer {key}"}
     script = Path(tempfile.mkstemp(suffix=".lua")[1])
     script.write_text(
         'wrk.method = "POST"\n'
         f"wrk.body = [[{json.dumps(body)}]]\n"
         'wrk.headers["Content-Type"] = "application/json"\n'
-        f'wrk.headers["Authorization"] = "Bearer {key}"\n'
+        + "".join(f'wrk.headers["{name}"] = "{value}"\n' for name, value in sent.items())
     )
     try:
         out = subprocess.run(

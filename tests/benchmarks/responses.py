@@ -1,8 +1,9 @@
-"""/v1/responses against chat completions: what each adds through ONE gateway worker, all
-measured in the same run on the same stack.
+"""/v1/responses and /v1/messages against chat completions: what each adds through ONE
+gateway worker, all measured in the same run on the same stack. (The name predates
+/v1/messages; other docs point to it.)
 
 Run: ``python -m tests.benchmarks.responses`` (``--rounds``, ``--seconds``, ``--passes``,
-``--duration``, ``--connections``; the defaults keep a run near two and a half minutes on a
+``--duration``, ``--connections``; the defaults keep a run near three minutes on a
 2-vCPU machine; ``--async-commit`` sets ``synchronous_commit = off`` on the database, to
 see what of the stored row's cost is the WAL flush). Needs
 ``wrk`` (and preferably ``nginx``); the stack is the gateway benchmark's (``gateway.py``):
@@ -17,7 +18,9 @@ Scenarios, each against the upstream endpoint it reaches hit directly in the sam
   own ``/responses``), ``store: false``;
 - ``responses translate, store``: translated with ``store: true`` (the default), so each
   response is written to Postgres before it is answered;
-- and the streamed counterparts of the first three.
+- ``messages``: ``POST /v1/messages`` (Anthropic's Messages API, key as ``x-api-key``) on the
+  translated deployment (upstream: chat completions);
+- and the streamed counterparts of all but the stored one.
 
 Reported: at 1 connection, ``--rounds`` rounds of ``--seconds`` each (every scenario and
 every upstream endpoint once per round, the order reversed every other round), the added p50
@@ -25,7 +28,9 @@ every upstream endpoint once per round, the order reversed every other round), t
 the same round, and the gateway's CPU time per request; at ``--connections``, ``--passes``
 passes (the order reversed every other pass): requests/s (mean of the passes), p99 and CPU
 per request (the last pass's), and the ratio to chat's requests/s (median of the passes'
-ratios, with their range).
+ratios, with their range). Then each scenario against its acceptance line: Responses within
+0.1 ms of chat's added p50 and ≥ 80% of its requests/s; Messages within 0.1 ms (its
+throughput ratio printed for information).
 """
 
 from __future__ import annotations
@@ -58,6 +63,8 @@ from tests.support.net import free_port
 _PROMPT = "Say hello in one line."
 _CHAT_PATH = "/v1/chat/completions"
 _RESPONSES_PATH = "/v1/responses"
+_MESSAGES_PATH = "/v1/messages"
+_ANTHROPIC_VERSION = "2023-06-01"
 
 
 @dataclass(frozen=True)
@@ -70,6 +77,12 @@ class Scenario:
     body: dict[str, object]
     direct: str
     baseline: str  # the chat scenario it is compared with
+
+    def headers(self, key: str) -> dict[str, str]:
+        """How the key goes: as Anthropic's SDK sends it on /v1/messages, else as a Bearer."""
+        if self.path == _MESSAGES_PATH:
+            return {"x-api-key": key, "anthropic-version": _ANTHROPIC_VERSION}
+        return {"Authorization": f"Bearer {key}"}
 
 
 def _chat(name: str, model: str, *, stream: bool, direct: str) -> Scenario:
@@ -86,6 +99,16 @@ def _responses(
 ) -> Scenario:
     body: dict[str, object] = {"model": model, "input": _PROMPT, "stream": stream, "store": store}
     return Scenario(name, _RESPONSES_PATH, body, direct, baseline)
+
+
+def _messages(name: str, model: str, *, stream: bool, direct: str, baseline: str) -> Scenario:
+    body: dict[str, object] = {
+        "model": model,
+        "max_tokens": 256,
+        "messages": [{"role": "user", "content": _PROMPT}],
+        "stream": stream,
+    }
+    return Scenario(name, _MESSAGES_PATH, body, direct, baseline)
 
 
 SCENARIOS = (
@@ -114,6 +137,13 @@ SCENARIOS = (
         direct="/json/v1/chat/completions",
         baseline="chat",
     ),
+    _messages(
+        "messages",
+        "bench-translate",
+        stream=False,
+        direct="/json/v1/chat/completions",
+        baseline="chat",
+    ),
     _chat("chat stream", "bench-stream", stream=True, direct="/sse/v1/chat/completions"),
     _responses(
         "responses translate stream",
@@ -129,6 +159,13 @@ SCENARIOS = (
         stream=True,
         store=False,
         direct="/sse/v1/responses",
+        baseline="chat stream",
+    ),
+    _messages(
+        "messages stream",
+        "bench-translate-stream",
+        stream=True,
+        direct="/sse/v1/chat/completions",
         baseline="chat stream",
     ),
 )
@@ -212,7 +249,14 @@ def run(args: argparse.Namespace, stack: Stack, base: str, pid: int) -> None:
     )
     for scenario in SCENARIOS:
         _check(base, stack.key, scenario)
-        wrk(base + scenario.path, scenario.body, stack.key, 4, 1)  # warm up
+        wrk(
+            base + scenario.path,
+            scenario.body,
+            stack.key,
+            4,
+            1,
+            headers=scenario.headers(stack.key),
+        )
     measured = {s.name: Measured([], []) for s in SCENARIOS}
     directs = sorted({s.direct for s in SCENARIOS})
     for number in range(max(1, args.rounds)):
@@ -237,7 +281,7 @@ def _check(base: str, key: str, scenario: Scenario) -> None:
     answer = httpx.post(
         base + scenario.path,
         json=scenario.body,
-        headers={"Authorization": f"Bearer {key}"},
+        headers=scenario.headers(key),
         timeout=30,
     )
     if answer.status_code != 200:
@@ -248,7 +292,14 @@ def _through(
     base: str, key: str, scenario: Scenario, pid: int, connections: int, seconds: float
 ) -> tuple[Run, float]:
     before = cpu_s(pid)
-    result = wrk(base + scenario.path, scenario.body, key, connections, seconds)
+    result = wrk(
+        base + scenario.path,
+        scenario.body,
+        key,
+        connections,
+        seconds,
+        headers=scenario.headers(key),
+    )
     return result, (cpu_s(pid) - before) / max(result.requests, 1) * 1e6
 
 
@@ -277,12 +328,7 @@ def report(measured: dict[str, Measured], conns: int) -> None:
             f"{last.p99_ms:.1f} ms | {last_cpu_us:.0f} µs | {mine.errors()} |"
         )
         if scenario.name != scenario.baseline:
-            within = statistics.median(paired) <= 0.1 and ratio >= 0.8
-            verdicts.append(
-                f"{scenario.name}: added p50 {_signed(statistics.median(paired))} ms vs "
-                f"{scenario.baseline} (≤ +0.1), {ratio:.1%} of its req/s (≥ 80%): "
-                f"{'within' if within else 'NOT within'}"
-            )
+            verdicts.append(_verdict(scenario, statistics.median(paired), ratio))
     print()
     for name, values in measured.items():
         rounds = ", ".join(f"{value:.3f}" for value in values.added())
@@ -290,6 +336,20 @@ def report(measured: dict[str, Measured], conns: int) -> None:
         print(f"{name}: added p50 per 1-connection round (ms): {rounds}; req/s per pass: {passes}")
     print()
     print("\n".join(verdicts))
+
+
+def _verdict(scenario: Scenario, added: float, ratio: float) -> str:
+    """The acceptance line: Responses' is 0.1 ms and 80% of chat's req/s; Messages' is the
+    0.1 ms alone, its throughput given for information against the same 80%."""
+    head = f"{scenario.name}: added p50 {_signed(added)} ms vs {scenario.baseline} (≤ +0.1)"
+    if scenario.path == _MESSAGES_PATH:
+        throughput = "at or above" if ratio >= 0.8 else "below"
+        return (
+            f"{head}: {'met' if added <= 0.1 else 'NOT met'}; {ratio:.1%} of its req/s "
+            f"(for information: {throughput} 80%)"
+        )
+    within = added <= 0.1 and ratio >= 0.8
+    return f"{head}, {ratio:.1%} of its req/s (≥ 80%): {'within' if within else 'NOT within'}"
 
 
 def _signed(value: float) -> str:
