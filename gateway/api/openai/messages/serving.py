@@ -49,6 +49,8 @@ _TYPES = {
     429: "rate_limit_error",
     529: "overloaded_error",
 }
+# Anthropic thinking carried by chat assistant messages (see docs/anthropic.md)
+_REASONING = frozenset({"reasoning_content", "reasoning_signature", "redacted_reasoning"})
 _BETA = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 _RATE = re.compile(r"x-ratelimit-(limit|remaining|reset)-(requests|tokens)")
 _DURATION = re.compile(r"(?:(\d+)m)?(?:([\d.]+)s)?(?:(\d+)ms)?")
@@ -62,6 +64,7 @@ class MessagesState:
 
     request: MessagesRequest
     betas: tuple[str, ...] = ()
+    reasoning_history: bool = False  # earlier assistant turns carry thinking
 
 
 def anthropic_error(exc: GatewayError) -> bytes:
@@ -82,7 +85,10 @@ class MessagesServing(OpenAIServing):
         call.stream = self.wants_stream(body)
         route = self.resolve(call, request.model)
         call.body = chat_request(request, body)
-        call.put(MessagesState(request, _betas(call.headers.get("anthropic-beta"))))
+        history = any(
+            isinstance(m, dict) and m.keys() & _REASONING for m in call.body.get("messages", ())
+        )
+        call.put(MessagesState(request, _betas(call.headers.get("anthropic-beta")), history))
         return route
 
     def checked_body(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -93,6 +99,15 @@ class MessagesServing(OpenAIServing):
         call.deployment = deployment
         upstream = dict(call.body)
         upstream["model"] = target.upstream_model
+        if deployment.kind == "anthropic":
+            if "thinking" in upstream:  # Anthropic's own setting; the effort is its stand-in
+                upstream.pop("reasoning_effort", None)
+            return upstream
+        # other upstreams: chat's reasoning_effort only, and no Anthropic thinking in history
+        upstream.pop("thinking", None)
+        state = call.find(MessagesState)
+        if state is not None and state.reasoning_history:
+            upstream["messages"] = [_without_reasoning(m) for m in upstream["messages"]]
         return upstream
 
     # -- non-streaming ----------------------------------------------------------------
@@ -196,6 +211,12 @@ class CountTokensServing(MessagesServing):
         call.overhead_s = time.perf_counter() - call.started
         sent[0] = True
         await exchange.send_json(200, _encode({"input_tokens": tokens}), self._headers(call))
+
+
+def _without_reasoning(message: Any) -> Any:
+    if isinstance(message, dict) and message.keys() & _REASONING:
+        return {k: v for k, v in message.items() if k not in _REASONING}
+    return message
 
 
 def _betas(header: str | None) -> tuple[str, ...]:
