@@ -4,7 +4,8 @@ It speaks Anthropic's wire format -- ``POST /v1/messages`` with ``x-api-key`` an
 ``anthropic-version``, JSON answers or SSE streams (``message_start``, ``content_block_*``,
 ``message_delta``, ``message_stop``, ``ping``, ``error``) -- and validates requests the way
 the real API does (required fields, unknown top-level fields, strict user/assistant
-alternation, ``tool_result`` ids answering the previous turn's ``tool_use``), so a
+alternation, ``tool_result`` ids answering the previous turn's ``tool_use``, ``thinking`` blocks
+sent back with the signature this fake gave them), so a
 mistranslated request fails the test with Anthropic's own kind of 400.
 
 Tests script answers with ``enqueue(Reply(...) | ErrorReply(...))``; with nothing queued it
@@ -31,8 +32,10 @@ __all__ = [
     "ErrorReply",
     "FakeAnthropic",
     "RecordedRequest",
+    "RedactedThinking",
     "Reply",
     "Text",
+    "Thinking",
     "ToolUse",
 ]
 
@@ -72,6 +75,19 @@ class Text:
 
 
 @dataclass(frozen=True)
+class Thinking:
+    """Extended thinking; the API requires it back, signature unchanged, in a tool loop."""
+
+    thinking: str
+    signature: str = "sig-fake-0001"
+
+
+@dataclass(frozen=True)
+class RedactedThinking:
+    data: str
+
+
+@dataclass(frozen=True)
 class ToolUse:
     id: str
     name: str
@@ -82,7 +98,9 @@ class ToolUse:
 class Reply:
     """A successful answer, sent as JSON or (for ``stream: true``) as SSE events."""
 
-    content: tuple[Text | ToolUse, ...] = (Text("Hello from fake Anthropic."),)
+    content: tuple[Text | ToolUse | Thinking | RedactedThinking, ...] = (
+        Text("Hello from fake Anthropic."),
+    )
     stop_reason: str = "end_turn"
     stop_sequence: str | None = None
     input_tokens: int = 11
@@ -131,6 +149,7 @@ class FakeAnthropic:
 
     def __init__(self) -> None:
         self.requests: list[RecordedRequest] = []
+        self.signatures: dict[str, str] = {}  # signature -> the thinking it was issued for
         self._script: deque[Reply | ErrorReply] = deque()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
@@ -158,6 +177,7 @@ class FakeAnthropic:
     def reset(self) -> None:
         self._script.clear()
         self.requests.clear()
+        self.signatures.clear()
 
     @property
     def last(self) -> RecordedRequest:
@@ -192,7 +212,7 @@ class FakeAnthropic:
         self, request: RecordedRequest, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> bool:
         """Answer one request; False when the connection must not be reused."""
-        problem = _validate(request)
+        problem = _validate(request) or _validate_thinking(request.json, self.signatures)
         if problem is not None:
             await _send_json(writer, problem.status, _error_body(problem), problem)
             return True
@@ -201,6 +221,9 @@ class FakeAnthropic:
         if isinstance(reply, ErrorReply):
             await _send_json(writer, reply.status, _error_body(reply, request), reply)
             return True
+        for item in reply.content:
+            if isinstance(item, Thinking):
+                self.signatures[item.signature] = item.thinking
         if reply.first_byte_delay_s:
             await asyncio.sleep(reply.first_byte_delay_s)
         if not body.get("stream"):
@@ -274,6 +297,23 @@ def _validate_turns(messages: list[Any]) -> ErrorReply | None:
     return None
 
 
+def _validate_thinking(body: dict[str, Any], signatures: dict[str, str]) -> ErrorReply | None:
+    """As the API does: a thinking block sent back must carry the signature it came with."""
+    for i, message in enumerate(body["messages"]):
+        content = message["content"]
+        for j, block in enumerate(content if isinstance(content, list) else ()):
+            if block.get("type") != "thinking":
+                continue
+            signature = block.get("signature")
+            if not signature or signatures.get(signature) != block.get("thinking"):
+                return ErrorReply(
+                    400,
+                    "invalid_request_error",
+                    f"messages.{i}.content.{j}: Invalid `signature` in `thinking` block",
+                )
+    return None
+
+
 def _echo(body: dict[str, Any]) -> Reply:
     text = ""
     for message in reversed(body["messages"]):
@@ -294,9 +334,13 @@ def _usage(reply: Reply, *, output_tokens: int) -> dict[str, Any]:
     return usage
 
 
-def _block(item: Text | ToolUse) -> dict[str, Any]:
+def _block(item: Text | ToolUse | Thinking | RedactedThinking) -> dict[str, Any]:
     if isinstance(item, Text):
         return {"type": "text", "text": item.text}
+    if isinstance(item, Thinking):
+        return {"type": "thinking", "thinking": item.thinking, "signature": item.signature}
+    if isinstance(item, RedactedThinking):
+        return {"type": "redacted_thinking", "data": item.data}
     return {"type": "tool_use", "id": item.id, "name": item.name, "input": item.input}
 
 
@@ -320,9 +364,19 @@ def _events(reply: Reply, model: str) -> Iterator[tuple[str, dict[str, Any]]]:
     yield "ping", {"type": "ping"}
     for index, item in enumerate(reply.content):
         start: dict[str, Any]
+        deltas: list[dict[str, Any]]
         if isinstance(item, Text):
             start = {"type": "text", "text": ""}
             deltas = [{"type": "text_delta", "text": f} for f in _split(item.text, reply)]
+        elif isinstance(item, Thinking):
+            start = {"type": "thinking", "thinking": "", "signature": ""}
+            deltas = [
+                {"type": "thinking_delta", "thinking": f} for f in _split(item.thinking, reply)
+            ]
+            deltas.append({"type": "signature_delta", "signature": item.signature})
+        elif isinstance(item, RedactedThinking):
+            start = {"type": "redacted_thinking", "data": item.data}
+            deltas = []
         else:
             start = {"type": "tool_use", "id": item.id, "name": item.name, "input": {}}
             # the real API opens with an empty fragment, and sends none for an empty input

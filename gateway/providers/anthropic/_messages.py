@@ -4,6 +4,10 @@
 - ``user`` parts: ``text``; ``image_url`` as a base64 source (``data:`` URL) or a url source.
 - ``assistant`` text and ``tool_calls`` become ``text`` and ``tool_use`` blocks (arguments parsed
   into ``input``); ``tool`` messages become ``tool_result`` blocks in a user turn.
+- An assistant's earlier reasoning comes back as Anthropic requires it in a tool loop:
+  ``reasoning_content`` with its ``reasoning_signature`` is a leading ``thinking`` block and each
+  ``redacted_reasoning`` entry a ``redacted_thinking`` block. Reasoning without a signature
+  (another provider's, or one a client rewrote) is not sent: Anthropic refuses it unsigned.
 - Consecutive turns of one Anthropic role merge, since Anthropic requires them to alternate.
 - What cannot be expressed raises ``InvalidRequestError`` naming the field.
 """
@@ -136,7 +140,8 @@ def _image(image_url: Any, param: str) -> Block:
 
 
 def _assistant_blocks(message: dict[str, Any], param: str) -> list[Block]:
-    blocks = _blocks(message.get("content"), f"{param}.content")
+    blocks = _reasoning_blocks(message, param)
+    blocks.extend(_blocks(message.get("content"), f"{param}.content"))
     tool_calls = message.get("tool_calls")
     if tool_calls is None:
         return blocks
@@ -146,6 +151,31 @@ def _assistant_blocks(message: dict[str, Any], param: str) -> list[Block]:
         )
     for j, call in enumerate(tool_calls):
         blocks.append(_tool_use(call, f"{param}.tool_calls[{j}]"))
+    return blocks
+
+
+def _reasoning_blocks(message: dict[str, Any], param: str) -> list[Block]:
+    text, signature = message.get("reasoning_content"), message.get("reasoning_signature")
+    redacted = message.get("redacted_reasoning")
+    if text is not None and not isinstance(text, str):
+        raise InvalidRequestError(
+            f"{param}.reasoning_content must be a string", param=f"{param}.reasoning_content"
+        )
+    if signature is not None and not isinstance(signature, str):
+        raise InvalidRequestError(
+            f"{param}.reasoning_signature must be a string", param=f"{param}.reasoning_signature"
+        )
+    if redacted is not None and not (
+        isinstance(redacted, list) and all(isinstance(data, str) and data for data in redacted)
+    ):
+        raise InvalidRequestError(
+            f"{param}.redacted_reasoning must be an array of non-empty strings",
+            param=f"{param}.redacted_reasoning",
+        )
+    blocks: list[Block] = []
+    if signature:  # the thinking may be empty (display omitted); the signature covers it
+        blocks.append({"type": "thinking", "thinking": text or "", "signature": signature})
+    blocks.extend({"type": "redacted_thinking", "data": data} for data in redacted or ())
     return blocks
 
 

@@ -3,7 +3,9 @@
 Nothing that changes the answer is silently dropped. A field in ``_HANDLED`` is translated
 (``messages`` by ``_messages``; ``max_tokens``, which Anthropic requires, defaults to the
 provider's setting) or ignored where it cannot change the message (``seed``, ``store``,
-``metadata``, ``service_tier``; ``stream_options`` is the stream translator's). A field in
+``metadata``, ``service_tier``; ``stream_options`` is the stream translator's). Extended
+thinking comes as Anthropic's own ``thinking`` object (checked, then sent as given) or as
+OpenAI's ``reasoning_effort``, which becomes a thinking budget. A field in
 ``_NEUTRAL`` (``n``, ``logprobs``, penalties, ``response_format``, ...) is accepted only at its
 default value. Any other value, or any other field, is a 400 naming the field.
 """
@@ -37,8 +39,20 @@ _HANDLED = frozenset(
         "store",
         "metadata",
         "service_tier",
+        "thinking",
+        "reasoning_effort",
     }
 )
+
+# reasoning_effort -> thinking budget_tokens; "minimal" and "none" ask for no thinking
+_EFFORT_BUDGETS: dict[str, int | None] = {
+    "none": None,
+    "minimal": None,
+    "low": 2048,
+    "medium": 8192,
+    "high": 24576,
+}
+_MIN_BUDGET = 1024  # Anthropic's smallest thinking budget
 
 # Accepted only at the value that means "OpenAI's default behaviour"; anything else is a 400.
 _NEUTRAL: dict[str, tuple[Any, ...]] = {
@@ -53,7 +67,6 @@ _NEUTRAL: dict[str, tuple[Any, ...]] = {
     "audio": (None,),
     "prediction": (None,),
     "web_search_options": (None,),
-    "reasoning_effort": (None,),
     "functions": (None,),
     "function_call": (None,),
 }
@@ -65,11 +78,11 @@ def build_messages_request(
     """The Anthropic request for ``body``; raises ``InvalidRequestError`` for what cannot map."""
     _reject_unsupported(body)
     system, messages = translate_messages(body.get("messages"))
-    request: dict[str, Any] = {
-        "model": model,
-        "messages": messages,
-        "max_tokens": _max_tokens(body, default_max_tokens),
-    }
+    max_tokens = _max_tokens(body, default_max_tokens)
+    request: dict[str, Any] = {"model": model, "messages": messages, "max_tokens": max_tokens}
+    thinking = _thinking(body, max_tokens)
+    if thinking is not None:
+        request["thinking"] = thinking
     if system:
         request["system"] = system
     for name in ("temperature", "top_p", "top_k"):
@@ -118,6 +131,53 @@ def _max_tokens(body: dict[str, Any], default: int) -> int:
             raise InvalidRequestError(f"'{name}' must be a positive integer", param=name)
         return value
     return default
+
+
+def _thinking(body: dict[str, Any], max_tokens: int) -> dict[str, Any] | None:
+    """Anthropic's ``thinking``: the client's object (checked), else one for its effort."""
+    thinking = body.get("thinking")
+    if thinking is not None:
+        return _checked_thinking(thinking, max_tokens)
+    effort = body.get("reasoning_effort")
+    if effort is None:
+        return None
+    if not isinstance(effort, str) or effort not in _EFFORT_BUDGETS:
+        raise InvalidRequestError(
+            f"'reasoning_effort' must be one of {', '.join(_EFFORT_BUDGETS)}",
+            param="reasoning_effort",
+        )
+    budget = _EFFORT_BUDGETS[effort]
+    if budget is None:
+        return None
+    budget = min(budget, max_tokens - 1)  # Anthropic wants the budget under max_tokens
+    if budget < _MIN_BUDGET:
+        raise InvalidRequestError(
+            f"'reasoning_effort' needs 'max_tokens' above {_MIN_BUDGET} for Anthropic models",
+            param="reasoning_effort",
+        )
+    return {"type": "enabled", "budget_tokens": budget}
+
+
+def _checked_thinking(thinking: Any, max_tokens: int) -> dict[str, Any]:
+    kind = thinking.get("type") if isinstance(thinking, dict) else None
+    if kind not in ("enabled", "disabled", "adaptive"):
+        raise InvalidRequestError(
+            "'thinking' must be an object whose 'type' is 'enabled', 'disabled' or 'adaptive'",
+            param="thinking",
+        )
+    if kind == "enabled":
+        budget = thinking.get("budget_tokens")
+        if (
+            isinstance(budget, bool)
+            or not isinstance(budget, int)
+            or not _MIN_BUDGET <= budget < max_tokens
+        ):
+            raise InvalidRequestError(
+                f"'thinking.budget_tokens' must be an integer of at least {_MIN_BUDGET} "
+                "and less than 'max_tokens'",
+                param="thinking",
+            )
+    return dict(thinking)
 
 
 def _stop_sequences(stop: Any) -> list[str]:

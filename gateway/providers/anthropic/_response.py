@@ -1,4 +1,9 @@
-"""An Anthropic ``message`` -> an OpenAI ``chat.completion``; shared stop-reason and usage maps."""
+"""An Anthropic ``message`` -> an OpenAI ``chat.completion``; shared stop-reason and usage maps.
+
+Thinking blocks become the reasoning fields of the chat message (docs/anthropic.md):
+``reasoning_content`` (their text, joined), ``reasoning_signature`` (the last signature: Anthropic
+sends one thinking block per turn) and ``redacted_reasoning`` (each redacted block's ``data``).
+"""
 
 from __future__ import annotations
 
@@ -65,10 +70,18 @@ def to_chat_completion(message: Any, *, created: int) -> dict[str, Any]:
     if not isinstance(content, list):
         raise MalformedUpstreamError("message has no content array")
     texts: list[str] = []
+    thoughts: list[str] = []
+    signature = ""
+    redacted: list[str] = []
     tool_calls: list[dict[str, Any]] = []
     for block in content:
         kind = block.get("type") if isinstance(block, dict) else None
-        if kind == "text":
+        if kind == "thinking":
+            thoughts.append(_str(block, "thinking"))
+            signature = _str(block, "signature")
+        elif kind == "redacted_thinking":
+            redacted.append(_str(block, "data"))
+        elif kind == "text":
             texts.append(_str(block, "text"))
         elif kind == "tool_use":
             tool_calls.append(
@@ -81,12 +94,17 @@ def to_chat_completion(message: Any, *, created: int) -> dict[str, Any]:
                     },
                 }
             )
-        # thinking / redacted_thinking / server tool blocks have no OpenAI counterpart
+        # server tool blocks have no OpenAI counterpart
     reply: dict[str, Any] = {
         "role": "assistant",
         "content": "".join(texts) if texts or not tool_calls else None,
         "refusal": None,
     }
+    if thoughts or signature:
+        reply["reasoning_content"] = "".join(thoughts)
+        reply["reasoning_signature"] = signature
+    if redacted:
+        reply["redacted_reasoning"] = redacted
     if tool_calls:
         reply["tool_calls"] = tool_calls
     return {

@@ -5,7 +5,9 @@ One ``StreamTranslator`` per stream; ``feed`` takes each decoded event and retur
 ``message_start`` reaches the router before any byte went to the client, and it can still fall
 back. Tool calls stream as OpenAI's do (a first delta with ``index``, ``id``, ``type`` and
 ``function.name``, then ``function.arguments`` fragments); ``index`` counts tool calls, not
-Anthropic content blocks.
+Anthropic content blocks. Thinking streams as the reasoning deltas of docs/anthropic.md:
+``thinking_delta`` -> ``reasoning_content``, ``signature_delta`` -> ``reasoning_signature``, a
+``redacted_thinking`` block -> ``redacted_reasoning: [data]``.
 """
 
 from __future__ import annotations
@@ -76,6 +78,10 @@ class StreamTranslator:
         kind = block.get("type")
         if kind == "text" and block.get("text"):
             return self._delta({"content": block["text"]})
+        if kind == "thinking" and block.get("thinking"):
+            return self._delta({"reasoning_content": block["thinking"]})
+        if kind == "redacted_thinking":
+            return self._delta({"redacted_reasoning": [_str(block, "data")]})
         if kind != "tool_use":
             return []
         call_index = len(self._tool_index)
@@ -106,7 +112,12 @@ class StreamTranslator:
                 raise MalformedUpstreamError("input_json_delta for a block that is not tool_use")
             self._tool_has_arguments[index] = True
             return self._arguments(index, fragment)
-        return []  # thinking, signature and citation deltas have no OpenAI counterpart
+        if kind == "thinking_delta":
+            thought = _str(delta, "thinking")
+            return self._delta({"reasoning_content": thought}) if thought else []
+        if kind == "signature_delta":
+            return self._delta({"reasoning_signature": _str(delta, "signature")})
+        return []  # citation deltas have no OpenAI counterpart
 
     def _block_stop(self, index: int) -> list[Chunk]:
         if index in self._tool_index and not self._tool_has_arguments[index]:
