@@ -11,18 +11,23 @@ Built before the policy hooks, so PII masking, tool checks and quotas see an ord
   usually says what failed) rather than rewritten with a prefix the client did not write.
 - ``image`` blocks become ``image_url`` parts (base64 as a ``data:`` URL); plain-text
   ``document`` blocks become text parts (their ``source.data``).
-- An assistant turn's text becomes ``content`` and its ``tool_use`` blocks ``tool_calls``.
-  ``thinking`` and ``redacted_thinking`` blocks are dropped: chat has no place for earlier
-  reasoning, and a chat upstream would not check their signatures anyway.
-- ``thinking`` enabled becomes ``reasoning_effort`` by budget; ``adaptive`` and ``disabled``
-  send nothing (the upstream's default). ``service_tier`` is not forwarded: Anthropic's values
-  mean nothing to a chat upstream.
+- An assistant turn's text becomes ``content`` and its ``tool_use`` blocks ``tool_calls``; its
+  ``thinking`` block becomes ``reasoning_content`` + ``reasoning_signature`` and its
+  ``redacted_thinking`` blocks ``redacted_reasoning`` (docs/anthropic.md), so an Anthropic
+  deployment gets them back unchanged, as a tool loop with thinking requires.
+- ``thinking`` goes on as given in the chat body's ``thinking`` (an Anthropic deployment sends
+  it; the serving drops it for others), and ``enabled`` also becomes ``reasoning_effort`` by
+  budget for chat upstreams; ``adaptive`` and ``disabled`` send no effort (the upstream's
+  default). ``service_tier`` is not forwarded: Anthropic's values mean nothing to a chat
+  upstream.
 """
 
 from __future__ import annotations
 
 import json
 from typing import Any
+
+from msgspec import to_builtins
 
 from gateway.api.openai.messages.protocol import (
     Base64Source,
@@ -31,7 +36,9 @@ from gateway.api.openai.messages.protocol import (
     ImageBlock,
     MessageParam,
     MessagesRequest,
+    RedactedThinkingBlock,
     TextBlock,
+    ThinkingBlock,
     ThinkingEnabled,
     ToolChoice,
     ToolChoiceAny,
@@ -50,8 +57,7 @@ Part = dict[str, Any]
 
 def chat_request(request: MessagesRequest, body: dict[str, Any]) -> dict[str, Any]:
     """The chat completions body for ``request`` (``body`` is the client's dict it came from,
-    checked by ``check_request``; its top level holds only fields translated here)."""
-    del body  # the top level is closed: every field is on ``request``
+    checked by ``check_request``; only its ``thinking`` object is read, to pass it on whole)."""
     messages: list[Message] = []
     system = _system(request.system)
     if system is not None:
@@ -76,6 +82,9 @@ def chat_request(request: MessagesRequest, body: dict[str, Any]) -> dict[str, An
             chat[name] = value
     if request.metadata is not None and request.metadata.user_id is not None:
         chat["user"] = request.metadata.user_id
+    if request.thinking is not None:
+        raw = body.get("thinking")  # the client's own object, fields not modelled here included
+        chat["thinking"] = dict(raw) if isinstance(raw, dict) else to_builtins(request.thinking)
     if isinstance(request.thinking, ThinkingEnabled):
         chat["reasoning_effort"] = reasoning_effort(request.thinking.budget_tokens)
     if request.stream:
@@ -141,8 +150,14 @@ def _assistant(turn: MessageParam) -> Message:
         return {"role": "assistant", "content": turn.content}
     texts: list[TextBlock] = []
     calls: list[dict[str, Any]] = []
+    thoughts: list[ThinkingBlock] = []
+    redacted: list[str] = []
     for block in turn.content:
-        if isinstance(block, TextBlock):
+        if isinstance(block, ThinkingBlock):
+            thoughts.append(block)
+        elif isinstance(block, RedactedThinkingBlock):
+            redacted.append(block.data)
+        elif isinstance(block, TextBlock):
             texts.append(block)
         elif isinstance(block, ToolUseBlock):
             arguments = json.dumps(block.input, ensure_ascii=False)
@@ -153,7 +168,6 @@ def _assistant(turn: MessageParam) -> Message:
                     "function": {"name": block.name, "arguments": arguments},
                 }
             )
-        # thinking and redacted_thinking: dropped (see the module docstring)
     content: str | list[Part] | None
     if any(block.cache_control is not None for block in texts):
         content = [_text(block) for block in texts]
@@ -162,6 +176,15 @@ def _assistant(turn: MessageParam) -> Message:
     message: Message = {"role": "assistant", "content": content}
     if calls:
         message["tool_calls"] = calls
+    if thoughts:
+        # one thinking block per turn is what Anthropic sends; with several, the last one's
+        # signature is kept (the chat form has room for one)
+        message["reasoning_content"] = "".join(block.thinking for block in thoughts)
+        signature = thoughts[-1].signature
+        if signature:
+            message["reasoning_signature"] = signature
+    if redacted:
+        message["redacted_reasoning"] = redacted
     return message
 
 

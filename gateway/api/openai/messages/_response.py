@@ -6,6 +6,10 @@ in ``stop_reason``), ``length`` -> ``max_tokens``, ``tool_calls`` -> ``tool_use`
 ``content_filter`` -> ``refusal``. Usage follows Anthropic's counting: ``input_tokens``
 excludes cache reads and writes, which are reported apart.
 
+Reasoning comes back as a ``thinking`` block with its ``reasoning_signature`` (an Anthropic
+deployment's; empty from other upstreams, whose reasoning no client can send back for checking)
+and ``redacted_reasoning`` entries as ``redacted_thinking`` blocks, ahead of the text.
+
 A tool call whose ``arguments`` are not a JSON object keeps them as ``{"_raw": arguments}``:
 the client's own input check then tells the model what it sent, where ``{}`` would run the
 tool with no arguments as if they were valid. Empty arguments are ``{}`` (a parameterless call).
@@ -53,8 +57,15 @@ def message_from_chat(completion: dict[str, Any], *, model: str) -> dict[str, An
     reply: dict[str, Any] = choice.get("message") or {}
     content: list[dict[str, Any]] = []
     reasoning = reply.get("reasoning_content") or reply.get("reasoning")
-    if isinstance(reasoning, str) and reasoning:
-        content.append({"type": "thinking", "thinking": reasoning, "signature": ""})
+    signature = reply.get("reasoning_signature")
+    signature = signature if isinstance(signature, str) else ""
+    if (isinstance(reasoning, str) and reasoning) or signature:
+        thought = reasoning if isinstance(reasoning, str) else ""
+        content.append({"type": "thinking", "thinking": thought, "signature": signature})
+    redacted = reply.get("redacted_reasoning")
+    for data in redacted if isinstance(redacted, list) else ():
+        if isinstance(data, str) and data:
+            content.append({"type": "redacted_thinking", "data": data})
     text = reply.get("content")
     if isinstance(text, str) and text:
         content.append({"type": "text", "text": text})

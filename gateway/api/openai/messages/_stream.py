@@ -5,8 +5,10 @@ takes each chunk and gives its events (usually one ``content_block_delta``); ``f
 the last block and ends with ``message_delta`` (stop reason, usage) and ``message_stop``;
 ``error`` is Anthropic's ``error`` event for a stream the upstream broke.
 
-Reasoning deltas become a ``thinking`` block, content deltas a ``text`` block, and each chat
-tool call (by ``index``) a ``tool_use`` block whose arguments stream as ``input_json_delta``.
+Reasoning deltas become a ``thinking`` block (``reasoning_signature`` its ``signature_delta``,
+sent before the block stops), each ``redacted_reasoning`` entry a ``redacted_thinking`` block,
+content deltas a ``text`` block, and each chat tool call (by ``index``) a ``tool_use`` block
+whose arguments stream as ``input_json_delta``.
 Anthropic has one open block at a time, while chat may interleave tool calls: a tool call's
 block is closed only once its arguments are a complete JSON value (or at the end), and what
 arrives for later blocks meanwhile is held and sent, in order, when they open. Upstreams
@@ -41,14 +43,15 @@ class _Block:
     arguments (to know when they are complete) and what a held block got before opening;
     an open text or thinking block keeps nothing."""
 
-    __slots__ = ("call_id", "index", "kind", "name", "pieces")
+    __slots__ = ("call_id", "index", "kind", "name", "pieces", "signature")
 
     def __init__(self, kind: str, call_id: str = "", name: str = "") -> None:
-        self.kind = kind  # "text" | "thinking" | "tool_use"
-        self.call_id = call_id
+        self.kind = kind  # "text" | "thinking" | "redacted_thinking" | "tool_use"
+        self.call_id = call_id  # a redacted_thinking block's data
         self.name = name
         self.index = -1  # not opened yet
         self.pieces: list[str] = []
+        self.signature = ""  # a thinking block's; a held block's is sent when it opens
 
     def start_event(self) -> Event:
         block: dict[str, Any]
@@ -56,6 +59,8 @@ class _Block:
             block = {"type": "text", "text": ""}
         elif self.kind == "thinking":
             block = {"type": "thinking", "thinking": "", "signature": ""}
+        elif self.kind == "redacted_thinking":
+            block = {"type": "redacted_thinking", "data": self.call_id}
         else:
             block = {"type": "tool_use", "id": self.call_id, "name": self.name, "input": {}}
         return {"type": "content_block_start", "index": self.index, "content_block": block}
@@ -68,6 +73,10 @@ class _Block:
             delta = {"type": "thinking_delta", "thinking": piece}
         else:
             delta = {"type": "input_json_delta", "partial_json": piece}
+        return {"type": "content_block_delta", "index": self.index, "delta": delta}
+
+    def signature_event(self, signature: str) -> Event:
+        delta = {"type": "signature_delta", "signature": signature}
         return {"type": "content_block_delta", "index": self.index, "delta": delta}
 
     def complete(self) -> bool:
@@ -123,6 +132,13 @@ class MessageStream:
             reasoning = delta.get("reasoning_content") or delta.get("reasoning")
             if reasoning and isinstance(reasoning, str):
                 self._add("thinking", reasoning, events)
+            signature = delta.get("reasoning_signature")
+            if signature and isinstance(signature, str):
+                self._signature(signature, events)
+            redacted = delta.get("redacted_reasoning")
+            for data in redacted if isinstance(redacted, list) else ():
+                if data and isinstance(data, str):
+                    self._append(_Block("redacted_thinking", data), events)
             content = delta.get("content")
             if content and isinstance(content, str):
                 block = self._open
@@ -194,10 +210,21 @@ class MessageStream:
             self._advance(events)  # a held call got more: the open one may be complete now
         # else: more after a call's complete JSON, which only whitespace can validly be
 
-    def _add(self, kind: str, piece: str, events: list[Event]) -> None:
-        """``piece`` for the last text or thinking block, or a new one after it."""
+    def _signature(self, signature: str, events: list[Event]) -> None:
+        """The signature of the last thinking block (a new, empty one if the last is not)."""
         last = self._waiting[-1] if self._waiting else self._open
-        if last is not None and last.kind == kind:
+        if last is None or last.kind != "thinking":
+            last = _Block("thinking")
+            self._append(last, events)
+        last.signature += signature
+        if last is self._open:
+            events.append(last.signature_event(signature))
+
+    def _add(self, kind: str, piece: str, events: list[Event]) -> None:
+        """``piece`` for the last text or thinking block, or a new one after it (a signed
+        thinking block is finished: reasoning after it is another block)."""
+        last = self._waiting[-1] if self._waiting else self._open
+        if last is not None and last.kind == kind and not last.signature:
             if last is self._open:
                 events.append(last.delta_event(piece))
             else:
@@ -225,6 +252,8 @@ class MessageStream:
         events.append(block.start_event())
         if block.pieces:  # what arrived while it was held, or the piece that opened it
             events.append(block.delta_event("".join(block.pieces)))
+        if block.signature:
+            events.append(block.signature_event(block.signature))
 
     def _close(self, events: list[Event]) -> None:
         if self._open is not None:

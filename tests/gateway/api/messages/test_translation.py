@@ -166,6 +166,9 @@ def test_a_tool_round_trip_becomes_tool_calls_then_tool_messages_first() -> None
                     "function": {"name": "get_time", "arguments": "{}"},
                 },
             ],
+            "reasoning_content": "Two tools.",
+            "reasoning_signature": "sig",
+            "redacted_reasoning": ["xyz"],
         },
         {"role": "tool", "tool_call_id": "toolu_1", "content": "18°C"},
         {
@@ -226,6 +229,31 @@ def test_thinking_disabled_or_adaptive_sends_no_effort_and_service_tier_stays_he
     for thinking in ({"type": "disabled"}, {"type": "adaptive"}):
         assert "reasoning_effort" not in chat(thinking=thinking, service_tier="auto")
     assert "service_tier" not in chat(service_tier="auto")
+
+
+def test_the_thinking_object_goes_on_whole_beside_the_effort() -> None:
+    enabled = {"type": "enabled", "budget_tokens": 2048}
+    body = chat(max_tokens=4096, thinking=enabled)
+    assert body["thinking"] == enabled
+    assert body["reasoning_effort"] == "low"
+    adaptive = {"type": "adaptive", "display": "summarized"}
+    assert chat(thinking=adaptive)["thinking"] == adaptive
+    assert chat(thinking={"type": "disabled"})["thinking"] == {"type": "disabled"}
+    assert "thinking" not in chat()
+
+
+def test_an_unsigned_thinking_block_has_no_signature_and_a_plain_turn_no_reasoning() -> None:
+    body = chat(
+        messages=[
+            USER,
+            {"role": "assistant", "content": [{"type": "thinking", "thinking": "Hm."}]},
+            USER,
+            {"role": "assistant", "content": [{"type": "text", "text": "Hi."}]},
+            USER,
+        ]
+    )
+    assert body["messages"][1] == {"role": "assistant", "content": None, "reasoning_content": "Hm."}
+    assert body["messages"][3] == {"role": "assistant", "content": "Hi."}
 
 
 @pytest.mark.parametrize(
@@ -636,3 +664,63 @@ def test_an_error_event_and_an_empty_stream() -> None:
     _, built = replay([])
     assert built["content"] == []
     assert built["stop_reason"] == "end_turn"
+
+
+# -- thinking through the chat form ---------------------------------------------------------
+
+
+def test_a_signed_reasoning_becomes_a_signed_thinking_block_and_redacted_blocks() -> None:
+    reply = {
+        "role": "assistant",
+        "content": "Sunny.",
+        "reasoning_content": "Look it up.",
+        "reasoning_signature": "sig-1",
+        "redacted_reasoning": ["opaque-1", "opaque-2"],
+    }
+    message = message_from_chat(completion(reply, "stop"), model="claude")
+    assert message["content"] == [
+        {"type": "thinking", "thinking": "Look it up.", "signature": "sig-1"},
+        {"type": "redacted_thinking", "data": "opaque-1"},
+        {"type": "redacted_thinking", "data": "opaque-2"},
+        {"type": "text", "text": "Sunny."},
+    ]
+    assert anthropic.types.Message.model_validate(message).to_dict() == message
+
+
+def test_the_stream_sends_the_signature_before_the_thinking_block_stops() -> None:
+    events, built = replay(
+        [
+            chunk({"role": "assistant", "content": ""}),
+            chunk({"reasoning_content": "Look "}),
+            chunk({"reasoning_content": "it up."}),
+            chunk({"reasoning_signature": "sig-1"}),
+            chunk({"redacted_reasoning": ["opaque-1"]}),
+            chunk({"reasoning_content": "Now call."}),  # after a signature: a new block
+            chunk(call(0, "", call_id="call_a", name="get_weather")),
+            chunk(call(0, '{"city": "Paris"}'), "tool_calls"),
+        ]
+    )
+    shapes = [(e["type"], e.get("index"), (e.get("delta") or {}).get("type")) for e in events]
+    signature_at = shapes.index(("content_block_delta", 0, "signature_delta"))
+    assert shapes[signature_at + 1] == ("content_block_stop", 0, None)
+    assert built["content"] == [
+        {"type": "thinking", "thinking": "Look it up.", "signature": "sig-1"},
+        {"type": "redacted_thinking", "data": "opaque-1"},
+        {"type": "thinking", "thinking": "Now call.", "signature": ""},
+        {"type": "tool_use", "id": "call_a", "name": "get_weather", "input": {"city": "Paris"}},
+    ]
+
+
+def test_a_signature_for_a_held_thinking_block_goes_out_when_it_opens() -> None:
+    _, built = replay(
+        [
+            chunk(call(0, '{"city": ', call_id="call_a", name="get_weather")),
+            chunk({"reasoning_content": "Meanwhile."}),  # held behind the unfinished call
+            chunk({"reasoning_signature": "sig-2"}),
+            chunk(call(0, '"Paris"}'), "tool_calls"),
+        ]
+    )
+    assert built["content"] == [
+        {"type": "tool_use", "id": "call_a", "name": "get_weather", "input": {"city": "Paris"}},
+        {"type": "thinking", "thinking": "Meanwhile.", "signature": "sig-2"},
+    ]
