@@ -119,7 +119,7 @@ def test_a_tool_the_key_may_not_use_is_a_403_before_any_upstream_call(
     assert "get_weather" in reason
 
 
-def _call_with_a_number_where_a_string_is_due(model: str, fake_anthropic: FakeAnthropic) -> None:
+def _call_with_a_string_where_a_number_is_due(model: str, fake_anthropic: FakeAnthropic) -> None:
     if model == "claude":  # the fake OpenAI's call ("Oslo") already fails NUMERIC
         use = ToolUse("toolu_3", "get_weather", {"q": "Oslo"})
         fake_anthropic.enqueue(Reply(content=(use,), stop_reason="tool_use"))
@@ -129,7 +129,7 @@ def _call_with_a_number_where_a_string_is_due(model: str, fake_anthropic: FakeAn
 def test_a_call_that_fails_the_input_schema_is_blocked_as_chat_blocks_it(
     claude: anthropic.Anthropic, database_url: str, fake_anthropic: FakeAnthropic, model: str
 ) -> None:
-    _call_with_a_number_where_a_string_is_due(model, fake_anthropic)
+    _call_with_a_string_where_a_number_is_due(model, fake_anthropic)
     request_id = _request_id()
     with pytest.raises(anthropic.InternalServerError) as caught:
         claude.messages.create(**_request(model, NUMERIC, request_id))
@@ -148,7 +148,7 @@ def test_a_call_that_fails_the_input_schema_is_blocked_as_chat_blocks_it(
 def test_a_streamed_call_that_fails_the_input_schema_ends_in_an_error_event(
     claude: anthropic.Anthropic, database_url: str, fake_anthropic: FakeAnthropic, model: str
 ) -> None:
-    _call_with_a_number_where_a_string_is_due(model, fake_anthropic)
+    _call_with_a_string_where_a_number_is_due(model, fake_anthropic)
     request_id = _request_id()
     kinds: list[str] = []
     with pytest.raises(anthropic.APIStatusError) as caught:
