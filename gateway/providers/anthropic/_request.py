@@ -219,6 +219,8 @@ def _tools(tools: Any) -> list[dict[str, Any]]:
         translated: dict[str, Any] = {"name": name, "input_schema": schema}
         if function.get("description"):
             translated["description"] = function["description"]
+        if isinstance(tool.get("cache_control"), dict):  # prompt caching, passed through
+            translated["cache_control"] = tool["cache_control"]
         out.append(translated)
     return out
 

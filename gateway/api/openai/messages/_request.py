@@ -191,7 +191,7 @@ def _assistant(turn: MessageParam) -> Message:
 def _text(block: TextBlock) -> Part:
     part: Part = {"type": "text", "text": block.text}
     if block.cache_control is not None:
-        part["cache_control"] = block.cache_control
+        part["cache_control"] = block.cache_control.wire()
     return part
 
 
@@ -203,14 +203,14 @@ def _image(block: ImageBlock) -> Part:
         url = source.url
     part: Part = {"type": "image_url", "image_url": {"url": url}}
     if block.cache_control is not None:
-        part["cache_control"] = block.cache_control
+        part["cache_control"] = block.cache_control.wire()
     return part
 
 
 def _document(block: DocumentBlock) -> Part:
     part: Part = {"type": "text", "text": block.source.data}
     if block.cache_control is not None:
-        part["cache_control"] = block.cache_control
+        part["cache_control"] = block.cache_control.wire()
     return part
 
 
@@ -219,7 +219,10 @@ def _tool(tool: CustomTool) -> dict[str, Any]:
     if tool.description is not None:
         function["description"] = tool.description
     function["parameters"] = tool.input_schema
-    return {"type": "function", "function": function}
+    chat: dict[str, Any] = {"type": "function", "function": function}
+    if tool.cache_control is not None:  # kept for Anthropic upstreams (a cache breakpoint)
+        chat["cache_control"] = tool.cache_control.wire()
+    return chat
 
 
 def _add_tool_choice(chat: dict[str, Any], choice: ToolChoice, *, has_tools: bool) -> None:

@@ -48,7 +48,17 @@ __all__ = [
     "check_request",
 ]
 
-CacheControl = dict[str, Any]
+
+class CacheControl(Struct, forbid_unknown_fields=True):
+    """A prompt-cache breakpoint: forwarded to Anthropic upstreams, so only its known fields."""
+
+    type: Literal["ephemeral"]
+    ttl: Literal["5m", "1h"] | None = None
+
+    def wire(self) -> dict[str, Any]:
+        return {"type": self.type} if self.ttl is None else {"type": self.type, "ttl": self.ttl}
+
+
 ImageMediaType = Literal["image/jpeg", "image/png", "image/gif", "image/webp"]
 
 

@@ -103,8 +103,14 @@ class MessagesServing(OpenAIServing):
             if "thinking" in upstream:  # Anthropic's own setting; the effort is its stand-in
                 upstream.pop("reasoning_effort", None)
             return upstream
-        # other upstreams: chat's reasoning_effort only, and no Anthropic thinking in history
+        # other upstreams: chat's reasoning_effort only, no Anthropic thinking in history, no
+        # cache breakpoints on tools
         upstream.pop("thinking", None)
+        tools = upstream.get("tools")
+        if tools and any("cache_control" in tool for tool in tools):
+            upstream["tools"] = [
+                {k: v for k, v in tool.items() if k != "cache_control"} for tool in tools
+            ]
         state = call.find(MessagesState)
         if state is not None and state.reasoning_history:
             upstream["messages"] = [_without_reasoning(m) for m in upstream["messages"]]

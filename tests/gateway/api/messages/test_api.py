@@ -260,3 +260,26 @@ def test_anthropic_beta_reaches_anthropic_upstreams_only(
             model="claude", extra_headers={"anthropic-beta": "x\u00e9; evil=1"}, **request
         )
     assert "anthropic-beta" in caught.value.body["error"]["message"]  # type: ignore[index]
+
+
+def test_cache_breakpoints_reach_anthropic_upstreams_and_are_checked(
+    claude: anthropic.Anthropic, fake_anthropic: FakeAnthropic, fake_a: FakeOpenAI
+) -> None:
+    tool: Any = {**WEATHER, "cache_control": {"type": "ephemeral"}}
+    system: Any = [{"type": "text", "text": "be brief", "cache_control": {"type": "ephemeral"}}]
+    request: Any = {
+        "max_tokens": 10,
+        "system": system,
+        "tools": [tool],
+        "tool_choice": {"type": "none"},
+        "messages": [{"role": "user", "content": "x"}],
+    }
+    claude.messages.create(model="claude", **request)
+    sent = fake_anthropic.last.json
+    assert sent["tools"][0]["cache_control"] == {"type": "ephemeral"}
+    assert sent["system"][0]["cache_control"] == {"type": "ephemeral"}
+    claude.messages.create(model="chat-translate", **request)
+    assert "cache_control" not in fake_a.requests[-1].body["tools"][0]
+    odd: Any = [{**WEATHER, "cache_control": {"type": "ephemeral", "note": "free text"}}]
+    with pytest.raises(anthropic.BadRequestError):
+        claude.messages.create(model="claude", **{**request, "tools": odd})
