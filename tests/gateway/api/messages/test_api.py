@@ -283,3 +283,26 @@ def test_cache_breakpoints_reach_anthropic_upstreams_and_are_checked(
     odd: Any = [{**WEATHER, "cache_control": {"type": "ephemeral", "note": "free text"}}]
     with pytest.raises(anthropic.BadRequestError):
         claude.messages.create(model="claude", **{**request, "tools": odd})
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_a_pii_block_is_an_anthropic_400_and_nothing_leaves(
+    api_url: str,
+    database_url: str,
+    model: str,
+    fake_a: FakeOpenAI,
+    fake_anthropic: FakeAnthropic,
+) -> None:
+    key = insert_columns(database_url, pii_policy="block")
+    client = anthropic.Anthropic(base_url=api_url, api_key=key, max_retries=0)
+    before = (len(fake_a.requests), len(fake_anthropic.requests))
+    with pytest.raises(anthropic.BadRequestError) as caught:
+        client.messages.create(
+            model=model,
+            max_tokens=10,
+            messages=[{"role": "user", "content": "mail jane.doe@example.com please"}],
+        )
+    error = caught.value.body["error"]  # type: ignore[index]
+    assert error["type"] == "invalid_request_error"
+    assert "jane.doe@example.com" not in error["message"]
+    assert (len(fake_a.requests), len(fake_anthropic.requests)) == before
