@@ -12,10 +12,10 @@ import secrets
 from typing import Any
 
 import anthropic
-import psycopg
 import pytest
 
 from tests.support.keys import insert_key
+from tests.support.ledger import settled_row
 from tests.support.net import wait_until
 from tests.support.prometheus import metric_value
 
@@ -41,34 +41,6 @@ def _request(model: str, request_id: str | None = None) -> dict[str, Any]:
     return request
 
 
-def _ledger_row(database_url: str, request_id: str) -> dict[str, Any] | None:
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        cursor = conn.execute(
-            "SELECT endpoint, model, deployment, prompt_tokens, completion_tokens, streamed, "
-            "status FROM usage_events WHERE request_id = %s",
-            (request_id,),
-        )
-        row = cursor.fetchone()
-        if row is None:
-            return None
-        names = [column.name for column in cursor.description or ()]
-    return dict(zip(names, row, strict=True))
-
-
-def _settled(database_url: str, request_id: str) -> dict[str, Any]:
-    """The request's ledger row, once the recorder has flushed it."""
-    found: list[dict[str, Any]] = []
-
-    def written() -> bool:
-        row = _ledger_row(database_url, request_id)
-        if row is not None:
-            found.append(row)
-        return row is not None
-
-    wait_until(written, timeout_s=10)
-    return found[-1]
-
-
 def _request_id() -> str:
     return f"msg-acct-{secrets.token_hex(6)}"
 
@@ -80,7 +52,7 @@ def test_a_message_writes_a_ledger_row_with_the_upstream_token_counts(
     request_id = _request_id()
     message = claude.messages.create(**_request(model, request_id))
     assert (message.usage.input_tokens, message.usage.output_tokens) == TOKENS[model]
-    row = _settled(database_url, request_id)
+    row = settled_row(database_url, request_id)
     assert row["endpoint"] == "messages"
     assert row["model"] == model
     assert row["deployment"] == f"{model}-a"
@@ -97,7 +69,7 @@ def test_a_streamed_message_settles_its_usage(
     with claude.messages.stream(**_request(model, request_id)) as stream:
         final = stream.get_final_message()
     assert (final.usage.input_tokens, final.usage.output_tokens) == TOKENS[model]
-    row = _settled(database_url, request_id)
+    row = settled_row(database_url, request_id)
     assert row["endpoint"] == "messages"
     assert row["model"] == model
     assert row["streamed"] is True
@@ -119,7 +91,7 @@ def test_count_tokens_charges_no_tokens(
     )
     assert counted.input_tokens > 0
     # the request is still recorded (it went through auth and policy), at no tokens
-    row = _settled(database_url, request_id)
+    row = settled_row(database_url, request_id)
     assert row["endpoint"] == "messages.count_tokens"
     assert (row["prompt_tokens"], row["completion_tokens"]) == (0, 0)
     assert metric_value(url, "ragway_tokens_total", model=model) == before

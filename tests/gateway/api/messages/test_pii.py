@@ -19,12 +19,9 @@ import pytest
 
 from tests.support.fake_anthropic import FakeAnthropic, Reply, ToolUse
 from tests.support.fake_openai import FakeOpenAI
+from tests.support.pii_wire import PII, assert_masked, assert_restored
 
 MODELS = ["claude", "chat-translate"]
-EMAIL = "jane.doe@example.com"
-PHONE = "212-555-0142"
-PII = f"{EMAIL} {PHONE}"
-RAW = (EMAIL, PHONE)
 WEATHER: Any = {
     "name": "get_weather",
     "description": "The weather in a city",
@@ -131,21 +128,6 @@ def sent_since(fake_a: FakeOpenAI, fake_anthropic: FakeAnthropic) -> Callable[[s
     return mark
 
 
-def _assert_masked(bodies: list[str]) -> None:
-    for body in bodies:
-        for value in RAW:
-            assert value not in body
-        assert "<EMAIL_ADDRESS_" in body
-        assert "<PHONE_NUMBER_" in body
-
-
-def _assert_restored(text: str) -> None:
-    for value in RAW:
-        assert value in text
-    assert "<EMAIL_ADDRESS_" not in text
-    assert "<PHONE_NUMBER_" not in text
-
-
 def _answer(message: anthropic.types.Message) -> str:
     """The message's text blocks and ``tool_use`` inputs, as one string."""
     pieces = [
@@ -164,9 +146,9 @@ def test_create_masks_every_position_and_restores_the_answer(
 ) -> None:
     sent = sent_since(model)
     message = claude.messages.create(model=model, max_tokens=100, **CASES[case])
-    _assert_masked(sent())
+    assert_masked(sent())
     if case not in NO_ECHO[model]:
-        _assert_restored(_answer(message))
+        assert_restored(_answer(message))
 
 
 @pytest.mark.parametrize("case", list(CASES))
@@ -183,10 +165,10 @@ def test_stream_masks_every_position_and_restores_the_deltas(
             elif event.type == "content_block_delta" and event.delta.type == "input_json_delta":
                 deltas.append(event.delta.partial_json)
         final = stream.get_final_message()
-    _assert_masked(sent())
+    assert_masked(sent())
     if case not in NO_ECHO[model]:
-        _assert_restored("".join(deltas))
-        _assert_restored(_answer(final))
+        assert_restored("".join(deltas))
+        assert_restored(_answer(final))
 
 
 def _created(client: anthropic.Anthropic, request: dict[str, Any]) -> anthropic.types.Message:
@@ -232,7 +214,7 @@ def test_tool_use_input_with_placeholders_comes_back_restored(
         },
     )
     bodies = sent()
-    _assert_masked(bodies)
+    assert_masked(bodies)
     assert "weather for <EMAIL_ADDRESS_1> <PHONE_NUMBER_1>" in bodies[-1]
     assert message.stop_reason == "tool_use"
     (use,) = [block for block in message.content if block.type == "tool_use"]

@@ -8,46 +8,17 @@ checked against them: ``hello ledger world`` is 3 tokens in, ``echo: hello ledge
 from __future__ import annotations
 
 import secrets
-from typing import Any
 
 import openai
-import psycopg
 import pytest
 
 from tests.support.keys import insert_key
+from tests.support.ledger import settled_row
 from tests.support.net import wait_until
 from tests.support.prometheus import metric_value
 
 MODELS = ["chat", "chat-translate"]
 PROMPT = "hello ledger world"
-
-
-def _ledger_row(database_url: str, request_id: str) -> dict[str, Any] | None:
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        cursor = conn.execute(
-            "SELECT endpoint, model, deployment, prompt_tokens, completion_tokens, streamed, "
-            "status FROM usage_events WHERE request_id = %s",
-            (request_id,),
-        )
-        row = cursor.fetchone()
-        if row is None:
-            return None
-        names = [column.name for column in cursor.description or ()]
-    return dict(zip(names, row, strict=True))
-
-
-def _settled(database_url: str, request_id: str) -> dict[str, Any]:
-    """The request's ledger row, once the recorder has flushed it."""
-    found: list[dict[str, Any]] = []
-
-    def written() -> bool:
-        row = _ledger_row(database_url, request_id)
-        if row is not None:
-            found.append(row)
-        return row is not None
-
-    wait_until(written, timeout_s=10)
-    return found[-1]
 
 
 def _request_id() -> str:
@@ -64,7 +35,7 @@ def test_a_response_writes_a_ledger_row_with_the_upstream_token_counts(
     )
     assert response.usage is not None
     assert (response.usage.input_tokens, response.usage.output_tokens) == (3, 4)
-    row = _settled(database_url, request_id)
+    row = settled_row(database_url, request_id)
     assert row["endpoint"] == "responses"
     assert row["model"] == model
     assert row["deployment"] == f"{model}-a"
@@ -84,7 +55,7 @@ def test_a_streamed_response_settles_its_usage(
         final = stream.get_final_response()
     assert final.usage is not None
     assert final.usage.total_tokens > 0
-    row = _settled(database_url, request_id)
+    row = settled_row(database_url, request_id)
     assert row["endpoint"] == "responses"
     assert row["streamed"] is True
     assert row["prompt_tokens"] > 0

@@ -17,12 +17,9 @@ import openai
 import pytest
 
 from tests.support.fake_openai import FakeOpenAI
+from tests.support.pii_wire import EMAIL, PII, assert_masked, assert_restored
 
 MODELS = ["chat", "chat-translate"]
-EMAIL = "jane.doe@example.com"
-PHONE = "212-555-0142"
-PII = f"{EMAIL} {PHONE}"
-RAW = (EMAIL, PHONE)
 WEATHER: Any = {
     "type": "function",
     "name": "get_weather",
@@ -96,21 +93,6 @@ def _sent_since(fake: FakeOpenAI, before: int) -> list[str]:
     return bodies
 
 
-def _assert_masked(bodies: list[str]) -> None:
-    for body in bodies:
-        for value in RAW:
-            assert value not in body
-        assert "<EMAIL_ADDRESS_" in body
-        assert "<PHONE_NUMBER_" in body
-
-
-def _assert_restored(text: str) -> None:
-    for value in RAW:
-        assert value in text
-    assert "<EMAIL_ADDRESS_" not in text
-    assert "<PHONE_NUMBER_" not in text
-
-
 @pytest.mark.parametrize("case", list(CASES))
 @pytest.mark.parametrize("model", MODELS)
 def test_create_masks_every_input_position_and_restores_the_answer(
@@ -118,10 +100,10 @@ def test_create_masks_every_input_position_and_restores_the_answer(
 ) -> None:
     before = len(fake_a.requests)
     response = client.responses.create(model=model, store=False, **CASES[case])
-    _assert_masked(_sent_since(fake_a, before))
+    assert_masked(_sent_since(fake_a, before))
     assert response.status == "completed"
     if case not in NO_ECHO:
-        _assert_restored(response.output_text)
+        assert_restored(response.output_text)
 
 
 @pytest.mark.parametrize("case", list(CASES))
@@ -136,11 +118,11 @@ def test_stream_masks_every_input_position_and_restores_the_deltas(
             if event.type == "response.output_text.delta":
                 deltas.append(event.delta)
         final = stream.get_final_response()
-    _assert_masked(_sent_since(fake_a, before))
+    assert_masked(_sent_since(fake_a, before))
     assert final.status == "completed"
     if case not in NO_ECHO:
-        _assert_restored("".join(deltas))
-        _assert_restored(final.output_text)
+        assert_restored("".join(deltas))
+        assert_restored(final.output_text)
 
 
 @pytest.mark.parametrize("model", MODELS)
@@ -150,20 +132,20 @@ def test_an_earlier_turn_is_masked_when_it_is_sent_again(
     first = client.responses.create(
         model=model, instructions=f"for {PII}", input=f"my contacts are {PII}"
     )
-    _assert_restored(first.output_text)
+    assert_restored(first.output_text)
     before = len(fake_a.requests)
     second = client.responses.create(
         model=model, input="what are my contacts", previous_response_id=first.id
     )
     bodies = _sent_since(fake_a, before)
-    _assert_masked(bodies)  # the stored input and the stored (restored) answer, masked again
+    assert_masked(bodies)  # the stored input and the stored (restored) answer, masked again
     assert "my contacts are <EMAIL_ADDRESS_" in bodies[-1]
     assert "echo: my contacts are <EMAIL_ADDRESS_" in bodies[-1]
     assert second.output_text == "echo: what are my contacts"
     third = client.responses.create(
         model=model, input=f"and {EMAIL}?", previous_response_id=second.id
     )
-    _assert_masked(_sent_since(fake_a, before + len(bodies)))
+    assert_masked(_sent_since(fake_a, before + len(bodies)))
     assert third.output_text == f"echo: and {EMAIL}?"
 
 
@@ -186,7 +168,7 @@ def test_function_call_arguments_with_placeholders_come_back_restored(
 ) -> None:
     before = len(fake_a.requests)
     response = ask(client, model)
-    _assert_masked(_sent_since(fake_a, before))
+    assert_masked(_sent_since(fake_a, before))
     calls = [item for item in response.output if item.type == "function_call"]
     assert len(calls) == 1
     assert json.loads(calls[0].arguments) == {"q": f"weather for {PII}"}
@@ -200,7 +182,7 @@ def test_responses_only_fields_are_masked_too(
     client.responses.create(
         model=model, input=f"repeat {PII}", store=False, prompt_cache_key=f"cache for {PII}"
     )
-    _assert_masked(_sent_since(fake_a, before))
+    assert_masked(_sent_since(fake_a, before))
 
 
 def test_include_names_carry_no_free_text(client: openai.OpenAI) -> None:
