@@ -9,7 +9,7 @@ check converts a copy and throws it away: the request forwarded is the client's 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, NoReturn
 
 import msgspec
 
@@ -119,3 +119,46 @@ def json_type(value: object) -> str:
     if isinstance(value, int | float):
         return "a number"
     return "null"
+
+
+def refuse_type(
+    param: str,
+    kind: Any,
+    what: str,
+    known: tuple[str, ...],
+    *,
+    unsupported: frozenset[str] = frozenset(),
+    elsewhere: frozenset[str] = frozenset(),
+    owner: str | None = None,
+) -> NoReturn:
+    """The 400 for a ``type`` a union does not take at ``param``: missing, one this gateway
+    does not support yet (``unsupported``), one that belongs elsewhere (``elsewhere``, e.g. a
+    block of another role's content, in ``owner``), or an unknown one."""
+    expected = ", ".join(repr(k) for k in known)
+    if kind is None:
+        raise InvalidRequestError(
+            f"Missing required parameter: '{param}'.",
+            param=param,
+            code="missing_required_parameter",
+        )
+    if isinstance(kind, str) and kind in elsewhere:
+        raise InvalidRequestError(
+            f"Invalid value for '{param}': {what}s of type {kind!r} cannot appear in "
+            f"{owner or 'this'} content; expected one of {expected}.",
+            param=param,
+            code="invalid_value",
+        )
+    if isinstance(kind, str) and kind in unsupported:
+        raise InvalidRequestError(
+            f"Invalid value for '{param}': {what}s of type {kind!r} are not supported by "
+            f"this gateway yet; expected one of {expected}.",
+            param=param,
+            code="unsupported_value",
+        )
+    shown = repr(kind) if isinstance(kind, str) else "a non-string value"
+    raise InvalidRequestError(
+        f"Invalid value for '{param}': {shown} is not a known {what} type; "
+        f"expected one of {expected}.",
+        param=param,
+        code="invalid_value",
+    )

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal, NoReturn
 import msgspec
 from msgspec import Meta, Struct
 
-from gateway.api.http._validation import validate
+from gateway.api.http._validation import refuse_type, validate
 from gateway.api.openai.chat.protocol import MAX_TOKENS
 from gateway.platform.errors import InvalidRequestError
 
@@ -330,33 +330,14 @@ def _check_message(message: dict[str, Any], where: str) -> None:
 
 
 def _refuse_block(param: str, kind: Any, owner: str, allowed: tuple[str, ...]) -> NoReturn:
-    expected = ", ".join(repr(k) for k in allowed)
-    if kind is None:
-        raise InvalidRequestError(
-            f"Missing required parameter: '{param}'.",
-            param=param,
-            code="missing_required_parameter",
-        )
-    if isinstance(kind, str) and kind in _KNOWN_BLOCKS:
-        raise InvalidRequestError(
-            f"Invalid value for '{param}': {kind!r} blocks cannot appear in {owner} "
-            f"content; expected one of {expected}.",
-            param=param,
-            code="invalid_value",
-        )
-    if isinstance(kind, str) and kind in _UNSUPPORTED_BLOCKS:
-        raise InvalidRequestError(
-            f"Invalid value for '{param}': {kind!r} blocks are not supported by this "
-            f"gateway yet; expected one of {expected}.",
-            param=param,
-            code="unsupported_value",
-        )
-    shown = repr(kind) if isinstance(kind, str) else "a non-string value"
-    raise InvalidRequestError(
-        f"Invalid value for '{param}': {shown} is not a known content block type; "
-        f"expected one of {expected}.",
-        param=param,
-        code="invalid_value",
+    refuse_type(
+        param,
+        kind,
+        "content block",
+        allowed,
+        unsupported=_UNSUPPORTED_BLOCKS,
+        elsewhere=_KNOWN_BLOCKS,
+        owner=owner,
     )
 
 

@@ -9,12 +9,12 @@ unsupported item type itself (``input[2].type``) before msgspec checks the rest.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, NoReturn
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta, Struct
 
-from gateway.api.http._validation import json_type, validate
+from gateway.api.http._validation import json_type, refuse_type, validate
 from gateway.api.openai.chat.protocol import MAX_TOKENS
 from gateway.platform.errors import InvalidRequestError
 
@@ -239,7 +239,9 @@ def check_request(body: dict[str, Any]) -> ResponsesRequest:
         for index, tool in enumerate(tools):
             if isinstance(tool, dict) and tool.get("type") not in _TOOLS:
                 kind = tool.get("type")
-                _refuse_type(f"tools[{index}].type", kind, "tool", _TOOLS, _UNSUPPORTED_TOOLS)
+                refuse_type(
+                    f"tools[{index}].type", kind, "tool", _TOOLS, unsupported=_UNSUPPORTED_TOOLS
+                )
     try:
         return msgspec.convert(checked, ResponsesRequest)
     except msgspec.ValidationError:
@@ -263,33 +265,7 @@ def _tagged_item(item: Any, index: int) -> Any:
         for at, part in enumerate(item["content"]):
             if isinstance(part, dict) and part.get("type") not in _PARTS:
                 where = f"input[{index}].content[{at}].type"
-                _refuse_type(where, part.get("type"), "content part", _PARTS, frozenset())
+                refuse_type(where, part.get("type"), "content part", _PARTS)
     if kind in _ITEMS:
         return item
-    _refuse_type(f"input[{index}].type", kind, "input item", _ITEMS, _UNSUPPORTED_ITEMS)
-
-
-def _refuse_type(
-    param: str, kind: Any, what: str, known: tuple[str, ...], unsupported: frozenset[str]
-) -> NoReturn:
-    expected = ", ".join(repr(k) for k in known)
-    if kind is None:
-        raise InvalidRequestError(
-            f"Missing required parameter: '{param}'.",
-            param=param,
-            code="missing_required_parameter",
-        )
-    if isinstance(kind, str) and kind in unsupported:
-        raise InvalidRequestError(
-            f"Invalid value for '{param}': {what}s of type {kind!r} are not supported by "
-            f"this gateway yet; expected one of {expected}.",
-            param=param,
-            code="unsupported_value",
-        )
-    shown = repr(kind) if isinstance(kind, str) else "a non-string value"
-    raise InvalidRequestError(
-        f"Invalid value for '{param}': {shown} is not a known {what} type; "
-        f"expected one of {expected}.",
-        param=param,
-        code="invalid_value",
-    )
+    refuse_type(f"input[{index}].type", kind, "input item", _ITEMS, unsupported=_UNSUPPORTED_ITEMS)
