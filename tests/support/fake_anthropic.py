@@ -212,6 +212,10 @@ class FakeAnthropic:
         self, request: RecordedRequest, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> bool:
         """Answer one request; False when the connection must not be reused."""
+        if request.method == "POST" and request.path == "/v1/messages/count_tokens":
+            counted = _count_tokens(request)
+            await _send_json(writer, counted[0], counted[1], None)
+            return True
         problem = _validate(request) or _validate_thinking(request.json, self.signatures)
         if problem is not None:
             await _send_json(writer, problem.status, _error_body(problem), problem)
@@ -251,6 +255,22 @@ async def _read_request(reader: asyncio.StreamReader) -> RecordedRequest | None:
             headers[name.strip().lower()] = value.strip()
     body = await reader.readexactly(int(headers.get("content-length", "0")))
     return RecordedRequest(method, path, headers, body)
+
+
+def _count_tokens(request: RecordedRequest) -> tuple[int, dict[str, Any]]:
+    """Anthropic's count_tokens: no ``max_tokens`` or ``stream``; words as tokens, + 3."""
+    body = request.json
+    if request.headers.get("x-api-key") != API_KEY:
+        return 401, {"type": "error", "error": {"type": "authentication_error", "message": "key"}}
+    refused = sorted(set(body) & {"max_tokens", "stream", "temperature", "stop_sequences"})
+    if refused or not isinstance(body.get("messages"), list):
+        problem = f"{refused[0]}: Extra inputs are not permitted" if refused else "messages"
+        return 400, {
+            "type": "error",
+            "error": {"type": "invalid_request_error", "message": problem},
+        }
+    words = len(json.dumps([body.get("system"), body["messages"], body.get("tools")]).split())
+    return 200, {"input_tokens": words + 3}
 
 
 def _validate(request: RecordedRequest) -> ErrorReply | None:

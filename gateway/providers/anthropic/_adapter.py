@@ -84,6 +84,29 @@ class AnthropicProvider:
                 deployment=target.deployment,
             ) from exc
 
+    async def count_tokens(self, target: Target, body: dict[str, Any]) -> int:
+        """The upstream's own count of a chat body's input tokens (``.../count_tokens``)."""
+        request = build_messages_request(
+            body,
+            model=target.upstream_model,
+            default_max_tokens=target.default_max_tokens or self._default_max_tokens,
+            stream=False,
+        )
+        for name in _NOT_COUNTED:
+            request.pop(name, None)
+        response = await self._send(target, request, accept="application/json", count=True)
+        try:
+            raw = await response.read()
+        except HttpError as exc:
+            raise transport_error(exc, target.deployment) from exc
+        counted = _decode(raw)
+        tokens = counted.get("input_tokens") if isinstance(counted, dict) else None
+        if not isinstance(tokens, int) or isinstance(tokens, bool):
+            raise UpstreamProtocolError(
+                "anthropic answered count_tokens without input_tokens", deployment=target.deployment
+            )
+        return tokens
+
     async def stream_chat(
         self, target: Target, body: dict[str, Any]
     ) -> AsyncGenerator[dict[str, Any], None]:
@@ -128,8 +151,12 @@ class AnthropicProvider:
             "anthropic stream ended before message_stop", deployment=target.deployment
         )
 
-    async def _send(self, target: Target, request: dict[str, Any], *, accept: str) -> Response:
+    async def _send(
+        self, target: Target, request: dict[str, Any], *, accept: str, count: bool = False
+    ) -> Response:
         url, path = self._url(target)
+        if count:
+            path += "/count_tokens"
         try:
             response = await self._client.request(
                 "POST",
@@ -165,6 +192,18 @@ class AnthropicProvider:
             headers["x-api-key"] = target.api_key
         headers.update(target.headers)
         return headers
+
+
+# Message settings count_tokens does not take (it counts the input only).
+_NOT_COUNTED = (
+    "max_tokens",
+    "stream",
+    "temperature",
+    "top_p",
+    "top_k",
+    "stop_sequences",
+    "metadata",
+)
 
 
 def _decode(raw: bytes) -> Any:

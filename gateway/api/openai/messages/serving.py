@@ -18,7 +18,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import msgspec
 
@@ -201,10 +201,11 @@ class MessagesServing(OpenAIServing):
 
 
 class CountTokensServing(MessagesServing):
-    """``POST /v1/messages/count_tokens``: the request's input tokens, estimated as quotas do.
+    """``POST /v1/messages/count_tokens``: the request's input tokens.
 
     It goes the way a message would (auth, allowances, tool checks, PII masking) and ends at
-    the count; nothing reaches an upstream and no usage is charged."""
+    the count: an Anthropic deployment counts it itself (its tokenizer, exact); for any other
+    the gateway estimates it as quotas do. No usage is charged."""
 
     def checked_body(self, body: dict[str, Any]) -> dict[str, Any]:
         return {"max_tokens": 1, **body}  # the one field a count does not take
@@ -212,9 +213,18 @@ class CountTokensServing(MessagesServing):
     async def _respond(
         self, call: Call, route: ModelRoute, exchange: Exchange, sent: list[bool]
     ) -> None:
-        tokens = estimate_prompt_tokens(call.body)
+        state = _state(call)
+
+        async def attempt(deployment: Deployment, target: Target) -> int:
+            body = self._upstream(call, deployment, target)
+            provider = self._providers.chat(deployment.kind)
+            if not isinstance(provider, TokenCounter):
+                return estimate_prompt_tokens(body)
+            return await provider.count_tokens(_target(state, deployment, target), body)
+
+        tokens = await self._router.call(route, attempt, call.trace)
         exchange.unwatch()
-        call.overhead_s = time.perf_counter() - call.started
+        call.overhead_s = time.perf_counter() - call.started - call.trace.upstream_s
         sent[0] = True
         await exchange.send_json(200, _encode({"input_tokens": tokens}), self._headers(call))
 
@@ -245,6 +255,13 @@ def _target(state: MessagesState, deployment: Deployment, target: Target) -> Tar
     own = [name.strip() for name in target.headers.get("anthropic-beta", "").split(",")]
     betas = ",".join(dict.fromkeys(name for name in (*own, *state.betas) if name))
     return replace(target, headers={**target.headers, "anthropic-beta": betas})
+
+
+@runtime_checkable
+class TokenCounter(Protocol):
+    """An adapter whose upstream counts a request's input tokens itself (Anthropic)."""
+
+    async def count_tokens(self, target: Target, body: dict[str, Any]) -> int: ...
 
 
 def _state(call: Call) -> MessagesState:

@@ -144,13 +144,26 @@ def test_tool_use_from_an_anthropic_upstream(
 
 
 @pytest.mark.parametrize("model", MODELS)
-def test_count_tokens(claude: anthropic.Anthropic, model: str) -> None:
+def test_count_tokens(
+    claude: anthropic.Anthropic, model: str, fake_a: FakeOpenAI, fake_anthropic: FakeAnthropic
+) -> None:
+    before = (len(fake_a.requests), len(fake_anthropic.requests))
     counted = claude.messages.count_tokens(
         model=model,
         system="be brief",
         messages=[{"role": "user", "content": "one two three four five six"}],
     )
     assert counted.input_tokens > 0
+    if model == "claude":  # Anthropic counts it itself
+        assert len(fake_anthropic.requests) == before[1] + 1
+        assert fake_anthropic.last.path == "/v1/messages/count_tokens"
+        sent = fake_anthropic.last.json
+        assert "max_tokens" not in sent
+        assert "one two three four five six" in json.dumps(sent)
+        words = len(json.dumps([sent.get("system"), sent["messages"], None]).split())
+        assert counted.input_tokens == words + 3  # the fake's count, not an estimate
+    else:  # estimated here: no upstream call at all
+        assert (len(fake_a.requests), len(fake_anthropic.requests)) == before
 
 
 def test_the_key_may_come_as_bearer_too(api_url: str, api_key: str) -> None:
