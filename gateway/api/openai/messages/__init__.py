@@ -48,8 +48,9 @@ COUNT_TOKENS_FAMILY = Family(
     request_model=MessagesRequest,
     serving=CountTokensServing,
     provider_capability="chat",
-    summary="Count the input tokens of a message (estimated)",
-    description='`{"input_tokens": n}`, estimated as quotas estimate prompts.',
+    summary="Count the input tokens of a message",
+    description='`{"input_tokens": n}`: counted by Anthropic deployments, estimated (as quotas '
+    "estimate prompts) for the others.",
     capabilities=Capabilities(pii="chat.completions", tools=True, answer_tokens=False),
     streams=False,
 )
