@@ -53,8 +53,10 @@ def _models(upstream: str) -> dict[str, object]:
             "context_window": 16384,
         }
 
+    # the soak upstream speaks chat completions only: /v1/responses is translated to it
+    chat = {**deployment("fake-chat", "fake-chat"), "responses_api": "translate"}
     return {
-        CHAT_MODEL: {"deployments": [deployment("fake-chat", "fake-chat")]},
+        CHAT_MODEL: {"deployments": [chat]},
         EMBED_MODEL: {
             "type": "embedding",
             "deployments": [deployment("fake-embed", "fake-embed")],

@@ -30,6 +30,8 @@ KINDS: dict[str, int] = {  # kind -> weight in the mix
     "embeddings": 3,
     "search": 3,
     "file_search_chat": 2,
+    "responses": 2,  # stored (the default), so the Postgres writes are soaked too
+    "messages": 2,  # Anthropic's Messages API
     "upload": 1,
 }
 _TOPICS = (
@@ -157,6 +159,19 @@ class Traffic:
         if kind == "search":
             return lambda: self.client.vector_stores.search(
                 vector_store_id=self.store_id, query=topic, max_num_results=5
+            )
+        if kind == "responses":
+            text = f"What does the handbook say about {topic}?"
+            return lambda: self.client.responses.create(
+                model=CHAT_MODEL, input=text, max_output_tokens=64
+            )
+        if kind == "messages":
+            body = {"model": CHAT_MODEL, "max_tokens": 64, "messages": question}
+            return lambda: self.client.post(
+                "/messages",
+                body=body,
+                cast_to=object,
+                options={"headers": {"anthropic-version": "2023-06-01"}},
             )
         if kind == "file_search_chat":
             tool = {"type": "file_search", "vector_store_ids": [self.store_id]}

@@ -23,7 +23,7 @@ from tests.soak._memory import GroupSample, alive
 from tests.soak._report import growth_rows, latency_rows, slope_per_hour, verdict
 
 REPO = Path(__file__).resolve().parents[2]
-FAST_MIX = "chat,chat_stream,embeddings,search,file_search_chat"
+FAST_MIX = "chat,chat_stream,embeddings,search,file_search_chat,responses,messages"
 STACK = ("supervisor", "gateway", "worker", "postgres", "redis")
 
 
