@@ -9,12 +9,14 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from gateway.entry.runtime import EmbeddedPostgres
 from ingestion.db import migrate
 from tests.support.fake_openai import FakeOpenAI
-from tests.support.services import PostgresForTests
+from tests.support.services import PostgresForTests, RedisForTests
 
 UPSTREAM_KEY_ENV = "FAULTS_UPSTREAM_KEY"
 
@@ -55,4 +57,34 @@ def models_env(upstream: FakeOpenAI) -> dict[str, str]:
     return {
         UPSTREAM_KEY_ENV: "sk-upstream-faults-" + "f" * 20,
         "RAGWAY_PROVIDERS__MODELS": json.dumps(models),
+    }
+
+
+@pytest.fixture
+def own_postgres(tmp_path: Path) -> Iterator[EmbeddedPostgres]:
+    """A Postgres of the test's own, which it may stop, freeze or restart."""
+    server = EmbeddedPostgres(tmp_path / "postgres")
+    yield server
+    server.stop()
+
+
+def process_env(
+    *,
+    database_url: str,
+    redis: RedisForTests,
+    upstream: FakeOpenAI,
+    config: Path,
+    tmp_path: Path,
+    name: str,
+) -> dict[str, str]:
+    """The environment of a gateway (or worker) process on ``database_url`` with the chat
+    models of ``upstream``, under a key prefix and broker namespace of its own (``name``)."""
+    return {
+        **models_env(upstream),
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis.url,
+        "RAGWAY_CONFIG": str(config),
+        "RAGWAY_REDIS__KEY_PREFIX": f"{redis.key_prefix}{name}:",
+        "RAGWAY_WORKER__NAMESPACE": f"{redis.namespace}-{name}",
+        "RAGWAY_DATA_DIR": str(tmp_path / "data"),
     }

@@ -9,14 +9,12 @@ timeout, and once the server runs again everything answers 200 with no restart.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 
 from gateway.entry.runtime import EmbeddedPostgres
-from tests.hardening.faults.conftest import models_env
+from tests.hardening.faults.conftest import process_env
 from tests.hardening.faults.freeze import frozen
 from tests.hardening.faults.stack import write_config
 from tests.support.fake_openai import FakeOpenAI
@@ -26,13 +24,6 @@ from tests.support.services import RedisForTests
 
 ACQUIRE_TIMEOUT_S = 1.5
 READINESS_TIMEOUT_S = 2.0  # gateway/entry/app.py's ReadinessService
-
-
-@pytest.fixture
-def own_postgres(tmp_path: Path) -> Iterator[EmbeddedPostgres]:
-    server = EmbeddedPostgres(tmp_path / "postgres")
-    yield server
-    server.stop()
 
 
 def timed(request: httpx.Request) -> tuple[float, httpx.Response]:
@@ -59,13 +50,14 @@ def test_a_frozen_postgres_gets_503_within_the_bounds_and_recovers(
     }
     config = write_config(tmp_path / "ragway.json", embedder=embed_upstream, database=database)
     env = {
-        **models_env(fault_upstream),
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_service.url,
-        "RAGWAY_CONFIG": str(config),
-        "RAGWAY_REDIS__KEY_PREFIX": f"{redis_service.key_prefix}pgfreeze:",
-        "RAGWAY_WORKER__NAMESPACE": f"{redis_service.namespace}-pgfreeze",
-        "RAGWAY_DATA_DIR": str(tmp_path / "data"),
+        **process_env(
+            database_url=database_url,
+            redis=redis_service,
+            upstream=fault_upstream,
+            config=config,
+            tmp_path=tmp_path,
+            name="pgfreeze",
+        ),
     }
     with GatewayProcess(env, tmp_path / "gateway.log") as gateway:
         _, admin = insert_key(database_url, "freeze-admin")

@@ -13,29 +13,20 @@ from __future__ import annotations
 import secrets
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import psycopg
-import pytest
 from openai import OpenAI
 
 from gateway.entry.runtime import EmbeddedPostgres
-from tests.hardening.faults.conftest import models_env
+from tests.hardening.faults.conftest import process_env
 from tests.hardening.faults.stack import chunks_of, write_config
 from tests.support.fake_openai import FakeOpenAI
 from tests.support.net import free_port, wait_until
 from tests.support.processes import GatewayProcess, insert_key
 from tests.support.servers import start_process
 from tests.support.services import RedisForTests
-
-
-@pytest.fixture
-def own_postgres(tmp_path: Path) -> Iterator[EmbeddedPostgres]:
-    server = EmbeddedPostgres(tmp_path / "postgres")
-    yield server
-    server.stop()
 
 
 def readyz(url: str) -> httpx.Response:
@@ -84,13 +75,14 @@ def test_postgres_restart_readiness_usage_and_ingestion(
     )
     worker_metrics = free_port()
     env = {
-        **models_env(fault_upstream),
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_service.url,
-        "RAGWAY_CONFIG": str(config),
-        "RAGWAY_REDIS__KEY_PREFIX": f"{redis_service.key_prefix}pgfault:",
-        "RAGWAY_WORKER__NAMESPACE": f"{redis_service.namespace}-pgfault",
-        "RAGWAY_DATA_DIR": str(tmp_path / "data"),
+        **process_env(
+            database_url=database_url,
+            redis=redis_service,
+            upstream=fault_upstream,
+            config=config,
+            tmp_path=tmp_path,
+            name="pgfault",
+        ),
         "RAGWAY_LOGGING__LEVEL": "INFO",
         "RAGWAY_INGESTION__METRICS_PORT": str(worker_metrics),
     }

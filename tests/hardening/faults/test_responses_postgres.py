@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from gateway.entry.runtime import EmbeddedPostgres
-from tests.hardening.faults.conftest import models_env
+from tests.hardening.faults.conftest import process_env
 from tests.hardening.faults.freeze import frozen
 from tests.hardening.faults.stack import write_config
 from tests.support.fake_openai import FakeOpenAI
@@ -29,13 +27,6 @@ from tests.support.processes import GatewayProcess, insert_key
 from tests.support.services import RedisForTests
 
 ACQUIRE_TIMEOUT_S = 1.5
-
-
-@pytest.fixture
-def own_postgres(tmp_path: Path) -> Iterator[EmbeddedPostgres]:
-    server = EmbeddedPostgres(tmp_path / "postgres")
-    yield server
-    server.stop()
 
 
 def _post(url: str, key: str, body: dict[str, Any]) -> tuple[float, httpx.Response]:
@@ -69,13 +60,14 @@ def test_stored_responses_fail_honestly_while_postgres_is_frozen_and_recover(
     }
     config = write_config(tmp_path / "ragway.json", embedder=embed_upstream, database=database)
     env = {
-        **models_env(fault_upstream),
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_service.url,
-        "RAGWAY_CONFIG": str(config),
-        "RAGWAY_REDIS__KEY_PREFIX": f"{redis_service.key_prefix}respfreeze:",
-        "RAGWAY_WORKER__NAMESPACE": f"{redis_service.namespace}-respfreeze",
-        "RAGWAY_DATA_DIR": str(tmp_path / "data"),
+        **process_env(
+            database_url=database_url,
+            redis=redis_service,
+            upstream=fault_upstream,
+            config=config,
+            tmp_path=tmp_path,
+            name="respfreeze",
+        ),
     }
     with GatewayProcess(env, tmp_path / "gateway.log") as gateway:
         _, key = insert_key(database_url, "resp-freeze")
