@@ -16,9 +16,11 @@ and ``_UNSUPPORTED`` (refused while set).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any, Literal
 
+from gateway.api.openai.responses._response import new_id
 from gateway.api.openai.responses.protocol import (
     FileSearchCallItem,
     FileSearchTool,
@@ -36,7 +38,7 @@ from gateway.api.openai.responses.protocol import (
 )
 from gateway.platform.errors import InvalidRequestError
 
-__all__ = ["chat_request"]
+__all__ = ["RESULTS", "chat_request", "input_items", "native_passthrough"]
 
 Message = dict[str, Any]
 
@@ -307,3 +309,77 @@ def _invalid(what: str, param: str | None) -> InvalidRequestError:
     return InvalidRequestError(
         f"Invalid value for {where}: {what}.", param=param, code="invalid_value"
     )
+
+
+# ``reasoning`` settings a native upstream is given (chat upstreams get
+# ``reasoning_effort``): settings words only, so no free text passes the PII step by this way.
+# Every other field the gateway does not know travels in the chat body, through the PII step.
+_REASONING = ("effort", "summary", "generate_summary")
+_SETTING_WORD = re.compile(r"[a-z][a-z_]{0,31}")
+_INCLUDE = re.compile(r"[a-z][a-z_]{0,31}(?:\.[a-z][a-z_]{0,31}){0,4}")
+RESULTS = "file_search_call.results"
+
+
+def native_passthrough(body: dict[str, Any], request: ResponsesRequest) -> dict[str, Any]:
+    """The Responses-only settings a native upstream gets beside the converted chat body:
+    ``reasoning`` and ``include`` (names only, so no free text passes the PII step this way;
+    ``file_search_call.results`` is the gateway's own)."""
+    passthrough = _reasoning(body)
+    include = [name for name in request.include or () if name != RESULTS]
+    for index, name in enumerate(include):  # forwarded to native upstreams as they are
+        if not _INCLUDE.fullmatch(name):
+            raise InvalidRequestError(
+                f"Invalid value for 'include[{index}]': expected a name such as "
+                "'message.output_text.logprobs'.",
+                param=f"include[{index}]",
+                code="invalid_value",
+            )
+    if include:
+        passthrough["include"] = include
+    return passthrough
+
+
+def _reasoning(body: dict[str, Any]) -> dict[str, Any]:
+    """The Responses-only settings a native upstream gets beside the converted chat body."""
+    reasoning = body.get("reasoning")
+    if not isinstance(reasoning, dict):
+        return {}
+    kept = {}
+    for name in _REASONING:
+        value = reasoning.get(name)
+        if value is None:
+            continue
+        if not isinstance(value, str) or not _SETTING_WORD.fullmatch(value):
+            raise InvalidRequestError(
+                f"Invalid value for 'reasoning.{name}': expected a setting such as 'low'.",
+                param=f"reasoning.{name}",
+                code="invalid_value",
+            )
+        kept[name] = value
+    return {"reasoning": kept} if kept else {}
+
+
+def input_items(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """This request's input as stored items: typed, with ids, message content as parts."""
+    raw = body.get("input")
+    if isinstance(raw, str):
+        raw = [{"type": "message", "role": "user", "content": raw}]
+    items: list[dict[str, Any]] = []
+    for entry in raw or ():
+        item = dict(entry)
+        kind = item.setdefault("type", "message")
+        if kind == "message":
+            content = item.get("content")
+            if isinstance(content, str):
+                part = "output_text" if item.get("role") == "assistant" else "input_text"
+                item["content"] = [{"type": part, "text": content}]
+                if part == "output_text":
+                    item["content"][0]["annotations"] = []
+            item.setdefault("status", "completed")
+        if not isinstance(item.get("id"), str):
+            item["id"] = new_id(_PREFIXES.get(kind, "item"))
+        items.append(item)
+    return items
+
+
+_PREFIXES = {"message": "msg", "function_call": "fc", "function_call_output": "fco"}

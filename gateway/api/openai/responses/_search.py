@@ -12,7 +12,7 @@ the store ids never reach an upstream. Markers like ``[2]`` in the answer become
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +28,15 @@ from gateway.policy.retrieval import (
 )
 from ingestion.search import SearchHit
 
-__all__ = ["SEARCH_FUNCTION", "FileSearchRun", "search_tool"]
+__all__ = [
+    "SEARCH_FUNCTION",
+    "FileSearchRun",
+    "StreamedSearches",
+    "annotate_output",
+    "client_calls",
+    "search_tool",
+    "take_searches",
+]
 
 SEARCH_FUNCTION = "file_search"
 MAX_QUERIES = 5
@@ -167,3 +175,123 @@ async def _tool_result(call: Call, sources: Sequence[Source]) -> str:
     if call.protect_texts is not None:
         texts = await call.protect_texts(texts)
     return "\n\n".join(texts)
+
+
+class StreamedSearches:
+    """The model's calls of the search function in one stream, taken out of its chunks.
+
+    Their deltas never reach the hooks or the client; the text of the same model call is
+    kept as the upstream sent it (masked), for the conversation the model sees next."""
+
+    def __init__(self) -> None:
+        self._indexes: dict[int, list[str]] = {}  # tool-call index -> [call id, arguments...]
+        self._text: list[str] = []
+        self.client_calls = False
+
+    @property
+    def calls(self) -> list[tuple[str, str]]:
+        return [(parts[0], "".join(parts[1:])) for parts in self._indexes.values()]
+
+    def take(self, chunk: dict[str, Any]) -> None:
+        for choice in chunk.get("choices") or ():
+            if not isinstance(choice, dict) or choice.get("index", 0) != 0:
+                continue
+            delta = choice.get("delta")
+            if not isinstance(delta, dict):
+                continue
+            if isinstance(delta.get("content"), str):
+                self._text.append(delta["content"])
+            calls = delta.get("tool_calls")
+            if not isinstance(calls, list):
+                continue
+            kept = []
+            for call in calls:
+                if not isinstance(call, dict):
+                    kept.append(call)
+                    continue
+                index = call.get("index", 0)
+                function = call.get("function") or {}
+                if index not in self._indexes and function.get("name") == SEARCH_FUNCTION:
+                    self._indexes[index] = [call.get("id") or new_id("call")]
+                if index in self._indexes:
+                    arguments = function.get("arguments")
+                    if isinstance(arguments, str):
+                        self._indexes[index].append(arguments)
+                else:
+                    self.client_calls = True
+                    kept.append(call)
+            if kept:
+                delta["tool_calls"] = kept
+            else:
+                del delta["tool_calls"]
+
+    def assistant(self) -> dict[str, Any]:
+        """The model's turn as the upstream saw it: its text and its search calls."""
+        return {
+            "role": "assistant",
+            "content": "".join(self._text) or None,
+            "tool_calls": [
+                {
+                    "id": call_id,
+                    "type": "function",
+                    "function": {"name": SEARCH_FUNCTION, "arguments": arguments},
+                }
+                for call_id, arguments in self.calls
+            ],
+        }
+
+
+def take_searches(completion: dict[str, Any]) -> tuple[list[tuple[str, str]], dict[str, Any]]:
+    """The completion's calls of the search function, taken out of it, and the model's turn
+    as the upstream saw it (masked: copied before the response hooks restore it)."""
+    choices = completion.get("choices") or []
+    choice = choices[0] if choices and isinstance(choices[0], dict) else {}
+    message = choice.get("message")
+    if not isinstance(message, dict):
+        return [], {}
+    searches: list[tuple[str, str]] = []
+    kept: list[Any] = []
+    internal: list[dict[str, Any]] = []
+    for call in message.get("tool_calls") or ():
+        function = call.get("function") if isinstance(call, dict) else None
+        if isinstance(function, dict) and function.get("name") == SEARCH_FUNCTION:
+            call_id = call.get("id") or new_id("call")
+            arguments = function.get("arguments")
+            arguments = arguments if isinstance(arguments, str) else ""
+            searches.append((call_id, arguments))
+            internal.append(
+                {
+                    "id": call_id,
+                    "type": "function",
+                    "function": {"name": SEARCH_FUNCTION, "arguments": arguments},
+                }
+            )
+        else:
+            kept.append(call)
+    if not searches:
+        return [], {}
+    assistant = {"role": "assistant", "content": message.get("content"), "tool_calls": internal}
+    if kept:
+        message["tool_calls"] = kept
+    else:
+        message.pop("tool_calls", None)
+        if choice.get("finish_reason") == "tool_calls":
+            choice["finish_reason"] = "stop"
+    return searches, assistant
+
+
+def client_calls(completion: dict[str, Any]) -> bool:
+    choices = completion.get("choices") or []
+    message = choices[0].get("message") if choices and isinstance(choices[0], dict) else None
+    return isinstance(message, dict) and bool(message.get("tool_calls"))
+
+
+def annotate_output(
+    output: list[dict[str, Any]], annotations: Callable[[str], list[dict[str, Any]]]
+) -> None:
+    for item in output:
+        if item.get("type") != "message":
+            continue
+        for part in item.get("content") or ():
+            if part.get("type") == "output_text":
+                part["annotations"] = annotations(part.get("text") or "")

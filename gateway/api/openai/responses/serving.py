@@ -16,9 +16,8 @@ input items are kept in Postgres for ``GET``, ``input_items`` and later turns.
 
 from __future__ import annotations
 
-import re
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,7 +38,12 @@ from gateway.api.openai.responses._native import (
     chat_from_response,
     responses_body,
 )
-from gateway.api.openai.responses._request import chat_request
+from gateway.api.openai.responses._request import (
+    RESULTS,
+    chat_request,
+    input_items,
+    native_passthrough,
+)
 from gateway.api.openai.responses._response import (
     ResponseContext,
     finish_reason,
@@ -47,7 +51,15 @@ from gateway.api.openai.responses._response import (
     new_id,
     output_from_chat,
 )
-from gateway.api.openai.responses._search import SEARCH_FUNCTION, FileSearchRun, search_tool
+from gateway.api.openai.responses._search import (
+    SEARCH_FUNCTION,
+    FileSearchRun,
+    StreamedSearches,
+    annotate_output,
+    client_calls,
+    search_tool,
+    take_searches,
+)
 from gateway.api.openai.responses._store import ResponseStore
 from gateway.api.openai.responses._stream import Event, ResponseStream, sse_event
 from gateway.api.openai.responses.protocol import (
@@ -71,13 +83,6 @@ __all__ = ["ResponsesBackend", "ResponsesServing", "ResponsesState", "state_of"]
 
 _encode = msgspec.json.Encoder().encode
 _SSE = b"text/event-stream"
-_RESULTS = "file_search_call.results"
-# ``reasoning`` settings a native upstream is given (chat upstreams get
-# ``reasoning_effort``): settings words only, so no free text passes the PII step by this way.
-# Every other field the gateway does not know travels in the chat body, through the PII step.
-_REASONING = ("effort", "summary", "generate_summary")
-_SETTING_WORD = re.compile(r"[a-z][a-z_]{0,31}")
-_INCLUDE = re.compile(r"[a-z][a-z_]{0,31}(?:\.[a-z][a-z_]{0,31}){0,4}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,18 +172,7 @@ class ResponsesServing(OpenAIServing):
                 param="tool_choice",
             )
         call.body = chat_request(request, body, history=history)
-        include = [name for name in request.include or () if name != _RESULTS]
-        for index, name in enumerate(include):  # forwarded to native upstreams as they are
-            if not _INCLUDE.fullmatch(name):
-                raise InvalidRequestError(
-                    f"Invalid value for 'include[{index}]': expected a name such as "
-                    "'message.output_text.logprobs'.",
-                    param=f"include[{index}]",
-                    code="invalid_value",
-                )
-        passthrough = _passthrough(body)
-        if include:
-            passthrough["include"] = include
+        passthrough = native_passthrough(body, request)
         limit = body.get("max_tool_calls")
         searches = backend.settings.max_file_searches
         if isinstance(limit, int) and not isinstance(limit, bool) and limit >= 0:
@@ -187,7 +181,7 @@ class ResponsesServing(OpenAIServing):
             ResponsesState(
                 request=request,
                 context=ResponseContext(request, body),
-                input_items=_input_items(body),
+                input_items=input_items(body),
                 passthrough=passthrough,
                 store=request.store is not False,
                 file_search=run,
@@ -219,7 +213,7 @@ class ResponsesServing(OpenAIServing):
         return FileSearchRun(
             tool=tool,
             search=backend.search,
-            include_results=_RESULTS in (request.include or ()),
+            include_results=RESULTS in (request.include or ()),
         )
 
     # -- one model call ---------------------------------------------------------------
@@ -290,7 +284,7 @@ class ResponsesServing(OpenAIServing):
         while True:
             completion = await self._router.call(route, attempt, call.trace)
             state.count(call, completion.get("usage"))
-            searches, assistant = _take_searches(completion)
+            searches, assistant = take_searches(completion)
             await self._pipeline.check_response(call, completion)
             output += output_from_chat(completion)
             if not self._searches_go_on(state, searches, completion):
@@ -301,7 +295,7 @@ class ResponsesServing(OpenAIServing):
                 output.append(item)
         run = state.file_search
         if run is not None:
-            _annotate(output, run.annotations)
+            annotate_output(output, run.annotations)
         reason = incomplete_reason(finish_reason(completion))
         response = state.context.response(
             status="incomplete" if reason else "completed",
@@ -328,7 +322,7 @@ class ResponsesServing(OpenAIServing):
             return False
         if _rounds(state) >= state.max_searches:
             return False
-        return not _client_calls(completion)  # the client's functions come first
+        return not client_calls(completion)  # the client's functions come first
 
     async def _search(
         self, call: Call, state: ResponsesState, call_id: str, arguments: str
@@ -373,7 +367,7 @@ class ResponsesServing(OpenAIServing):
             call.first_byte_s = time.perf_counter() - call.started
             await _send(exchange, stream.start())
             while True:
-                searches = _StreamedSearches()
+                searches = StreamedSearches()
                 try:
                     chunk: dict[str, Any] | None = first
                     while chunk is not None:
@@ -423,76 +417,12 @@ class ResponsesServing(OpenAIServing):
         exchange.unwatch()
         await exchange.end_stream(b"".join(map(sse_event, events)))
 
-    def _stream_searches_go_on(self, state: ResponsesState, searches: _StreamedSearches) -> bool:
+    def _stream_searches_go_on(self, state: ResponsesState, searches: StreamedSearches) -> bool:
         if not searches.calls or state.file_search is None:
             return False
         if _rounds(state) >= state.max_searches:
             return False
         return not searches.client_calls
-
-
-class _StreamedSearches:
-    """The model's calls of the search function in one stream, taken out of its chunks.
-
-    Their deltas never reach the hooks or the client; the text of the same model call is
-    kept as the upstream sent it (masked), for the conversation the model sees next."""
-
-    def __init__(self) -> None:
-        self._indexes: dict[int, list[str]] = {}  # tool-call index -> [call id, arguments...]
-        self._text: list[str] = []
-        self.client_calls = False
-
-    @property
-    def calls(self) -> list[tuple[str, str]]:
-        return [(parts[0], "".join(parts[1:])) for parts in self._indexes.values()]
-
-    def take(self, chunk: dict[str, Any]) -> None:
-        for choice in chunk.get("choices") or ():
-            if not isinstance(choice, dict) or choice.get("index", 0) != 0:
-                continue
-            delta = choice.get("delta")
-            if not isinstance(delta, dict):
-                continue
-            if isinstance(delta.get("content"), str):
-                self._text.append(delta["content"])
-            calls = delta.get("tool_calls")
-            if not isinstance(calls, list):
-                continue
-            kept = []
-            for call in calls:
-                if not isinstance(call, dict):
-                    kept.append(call)
-                    continue
-                index = call.get("index", 0)
-                function = call.get("function") or {}
-                if index not in self._indexes and function.get("name") == SEARCH_FUNCTION:
-                    self._indexes[index] = [call.get("id") or new_id("call")]
-                if index in self._indexes:
-                    arguments = function.get("arguments")
-                    if isinstance(arguments, str):
-                        self._indexes[index].append(arguments)
-                else:
-                    self.client_calls = True
-                    kept.append(call)
-            if kept:
-                delta["tool_calls"] = kept
-            else:
-                del delta["tool_calls"]
-
-    def assistant(self) -> dict[str, Any]:
-        """The model's turn as the upstream saw it: its text and its search calls."""
-        return {
-            "role": "assistant",
-            "content": "".join(self._text) or None,
-            "tool_calls": [
-                {
-                    "id": call_id,
-                    "type": "function",
-                    "function": {"name": SEARCH_FUNCTION, "arguments": arguments},
-                }
-                for call_id, arguments in self.calls
-            ],
-        }
 
 
 def _count_chunk(state: ResponsesState, call: Call, chunk: dict[str, Any]) -> None:
@@ -501,65 +431,9 @@ def _count_chunk(state: ResponsesState, call: Call, chunk: dict[str, Any]) -> No
         state.count(call, usage)
 
 
-def _take_searches(completion: dict[str, Any]) -> tuple[list[tuple[str, str]], dict[str, Any]]:
-    """The completion's calls of the search function, taken out of it, and the model's turn
-    as the upstream saw it (masked: copied before the response hooks restore it)."""
-    choices = completion.get("choices") or []
-    choice = choices[0] if choices and isinstance(choices[0], dict) else {}
-    message = choice.get("message")
-    if not isinstance(message, dict):
-        return [], {}
-    searches: list[tuple[str, str]] = []
-    kept: list[Any] = []
-    internal: list[dict[str, Any]] = []
-    for call in message.get("tool_calls") or ():
-        function = call.get("function") if isinstance(call, dict) else None
-        if isinstance(function, dict) and function.get("name") == SEARCH_FUNCTION:
-            call_id = call.get("id") or new_id("call")
-            arguments = function.get("arguments")
-            arguments = arguments if isinstance(arguments, str) else ""
-            searches.append((call_id, arguments))
-            internal.append(
-                {
-                    "id": call_id,
-                    "type": "function",
-                    "function": {"name": SEARCH_FUNCTION, "arguments": arguments},
-                }
-            )
-        else:
-            kept.append(call)
-    if not searches:
-        return [], {}
-    assistant = {"role": "assistant", "content": message.get("content"), "tool_calls": internal}
-    if kept:
-        message["tool_calls"] = kept
-    else:
-        message.pop("tool_calls", None)
-        if choice.get("finish_reason") == "tool_calls":
-            choice["finish_reason"] = "stop"
-    return searches, assistant
-
-
-def _client_calls(completion: dict[str, Any]) -> bool:
-    choices = completion.get("choices") or []
-    message = choices[0].get("message") if choices and isinstance(choices[0], dict) else None
-    return isinstance(message, dict) and bool(message.get("tool_calls"))
-
-
 def _rounds(state: ResponsesState) -> int:
     """Model calls that searched so far (one assistant turn each)."""
     return sum(1 for message in state.extra if message.get("role") == "assistant")
-
-
-def _annotate(
-    output: list[dict[str, Any]], annotations: Callable[[str], list[dict[str, Any]]]
-) -> None:
-    for item in output:
-        if item.get("type") != "message":
-            continue
-        for part in item.get("content") or ():
-            if part.get("type") == "output_text":
-                part["annotations"] = annotations(part.get("text") or "")
 
 
 def state_of(call: Call) -> ResponsesState:
@@ -592,52 +466,6 @@ def _code(error: GatewayError) -> str:
     if 400 <= error.status_code < 500:
         return "invalid_prompt"
     return "server_error"
-
-
-def _passthrough(body: dict[str, Any]) -> dict[str, Any]:
-    """The Responses-only settings a native upstream gets beside the converted chat body."""
-    reasoning = body.get("reasoning")
-    if not isinstance(reasoning, dict):
-        return {}
-    kept = {}
-    for name in _REASONING:
-        value = reasoning.get(name)
-        if value is None:
-            continue
-        if not isinstance(value, str) or not _SETTING_WORD.fullmatch(value):
-            raise InvalidRequestError(
-                f"Invalid value for 'reasoning.{name}': expected a setting such as 'low'.",
-                param=f"reasoning.{name}",
-                code="invalid_value",
-            )
-        kept[name] = value
-    return {"reasoning": kept} if kept else {}
-
-
-def _input_items(body: dict[str, Any]) -> list[dict[str, Any]]:
-    """This request's input as stored items: typed, with ids, message content as parts."""
-    raw = body.get("input")
-    if isinstance(raw, str):
-        raw = [{"type": "message", "role": "user", "content": raw}]
-    items: list[dict[str, Any]] = []
-    for entry in raw or ():
-        item = dict(entry)
-        kind = item.setdefault("type", "message")
-        if kind == "message":
-            content = item.get("content")
-            if isinstance(content, str):
-                part = "output_text" if item.get("role") == "assistant" else "input_text"
-                item["content"] = [{"type": part, "text": content}]
-                if part == "output_text":
-                    item["content"][0]["annotations"] = []
-            item.setdefault("status", "completed")
-        if not isinstance(item.get("id"), str):
-            item["id"] = new_id(_PREFIXES.get(kind, "item"))
-        items.append(item)
-    return items
-
-
-_PREFIXES = {"message": "msg", "function_call": "fc", "function_call_output": "fco"}
 
 
 def _int(value: Any) -> int:
