@@ -16,7 +16,7 @@ PIP_COMPILE = CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --ex
 	--no-emit-index-url --no-emit-find-links --output-file $(LOCK) pyproject.toml
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test lint typecheck imports pytest bench soak clean lock upgrade
+.PHONY: help venv run test lint typecheck imports pytest browser bench soak clean lock upgrade
 
 help:
 	@echo "make run    - set up .venv if missing and run gateway + worker (+ embedded Postgres/Redis)"
@@ -48,7 +48,12 @@ typecheck: $(STAMP)
 imports: $(STAMP)
 	$(BIN)/lint-imports
 
-pytest: $(STAMP)
+# The console's browser tests drive Debian's chromium through Playwright (never a download).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { echo "installing chromium (Debian) for the console tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
+
+pytest: $(STAMP) browser
 	$(BIN)/pytest
 
 test: lint typecheck imports pytest

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from configs._console import ConsoleSettings
 from configs._inference import (
     CpuServerSettings,
     EmbedderSettings,
@@ -65,6 +66,7 @@ __all__ = [
     "AzureDeploymentSettings",
     "BaseDeploymentSettings",
     "ChunkingSettings",
+    "ConsoleSettings",
     "CpuServerSettings",
     "DatabaseSettings",
     "DeploymentSettings",

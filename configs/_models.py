@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr
 
+from configs._console import ConsoleSettings
 from configs._inference import InferenceSettings
 from configs._ingestion import IngestionSettings
 from configs._pii import PiiSettings
@@ -170,3 +171,4 @@ class Settings(Strict):
     providers: ProvidersSettings = ProvidersSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
     responses: ResponsesSettings = ResponsesSettings()
+    console: ConsoleSettings = ConsoleSettings()

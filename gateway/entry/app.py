@@ -23,12 +23,14 @@ from gateway.api import (
 )
 from gateway.api.admin import admin_route_handlers
 from gateway.api.collections import collection_route_handlers
+from gateway.api.console import ConsoleServices, SessionStore, console_router, template_config
 from gateway.api.health import HealthController, PostgresCheck, ReadinessService, RedisCheck
 from gateway.api.metrics import MetricsController
 from gateway.api.openai.responses.controller import ResponsesController
 from gateway.entry.compose import Gateway
 from gateway.platform.errors import exception_handlers
 from gateway.platform.urls import require_urls
+from gateway.policy.audit import AuditStore
 from gateway.policy.auth import principal_dependency
 from ingestion.db import migrate_when_ready
 
@@ -80,6 +82,8 @@ def create_app(
             ],
             timeout_s=readiness_s,
         )
+        if settings.console.enabled:
+            app.state.console = _console_services(settings, gateway, app.state.readiness)
         # What start-up built (~500k objects: modules, recognizers, routes) lives as long as
         # the process: frozen, the cyclic GC stops rescanning it -- a full collection of it
         # costs ~0.2-0.3 s of CPU, a latency spike for every request in flight.
@@ -90,6 +94,7 @@ def create_app(
         finally:
             await gateway.close()
 
+    console = [console_router()] if settings.console.enabled else []
     return GatewayLitestar(
         route_handlers=[
             HealthController,
@@ -98,7 +103,9 @@ def create_app(
             ResponsesController,
             *admin_route_handlers(),
             *collection_route_handlers(),
+            *console,
         ],
+        template_config=template_config() if console else None,
         dependencies={
             "readiness": Provide(_readiness, sync_to_thread=False),
             "principal": principal_dependency(),
@@ -109,6 +116,27 @@ def create_app(
         request_class=GatewayRequest,
         logging_config=None,  # configs.configure_logging owns logging
         openapi_config=OpenAPIConfig(title="ragway", version="0.1.0", path="/openapi"),
+    )
+
+
+def _console_services(
+    settings: Settings, gateway: Gateway, readiness: ReadinessService
+) -> ConsoleServices:
+    resources = gateway.resources
+    return ConsoleServices(
+        settings=settings,
+        sessions=SessionStore(
+            resources.redis, settings.console, key_prefix=settings.redis.key_prefix
+        ),
+        authenticator=gateway.authenticator,
+        keys=gateway.keys,
+        usage=gateway.usage_report,
+        audit=AuditStore(resources.pool),
+        collections=gateway.collections,
+        readiness=readiness,
+        queue=gateway.queue,
+        pool=resources.pool,
+        redis=resources.redis,
     )
 
 

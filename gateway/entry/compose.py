@@ -92,6 +92,7 @@ class Gateway:
     api: ApiServices
     collections: CollectionServices
     responses: ResponseStore  # stored /v1/responses responses
+    queue: IngestionQueue  # the ingestion queue (the console shows its depth)
     _closer: AsyncExitStack
 
     @classmethod
@@ -223,6 +224,7 @@ class Gateway:
             api=api,
             collections=collections,
             responses=responses,
+            queue=queue,
             _closer=closer,
         )
 

@@ -1,0 +1,142 @@
+"""Signing in and out, sessions, CSRF and the console's security headers, in a real browser
+and over raw HTTP (as an attacker would send it)."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import psycopg
+from playwright.sync_api import Page, expect
+
+from tests.gateway.console.conftest import ConsoleKeys, add_key, sign_in
+
+
+def _session(base_url: str, secret: str) -> httpx.Client:
+    """An HTTP client signed in through the form, holding the session cookie."""
+    client = httpx.Client(base_url=base_url, follow_redirects=False, timeout=10)
+    form = client.get("/console/login")
+    token = form.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    done = client.post("/console/login", data={"csrf_token": token, "api_key": secret})
+    assert done.status_code == 303, done.text
+    return client
+
+
+def test_sign_in_and_out(page: Page, console_keys: ConsoleKeys, shot: object) -> None:
+    page.goto("/console/")
+    expect(page).to_have_url(re.compile(r"/console/login"))
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    sign_in(page, console_keys.admin)
+    expect(page.get_by_role("navigation", name="Console sections")).to_be_visible()
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_text("You are signed out.")).to_be_visible()
+    page.goto("/console/")
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+
+
+def test_a_wrong_key_is_refused_without_saying_why(page: Page) -> None:
+    page.goto("/console/login")
+    page.get_by_label("API key").fill("sk-rgw-not-a-real-key")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert").last).to_contain_text("not valid")
+    expect(page.get_by_role("navigation", name="Console sections")).to_have_count(0)
+
+
+def test_the_session_cookie_is_http_only_and_strict(
+    console_url: str, console_keys: ConsoleKeys
+) -> None:
+    client = httpx.Client(base_url=console_url, follow_redirects=False, timeout=10)
+    form = client.get("/console/login")
+    token = form.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    done = client.post(
+        "/console/login", data={"csrf_token": token, "api_key": console_keys.member.secret}
+    )
+    cookies = [v for k, v in done.headers.multi_items() if k == "set-cookie"]
+    session = next(c for c in cookies if c.startswith("ragway_console="))
+    lowered = session.lower()
+    assert "httponly" in lowered
+    assert "samesite=strict" in lowered
+    assert "path=/console" in lowered
+    assert console_keys.member.secret not in session
+
+
+def test_a_change_without_the_csrf_token_is_refused(
+    console_url: str, console_keys: ConsoleKeys
+) -> None:
+    client = _session(console_url, console_keys.member.secret)
+    assert client.get("/console/").status_code == 200
+    refused = client.post("/console/logout")
+    assert refused.status_code == 403
+    assert "security token" in refused.text
+    wrong = client.post("/console/logout", headers={"x-csrf-token": "guess"})
+    assert wrong.status_code == 403
+    assert client.get("/console/").status_code == 200  # still signed in
+
+
+def test_a_change_from_another_site_is_refused(console_url: str, console_keys: ConsoleKeys) -> None:
+    client = _session(console_url, console_keys.member.secret)
+    page = client.get("/console/").text
+    csrf = page.split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
+    refused = client.post(
+        "/console/logout",
+        headers={"x-csrf-token": csrf, "origin": "https://evil.example"},
+    )
+    assert refused.status_code == 403
+    signed_out = client.post("/console/logout", headers={"x-csrf-token": csrf})
+    assert signed_out.status_code == 303
+    assert client.get("/console/").status_code == 303
+
+
+def test_sign_in_needs_the_form_token(console_url: str, console_keys: ConsoleKeys) -> None:
+    client = httpx.Client(base_url=console_url, follow_redirects=False, timeout=10)
+    refused = client.post(
+        "/console/login", data={"csrf_token": "x", "api_key": console_keys.admin.secret}
+    )
+    assert refused.status_code == 403
+    assert "ragway_console=" not in refused.headers.get("set-cookie", "")
+
+
+def test_revoking_a_key_ends_its_sessions(console_url: str, database_url: str) -> None:
+    key = add_key(database_url, "short-lived")
+    client = _session(console_url, key.secret)
+    assert client.get("/console/").status_code == 200
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("UPDATE api_keys SET revoked_at = now() WHERE id = %s", (key.id,))
+    gone = client.get("/console/")
+    assert gone.status_code == 303
+    assert gone.headers["location"].startswith("/console/login?reason=key_inactive")
+
+
+def test_sign_in_goes_back_only_to_console_pages(
+    console_url: str, console_keys: ConsoleKeys
+) -> None:
+    for target, expected in (
+        ("/console/usage", "/console/usage"),
+        ("https://evil.example/", "/console/"),
+        ("//evil.example/console/", "/console/"),
+        ("/console/\\\\evil.example", "/console/"),
+    ):
+        client = httpx.Client(base_url=console_url, follow_redirects=False, timeout=10)
+        form = client.get("/console/login")
+        token = form.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+        done = client.post(
+            "/console/login",
+            data={"csrf_token": token, "api_key": console_keys.admin.secret, "next": target},
+        )
+        assert done.headers["location"] == expected
+
+
+def test_pages_forbid_framing_inline_script_and_caching(
+    console_url: str, console_keys: ConsoleKeys
+) -> None:
+    client = _session(console_url, console_keys.admin.secret)
+    for path in ("/console/login", "/console/", "/console/no-such-page"):
+        response = client.get(path)
+        csp = response.headers["content-security-policy"]
+        assert "script-src 'self'" in csp
+        assert "frame-ancestors 'none'" in csp
+        assert response.headers["cache-control"] == "no-store"
+        assert response.headers["x-content-type-options"] == "nosniff"
+    missing = client.get("/console/no-such-page")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"].startswith("text/html")
