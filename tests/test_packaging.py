@@ -13,7 +13,7 @@ import zipfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-DATA = ("*.sql", "*.lua", "*.yaml")
+DATA = ("*.sql", "*.lua", "*.yaml", "*.html", "*.css", "*.js", "*.LICENSE")
 PACKAGES = ("configs", "gateway", "ingestion", "inference")
 
 
