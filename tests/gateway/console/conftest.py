@@ -31,6 +31,7 @@ from tests.support.net import free_port
 from tests.support.servers import ServerThread, start_process
 
 UPSTREAM_KEY = "sk-upstream-" + "c" * 20
+Shot = Callable[[Page, str], Path]
 CHROMIUM = "/usr/bin/chromium"
 
 
@@ -199,7 +200,7 @@ def sign_in(page: Page, key: ConsoleKey, *, path: str = "/console/") -> None:
 
 
 @pytest.fixture
-def shot(tmp_path: Path) -> Callable[[Page, str], Path]:
+def shot(tmp_path: Path) -> Shot:
     """``shot(page, "keys")``: a full-page screenshot, kept in RAGWAY_CONSOLE_SCREENSHOTS
     (docs/console when refreshing the docs) or in the test's temporary folder."""
     folder = Path(os.environ.get("RAGWAY_CONSOLE_SCREENSHOTS") or tmp_path)

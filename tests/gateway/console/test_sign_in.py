@@ -9,7 +9,7 @@ import httpx
 import psycopg
 from playwright.sync_api import Page, expect
 
-from tests.gateway.console.conftest import ConsoleKeys, add_key, sign_in
+from tests.gateway.console.conftest import ConsoleKeys, Shot, add_key, sign_in
 
 
 def _session(base_url: str, secret: str) -> httpx.Client:
@@ -22,10 +22,11 @@ def _session(base_url: str, secret: str) -> httpx.Client:
     return client
 
 
-def test_sign_in_and_out(page: Page, console_keys: ConsoleKeys, shot: object) -> None:
+def test_sign_in_and_out(page: Page, console_keys: ConsoleKeys, shot: Shot) -> None:
     page.goto("/console/")
     expect(page).to_have_url(re.compile(r"/console/login"))
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    shot(page, "sign-in")
     sign_in(page, console_keys.admin)
     expect(page.get_by_role("navigation", name="Console sections")).to_be_visible()
     page.get_by_role("button", name="Sign out").click()
