@@ -236,7 +236,7 @@ class Supervisor:
                 health = "http://ragway-embedder/health"
                 self._wait_until(stop, deadline, lambda: _answers(client, health), "embedder")
         if not stop.is_set():
-            self.say(_banner(url, admin))
+            self.say(_banner(url, admin, console=self.settings.console.enabled))
 
     def _wait_until(
         self, stop: threading.Event, deadline: float, ready: Callable[[], bool], what: str
@@ -339,8 +339,10 @@ def _ensure_port_free(host: str, port: int, setting: str) -> None:
             ) from exc
 
 
-def _banner(url: str, admin: BootstrapResult) -> str:
+def _banner(url: str, admin: BootstrapResult, *, console: bool = True) -> str:
     lines = ["", f"ragway is up: {url}  (readiness: {url}/readyz, API docs: {url}/openapi)"]
+    if console:
+        lines.append(f"Console: {url}/console/  (sign in with an API key)")
     if admin.plaintext:
         lines += [
             "",
