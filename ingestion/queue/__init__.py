@@ -13,6 +13,7 @@ from ingestion.queue._ingestion import (
     Ingestor,
     declare_ingestion_actors,
 )
+from ingestion.queue._presence import forget_worker, record_worker, workers_key
 from ingestion.queue._recovery import DeadWorkerSweeper, sweep_dead_workers
 
 __all__ = [
@@ -29,5 +30,8 @@ __all__ = [
     "build_broker",
     "declare_actors",
     "declare_ingestion_actors",
+    "forget_worker",
+    "record_worker",
     "sweep_dead_workers",
+    "workers_key",
 ]

@@ -7,7 +7,8 @@ silent longer than the heartbeat timeout) back to their queue only during "maint
 which runs on a random ``maintenance_chance`` of broker calls: with an idle queue that can
 take many minutes. :class:`DeadWorkerSweeper` runs that same maintenance for every queue
 of the worker every few seconds. Each sweep is also this worker's heartbeat, so a worker
-busy with long files (whose consumers do not fetch) never looks dead to another's sweep.
+busy with long files (whose consumers do not fetch) never looks dead to another's sweep,
+and its presence in the workers' own set (``_presence``), which the console counts.
 
 We call the broker's own Lua script with its own argument layout (dramatiq 2.x,
 ``dispatch(args=[command, timestamp, queue, worker id, heartbeat timeout, dead message
@@ -17,12 +18,15 @@ ttl, do_maintenance, max unpack size, ...], keys=[namespace])``);
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 
 import redis
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.common import current_millis, dq_name
+
+from ingestion.queue._presence import forget_worker, record_worker
 
 __all__ = ["DeadWorkerSweeper", "sweep_dead_workers"]
 
@@ -64,12 +68,15 @@ class DeadWorkerSweeper:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=self._interval_s + 5)
+        with contextlib.suppress(redis.RedisError):  # else it ages out after the timeout
+            forget_worker(self._broker)
 
     def sweep(self) -> None:
         """One pass over every queue; a Redis error is logged once until Redis answers again."""
         try:
             for queue in self._queues:
                 sweep_dead_workers(self._broker, queue)
+            record_worker(self._broker)
         except redis.RedisError as exc:
             if not self._failing:
                 _log.warning(
