@@ -1,17 +1,22 @@
-"""``/console/``: the overview a user lands on after signing in."""
+"""``/console/``: the overview a user lands on after signing in.
+
+An admin sees today's and this month's totals, how many keys are active and who spends
+most; a member sees each of their own keys with its limits and what is left.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, get
+from litestar import Controller, Request, get
 from litestar.di import NamedDependency
 from litestar.response import Template
 
 from gateway.api.console._render import page
-from gateway.api.console._user import ConsoleUser
+from gateway.api.console._usage_overview import admin_overview, member_overview
+from gateway.api.console._user import ConsoleUser, console_services
 
-__all__ = ["routes"]
+__all__ = ["HomeController", "routes"]
 
 
 class HomeController(Controller):
@@ -19,8 +24,15 @@ class HomeController(Controller):
     include_in_schema = False
 
     @get("/", cache=False)
-    async def overview(self, user: NamedDependency[ConsoleUser]) -> Template:
-        return page("home.html", user, nav="home")
+    async def overview(
+        self, request: Request[Any, Any, Any], user: NamedDependency[ConsoleUser]
+    ) -> Template:
+        services = console_services(request)
+        if user.is_admin:
+            return page("home.html", user, nav="home", admin=await admin_overview(services))
+        return page(
+            "home.html", user, nav="home", admin=None, mine=await member_overview(services, user)
+        )
 
 
 def routes() -> list[Any]:
