@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import openai
+import psycopg
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
@@ -188,3 +189,61 @@ def test_a_member_reads_their_own_keys_and_nothing_else(
         assert "Rotate secret" not in own.text
         assert "Change allowances" not in own.text
     _chat(console_url, other.secret)  # the other key still works: nothing was changed
+
+
+def test_without_script_a_plain_form_creates_a_key_whose_secret_never_shows_again(
+    console_url: str, console_keys: ConsoleKeys
+) -> None:
+    admin = _session(console_url, console_keys.admin.secret)
+    csrf = _csrf(admin)
+    name = f"plain-form-{secrets.token_hex(3)}"
+    created = admin.post(
+        "/console/keys",
+        data={"csrf_token": csrf, "name": name, "allowed_models": "chat", "rpm": "5"},
+    )
+    assert created.status_code == 200
+    assert "<html" in created.text  # a whole page, not an htmx piece
+    secret = created.text.split('readonly value="', 1)[1].split('"', 1)[0]
+    assert secret.startswith("sk-rgw-")
+    assert "will not be shown again" in created.text
+    _chat(console_url, secret)
+    key_id = created.text.split('href="/console/keys/', 1)[1].split('"', 1)[0]
+    for path in ("/console/keys", f"/console/keys/{key_id}", "/console/", "/console/usage"):
+        later = admin.get(path)
+        assert later.status_code == 200, path
+        assert secret not in later.text, path
+        assert secret[11:] not in later.text, path  # beyond the display prefix
+    fragment = admin.get("/console/keys", params={"q": name}, headers={"hx-target": "keys-table"})
+    assert "<html" not in fragment.text
+    assert name in fragment.text
+    assert secret not in fragment.text
+
+    rotated = admin.post(f"/console/keys/{key_id}/rotate", data={"csrf_token": csrf})
+    assert rotated.status_code == 200
+    assert "The old secret no longer works" in rotated.text
+    deleted = admin.post(f"/console/keys/{key_id}/delete", data={"csrf_token": csrf})
+    assert deleted.status_code == 303
+    assert admin.get(f"/console/keys/{key_id}").status_code == 404
+
+
+def test_status_badges_say_expired_and_revoked(
+    page: Page, console_keys: ConsoleKeys, database_url: str
+) -> None:
+    owner = f"badges-{secrets.token_hex(3)}"
+    expired = add_key(database_url, f"expired-{owner}", owner=owner)
+    revoked = add_key(database_url, f"revoked-{owner}", owner=owner)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(
+            "UPDATE api_keys SET expires_at = now() - interval '1 day' WHERE id = %s",
+            (expired.id,),
+        )
+        conn.execute("UPDATE api_keys SET revoked_at = now() WHERE id = %s", (revoked.id,))
+    sign_in(page, console_keys.admin)
+    page.goto(f"/console/keys?owner={owner}&include_revoked=1")
+    expect(page.get_by_role("row", name=re.compile(expired.name))).to_contain_text("expired")
+    expect(page.get_by_role("row", name=re.compile(revoked.name))).to_contain_text("revoked")
+    page.goto(f"/console/keys?owner={owner}")
+    expect(page.locator("#keys-table")).to_have_attribute("data-count", "1")
+    page.goto(f"/console/keys/{expired.id}")
+    expect(page.get_by_role("button", name="Rotate secret")).to_have_count(0)
+    expect(page.get_by_role("button", name="Delete")).to_be_visible()

@@ -6,12 +6,14 @@ from __future__ import annotations
 import csv
 import io
 import re
+import secrets
 import time
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -232,3 +234,26 @@ def test_a_bad_date_is_a_message_not_a_crash(console_url: str, console_keys: Con
     backwards = admin.get("/console/usage", params={"start": "2026-12-05", "end": "2026-12-01"})
     assert backwards.status_code == 400
     assert "end" in backwards.text
+
+
+def test_a_key_over_its_monthly_budget_is_flagged(
+    page: Page, console_url: str, console_keys: ConsoleKeys, database_url: str
+) -> None:
+    key = add_key(database_url, f"over-budget-{secrets.token_hex(3)}")
+    admin = _session(console_url, console_keys.admin.secret)
+    _chat(console_url, key.secret)
+    _until(lambda: key.id in admin.get("/console/usage.csv").text)
+    assert key.name not in admin.get("/console/usage").text.split("Budget burn", 1)[1]
+    # The budget is lowered below what the key already spent (the gateway would refuse a
+    # request that could pass it, so spend cannot overshoot it by itself in a test).
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("UPDATE api_keys SET monthly_budget_usd = 0.000001 WHERE id = %s", (key.id,))
+
+    sign_in(page, console_keys.admin)
+    page.goto("/console/usage")
+    row = page.locator("tr.over-budget", has_text=key.name)
+    expect(row).to_be_visible()
+    expect(row.get_by_text("over", exact=True)).to_be_visible()
+    expect(row.get_by_label(f"Budget used by {key.name}")).to_be_visible()
+    page.goto(f"/console/keys/{key.id}")
+    expect(page.locator(".meter.over")).to_have_count(1)
