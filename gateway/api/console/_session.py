@@ -82,18 +82,25 @@ class SessionStore:
         if token and len(token) <= 128:
             await self._call(self._redis.delete(self._name(token)))
 
-    async def count_failure(self, client: str) -> None:
-        """One failed sign-in from ``client``; past the limit within a minute, 429."""
-        name = f"{self._prefix}sign-in-failures:{client}:{int(time.time() // 60)}"
-        failures = int(await self._call(self._redis.incr(name)))
-        if failures == 1:
-            await self._call(self._redis.expire(name, 120))
-        if failures > self._max_failures:
+    async def check_failures(self, client: str) -> None:
+        """429 while ``client`` has used up this minute's failed sign-ins: checked before a
+        key is tried, so a guess past the limit learns nothing."""
+        failures = await self._call(self._redis.get(self._failures(client)))
+        if failures is not None and int(failures) >= self._max_failures:
             raise RateLimitError(
                 "too many failed sign-ins from this address; wait a minute",
                 code="sign_in_rate_limited",
-                headers={"retry-after": "60"},
+                headers={"retry-after": str(60 - int(time.time()) % 60)},
             )
+
+    async def count_failure(self, client: str) -> None:
+        """One failed sign-in from ``client`` in this minute."""
+        name = self._failures(client)
+        if int(await self._call(self._redis.incr(name))) == 1:
+            await self._call(self._redis.expire(name, 120))
+
+    def _failures(self, client: str) -> str:
+        return f"{self._prefix}sign-in-failures:{client}:{int(time.time() // 60)}"
 
     def _name(self, token: str) -> str:
         return self._prefix + "session:" + hashlib.sha256(token.encode()).hexdigest()

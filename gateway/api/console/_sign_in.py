@@ -126,6 +126,7 @@ class SignInController(Controller):
                 code="csrf_failed",
             )
         key = (data.get("api_key") or "").strip()
+        await services.sessions.check_failures(_client(request))
         try:
             if not key or len(key) > 512:
                 raise AuthenticationError("invalid API key")

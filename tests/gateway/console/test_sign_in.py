@@ -4,12 +4,16 @@ and over raw HTTP (as an attacker would send it)."""
 from __future__ import annotations
 
 import re
+import time
 
 import httpx
 import psycopg
 from playwright.sync_api import Page, expect
 
+from configs import Settings
+from gateway.entry.app import create_app
 from tests.gateway.console.conftest import ConsoleKeys, Shot, add_key, sign_in
+from tests.support.servers import ServerThread
 
 
 def _session(base_url: str, secret: str) -> httpx.Client:
@@ -141,3 +145,59 @@ def test_pages_forbid_framing_inline_script_and_caching(
     missing = client.get("/console/no-such-page")
     assert missing.status_code == 404
     assert missing.headers["content-type"].startswith("text/html")
+
+
+def test_sessions_expire_cookies_go_secure_and_guessing_is_limited(
+    console_settings: Settings, console_env: dict[str, str], database_url: str
+) -> None:
+    """``secure_cookie: always`` marks the cookie Secure (a TLS-terminating proxy); an idle
+    session ends after ``idle_timeout_s``; past ``max_sign_in_failures`` a minute, even the
+    right key is not tried (429), so guessing learns nothing."""
+    console = console_settings.console.model_copy(
+        update={"secure_cookie": "always", "idle_timeout_s": 1.0, "max_sign_in_failures": 3}
+    )
+    redis = console_settings.redis.model_copy(
+        update={"key_prefix": console_settings.redis.key_prefix + "strict:"}
+    )
+    app = create_app(
+        console_settings.model_copy(update={"console": console, "redis": redis}),
+        database_url=database_url,
+        redis_url=console_env["REDIS_URL"],
+        env=console_env,
+    )
+    key = add_key(database_url, "idle")
+    with ServerThread(app) as server:
+        client = httpx.Client(base_url=server.base_url, follow_redirects=False, timeout=10)
+        form = client.get("/console/login")
+        assert "secure" in form.headers["set-cookie"].lower()
+        token = form.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+        login = form.headers["set-cookie"].split(";", 1)[0]
+        done = client.post(
+            "/console/login",
+            data={"csrf_token": token, "api_key": key.secret},
+            headers={"cookie": login},
+        )
+        session = next(
+            v for k, v in done.headers.multi_items() if k == "set-cookie" and "ragway_console=" in v
+        )
+        assert "secure" in session.lower()
+        cookie = {"cookie": session.split(";", 1)[0]}
+        assert client.get("/console/", headers=cookie).status_code == 200
+        time.sleep(2.2)  # the idle timeout (whole seconds in Redis) passes
+        expired = client.get("/console/", headers=cookie)
+        assert expired.status_code == 303
+        assert expired.headers["location"].startswith("/console/login?reason=expired")
+        if time.time() % 60 > 50:  # failures count per clock minute: start well inside one
+            time.sleep(61 - time.time() % 60)
+        statuses = []
+        for secret in ("wrong-1", "wrong-2", "wrong-3", key.secret):
+            form = client.get("/console/login")
+            token = form.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+            statuses.append(
+                client.post(
+                    "/console/login",
+                    data={"csrf_token": token, "api_key": secret},
+                    headers={"cookie": form.headers["set-cookie"].split(";", 1)[0]},
+                ).status_code
+            )
+        assert statuses == [401, 401, 401, 429]
