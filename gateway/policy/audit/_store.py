@@ -29,6 +29,7 @@ class AuditQuery:
     since: datetime | None = None
     before: str | None = None  # the cursor of the previous page
     limit: int = 100
+    until: datetime | None = None  # events before this moment (exclusive)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +53,9 @@ class AuditStore:
         if query.since is not None:
             where.append(sql.SQL("created_at >= %s"))
             args.append(query.since)
+        if query.until is not None:
+            where.append(sql.SQL("created_at < %s"))
+            args.append(query.until)
         if query.before is not None:
             where.append(sql.SQL("(created_at, id) < (%s, %s)"))
             args.extend(_cursor(query.before))

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
 from typing import cast
@@ -138,9 +139,13 @@ def silent_port() -> Iterator[int]:
     server.close()
 
 
-async def test_the_report_answers_in_time_when_redis_and_postgres_do_not(
-    silent_port: int,
-) -> None:
+def test_the_report_answers_in_time_when_redis_and_postgres_do_not(silent_port: int) -> None:
+    # Playwright's sync API runs an event loop in this thread: the coroutine gets its own
+    with ThreadPoolExecutor(1) as thread:
+        thread.submit(asyncio.run, _report_in_time(silent_port)).result()
+
+
+async def _report_in_time(silent_port: int) -> None:
     class FrozenQueue:
         def depth(self) -> int:
             time.sleep(3)
