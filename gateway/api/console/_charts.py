@@ -18,7 +18,7 @@ __all__ = ["Bar", "BarChart", "Series", "Tick", "bar_chart", "nice_ceiling"]
 
 WIDTH = 640.0
 HEIGHT = 200.0
-LEFT = 56.0  # room for the y-axis labels
+LEFT = 64.0  # room for the y-axis labels
 RIGHT = 8.0
 TOP = 10.0
 BOTTOM = 24.0  # room for the day labels

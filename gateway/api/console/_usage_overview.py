@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gateway.api.console._charts import BarChart
 from gateway.api.console._keys_detail import KeyUse, key_use
 from gateway.api.console._keys_scope import key_status, own_keys
 from gateway.api.console._services import ConsoleServices
 from gateway.api.console._usage_data import read_usage, roll_up, this_month, today, totals
+from gateway.api.console._usage_view import usage_charts
 from gateway.api.console._user import ConsoleUser
 from gateway.policy.usage import UsageRow
 
@@ -23,10 +25,12 @@ class AdminOverview:
     month: UsageRow
     active_keys: int
     top: list[UsageRow]  # this month's biggest spenders
+    charts: list[BarChart]  # this month's requests and cost per day
 
 
 async def admin_overview(services: ConsoleServices) -> AdminOverview:
-    month_rows = await read_usage(services.usage, this_month(), None, groups=("key",))
+    month = this_month()
+    month_rows = await read_usage(services.usage, month, None, groups=("key", "day"))
     today_rows = await read_usage(services.usage, today(), None, groups=("key",))
     keys = await services.keys.list(limit=10_000)
     by_cost = sorted(roll_up(month_rows, ("key",)), key=lambda r: r.cost_usd, reverse=True)
@@ -35,6 +39,7 @@ async def admin_overview(services: ConsoleServices) -> AdminOverview:
         month=totals(month_rows),
         active_keys=sum(1 for k in keys if key_status(k) == "active"),
         top=[row for row in by_cost if row.requests][:TOP],
+        charts=[c for c in usage_charts(month_rows, month) if c.key in ("requests", "cost")],
     )
 
 

@@ -104,10 +104,10 @@ def _count(value: float) -> str:
 
 
 def _usd(value: float) -> str:
-    """Dollars; a fraction of a cent keeps enough digits to be told from nothing."""
-    if 0 < value < 0.0001:
-        return f"${value:.6f}"
-    return f"${value:,.4f}" if 0 < value < 0.01 else f"${value:,.2f}"
+    """Dollars; a fraction of a cent keeps the digits that tell it from nothing."""
+    if 0 < value < 0.01:
+        return "$" + f"{value:.6f}".rstrip("0")
+    return f"${value:,.2f}"
 
 
 def usage_charts(rows: list[UsageRow], period: Period) -> list[BarChart]:

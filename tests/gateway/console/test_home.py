@@ -37,6 +37,9 @@ def test_an_admin_sees_totals_and_top_spenders(
     expect(page.get_by_text("cost this month")).to_be_visible()
     expect(page.get_by_text("active keys")).to_be_visible()
     expect(page.get_by_role("link", name="Usage & spend").first).to_be_visible()
+    chart = page.locator("figure.chart[data-requests]")
+    expect(chart).to_be_visible()
+    assert int(chart.get_attribute("data-requests") or "0") >= before + 3
     top = page.locator(".usage-top li")
     expect(top.first).to_be_visible()
     assert top.count() <= 5
