@@ -77,7 +77,9 @@ def _when(value: datetime | date | float | None) -> str:
 def _money(value: float | None) -> str:
     if value is None:
         return "—"
-    return f"${value:,.4f}" if 0 < abs(value) < 0.01 else f"${value:,.2f}"
+    if 0 < abs(value) < 0.01:  # a few requests cost fractions of a cent: show them
+        return "$" + f"{value:.6f}".rstrip("0")
+    return f"${value:,.2f}"
 
 
 def _number(value: float | None) -> str:
