@@ -224,7 +224,11 @@ def test_the_health_page_shows_models_readiness_and_recent_traffic(
     expect(page.locator("#queue-depth")).to_have_text(re.compile(r"^\d+$"))
     expect(page.locator("#throughput")).to_contain_text("Files in progress")
     workers = page.locator("#workers-alive")
-    _reload_until(page, lambda: workers.count() == 1 and workers.inner_text() not in ("", "0"))
+
+    def alive() -> bool:
+        return workers.count() == 1 and workers.inner_text() not in ("", "0")
+
+    _reload_until(page, alive, timeout_s=60)  # the worker's first sweep follows its start
 
     client = api_client(console_url, console_keys.admin.secret)
     for _ in range(3):
