@@ -2,7 +2,7 @@
 server), one worker, keys, and a real headless Chromium driven by Playwright.
 
 The browser is Debian's ``chromium`` (``make test`` installs it when missing); Playwright's
-own browser downloads are never used. ``RAGWAY_CONSOLE_SCREENSHOTS=docs/console`` makes
+own browser downloads are never used. ``CONSOLE_SCREENSHOTS=docs/console`` makes
 ``shot`` write the pages' screenshots where docs/console.md shows them.
 """
 
@@ -151,13 +151,15 @@ def api_client(base_url: str, key: str) -> OpenAI:
 # -- the browser -------------------------------------------------------------------
 
 
-@pytest.fixture(scope="package")
+# Module scope: while Playwright's sync driver runs, its event loop is the thread's running
+# loop, so an async test (pytest-asyncio) cannot run beside it; each module stops it at its end.
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     executable = shutil.which("chromium") or CHROMIUM
     if not Path(executable).exists():
@@ -205,9 +207,9 @@ def sign_in(page: Page, key: ConsoleKey, *, path: str = "/console/") -> None:
 
 @pytest.fixture
 def shot(tmp_path: Path) -> Shot:
-    """``shot(page, "keys")``: a full-page screenshot, kept in RAGWAY_CONSOLE_SCREENSHOTS
+    """``shot(page, "keys")``: a full-page screenshot, kept in CONSOLE_SCREENSHOTS
     (docs/console when refreshing the docs) or in the test's temporary folder."""
-    folder = Path(os.environ.get("RAGWAY_CONSOLE_SCREENSHOTS") or tmp_path)
+    folder = Path(os.environ.get("CONSOLE_SCREENSHOTS") or tmp_path)
 
     def take(page: Page, name: str) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
