@@ -16,6 +16,7 @@ from tests.support.deprecations import deprecations_while_building
 FINISHED = (
     "gateway.api.admin",
     "gateway.api.collections",
+    "gateway.api.console",
     "gateway.api.files",
     "gateway.api.health",
     "gateway.api.metrics",
@@ -40,6 +41,7 @@ def test_finished_areas_build_without_deprecations() -> None:
     registered = {route.path for route in app.routes}
     assert {"/admin/keys", "/admin/usage", "/v1/files", "/v1/vector_stores"} <= registered
     assert {"/healthz", "/readyz", "/metrics"} <= registered
+    assert {"/console/login", "/console/keys", "/console/collections"} <= registered
     ours = [d.message for d in deprecations if d.about_any(FINISHED)]
     assert ours == []
 
