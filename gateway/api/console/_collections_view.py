@@ -102,6 +102,18 @@ class FilesView:
     more: bool  # the store has more files than the page shows
 
     @property
+    def summary(self) -> list[tuple[str, int, str]]:
+        """``(label, count, badge)`` for each status shown, in the order work moves."""
+        counts = {label: 0 for label in _BADGES}
+        for row in self.rows:
+            counts[row.label] += 1
+        return [(label, n, _BADGES[label]) for label, n in counts.items() if n]
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(row.bytes or 0 for row in self.rows)
+
+    @property
     def busy(self) -> bool:
         """Some file is still queued or being processed: the table keeps polling."""
         return any(not row.settled for row in self.rows)
