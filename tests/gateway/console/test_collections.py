@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import secrets
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -15,7 +16,10 @@ from openai import OpenAI
 from playwright.sync_api import Page, expect
 
 from configs import Settings
+from gateway.api.console._collections_view import FileRow, FilesView, chunking_of, chunking_tag
+from gateway.api.vector_stores.protocol import ChunkingStrategy, StaticChunking
 from gateway.entry.app import create_app
+from ingestion.collections import StoreFileRecord, VectorStoreRecord
 from tests.gateway.console.conftest import ConsoleKeys, Shot, api_client, sign_in
 from tests.support.servers import ServerThread
 
@@ -29,7 +33,7 @@ DOCUMENTS = {
     "harbour.txt": "Harbour tides\n\n"
     + "Fishing boats leave the harbour at dawn when the tide turns.\n\n"
     + "The lighthouse keeper records each storm and the height of the zanderwick waves.\n\n"
-    + "Nets are mended on the quay during the long afternoons.",
+    + "Nets are mended on the quay during the long afternoons. <b>Markup stays text</b>",
     "orchard.md": "# Orchard care\n\n"
     + "Apple trees are pruned in late winter, before the buds open.\n\n"
     + "The plumbottle variety needs a pollinator planted nearby to bear fruit.\n\n"
@@ -132,6 +136,7 @@ def test_admin_creates_uploads_watches_and_searches(
     expect(first.nth(2)).to_contain_text("harbour.txt")
     expect(first.nth(3)).not_to_be_empty()
     expect(first.nth(4)).to_contain_text("zanderwick")
+    expect(first.nth(4)).to_contain_text("<b>Markup stays text</b>")  # escaped, not bold
     shot(page, "collection-search")
 
 
@@ -300,3 +305,74 @@ def test_the_create_form_is_checked_by_the_api_model(
     assert (
         client.post("/console/collections/", data={"name": " "}, headers=headers).status_code == 400
     )
+
+
+def _record(status: str, *, total: int | None = None, done: int = 0) -> StoreFileRecord:
+    return StoreFileRecord(
+        vector_store_id="vs_x",
+        file_id="file-x",
+        batch_id=None,
+        status=status,  # type: ignore[arg-type]
+        last_error_code="invalid_file" if status == "failed" else None,
+        last_error_message="'x.pdf' is corrupt" if status == "failed" else None,
+        attributes={},
+        chunking_type="auto",
+        max_chunk_size_tokens=800,
+        chunk_overlap_tokens=400,
+        duplicate_of=None,
+        chunks_total=total,
+        chunks_done=done,
+        usage_bytes=0,
+        created_at=datetime.now(UTC),
+        sha256="0" * 64,
+    )
+
+
+def test_file_rows_say_where_each_file_is() -> None:
+    """The words the files table shows (the browser tests see the settled ones)."""
+    rows = [
+        FileRow(_record("in_progress"), "a.md", 10),
+        FileRow(_record("in_progress", total=10, done=3), "b.md", 10),
+        FileRow(_record("completed", total=1, done=1), "c.md", 10),
+        FileRow(_record("failed"), "d.pdf", 10),
+    ]
+    assert [(r.label, r.progress) for r in rows] == [
+        ("queued", ""),
+        ("in progress", "3/10 chunks"),
+        ("completed", "1 chunk"),
+        ("failed", "'x.pdf' is corrupt"),
+    ]
+    assert FilesView(rows, more=False).busy
+    assert not FilesView(rows[2:], more=False).busy
+    assert FilesView(rows, more=False).summary == [
+        ("queued", 1, "badge-muted"),
+        ("in progress", 1, "badge-info"),
+        ("completed", 1, "badge-ok"),
+        ("failed", 1, "badge-bad"),
+    ]
+
+
+def test_a_store_keeps_its_chunking_in_metadata() -> None:
+    static = ChunkingStrategy(
+        type="static", static=StaticChunking(max_chunk_size_tokens=300, chunk_overlap_tokens=100)
+    )
+    assert chunking_tag(static) == "static:300:100"
+    assert chunking_tag(ChunkingStrategy(type="auto")) == "auto"
+
+    def store(tag: str) -> VectorStoreRecord:
+        now = datetime.now(UTC)
+        return VectorStoreRecord(
+            id="vs_x",
+            owner_key_id=None,
+            name="x",
+            metadata={"chunking": tag},
+            embedding_model="m",
+            embedding_dimension=3,
+            expires_after=None,
+            created_at=now,
+            last_active_at=now,
+        )
+
+    assert chunking_of(store("static:300:100")) == static
+    for unusable in ("auto", "static:50:10", "static:300:200", "static:x:y", ""):
+        assert chunking_of(store(unusable)) is None, unusable
