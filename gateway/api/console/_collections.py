@@ -43,18 +43,14 @@ def create_body(form: dict[str, str]) -> CreateVectorStore:
     if not name:
         raise InvalidRequestError("give the collection a name", param="name")
     description = form.get("description", "").strip()
+    strategy: dict[str, Any] = {"type": form.get("chunking", "auto")}
+    if strategy["type"] == "static":
+        strategy["static"] = {
+            "max_chunk_size_tokens": form.get("max_chunk_size_tokens", ""),
+            "chunk_overlap_tokens": form.get("chunk_overlap_tokens", ""),
+        }
     try:
-        chunking = ChunkingStrategy.model_validate(
-            {"type": form.get("chunking", "auto")}
-            if form.get("chunking", "auto") != "static"
-            else {
-                "type": "static",
-                "static": {
-                    "max_chunk_size_tokens": form.get("max_chunk_size_tokens", ""),
-                    "chunk_overlap_tokens": form.get("chunk_overlap_tokens", ""),
-                },
-            }
-        )
+        chunking = ChunkingStrategy.model_validate(strategy)
         metadata = {CHUNKING_KEY: chunking_tag(chunking)}
         if description:
             metadata[DESCRIPTION_KEY] = description
