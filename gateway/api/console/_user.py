@@ -19,7 +19,7 @@ from litestar.di import NamedDependency, Provide
 from gateway.api.console._services import ConsoleServices
 from gateway.api.console._session import SessionData, same_token
 from gateway.platform.errors import NotFoundError, PermissionDeniedError
-from gateway.policy.auth import Principal
+from gateway.policy.auth import Principal, principal_from_record
 from gateway.policy.keys import KeyRecord
 
 __all__ = [
@@ -30,7 +30,6 @@ __all__ = [
     "admin_dependency",
     "check_origin",
     "console_services",
-    "principal_of",
     "user_dependency",
 ]
 
@@ -64,27 +63,6 @@ class ConsoleUser:
     @property
     def csrf(self) -> str:
         return self.session.csrf
-
-
-def principal_of(record: KeyRecord) -> Principal:
-    """The principal of a stored key: what the API would let that key do."""
-    return Principal(
-        key_id=record.id,
-        name=record.name,
-        role=record.role,
-        display_prefix=record.display_prefix,
-        owner=record.owner,
-        allowed_models=record.allowed_models,
-        allowed_tools=record.allowed_tools,
-        readable_collections=record.readable_collections,
-        rpm=record.rpm,
-        tpm=record.tpm,
-        tokens_per_day=record.tokens_per_day,
-        monthly_budget_usd=record.monthly_budget_usd,
-        pii_policy=record.pii_policy,
-        expires_at=record.expires_at,
-        metadata=record.metadata,
-    )
 
 
 def console_services(request: Request[Any, Any, Any]) -> ConsoleServices:
@@ -130,7 +108,9 @@ async def _user(request: Request[Any, Any, Any]) -> ConsoleUser:
                 "the form's security token is missing or stale; reload the page",
                 code="csrf_failed",
             )
-    return ConsoleUser(key=record, principal=principal_of(record), session=session, token=token)
+    return ConsoleUser(
+        key=record, principal=principal_from_record(record), session=session, token=token
+    )
 
 
 async def _admin(user: NamedDependency[ConsoleUser]) -> ConsoleUser:

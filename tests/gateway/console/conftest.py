@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
 from openai import OpenAI
@@ -142,6 +143,27 @@ def console_keys(database_url: str) -> ConsoleKeys:
         ),
         other=add_key(database_url, f"console-other-{tag}", readable=("other-*",)),
     )
+
+
+def form_token(html: str) -> str:
+    """The sign-in form's token (its hidden ``csrf_token`` field)."""
+    return html.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+
+
+def http_session(base_url: str, secret: str) -> httpx.Client:
+    """A raw HTTP client signed in through the form (as a script or an attacker would),
+    holding the session cookie."""
+    client = httpx.Client(base_url=base_url, follow_redirects=False, timeout=10)
+    token = form_token(client.get("/console/login").text)
+    done = client.post("/console/login", data={"csrf_token": token, "api_key": secret})
+    assert done.status_code == 303, done.text
+    return client
+
+
+def csrf_of(client: httpx.Client) -> str:
+    """The session's CSRF token, from a signed-in page's meta tag."""
+    html = client.get("/console/").text
+    return html.split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
 
 
 def api_client(base_url: str, key: str) -> OpenAI:

@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import openai
 import psycopg
 import pytest
@@ -22,7 +21,14 @@ from configs import DatabaseSettings
 from gateway.api.console._audit import PAGE_SIZE
 from gateway.policy.audit import AuditQuery, AuditStore
 from ingestion.db import open_pool
-from tests.gateway.console.conftest import ConsoleKey, ConsoleKeys, add_key, api_client, sign_in
+from tests.gateway.console.conftest import (
+    ConsoleKey,
+    ConsoleKeys,
+    add_key,
+    api_client,
+    http_session,
+    sign_in,
+)
 
 Shot = Callable[[Page, str], Path]
 TAG = secrets.token_hex(3)
@@ -198,20 +204,10 @@ async def _store_reads_a_time_range(database_url: str) -> None:
         await pool.close()
 
 
-def _session(base_url: str, secret: str) -> httpx.Client:
-    """An HTTP client signed in through the form, holding the session cookie."""
-    client = httpx.Client(base_url=base_url, follow_redirects=False, timeout=10)
-    form = client.get("/console/login")
-    token = form.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
-    done = client.post("/console/login", data={"csrf_token": token, "api_key": secret})
-    assert done.status_code == 303, done.text
-    return client
-
-
 def test_a_member_may_not_read_the_audit_trail(
     page: Page, console_url: str, console_keys: ConsoleKeys
 ) -> None:
-    member = _session(console_url, console_keys.member.secret)
+    member = http_session(console_url, console_keys.member.secret)
     try:
         assert member.get("/console/audit").status_code == 403
         more = member.get("/console/audit", params={"before": "x"}, headers={"hx-request": "true"})

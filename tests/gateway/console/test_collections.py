@@ -11,7 +11,6 @@ import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 from openai import OpenAI
 from playwright.sync_api import Page, expect
 
@@ -20,7 +19,14 @@ from gateway.api.console._collections_view import FileRow, FilesView, chunking_o
 from gateway.api.vector_stores.protocol import ChunkingStrategy, StaticChunking
 from gateway.entry.app import create_app
 from ingestion.collections import StoreFileRecord, VectorStoreRecord
-from tests.gateway.console.conftest import ConsoleKeys, Shot, api_client, sign_in
+from tests.gateway.console.conftest import (
+    ConsoleKeys,
+    Shot,
+    api_client,
+    csrf_of,
+    http_session,
+    sign_in,
+)
 from tests.support.servers import ServerThread
 
 INGESTED = 120_000  # ms: from upload to "completed" (CPU embedder; generous for a busy machine)
@@ -39,21 +45,6 @@ DOCUMENTS = {
     + "The plumbottle variety needs a pollinator planted nearby to bear fruit.\n\n"
     + "Windfalls are gathered for cider at the end of the season.",
 }
-
-
-def _session(base_url: str, secret: str) -> httpx.Client:
-    """An HTTP client signed in through the form, holding the session cookie."""
-    client = httpx.Client(base_url=base_url, follow_redirects=False, timeout=10)
-    form = client.get("/console/login")
-    token = form.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
-    done = client.post("/console/login", data={"csrf_token": token, "api_key": secret})
-    assert done.status_code == 303, done.text
-    return client
-
-
-def _csrf(client: httpx.Client) -> str:
-    page = client.get("/console/").text
-    return page.split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
 
 
 def _write(folder: Path, files: dict[str, str]) -> list[Path]:
@@ -238,8 +229,8 @@ def test_members_read_shared_stores_only_and_change_nothing(
     page.get_by_role("button", name="Search").click()
     expect(page.locator("#results tbody tr").first).to_contain_text(f"shared-{tag}.md")
 
-    client = _session(console_url, console_keys.member.secret)
-    headers = {"x-csrf-token": _csrf(client)}
+    client = http_session(console_url, console_keys.member.secret)
+    headers = {"x-csrf-token": csrf_of(client)}
     file_id = admin.vector_stores.files.list(vector_store_id=shared).data[0].id
     refused = [
         client.post("/console/collections/", data={"name": "mine"}, headers=headers),
@@ -274,7 +265,7 @@ def test_bad_search_input_is_explained_not_a_server_error(
     expect(page.get_by_role("alert").filter(has_text="not valid JSON")).to_be_visible()
     expect(page.get_by_label("Attribute filters (JSON)")).to_have_value('{"type": "eq", "key": ')
 
-    client = _session(console_url, console_keys.admin.secret)
+    client = http_session(console_url, console_keys.admin.secret)
     for filters in ('{"type": "almost", "key": "a", "value": 1}', "[1, 2]", "{bad"):
         answer = client.get(
             f"/console/collections/{store.id}/search", params={"q": "x", "filters": filters}
@@ -291,8 +282,8 @@ def test_bad_search_input_is_explained_not_a_server_error(
 def test_the_create_form_is_checked_by_the_api_model(
     console_url: str, console_keys: ConsoleKeys
 ) -> None:
-    client = _session(console_url, console_keys.admin.secret)
-    headers = {"x-csrf-token": _csrf(client)}
+    client = http_session(console_url, console_keys.admin.secret)
+    headers = {"x-csrf-token": csrf_of(client)}
     form = {
         "name": "overlapping",
         "chunking": "static",

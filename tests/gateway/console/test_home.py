@@ -4,23 +4,19 @@ what each has left today and this month."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
-from pathlib import Path
 
 import psycopg
 from playwright.sync_api import Page, expect
 
-from tests.gateway.console.conftest import ConsoleKeys, add_key, sign_in
-from tests.gateway.console.test_usage import _chat, _session, _until
-
-Shot = Callable[[Page, str], Path]
+from tests.gateway.console.conftest import ConsoleKeys, Shot, add_key, http_session, sign_in
+from tests.gateway.console.test_usage import _chat, _until
 
 
 def test_an_admin_sees_totals_and_top_spenders(
     page: Page, console_url: str, console_keys: ConsoleKeys, database_url: str, shot: Shot
 ) -> None:
     spender = add_key(database_url, f"big-spender-{secrets.token_hex(3)}")
-    admin = _session(console_url, console_keys.admin.secret)
+    admin = http_session(console_url, console_keys.admin.secret)
 
     def month_requests() -> int:
         html = admin.get("/console/").text

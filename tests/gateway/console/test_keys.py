@@ -5,18 +5,21 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Callable
-from pathlib import Path
 
 import openai
 import psycopg
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.gateway.console.conftest import ConsoleKeys, add_key, sign_in
-from tests.gateway.console.test_usage import _chat, _csrf, _session
-
-Shot = Callable[[Page, str], Path]
+from tests.gateway.console.conftest import (
+    ConsoleKeys,
+    Shot,
+    add_key,
+    csrf_of,
+    http_session,
+    sign_in,
+)
+from tests.gateway.console.test_usage import _chat
 
 
 def _secret_shown(page: Page) -> str:
@@ -167,8 +170,8 @@ def test_a_member_reads_their_own_keys_and_nothing_else(
     member, other = console_keys.member, console_keys.other
     tag = member.name.rsplit("-", 1)[1]
     teammate = add_key(database_url, f"teammate-{tag}", owner=f"team-{tag}")
-    client = _session(console_url, member.secret)
-    csrf = {"x-csrf-token": _csrf(client)}
+    client = http_session(console_url, member.secret)
+    csrf = {"x-csrf-token": csrf_of(client)}
 
     assert client.get("/console/keys").status_code == 403
     form = {"name": "sneaky", "role": "admin"}
@@ -194,8 +197,8 @@ def test_a_member_reads_their_own_keys_and_nothing_else(
 def test_without_script_a_plain_form_creates_a_key_whose_secret_never_shows_again(
     console_url: str, console_keys: ConsoleKeys
 ) -> None:
-    admin = _session(console_url, console_keys.admin.secret)
-    csrf = _csrf(admin)
+    admin = http_session(console_url, console_keys.admin.secret)
+    csrf = csrf_of(admin)
     name = f"plain-form-{secrets.token_hex(3)}"
     created = admin.post(
         "/console/keys",

@@ -12,18 +12,8 @@ from playwright.sync_api import Page, expect
 
 from configs import Settings
 from gateway.entry.app import create_app
-from tests.gateway.console.conftest import ConsoleKeys, Shot, add_key, sign_in
+from tests.gateway.console.conftest import ConsoleKeys, Shot, add_key, http_session, sign_in
 from tests.support.servers import ServerThread
-
-
-def _session(base_url: str, secret: str) -> httpx.Client:
-    """An HTTP client signed in through the form, holding the session cookie."""
-    client = httpx.Client(base_url=base_url, follow_redirects=False, timeout=10)
-    form = client.get("/console/login")
-    token = form.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
-    done = client.post("/console/login", data={"csrf_token": token, "api_key": secret})
-    assert done.status_code == 303, done.text
-    return client
 
 
 def test_sign_in_and_out(page: Page, console_keys: ConsoleKeys, shot: Shot) -> None:
@@ -68,7 +58,7 @@ def test_the_session_cookie_is_http_only_and_strict(
 def test_a_change_without_the_csrf_token_is_refused(
     console_url: str, console_keys: ConsoleKeys
 ) -> None:
-    client = _session(console_url, console_keys.member.secret)
+    client = http_session(console_url, console_keys.member.secret)
     assert client.get("/console/").status_code == 200
     refused = client.post("/console/logout")
     assert refused.status_code == 403
@@ -79,7 +69,7 @@ def test_a_change_without_the_csrf_token_is_refused(
 
 
 def test_a_change_from_another_site_is_refused(console_url: str, console_keys: ConsoleKeys) -> None:
-    client = _session(console_url, console_keys.member.secret)
+    client = http_session(console_url, console_keys.member.secret)
     page = client.get("/console/").text
     csrf = page.split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
     refused = client.post(
@@ -103,7 +93,7 @@ def test_sign_in_needs_the_form_token(console_url: str, console_keys: ConsoleKey
 
 def test_revoking_a_key_ends_its_sessions(console_url: str, database_url: str) -> None:
     key = add_key(database_url, "short-lived")
-    client = _session(console_url, key.secret)
+    client = http_session(console_url, key.secret)
     assert client.get("/console/").status_code == 200
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute("UPDATE api_keys SET revoked_at = now() WHERE id = %s", (key.id,))
@@ -134,7 +124,7 @@ def test_sign_in_goes_back_only_to_console_pages(
 def test_pages_forbid_framing_inline_script_and_caching(
     console_url: str, console_keys: ConsoleKeys
 ) -> None:
-    client = _session(console_url, console_keys.admin.secret)
+    client = http_session(console_url, console_keys.admin.secret)
     for path in ("/console/login", "/console/", "/console/no-such-page"):
         response = client.get(path)
         csp = response.headers["content-security-policy"]

@@ -19,28 +19,12 @@ from playwright.sync_api import Page, expect
 
 from gateway.api.console._charts import Series, bar_chart, nice_ceiling
 from gateway.api.console._reports import safe_cell
-from tests.gateway.console.conftest import ConsoleKeys, add_key, api_client, sign_in
+from tests.gateway.console.conftest import ConsoleKeys, add_key, api_client, http_session, sign_in
 
 Shot = Callable[[Page, str], Path]
 
 
 # -- helpers (test_keys and test_home use them too) -----------------------------------
-
-
-def _session(base_url: str, secret: str) -> httpx.Client:
-    """An HTTP client signed in through the form, holding the session cookie."""
-    client = httpx.Client(base_url=base_url, follow_redirects=False, timeout=10)
-    form = client.get("/console/login")
-    token = form.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
-    done = client.post("/console/login", data={"csrf_token": token, "api_key": secret})
-    assert done.status_code == 303, done.text
-    return client
-
-
-def _csrf(client: httpx.Client) -> str:
-    """The session's CSRF token, from a signed-in page's meta tag."""
-    html = client.get("/console/").text
-    return html.split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
 
 
 def _chat(base_url: str, secret: str) -> None:
@@ -167,7 +151,7 @@ def test_the_csv_export_is_an_attachment_safe_for_spreadsheets(
 ) -> None:
     key = add_key(database_url, '=HYPERLINK("http://evil.example","x")')
     _chat(console_url, key.secret)
-    admin = _session(console_url, console_keys.admin.secret)
+    admin = http_session(console_url, console_keys.admin.secret)
 
     def export() -> httpx.Response:
         return admin.get("/console/usage.csv", params={"group_by": "key,model,day"})
@@ -200,10 +184,10 @@ def test_a_member_sees_only_their_own_keys_usage(
     member, other = console_keys.member, console_keys.other
     _chat(console_url, member.secret)
     _chat(console_url, other.secret)
-    admin = _session(console_url, console_keys.admin.secret)
+    admin = http_session(console_url, console_keys.admin.secret)
     _until(lambda: member.id in (t := admin.get("/console/usage.csv").text) and other.id in t)
 
-    client = _session(console_url, member.secret)
+    client = http_session(console_url, member.secret)
     html = client.get("/console/usage").text
     assert member.name in html
     assert other.name not in html
@@ -227,7 +211,7 @@ def test_a_member_sees_only_their_own_keys_usage(
 
 
 def test_a_bad_date_is_a_message_not_a_crash(console_url: str, console_keys: ConsoleKeys) -> None:
-    admin = _session(console_url, console_keys.admin.secret)
+    admin = http_session(console_url, console_keys.admin.secret)
     response = admin.get("/console/usage", params={"start": "yesterday"})
     assert response.status_code == 400
     assert "start" in response.text
@@ -240,7 +224,7 @@ def test_a_key_over_its_monthly_budget_is_flagged(
     page: Page, console_url: str, console_keys: ConsoleKeys, database_url: str
 ) -> None:
     key = add_key(database_url, f"over-budget-{secrets.token_hex(3)}")
-    admin = _session(console_url, console_keys.admin.secret)
+    admin = http_session(console_url, console_keys.admin.secret)
     _chat(console_url, key.secret)
     _until(lambda: key.id in admin.get("/console/usage.csv").text)
     assert key.name not in admin.get("/console/usage").text.split("Budget burn", 1)[1]
