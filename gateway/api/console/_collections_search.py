@@ -29,12 +29,15 @@ __all__ = ["SearchForm", "routes"]
 
 @dataclass(frozen=True, slots=True)
 class SearchForm:
-    """The playground's fields as typed (strings), shown again with the results."""
+    """The playground's fields as typed (strings), shown again with the results.
+
+    No ``rewrite_query`` control: the gateway's search takes the query as written (the API
+    accepts the flag and ignores it), and a switch that changes nothing would mislead.
+    """
 
     query: str = ""
     max_num_results: str = "10"
     score_threshold: str = "0"
-    rewrite_query: bool = False
     filters: str = ""
 
     def body(self) -> SearchBody:
@@ -54,7 +57,6 @@ class SearchForm:
                     "query": self.query,
                     "max_num_results": self.max_num_results or "10",
                     "ranking_options": {"score_threshold": self.score_threshold or "0"},
-                    "rewrite_query": self.rewrite_query,
                     "filters": filters,
                 }
             )
@@ -105,7 +107,6 @@ class CollectionSearchController(Controller):
         q: FromQuery[str | None] = None,
         max_num_results: FromQuery[str] = "10",
         score_threshold: FromQuery[str] = "0",
-        rewrite_query: FromQuery[str] = "",
         filters: FromQuery[str] = "",
     ) -> Template:
         collections = console_services(request).collections
@@ -114,7 +115,6 @@ class CollectionSearchController(Controller):
             query=q or "",
             max_num_results=max_num_results,
             score_threshold=score_threshold,
-            rewrite_query=rewrite_query == "on",
             filters=filters,
         )
         error, results, status = "", None, 200
