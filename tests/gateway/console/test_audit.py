@@ -6,10 +6,8 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import openai
@@ -24,13 +22,13 @@ from ingestion.db import open_pool
 from tests.gateway.console.conftest import (
     ConsoleKey,
     ConsoleKeys,
+    Shot,
     add_key,
     api_client,
     http_session,
     sign_in,
 )
 
-Shot = Callable[[Page, str], Path]
 TAG = secrets.token_hex(3)
 SECRET_TEXT = f"the launch code is {TAG}"
 

@@ -10,7 +10,6 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from types import SimpleNamespace
 from typing import cast
 
@@ -25,11 +24,10 @@ from gateway.api.console._metrics_window import MetricsWindow, quantile
 from gateway.api.console._services import ConsoleServices
 from gateway.api.health import CheckResult
 from gateway.entry.app import create_app
-from tests.gateway.console.conftest import ConsoleKeys, api_client, http_session, sign_in
+from tests.gateway.console.conftest import ConsoleKeys, Shot, api_client, http_session, sign_in
 from tests.support.net import free_port
 from tests.support.servers import ServerThread
 
-Shot = Callable[[Page, str], Path]
 HELLO = [{"role": "user", "content": "hello"}]
 
 

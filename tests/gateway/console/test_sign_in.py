@@ -191,3 +191,19 @@ def test_sessions_expire_cookies_go_secure_and_guessing_is_limited(
                 ).status_code
             )
         assert statuses == [401, 401, 401, 429]
+
+
+def test_htmx_keeps_no_page_copies_and_evaluates_no_code(
+    page: Page, console_keys: ConsoleKeys
+) -> None:
+    """A page that showed a secret must not live on in the browser's storage (htmx's history
+    cache), and no attribute may run script (eval off, beside the CSP)."""
+    sign_in(page, console_keys.admin)
+    config = page.evaluate(
+        "() => ({history: htmx.config.historyCacheSize, eval: htmx.config.allowEval,"
+        " scripts: htmx.config.allowScriptTags, self: htmx.config.selfRequestsOnly})"
+    )
+    assert config == {"history": 0, "eval": False, "scripts": False, "self": True}
+    page.goto("/console/keys?role=admin")
+    page.goto("/console/usage")
+    assert page.evaluate("() => sessionStorage.getItem('htmx-history-cache')") is None

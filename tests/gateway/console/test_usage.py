@@ -10,7 +10,6 @@ import secrets
 import time
 from collections.abc import Callable
 from datetime import date, timedelta
-from pathlib import Path
 
 import httpx
 import psycopg
@@ -19,10 +18,14 @@ from playwright.sync_api import Page, expect
 
 from gateway.api.console._charts import Series, bar_chart, nice_ceiling
 from gateway.api.console._reports import safe_cell
-from tests.gateway.console.conftest import ConsoleKeys, add_key, api_client, http_session, sign_in
-
-Shot = Callable[[Page, str], Path]
-
+from tests.gateway.console.conftest import (
+    ConsoleKeys,
+    Shot,
+    add_key,
+    api_client,
+    http_session,
+    sign_in,
+)
 
 # -- helpers (test_keys and test_home use them too) -----------------------------------
 
