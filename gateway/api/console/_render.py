@@ -14,6 +14,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
@@ -23,7 +24,8 @@ from litestar.template import TemplateConfig
 from litestar.types import ExceptionHandlersMap
 
 from gateway.api.console._user import ConsoleUser, SignInRequired
-from gateway.platform.errors import GatewayError
+from gateway.platform.errors import GatewayError, database_unavailable, embedder_unavailable
+from inference.embedders import EmbeddingError
 
 __all__ = [
     "HEADERS",
@@ -191,11 +193,30 @@ def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response
     return _error(request, status, str(exc.detail))
 
 
+def _database_error(
+    request: Request[Any, Any, Any], exc: psycopg.OperationalError
+) -> Response[Any]:
+    return _gateway_error(request, database_unavailable(exc))
+
+
+def _embedder_error(request: Request[Any, Any, Any], exc: EmbeddingError) -> Response[Any]:
+    return _gateway_error(request, embedder_unavailable(exc))
+
+
+def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    _log.exception("console request failed", extra={"path": request.url.path})
+    return _error(request, 500, "something went wrong on our side")
+
+
 def exception_handlers() -> ExceptionHandlersMap:
-    """The console's errors as HTML (pages) or alerts (htmx), never JSON."""
+    """The console's errors as HTML (pages) or alerts (htmx), never JSON: the same mapping
+    as the API's (``gateway.platform.errors``), rendered for a person."""
     return {
         SignInRequired: _sign_in,
         GatewayError: _gateway_error,
         ValidationException: _validation_error,
         HTTPException: _http_error,
+        psycopg.OperationalError: _database_error,
+        EmbeddingError: _embedder_error,
+        Exception: _unexpected,
     }
