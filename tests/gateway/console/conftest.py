@@ -181,6 +181,10 @@ def playwright() -> Iterator[Playwright]:
         yield driver
 
 
+# Assertions wait as long as actions may (a loaded CI machine is slower than a laptop).
+expect.set_options(timeout=15_000)
+
+
 @pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     executable = shutil.which("chromium") or CHROMIUM
