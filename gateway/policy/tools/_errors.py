@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from gateway.platform.errors import GatewayError, InvalidRequestError, PermissionDeniedError
 
 __all__ = ["ToolCallBlockedError", "ToolError", "ToolForbiddenError", "UnknownToolCallError"]
@@ -12,9 +14,14 @@ class ToolError(GatewayError):
 
 
 class ToolForbiddenError(ToolError, PermissionDeniedError):
-    """The request offers (or forces) a tool the API key may not use."""
+    """The request offers (or forces) a tool the API key may not use; ``tools`` names them
+    (the audit trail records a decision per tool)."""
 
     default_code = "tool_not_allowed"
+
+    def __init__(self, message: str, *, tools: Sequence[str], param: str | None = None) -> None:
+        super().__init__(message, param=param)
+        self.tools = tuple(tools)
 
 
 class UnknownToolCallError(ToolError, InvalidRequestError):

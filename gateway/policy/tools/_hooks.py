@@ -85,7 +85,8 @@ class ToolRequestHook(Hook):
             offers = "tools" in call.body or "functions" in call.body
             checked = await asyncio.to_thread(check) if offers else check()
         except ToolForbiddenError as exc:
-            self._record(call, "*", "rejected", exc.message)
+            for name in exc.tools or ("*",):  # one decision per tool, as removals are
+                self._record(call, name, "rejected", exc.message)
             raise
         for name in checked.removed:
             self._record(call, name, "removed", "key may not use the tool")

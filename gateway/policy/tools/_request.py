@@ -60,6 +60,7 @@ def check_request_tools(
         if not principal.may_use_tool(named.name):
             raise ToolForbiddenError(
                 f"the messages call tool '{named.name}', which this API key may not use",
+                tools=[named.name],
                 param=named.param,
             )
     if not any(key in body for key in _TOOL_FIELDS):
@@ -68,12 +69,18 @@ def check_request_tools(
     for named in chosen_tools(body):
         if not principal.may_use_tool(named.name):
             raise ToolForbiddenError(
-                f"this API key may not use tool '{named.name}'", param=named.param
+                f"this API key may not use tool '{named.name}'",
+                tools=[named.name],
+                param=named.param,
             )
     forbidden = [tool for tool in offered if not principal.may_use_tool(tool.name)]
     if forbidden and on_forbidden == "reject":
         names = ", ".join(f"'{tool.name}'" for tool in forbidden)
-        raise ToolForbiddenError(f"this API key may not use tool {names}", param="tools")
+        raise ToolForbiddenError(
+            f"this API key may not use tool {names}",
+            tools=[tool.name for tool in forbidden],
+            param="tools",
+        )
     result = RequestTools(body=_without(body, forbidden) if forbidden else body)
     result.removed = [tool.name for tool in forbidden]
     for tool in offered:

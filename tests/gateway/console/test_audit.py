@@ -102,7 +102,7 @@ def test_the_audit_page_filters_decisions(
     rows = _rows(page)
     expect(rows).to_have_count(2)
     expect(rows.nth(0)).to_contain_text("rejected")  # newest first
-    expect(rows.nth(0)).to_contain_text("*")
+    expect(rows.nth(0)).to_contain_text(f"delete_files_{TAG}")  # the tool, not "*"
     expect(rows.nth(1)).to_contain_text(f"get_weather_{TAG}")
     expect(rows.nth(1)).to_contain_text("allowed")
     expect(rows.nth(1)).to_contain_text(first.name)

@@ -150,3 +150,32 @@ def test_decisions_are_audited_and_listed_for_admins(
     assert EMAIL not in json.dumps(pii)
     denied = httpx.get(f"{gateway}/admin/audit", headers={"Authorization": f"Bearer {member}"})
     assert denied.status_code == 403
+
+
+def test_a_rejected_request_is_audited_under_each_forbidden_tool(
+    gateway: str, member: str, database_url: str
+) -> None:
+    """Filtering the trail by a tool finds the requests refused for offering it."""
+    offered: Any = [
+        WEATHER,
+        {"type": "function", "function": {"name": "drop_tables"}},
+        {"type": "function", "function": {"name": "wire_money"}},
+    ]
+    with pytest.raises(openai.PermissionDeniedError):
+        client(gateway, member).chat.completions.create(
+            model="ext", messages=[{"role": "user", "content": "hi"}], tools=offered
+        )
+    headers = {"Authorization": f"Bearer {make_key(database_url, role='admin')}"}
+    for tool in ("drop_tables", "wire_money"):
+        deadline = time.monotonic() + 10
+        while True:
+            data = httpx.get(
+                f"{gateway}/admin/audit",
+                params={"subject": tool, "decision": "rejected"},
+                headers=headers,
+            ).json()["data"]
+            if data or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert [event["stage"] for event in data] == ["request"], tool
+        assert "drop_tables" in data[0]["reason"]
