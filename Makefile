@@ -38,15 +38,21 @@ venv: $(STAMP)
 run: $(STAMP)
 	$(BIN)/ragway run
 
+# A check's output is printed whole when it ends, so that beside pytest (make test) it never
+# lands inside pytest's progress lines.
+define whole
+	@echo "$(1)"; out=$$($(1) 2>&1); rc=$$?; printf '%s\n' "$$out"; exit $$rc
+endef
+
 lint: $(STAMP)
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+	$(call whole,$(BIN)/ruff check .)
+	$(call whole,$(BIN)/ruff format --check .)
 
 typecheck: $(STAMP)
-	$(BIN)/mypy
+	$(call whole,$(BIN)/mypy)
 
 imports: $(STAMP)
-	$(BIN)/lint-imports
+	$(call whole,$(BIN)/lint-imports)
 
 # The console's browser tests drive Debian's chromium through Playwright (never a download).
 browser:
@@ -57,10 +63,9 @@ pytest: $(STAMP) browser
 	$(BIN)/pytest
 
 # The checks run beside pytest (most of its time is spent waiting on processes and sockets,
-# not on the CPU), and the venv install beside chromium's: about two minutes less, with each
-# line of output whole.
+# not on the CPU), and the venv install beside chromium's: about two minutes less.
 test:
-	@$(MAKE) --no-print-directory -j3 --output-sync=line checks-and-tests
+	@$(MAKE) --no-print-directory -j3 checks-and-tests
 
 checks-and-tests: lint typecheck imports pytest
 
