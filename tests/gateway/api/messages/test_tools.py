@@ -113,9 +113,9 @@ def test_a_tool_the_key_may_not_use_is_a_403_before_any_upstream_call(
     assert body["error"]["type"] == "permission_error"
     assert "get_weather" in body["error"]["message"]
     assert _upstream_calls(fake_a, fake_anthropic) == before
-    # as chat records it: one rejection of the offer, its message naming the tool
+    # as chat records it: one rejection per forbidden tool offered, under the tool's name
     ((subject, decision, stage, reason),) = _audited(database_url, request_id)
-    assert (subject, decision, stage) == ("*", "rejected", "request")
+    assert (subject, decision, stage) == ("get_weather", "rejected", "request")
     assert "get_weather" in reason
 
 
