@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import httpx
 import openai
 import pytest
@@ -26,9 +28,11 @@ def assert_openai_error(response: httpx.Response, status: int, code: str | None 
 
 
 def test_key_lifecycle(policy_gateway: PolicyGateway) -> None:
+    # The session's database is shared with every test on this worker: an owner of our own.
+    owner = f"team-{uuid.uuid4().hex[:8]}"
     with admin(policy_gateway) as http:
         created = http.post(
-            "/keys", json={"name": "svc", "owner": "team-a", "rpm": 10, "allowed_models": ["chat"]}
+            "/keys", json={"name": "svc", "owner": owner, "rpm": 10, "allowed_models": ["chat"]}
         )
         assert created.status_code == 201, created.text
         body = created.json()
@@ -40,7 +44,7 @@ def test_key_lifecycle(policy_gateway: PolicyGateway) -> None:
         fetched = http.get(f"/keys/{key_id}").json()
         assert "key" not in fetched
         assert fetched["rpm"] == 10
-        listed = http.get("/keys", params={"owner": "team-a"}).json()
+        listed = http.get("/keys", params={"owner": owner}).json()
         assert listed["object"] == "list"
         assert [k["id"] for k in listed["data"]] == [key_id]
 
@@ -72,13 +76,9 @@ def test_key_lifecycle(policy_gateway: PolicyGateway) -> None:
         assert revoked.json()["revoked_at"] is not None
         with pytest.raises(openai.AuthenticationError):
             fresh.chat.completions.create(model="chat", messages=[{"role": "user", "content": "x"}])
-        assert http.get("/keys", params={"owner": "team-a"}).json()["data"] == []
+        assert http.get("/keys", params={"owner": owner}).json()["data"] == []
         assert (
-            len(
-                http.get("/keys", params={"owner": "team-a", "include_revoked": True}).json()[
-                    "data"
-                ]
-            )
+            len(http.get("/keys", params={"owner": owner, "include_revoked": True}).json()["data"])
             == 1
         )
 
