@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from configs._console import ConsoleSettings
+from configs._idempotency import IdempotencySettings
 from configs._inference import (
     CpuServerSettings,
     EmbedderSettings,
@@ -73,6 +74,7 @@ __all__ = [
     "EmbeddedSettings",
     "EmbedderSettings",
     "GatewaySettings",
+    "IdempotencySettings",
     "InferenceSettings",
     "IngestionSettings",
     "IngestionStorageSettings",

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, SecretStr
 
 from configs._console import ConsoleSettings
+from configs._idempotency import IdempotencySettings
 from configs._inference import InferenceSettings
 from configs._ingestion import IngestionSettings
 from configs._pii import PiiSettings
@@ -171,4 +172,5 @@ class Settings(Strict):
     providers: ProvidersSettings = ProvidersSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
     responses: ResponsesSettings = ResponsesSettings()
+    idempotency: IdempotencySettings = IdempotencySettings()
     console: ConsoleSettings = ConsoleSettings()

@@ -73,6 +73,7 @@ def create_app(
         app.state.api = gateway.api
         app.state.collections = gateway.collections
         app.state.responses = gateway.responses
+        app.state.idempotency = gateway.idempotency  # read by the ``idempotent`` routes
         document_api_routes(app)
         readiness_s = settings.gateway.readiness_timeout_s
         app.state.readiness = ReadinessService(

@@ -16,8 +16,10 @@ from configs import Settings
 from gateway.api import FAMILIES, ApiServices, Family
 from gateway.api.collections import CollectionServices
 from gateway.api.files import FileService
+from gateway.api.http.idempotency import IdempotencyGate
 from gateway.api.openai.responses import ResponsesBackend, ResponseStore
 from gateway.api.vector_stores import SearchService, VectorStoreService
+from gateway.platform.idempotency import Idempotency, IdempotencyStore
 from gateway.platform.prices import Price, PriceBook
 from gateway.platform.resources import Resources
 from gateway.policy.audit import AuditSink, AuditWriter
@@ -93,6 +95,7 @@ class Gateway:
     collections: CollectionServices
     responses: ResponseStore  # stored /v1/responses responses
     queue: IngestionQueue  # the ingestion queue (the console shows its depth)
+    idempotency: IdempotencyGate  # Idempotency-Key on creating POSTs
     _closer: AsyncExitStack
 
     @classmethod
@@ -178,9 +181,20 @@ class Gateway:
                 usage=usage,
                 prices=prices,
             )
+            # Idempotency-Key: claims and first answers in Postgres, shared by every process;
+            # a duplicate's body (an upload, at most) is read within the larger body limit.
+            idempotency = IdempotencyGate(
+                Idempotency(IdempotencyStore(pool, settings.idempotency), settings.idempotency),
+                authenticator,
+                max_body_bytes=max(
+                    settings.gateway.max_body_bytes, settings.ingestion.max_upload_bytes
+                ),
+            )
             # /v1/responses: its stored responses, and the same store search as chat's file_search
             responses = ResponseStore(pool, settings.responses)
-            backend = ResponsesBackend(responses, search, settings.responses)
+            backend = ResponsesBackend(
+                responses, search, settings.responses, idempotency=idempotency
+            )
             backends = {"responses": backend, "responses.input_tokens": backend}
             api = await ApiServices.open(
                 settings, env=env, hooks=hooks, families=families, backends=backends
@@ -225,6 +239,7 @@ class Gateway:
             collections=collections,
             responses=responses,
             queue=queue,
+            idempotency=idempotency,
             _closer=closer,
         )
 

@@ -11,6 +11,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from pydantic import BaseModel
 
 from gateway.api.admin._guard import admin_dependency
+from gateway.api.http.idempotency import refuses_idempotency
 from gateway.policy.auth import Principal
 from gateway.policy.keys import CreatedKey, KeyCreate, KeyRecord, KeyService, KeyUpdate
 
@@ -41,7 +42,11 @@ class AdminKeysController(Controller):
         "keys": Provide(_key_service, sync_to_thread=False),
     }
 
-    @post("/", summary="Create an API key (its secret is in this response only)")
+    @post(
+        "/",
+        summary="Create an API key (its secret is in this response only)",
+        middleware=[refuses_idempotency],
+    )
     async def create(
         self,
         admin: NamedDependency[Principal],
@@ -88,6 +93,7 @@ class AdminKeysController(Controller):
     @post(
         "/{key_id:str}/rotate",
         summary="New secret for the key; the old one stops working (409 if revoked or expired)",
+        middleware=[refuses_idempotency],
     )
     async def rotate(
         self,

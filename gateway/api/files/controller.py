@@ -11,6 +11,7 @@ from litestar.response import Stream
 
 from gateway.api.files.protocol import file_deleted, file_object
 from gateway.api.files.serving import FileService
+from gateway.api.http.idempotency import idempotent
 from gateway.platform.pagination import list_object, page_dependency
 from gateway.policy.auth import Principal
 from ingestion.collections import PageRequest
@@ -28,7 +29,12 @@ class FilesController(Controller):
     tags = ["files"]
     dependencies = {"page": page_dependency()}
 
-    @post("/", summary="Upload a file (multipart: file, purpose)", request_max_body_size=None)
+    @post(
+        "/",
+        summary="Upload a file (multipart: file, purpose)",
+        request_max_body_size=None,
+        middleware=[idempotent],
+    )
     async def upload(
         self, request: Request[Any, Any, Any], principal: NamedDependency[Principal]
     ) -> Response[dict[str, Any]]:

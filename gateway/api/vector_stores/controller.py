@@ -8,6 +8,7 @@ from litestar import Controller, Request, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
+from gateway.api.http.idempotency import idempotent
 from gateway.api.vector_stores._search import SearchService
 from gateway.api.vector_stores.protocol import (
     AddFile,
@@ -45,7 +46,7 @@ class VectorStoresController(Controller):
     tags = ["vector stores"]
     dependencies = {"page": page_dependency()}
 
-    @post("/", summary="Create a vector store", status_code=200)
+    @post("/", summary="Create a vector store", status_code=200, middleware=[idempotent])
     async def create(
         self,
         request: Request[Any, Any, Any],
@@ -107,7 +108,12 @@ class VectorStoresController(Controller):
     ) -> dict[str, Any]:
         return await _search(request).search(principal, store_id, data)
 
-    @post("/{store_id:str}/files", summary="Add a file to a vector store", status_code=200)
+    @post(
+        "/{store_id:str}/files",
+        summary="Add a file to a vector store",
+        status_code=200,
+        middleware=[idempotent],
+    )
     async def add_file(
         self,
         request: Request[Any, Any, Any],
@@ -170,7 +176,12 @@ class VectorStoresController(Controller):
         await _stores(request).remove_file(principal, store_id, file_id)
         return {"id": file_id, "object": "vector_store.file.deleted", "deleted": True}
 
-    @post("/{store_id:str}/file_batches", summary="Add files as a batch", status_code=200)
+    @post(
+        "/{store_id:str}/file_batches",
+        summary="Add files as a batch",
+        status_code=200,
+        middleware=[idempotent],
+    )
     async def create_batch(
         self,
         request: Request[Any, Any, Any],

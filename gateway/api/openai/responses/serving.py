@@ -26,6 +26,8 @@ import msgspec
 from configs import ResponsesSettings
 from gateway.api.http._exchange import Exchange
 from gateway.api.http._validation import decode_object
+from gateway.api.http.idempotency import HEADER as IDEMPOTENCY_KEY
+from gateway.api.http.idempotency import IdempotencyGate
 from gateway.api.openai._serving import (
     OpenAIServing,
     aclose,
@@ -92,6 +94,7 @@ class ResponsesBackend:
     store: ResponseStore
     search: StoreSearch
     settings: ResponsesSettings
+    idempotency: IdempotencyGate | None = None  # Idempotency-Key (none: the header is ignored)
 
 
 @dataclass(slots=True)
@@ -137,6 +140,20 @@ class ResponsesServing(OpenAIServing):
             raise ServiceUnavailableError("the Responses API is not configured in this process")
         return backend
 
+    async def serve(self, exchange: Exchange) -> None:
+        """With ``Idempotency-Key``, through the gate: a retry replays the first answer."""
+        backend = self.backend
+        if (
+            exchange.headers.get(IDEMPOTENCY_KEY) is None
+            or not isinstance(backend, ResponsesBackend)
+            or backend.idempotency is None
+        ):
+            await super().serve(exchange)
+            return
+        await backend.idempotency.serve(
+            exchange, super().serve, path=self.path, max_body_bytes=self.max_body_bytes
+        )
+
     # -- the request ----------------------------------------------------------------
     async def prepare(self, call: Call, raw: bytes) -> ModelRoute:
         body = decode_object(raw)
@@ -144,6 +161,13 @@ class ResponsesServing(OpenAIServing):
         request = check_request(body)
         call.model = model
         call.stream = self.wants_stream(body)
+        if call.stream and call.headers.get(IDEMPOTENCY_KEY) is not None:
+            raise InvalidRequestError(
+                "Idempotency-Key cannot be used with stream: true (a stream is not kept to be "
+                "replayed); leave out one or the other",
+                param="stream",
+                code="idempotency_key_with_stream",
+            )
         route = self.resolve(call, model)
         backend = self._backend()
         principal = call.principal
