@@ -129,6 +129,20 @@ class WorkerSettings(Strict):
         description="how often each worker requeues dead workers' messages (at most a third "
         "of heartbeat_timeout_s: the sweep is also the worker's heartbeat)",
     )
+    relay: bool = Field(
+        default=True,
+        description="this worker relays the outbox (jobs staged in Postgres) to the broker",
+    )
+    relay_interval_s: float = Field(
+        default=1.0,
+        gt=0,
+        le=60,
+        description="the relay's poll between wake-ups (it is woken at once by each commit "
+        "that stages jobs, unless a transaction-mode pooler drops LISTEN)",
+    )
+    relay_batch_size: int = Field(
+        default=500, ge=1, le=10_000, description="jobs one relay pass claims and publishes"
+    )
 
 
 class EmbeddedSettings(Strict):

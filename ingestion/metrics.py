@@ -17,6 +17,7 @@ __all__ = ["IngestionMetrics"]
 
 _log = logging.getLogger(__name__)
 
+_LAG_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
 _STAGE_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900)
 
 
@@ -72,6 +73,17 @@ class IngestionMetrics:
             ["reason"],
             registry=self.registry,
         )
+        self.outbox_published = Counter(
+            "ragway_outbox_published",
+            "Jobs this process's outbox relay published to the broker",
+            registry=self.registry,
+        )
+        self.outbox_lag = Histogram(
+            "ragway_outbox_relay_lag_seconds",
+            "From a job's commit (or its due time) to its publication by the relay",
+            buckets=_LAG_BUCKETS,
+            registry=self.registry,
+        )
         self.retries = Counter(
             "ragway_ingestion_retries",
             "Attempts that raised and will be retried, by error type",
@@ -93,4 +105,29 @@ class IngestionMetrics:
             _ScrapeCollector(
                 "ragway_ingestion_queue_depth", "Messages waiting in a queue", "queue", read
             )
+        )
+
+    def watch_outbox(self, read: Callable[[], tuple[float, float]]) -> None:
+        """``ragway_outbox_depth`` and ``ragway_outbox_oldest_seconds`` from ``read()``
+        (jobs not yet published, and the age of the oldest due one) at every scrape."""
+        self.registry.register(_OutboxCollector(read))
+
+
+class _OutboxCollector(Collector):
+    def __init__(self, read: Callable[[], tuple[float, float]]) -> None:
+        self._read = read
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        try:
+            depth, oldest = self._read()
+        except Exception:  # noqa: BLE001 - an observer never breaks the scrape; the error is logged
+            _log.warning("the outbox metrics could not be read", exc_info=True)
+            return
+        yield GaugeMetricFamily(
+            "ragway_outbox_depth", "Jobs in the outbox not yet published", value=depth
+        )
+        yield GaugeMetricFamily(
+            "ragway_outbox_oldest_seconds",
+            "Age of the oldest due job in the outbox (0 when none): the relay's lag now",
+            value=oldest,
         )

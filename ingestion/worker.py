@@ -25,9 +25,11 @@ from ingestion.metrics import IngestionMetrics
 from ingestion.pipeline import FileIngestor, JobStore, build_file_ingestor
 from ingestion.queue import (
     DeadWorkerSweeper,
+    OutboxRelay,
     build_broker,
     declare_actors,
     declare_ingestion_actors,
+    outbox_backlog,
 )
 
 __all__ = ["MetricsPortInUseError", "run_worker"]
@@ -97,6 +99,20 @@ def run_worker(
     )
     metrics.watch_files(jobs.count_by_status)
     metrics.watch_queues(lambda: _queue_depths(broker, settings.worker.queues))
+    metrics.watch_outbox(lambda: outbox_backlog(pool, settings.worker.namespace))
+    relay = (
+        OutboxRelay(
+            pool,
+            broker,
+            database_url=database_url,
+            metrics=metrics,
+            interval_s=settings.worker.relay_interval_s,
+            batch_size=settings.worker.relay_batch_size,
+            connect_timeout_s=settings.database.connect_timeout_s,
+        )
+        if settings.worker.relay
+        else None
+    )
     worker = dramatiq.Worker(
         broker, queues=set(settings.worker.queues), worker_threads=settings.worker.threads
     )
@@ -104,12 +120,16 @@ def run_worker(
     sweeper = DeadWorkerSweeper(broker, settings.worker.queues, interval_s=every_s)
     worker.start()
     sweeper.start()
+    if relay is not None:
+        relay.start()
     _log.info(
         "worker started",
         extra={"queues": list(settings.worker.queues), "threads": settings.worker.threads},
     )
     stop.wait()
     _log.info("worker stopping")
+    if relay is not None:
+        relay.stop()
     sweeper.stop()
     worker.stop(timeout=int(settings.worker.shutdown_timeout_s * 1000))
     broker.close()
@@ -136,7 +156,7 @@ def _open_pool(database_url: str, settings: Settings) -> ConnectionPool:
     return ConnectionPool(
         database_url,
         min_size=1,
-        max_size=settings.worker.threads + 2,
+        max_size=settings.worker.threads + 3,  # + the outbox relay and metrics reads
         kwargs={
             "autocommit": True,
             "connect_timeout": max(1, int(settings.database.connect_timeout_s)),

@@ -201,17 +201,17 @@ class Gateway:
             )
             stack.push_async_callback(api.close)
 
-            # Files and vector stores: ingestion runs in the worker, over the queue.
+            # Files and vector stores: ingestion runs in the worker; its jobs are staged in
+            # the outbox with the change that needs them, and workers relay them to the queue.
             broker = build_broker(redis_url, settings.worker)
             stack.callback(broker.close)
             queue = IngestionQueue(broker, queue_name=settings.ingestion.queue)
             storage = build_storage(settings.ingestion.storage, data_dir=settings.data_dir)
-            files = FileRepository(pool)
+            files = FileRepository(pool, stager=queue)
             vector_stores = VectorStoreService(
                 stores=stores,
-                store_files=StoreFileRepository(pool),
+                store_files=StoreFileRepository(pool, stager=queue),
                 files=files,
-                queue=queue,
                 embedder=embedder,
                 chunking=settings.ingestion.chunking,
                 storage=storage,
@@ -221,7 +221,6 @@ class Gateway:
                 files=FileService(
                     files=files,
                     storage=storage,
-                    queue=queue,
                     max_upload_bytes=settings.ingestion.max_upload_bytes,
                 ),
                 vector_stores=vector_stores,

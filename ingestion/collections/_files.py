@@ -10,6 +10,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from ingestion.collections._pages import page_clause, to_page
 from ingestion.collections._records import FileRecord, Page, PageRequest
+from ingestion.collections._stager import IngestionStager
 
 __all__ = ["FileRepository"]
 
@@ -30,8 +31,9 @@ async def content_lock(conn: AsyncConnection, sha256: str) -> None:
 
 
 class FileRepository:
-    def __init__(self, pool: AsyncConnectionPool) -> None:
+    def __init__(self, pool: AsyncConnectionPool, *, stager: IngestionStager) -> None:
         self._pool = pool
+        self._stager = stager
 
     async def insert(self, record: FileRecord, *, commit_bytes: Callable[[], None]) -> FileRecord:
         """Insert the row; ``commit_bytes`` makes the staged bytes visible under the same lock
@@ -87,20 +89,19 @@ class FileRepository:
             rows = await cursor.fetchall()
         return to_page(rows, page.limit, backwards)
 
-    async def delete(
-        self, file_id: str, *, remove_bytes: Callable[[str], None]
-    ) -> tuple[bool, list[tuple[str, str]]]:
+    async def delete(self, file_id: str, *, remove_bytes: Callable[[str], None]) -> bool:
         """Delete the file, its place in every store and its chunks (cascade).
 
-        Returns whether it existed, and the (store, file) pairs that were duplicates of it
-        and now need ingesting themselves. The bytes go when no other file shares them.
+        Returns whether it existed. Files in stores that were duplicates of it are queued
+        for ingesting themselves, in the same transaction. The bytes go when no other file
+        shares them.
         """
         async with self._pool.connection() as conn, conn.transaction():
             row = await (
                 await conn.execute("SELECT sha256 FROM files WHERE id = %s", (file_id,))
             ).fetchone()
             if row is None:
-                return False, []
+                return False
             sha = row[0]
             await content_lock(conn, sha)
             # The row before its places in stores: the order a store's deletion locks them.
@@ -108,12 +109,13 @@ class FileRepository:
                 await conn.execute("SELECT 1 FROM files WHERE id = %s FOR UPDATE", (file_id,))
             ).fetchone()
             if locked is None:
-                return False, []
+                return False
             promoted = await (await conn.execute(_PROMOTE, {"file": file_id})).fetchall()
+            await self._stager.stage(conn, [(store, file) for store, file in promoted])
             await conn.execute("DELETE FROM files WHERE id = %s", (file_id,))
             others = await (
                 await conn.execute("SELECT 1 FROM files WHERE sha256 = %s LIMIT 1", (sha,))
             ).fetchone()
             if others is None:
                 remove_bytes(sha)
-        return True, [(store, file) for store, file in promoted]
+        return True

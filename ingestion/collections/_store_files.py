@@ -18,6 +18,7 @@ from ingestion.collections._records import (
     PageRequest,
     StoreFileRecord,
 )
+from ingestion.collections._stager import IngestionStager
 from ingestion.errors import RecordNotFoundError
 
 __all__ = ["NewStoreFile", "StoreFileRepository"]
@@ -73,13 +74,17 @@ class NewStoreFile:
 
 
 class StoreFileRepository:
-    def __init__(self, pool: AsyncConnectionPool) -> None:
+    """Files in stores. Whatever queues a file stages its ingestion job in the same
+    transaction (``stager``), so ``in_progress`` always has a message on its way."""
+
+    def __init__(self, pool: AsyncConnectionPool, *, stager: IngestionStager) -> None:
         self._pool = pool
+        self._stager = stager
 
     async def add(
         self, store_id: str, files: list[NewStoreFile], *, batch_id: str | None = None
-    ) -> tuple[list[StoreFileRecord], list[str]]:
-        """Add files (queued as ``in_progress``); returns the records and the ids to enqueue.
+    ) -> list[StoreFileRecord]:
+        """Add files, queued as ``in_progress`` with their jobs staged; returns the records.
 
         A file already in the store keeps its state (and is not queued again) unless it
         failed or was cancelled. With ``batch_id`` the batch row is created first. A store
@@ -101,11 +106,11 @@ class StoreFileRepository:
                         (batch_id, store_id),
                     )
                 added = [await _add_one(conn, store_id, item, batch_id) for item in files]
+                queued = [(store_id, record.file_id) for record, is_new in added if is_new]
+                await self._stager.stage(conn, queued)
         except ForeignKeyViolation as exc:  # a file deleted while it was being added
             raise RecordNotFoundError(f"a file was deleted while being added: {exc}") from exc
-        records = [record for record, _ in added]
-        queued = [record.file_id for record, is_new in added if is_new]
-        return records, queued
+        return [record for record, _ in added]
 
     async def get(self, store_id: str, file_id: str) -> StoreFileRecord | None:
         async with self._pool.connection() as conn:
@@ -157,9 +162,9 @@ class StoreFileRepository:
             )
         return await self.get(store_id, file_id)
 
-    async def remove(self, store_id: str, file_id: str) -> tuple[bool, list[str]]:
-        """Take a file out of a store (its chunks go with it); returns whether it was there
-        and the files in the store that were its duplicates and now need ingesting."""
+    async def remove(self, store_id: str, file_id: str) -> bool:
+        """Take a file out of a store (its chunks go with it); returns whether it was there.
+        The files in the store that were its duplicates are queued for ingesting."""
         async with self._pool.connection() as conn, conn.transaction():
             promoted = await (
                 await conn.execute(
@@ -169,23 +174,12 @@ class StoreFileRepository:
                     (store_id, file_id),
                 )
             ).fetchall()
+            await self._stager.stage(conn, [(store_id, row[0]) for row in promoted])
             cursor = await conn.execute(
                 "DELETE FROM vector_store_files WHERE vector_store_id = %s AND file_id = %s",
                 (store_id, file_id),
             )
-            removed = cursor.rowcount == 1
-        return removed, [row[0] for row in promoted]
-
-    async def fail_unqueued(self, store_id: str, file_ids: list[str], message: str) -> None:
-        """Files that could not be queued for ingestion end ``failed`` (``server_error``),
-        never ``in_progress`` with no message on its way; adding them again retries."""
-        async with self._pool.connection() as conn:
-            await conn.execute(
-                "UPDATE vector_store_files SET status = 'failed', "
-                "last_error_code = 'server_error', last_error_message = %s, updated_at = now() "
-                "WHERE vector_store_id = %s AND file_id = ANY(%s) AND status = 'in_progress'",
-                (message, store_id, file_ids),
-            )
+            return cursor.rowcount == 1
 
     async def get_batch(self, store_id: str, batch_id: str) -> BatchRecord | None:
         async with self._pool.connection() as conn:

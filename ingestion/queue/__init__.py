@@ -1,4 +1,5 @@
-"""The job queue: a Dramatiq broker on Redis and the actors workers run."""
+"""The job queue: a Dramatiq broker on Redis, the actors workers run, and the outbox
+(jobs staged in Postgres with the change that needs them, relayed to the broker)."""
 
 from __future__ import annotations
 
@@ -13,12 +14,15 @@ from ingestion.queue._ingestion import (
     Ingestor,
     declare_ingestion_actors,
 )
+from ingestion.queue._outbox import NOTIFY_CHANNEL, Job, stage, stage_sync
 from ingestion.queue._presence import forget_worker, record_worker, workers_key
 from ingestion.queue._recovery import DeadWorkerSweeper, sweep_dead_workers
+from ingestion.queue._relay import OutboxRelay, outbox_backlog
 
 __all__ = [
     "INGEST_ACTOR",
     "INGEST_GAVE_UP_ACTOR",
+    "NOTIFY_CHANNEL",
     "PING_ACTOR",
     "Actors",
     "DeadWorkerSweeper",
@@ -26,12 +30,17 @@ __all__ = [
     "IngestionActors",
     "IngestionQueue",
     "Ingestor",
+    "Job",
     "KeyValueStore",
+    "OutboxRelay",
     "build_broker",
     "declare_actors",
     "declare_ingestion_actors",
     "forget_worker",
+    "outbox_backlog",
     "record_worker",
+    "stage",
+    "stage_sync",
     "sweep_dead_workers",
     "workers_key",
 ]

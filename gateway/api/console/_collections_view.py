@@ -124,7 +124,8 @@ async def files_view(services: ConsoleServices, user: ConsoleUser, store_id: str
     found = await services.collections.vector_stores.list_files(
         user.principal, store_id, PageRequest(limit=MAX_ROWS, order="desc"), status=None
     )
-    files = await FileRepository(services.pool).get_many([r.file_id for r in found.items])
+    repository = FileRepository(services.pool, stager=services.queue)
+    files = await repository.get_many([r.file_id for r in found.items])
     rows = []
     for record in found.items:
         file = files.get(record.file_id)

@@ -12,7 +12,6 @@ from gateway.api.files.protocol import PURPOSES
 from gateway.platform.errors import InvalidRequestError, NotFoundError, PermissionDeniedError
 from gateway.policy.auth import Principal
 from ingestion.collections import FileRecord, FileRepository, Page, PageRequest, new_id
-from ingestion.queue import IngestionQueue
 from ingestion.storage import ObjectStorage
 
 __all__ = ["FileService", "require_admin"]
@@ -24,19 +23,17 @@ def require_admin(principal: Principal, action: str) -> None:
 
 
 class FileService:
-    """Built once at start-up with the repository, the storage and the ingestion queue."""
+    """Built once at start-up with the repository and the storage."""
 
     def __init__(
         self,
         *,
         files: FileRepository,
         storage: ObjectStorage,
-        queue: IngestionQueue,
         max_upload_bytes: int,
     ) -> None:
         self._files = files
         self._storage = storage
-        self._queue = queue
         self._max_upload_bytes = max_upload_bytes
 
     async def upload(
@@ -99,11 +96,8 @@ class FileService:
 
     async def delete(self, principal: Principal, file_id: str) -> None:
         require_admin(principal, "delete files")
-        existed, promoted = await self._files.delete(file_id, remove_bytes=self._storage.delete)
-        if not existed:
+        if not await self._files.delete(file_id, remove_bytes=self._storage.delete):
             raise NotFoundError(f"no file with id {file_id!r}", param="file_id")
-        if promoted:
-            await anyio.to_thread.run_sync(self._queue.enqueue, promoted)
 
     async def _stream(self, key: str) -> AsyncIterator[bytes]:
         with self._storage.read(key) as handle:

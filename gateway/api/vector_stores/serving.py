@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-import logging
-from collections.abc import Iterable
 from typing import Any
 
 import anyio.to_thread
-from dramatiq.errors import DramatiqError
-from redis.exceptions import RedisError
 
 from configs import ChunkingSettings
 from gateway.api.files import require_admin
@@ -21,7 +17,7 @@ from gateway.api.vector_stores.protocol import (
     CreateVectorStore,
     ModifyVectorStore,
 )
-from gateway.platform.errors import NotFoundError, ServiceUnavailableError, embedder_unavailable
+from gateway.platform.errors import NotFoundError, embedder_unavailable
 from gateway.policy.auth import Principal
 from inference.embedders import Embedder, EmbeddingError
 from ingestion.collections import (
@@ -37,10 +33,7 @@ from ingestion.collections import (
     new_id,
 )
 from ingestion.errors import RecordNotFoundError
-from ingestion.queue import IngestionQueue
 from ingestion.storage import ObjectStorage
-
-_log = logging.getLogger(__name__)
 
 __all__ = ["VectorStoreService"]
 
@@ -50,6 +43,8 @@ _NO_STORE = "vs_"  # a cursor no store has (ids are "vs_" and 24 characters)
 class VectorStoreService:
     """Changes need an admin key; reads need a grant (``StoreAccess``).
 
+    Files queued for ingestion have their jobs staged in the outbox by the repositories,
+    in the transaction that queues them: accepted work needs Postgres, not Redis.
     ``storage`` holds the uploaded bytes: deleting a store removes those of the files
     deleted with it (see ``delete``).
     """
@@ -60,7 +55,6 @@ class VectorStoreService:
         stores: VectorStoreRepository,
         store_files: StoreFileRepository,
         files: FileRepository,
-        queue: IngestionQueue,
         embedder: Embedder,
         chunking: ChunkingSettings,
         storage: ObjectStorage,
@@ -71,7 +65,6 @@ class VectorStoreService:
         self._delete_orphaned_files = delete_orphaned_files
         self._store_files = store_files
         self._files = files
-        self._queue = queue
         self._embedder = embedder
         self._chunking = chunking
         self.access = StoreAccess(stores)
@@ -185,10 +178,8 @@ class VectorStoreService:
 
     async def remove_file(self, principal: Principal, store_id: str, file_id: str) -> None:
         await self.access.writable(principal, store_id)
-        removed, promoted = await self._store_files.remove(store_id, file_id)
-        if not removed:
+        if not await self._store_files.remove(store_id, file_id):
             raise NotFoundError(f"file {file_id!r} is not in vector store {store_id!r}")
-        await self._enqueue(store_id, promoted)
 
     async def create_batch(
         self, principal: Principal, store_id: str, body: CreateBatch
@@ -228,36 +219,9 @@ class VectorStoreService:
         self, store_id: str, news: list[NewStoreFile], *, batch_id: str | None = None
     ) -> list[StoreFileRecord]:
         try:
-            records, queued = await self._store_files.add(store_id, news, batch_id=batch_id)
+            return await self._store_files.add(store_id, news, batch_id=batch_id)
         except RecordNotFoundError as exc:  # the store or a file was deleted meanwhile
             raise NotFoundError(str(exc)) from exc
-        await self._enqueue(store_id, queued)
-        return records
-
-    async def _enqueue(self, store_id: str, file_ids: Iterable[str]) -> None:
-        items = [(store_id, file_id) for file_id in file_ids]
-        if not items:
-            return
-        try:
-            await anyio.to_thread.run_sync(self._queue.enqueue, items)
-        except (RedisError, DramatiqError, OSError) as exc:
-            # Nothing may wait forever for a message that was never sent: the files end
-            # failed (adding them again retries) and the caller hears it now.
-            _log.error(
-                "ingestion queue unavailable; files marked failed",
-                extra={"store_id": store_id, "files": len(items), "error": str(exc)},
-            )
-            await self._store_files.fail_unqueued(
-                store_id,
-                [file_id for _, file_id in items],
-                "the file could not be queued for processing (queue unavailable); add it again",
-            )
-            raise ServiceUnavailableError(
-                "the ingestion queue (Redis) is unavailable; the files were marked failed, "
-                "add them again shortly",
-                code="queue_unavailable",
-                headers={"retry-after": "5"},
-            ) from exc
 
     async def _check_files(self, file_ids: list[str]) -> None:
         found = await self._files.get_many(file_ids)

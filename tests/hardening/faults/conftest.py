@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from gateway.entry.runtime import EmbeddedPostgres
+from gateway.entry.runtime import EmbeddedPostgres, EmbeddedRedis
 from ingestion.db import migrate
 from tests.support.fake_openai import FakeOpenAI
+from tests.support.net import free_port
 from tests.support.services import PostgresForTests, RedisForTests
 
 UPSTREAM_KEY_ENV = "FAULTS_UPSTREAM_KEY"
@@ -58,6 +59,15 @@ def models_env(upstream: FakeOpenAI) -> dict[str, str]:
         UPSTREAM_KEY_ENV: "sk-upstream-faults-" + "f" * 20,
         "RAGWAY_PROVIDERS__MODELS": json.dumps(models),
     }
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[EmbeddedRedis]:
+    """A Redis of the test's own (append-only file: a restart keeps the queues)."""
+    server = EmbeddedRedis(tmp_path / "redis", port=free_port(), persist=True)
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

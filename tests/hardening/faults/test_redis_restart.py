@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import psycopg
-import pytest
 import redis
 from openai import OpenAI
 
@@ -24,20 +22,12 @@ from gateway.entry.runtime import EmbeddedRedis
 from tests.hardening.faults.conftest import models_env
 from tests.hardening.faults.stack import ChatLoad, chunks_of, upload_texts, write_config
 from tests.support.fake_openai import FakeOpenAI
-from tests.support.net import free_port, wait_until
+from tests.support.net import wait_until
 from tests.support.processes import GatewayProcess, insert_key
 from tests.support.servers import start_process
 
 PREFIX = "faults:"
 RPM = 100_000
-
-
-@pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[EmbeddedRedis]:
-    server = EmbeddedRedis(tmp_path / "redis", port=free_port(), persist=True)
-    server.start()
-    yield server
-    server.stop()
 
 
 def fault_env(
