@@ -58,6 +58,7 @@ from configs._retrieval import (
     SearchSettings,
 )
 from configs._tools import AuditSettings, ToolSettings
+from configs._webhooks import WebhookSettings
 
 __all__ = [
     "CONFIG_ENV",
@@ -109,6 +110,7 @@ __all__ = [
     "UpstreamHttpSettings",
     "UsageSettings",
     "VllmSettings",
+    "WebhookSettings",
     "WorkerSettings",
     "configure_logging",
     "load_settings",

@@ -18,6 +18,7 @@ from configs._responses import ResponsesSettings
 from configs._retrieval import RetrievalSettings
 from configs._strict import Strict
 from configs._tools import ToolSettings
+from configs._webhooks import WebhookSettings
 
 __all__ = [
     "DatabaseSettings",
@@ -111,7 +112,7 @@ class WorkerSettings(Strict):
     """The Dramatiq worker process."""
 
     threads: int = Field(default=4, ge=1, le=64)
-    queues: tuple[str, ...] = ("default", "ingestion")
+    queues: tuple[str, ...] = ("default", "ingestion", "webhooks")
     namespace: str = Field(default="ragway-dramatiq", min_length=1)
     shutdown_timeout_s: float = Field(default=30.0, gt=0)
     heartbeat_timeout_s: float = Field(
@@ -187,4 +188,5 @@ class Settings(Strict):
     retrieval: RetrievalSettings = RetrievalSettings()
     responses: ResponsesSettings = ResponsesSettings()
     idempotency: IdempotencySettings = IdempotencySettings()
+    webhooks: WebhookSettings = WebhookSettings()
     console: ConsoleSettings = ConsoleSettings()

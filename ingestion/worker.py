@@ -31,6 +31,13 @@ from ingestion.queue import (
     declare_ingestion_actors,
     outbox_backlog,
 )
+from ingestion.webhooks import (
+    DeliveryWorker,
+    RetrySchedule,
+    WebhookEvents,
+    WebhookSender,
+    declare_webhook_actors,
+)
 
 __all__ = ["MetricsPortInUseError", "run_worker"]
 
@@ -76,7 +83,7 @@ def run_worker(
     store = redis.Redis.from_url(redis_url, socket_timeout=settings.redis.socket_timeout_s)
     broker = build_broker(redis_url, settings.worker)
     pool = _open_pool(database_url, settings)
-    jobs = JobStore(pool)
+    jobs = JobStore(pool, events=WebhookEvents.from_settings(settings))
     declare_actors(broker, store=store, key_prefix=settings.redis.key_prefix)
     ingestor = build_file_ingestor(
         settings,
@@ -96,6 +103,17 @@ def run_worker(
         failures=jobs,
         metrics=metrics,
         settings=settings.ingestion,
+    )
+    declare_webhook_actors(
+        broker,
+        worker=DeliveryWorker(
+            pool,
+            sender=WebhookSender(settings.webhooks),
+            schedule=RetrySchedule.from_settings(settings.webhooks),
+            settings=settings.webhooks,
+            namespace=settings.worker.namespace,
+        ),
+        settings=settings.webhooks,
     )
     metrics.watch_files(jobs.count_by_status)
     metrics.watch_queues(lambda: _queue_depths(broker, settings.worker.queues))

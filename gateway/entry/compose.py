@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from configs import Settings
 from gateway.api import FAMILIES, ApiServices, Family
+from gateway.api.admin import WebhookAdmin
 from gateway.api.collections import CollectionServices
 from gateway.api.files import FileService
 from gateway.api.http.idempotency import IdempotencyGate
@@ -43,6 +44,7 @@ from ingestion.embedding import LazyEmbedder
 from ingestion.queue import IngestionQueue, build_broker
 from ingestion.search import HybridSearcher, QueryEmbedder
 from ingestion.storage import build_storage
+from ingestion.webhooks import WebhookEndpoints, WebhookSender
 
 if TYPE_CHECKING:
     from gateway.policy.pii import PiiService
@@ -96,6 +98,7 @@ class Gateway:
     responses: ResponseStore  # stored /v1/responses responses
     queue: IngestionQueue  # the ingestion queue (the console shows its depth)
     idempotency: IdempotencyGate  # Idempotency-Key on creating POSTs
+    webhooks: WebhookAdmin  # /admin/webhooks
     _closer: AsyncExitStack
 
     @classmethod
@@ -226,6 +229,12 @@ class Gateway:
                 vector_stores=vector_stores,
                 search=SearchService(access=vector_stores.access, searcher=searcher),
             )
+            # Webhooks: endpoints saved behind the SSRF guard; the worker delivers events.
+            webhooks = WebhookAdmin(
+                WebhookEndpoints(pool),
+                sender=WebhookSender(settings.webhooks),
+                settings=settings.webhooks,
+            )
             closer = stack.pop_all()
         return cls(
             resources=resources,
@@ -239,6 +248,7 @@ class Gateway:
             responses=responses,
             queue=queue,
             idempotency=idempotency,
+            webhooks=webhooks,
             _closer=closer,
         )
 

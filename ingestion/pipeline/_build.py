@@ -18,6 +18,7 @@ from ingestion.pipeline._ingest import FileIngestor, IngestionLimits
 from ingestion.pipeline._jobs import JobStore
 from ingestion.pipeline._writer import ChunkWriter
 from ingestion.storage import build_storage
+from ingestion.webhooks import WebhookEvents
 
 __all__ = ["build_file_ingestor"]
 
@@ -30,9 +31,10 @@ def build_file_ingestor(
     metrics: IngestionMetrics,
 ) -> FileIngestor:
     ingestion = settings.ingestion
+    events = WebhookEvents.from_settings(settings)  # a file completed or failed
     return FileIngestor(
-        jobs=JobStore(pool),
-        writer=ChunkWriter(pool),
+        jobs=JobStore(pool, events=events),
+        writer=ChunkWriter(pool, events=events),
         storage=build_storage(ingestion.storage, data_dir=settings.data_dir),
         parser=build_parser(ingestion.parsing, log_settings=settings.logging),
         chunker=build_chunker(ingestion.chunking),

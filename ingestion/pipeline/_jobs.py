@@ -2,6 +2,8 @@
 
 Synchronous (Dramatiq actors run in threads); every statement is guarded by
 ``status = 'in_progress'`` so a cancelled, deleted or finished file is never touched again.
+A file that ends (completed as a duplicate, failed) records its webhook event in the same
+transaction.
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from psycopg_pool import ConnectionPool
+
+from ingestion.webhooks import WebhookEvents
 
 __all__ = ["Job", "JobStore"]
 
@@ -56,8 +60,9 @@ class Job:
 class JobStore:
     """Status transitions of ``vector_store_files`` rows, as the worker makes them."""
 
-    def __init__(self, pool: ConnectionPool) -> None:
+    def __init__(self, pool: ConnectionPool, *, events: WebhookEvents) -> None:
         self._pool = pool
+        self._events = events
 
     def claim(self, store_id: str, file_id: str) -> Job | None:
         """The job if the file still waits for ingestion; None if done, cancelled or gone."""
@@ -75,11 +80,12 @@ class JobStore:
         """If another file in the store already holds these bytes, complete this one as its
         duplicate (no chunks of its own) and return the original's id."""
         keys = {"store": job.store_id, "file": job.file_id, "sha": job.sha256}
-        with self._pool.connection() as conn:
+        with self._pool.connection() as conn, conn.transaction():
             row = conn.execute(_ORIGINAL, keys).fetchone()
             if row is None:
                 return None
-            conn.execute(_MARK_DUPLICATE, {**keys, "original": row[0]})
+            if conn.execute(_MARK_DUPLICATE, {**keys, "original": row[0]}).rowcount == 1:
+                self._events.store_file_finished(conn, job.store_id, job.file_id, "completed")
         original: str = row[0]
         return original
 
@@ -115,7 +121,7 @@ class JobStore:
         self, store_id: str, file_id: str, code: str | None = None, message: str | None = None
     ) -> bool:
         """Final failure; without code/message, the last noted error (or a generic one)."""
-        with self._pool.connection() as conn:
+        with self._pool.connection() as conn, conn.transaction():
             cursor = conn.execute(
                 "UPDATE vector_store_files SET status = 'failed', "
                 "last_error_code = COALESCE(%(code)s, last_error_code, 'server_error'), "
@@ -125,7 +131,10 @@ class JobStore:
                 "AND status = 'in_progress'",
                 {"code": code, "message": message, "store": store_id, "file": file_id},
             )
-            return cursor.rowcount == 1
+            if cursor.rowcount != 1:
+                return False
+            self._events.store_file_finished(conn, store_id, file_id, "failed")
+            return True
 
     def count_by_status(self) -> dict[str, float]:
         """Files in vector stores by status (for the metrics endpoint)."""

@@ -2,9 +2,10 @@
 
 The file's row is locked first and must still be ``in_progress``; the old chunks are
 deleted and the new ones copied in, and the row becomes ``completed`` in the same
-transaction. A retry or a redelivered message therefore never leaves two copies, and a
-file cancelled or deleted meanwhile gets none. Equal bytes already completed in the store
-make this file a duplicate instead (no second set of chunks).
+transaction (with its ``vector_store.file.completed`` webhook event). A retry or a
+redelivered message therefore never leaves two copies, and a file cancelled or deleted
+meanwhile gets none. Equal bytes already completed in the store make this file a
+duplicate instead (no second set of chunks).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from psycopg_pool import ConnectionPool
 
 from ingestion.chunking import Chunk
 from ingestion.pipeline._jobs import _MARK_DUPLICATE, _ORIGINAL, Job
+from ingestion.webhooks import WebhookEvents
 
 __all__ = ["ChunkWriter", "WriteOutcome"]
 
@@ -34,8 +36,9 @@ class WriteOutcome(enum.StrEnum):
 class ChunkWriter:
     """Writes a file's chunks; makes sure each vector dimension in use has its HNSW index."""
 
-    def __init__(self, pool: ConnectionPool) -> None:
+    def __init__(self, pool: ConnectionPool, *, events: WebhookEvents) -> None:
         self._pool = pool
+        self._events = events
         self._indexed: set[int] = {384}  # migrations 0003/0007 build the default dimension's index
 
     def ensure_index(self, dimension: int) -> None:
@@ -74,6 +77,7 @@ class ChunkWriter:
             original = conn.execute(_ORIGINAL, keys).fetchone()
             if original is not None:
                 conn.execute(_MARK_DUPLICATE, {**keys, "original": original[0]})
+                self._events.store_file_finished(conn, job.store_id, job.file_id, "completed")
                 return WriteOutcome.DUPLICATE
             conn.execute(
                 "DELETE FROM chunks WHERE vector_store_id = %(store)s AND file_id = %(file)s", keys
@@ -102,6 +106,7 @@ class ChunkWriter:
                 "WHERE vector_store_id = %(store)s AND file_id = %(file)s",
                 {**keys, "n": len(chunks), "usage": usage},
             )
+            self._events.store_file_finished(conn, job.store_id, job.file_id, "completed")
         # After the commit: a store row lock taken after the file's row would deadlock
         # with a store deletion, which locks the store first (one statement cannot).
         with self._pool.connection() as conn:
