@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from configs._batches import BatchSettings
 from configs._console import ConsoleSettings
 from configs._idempotency import IdempotencySettings
 from configs._inference import (
@@ -67,6 +68,7 @@ __all__ = [
     "AuditSettings",
     "AzureDeploymentSettings",
     "BaseDeploymentSettings",
+    "BatchSettings",
     "ChunkingSettings",
     "ConsoleSettings",
     "CpuServerSettings",

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr
 
+from configs._batches import BatchSettings
 from configs._console import ConsoleSettings
 from configs._idempotency import IdempotencySettings
 from configs._inference import InferenceSettings
@@ -112,7 +113,7 @@ class WorkerSettings(Strict):
     """The Dramatiq worker process."""
 
     threads: int = Field(default=4, ge=1, le=64)
-    queues: tuple[str, ...] = ("default", "ingestion", "webhooks")
+    queues: tuple[str, ...] = ("default", "ingestion", "batches", "webhooks")
     namespace: str = Field(default="ragway-dramatiq", min_length=1)
     shutdown_timeout_s: float = Field(default=30.0, gt=0)
     heartbeat_timeout_s: float = Field(
@@ -189,4 +190,5 @@ class Settings(Strict):
     responses: ResponsesSettings = ResponsesSettings()
     idempotency: IdempotencySettings = IdempotencySettings()
     webhooks: WebhookSettings = WebhookSettings()
+    batches: BatchSettings = BatchSettings()
     console: ConsoleSettings = ConsoleSettings()

@@ -6,7 +6,8 @@ import asyncio
 import errno
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Protocol
 from wsgiref.simple_server import WSGIServer
 
 import dramatiq
@@ -39,9 +40,20 @@ from ingestion.webhooks import (
     declare_webhook_actors,
 )
 
-__all__ = ["MetricsPortInUseError", "run_worker"]
+__all__ = ["MetricsPortInUseError", "WorkerPlugin", "run_worker"]
 
 _log = logging.getLogger(__name__)
+
+
+class WorkerPlugin(Protocol):
+    """Work of a higher layer run by this worker (the gateway's batches): its actors are
+    declared on the worker's broker, and its queues consumed, only when it is given."""
+
+    queues: tuple[str, ...]
+
+    def declare(self, broker: RedisBroker) -> None: ...
+
+    def close(self) -> None: ...
 
 
 class MetricsPortInUseError(RuntimeError):
@@ -55,6 +67,7 @@ def run_worker(
     redis_url: str,
     stop: threading.Event,
     embedder_factory: Callable[[], Embedder] | None = None,
+    plugins: Sequence[WorkerPlugin] = (),
 ) -> None:
     """Migrate (if configured), consume until ``stop`` is set, then shut down gracefully.
 
@@ -131,25 +144,28 @@ def run_worker(
         if settings.worker.relay
         else None
     )
-    worker = dramatiq.Worker(
-        broker, queues=set(settings.worker.queues), worker_threads=settings.worker.threads
-    )
+    for plugin in plugins:
+        plugin.declare(broker)
+    # A queue whose actors this process lacks is left to workers that have them.
+    declared = {settings.ingestion.queue, settings.webhooks.queue, "default"}
+    declared |= {q for p in plugins for q in p.queues}
+    queues = [queue for queue in settings.worker.queues if queue in declared]
+    worker = dramatiq.Worker(broker, queues=set(queues), worker_threads=settings.worker.threads)
     every_s = min(settings.worker.recovery_interval_s, settings.worker.heartbeat_timeout_s / 3)
     sweeper = DeadWorkerSweeper(broker, settings.worker.queues, interval_s=every_s)
     worker.start()
     sweeper.start()
     if relay is not None:
         relay.start()
-    _log.info(
-        "worker started",
-        extra={"queues": list(settings.worker.queues), "threads": settings.worker.threads},
-    )
+    _log.info("worker started", extra={"queues": queues, "threads": settings.worker.threads})
     stop.wait()
     _log.info("worker stopping")
     if relay is not None:
         relay.stop()
     sweeper.stop()
     worker.stop(timeout=int(settings.worker.shutdown_timeout_s * 1000))
+    for plugin in plugins:
+        plugin.close()
     broker.close()
     store.close()
     pool.close()

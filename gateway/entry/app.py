@@ -22,6 +22,7 @@ from gateway.api import (
     document_api_routes,
 )
 from gateway.api.admin import admin_route_handlers
+from gateway.api.batches import BatchesController
 from gateway.api.collections import collection_route_handlers
 from gateway.api.console import ConsoleServices, SessionStore, console_router, template_config
 from gateway.api.health import HealthController, PostgresCheck, ReadinessService, RedisCheck
@@ -74,6 +75,7 @@ def create_app(
         app.state.collections = gateway.collections
         app.state.responses = gateway.responses
         app.state.idempotency = gateway.idempotency  # read by the ``idempotent`` routes
+        app.state.batches = gateway.batches
         document_api_routes(app)
         readiness_s = settings.gateway.readiness_timeout_s
         app.state.readiness = ReadinessService(
@@ -102,6 +104,7 @@ def create_app(
             MetricsController,
             *api_route_handlers(families),
             ResponsesController,
+            BatchesController,
             *admin_route_handlers(),
             *collection_route_handlers(),
             *console,

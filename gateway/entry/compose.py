@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from configs import Settings
 from gateway.api import FAMILIES, ApiServices, Family
 from gateway.api.admin import WebhookAdmin
+from gateway.api.batches import BatchRepository, BatchRunner, BatchService
 from gateway.api.collections import CollectionServices
 from gateway.api.files import FileService
 from gateway.api.http.idempotency import IdempotencyGate
@@ -44,7 +45,7 @@ from ingestion.embedding import LazyEmbedder
 from ingestion.queue import IngestionQueue, build_broker
 from ingestion.search import HybridSearcher, QueryEmbedder
 from ingestion.storage import build_storage
-from ingestion.webhooks import WebhookEndpoints, WebhookSender
+from ingestion.webhooks import WebhookEndpoints, WebhookEvents, WebhookSender
 
 if TYPE_CHECKING:
     from gateway.policy.pii import PiiService
@@ -99,6 +100,8 @@ class Gateway:
     queue: IngestionQueue  # the ingestion queue (the console shows its depth)
     idempotency: IdempotencyGate  # Idempotency-Key on creating POSTs
     webhooks: WebhookAdmin  # /admin/webhooks
+    batches: BatchService  # /v1/batches
+    batch_runner: BatchRunner  # what a worker runs a batch with
     _closer: AsyncExitStack
 
     @classmethod
@@ -229,6 +232,22 @@ class Gateway:
                 vector_stores=vector_stores,
                 search=SearchService(access=vector_stores.access, searcher=searcher),
             )
+            # Batches: lines run on workers (``batch_runner``) through the same servings.
+            batch_store = BatchRepository(
+                pool,
+                namespace=settings.worker.namespace,
+                queue_name=settings.batches.queue,
+                events=WebhookEvents.from_settings(settings),
+            )
+            batches = BatchService(batches=batch_store, files=files, settings=settings.batches)
+            batch_runner = BatchRunner(
+                batches=batch_store,
+                files=files,
+                storage=storage,
+                keys=keys,
+                servings={serving.path: serving for serving in api.servings.values()},
+                settings=settings.batches,
+            )
             # Webhooks: endpoints saved behind the SSRF guard; the worker delivers events.
             webhooks = WebhookAdmin(
                 WebhookEndpoints(pool),
@@ -249,6 +268,8 @@ class Gateway:
             queue=queue,
             idempotency=idempotency,
             webhooks=webhooks,
+            batches=batches,
+            batch_runner=batch_runner,
             _closer=closer,
         )
 

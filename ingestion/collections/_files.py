@@ -74,12 +74,17 @@ class FileRepository:
             )
             return {row.id: row for row in await cursor.fetchall()}
 
-    async def list_page(self, page: PageRequest, *, purpose: str | None = None) -> Page[FileRecord]:
+    async def list_page(
+        self, page: PageRequest, *, purpose: str | None = None, owner_key_id: str | None = None
+    ) -> Page[FileRecord]:
         condition, order, params, backwards = page_clause(page, table="files")
         where: sql.Composable = condition
         if purpose is not None:
-            where = sql.SQL("{} AND files.purpose = %(purpose)s").format(condition)
+            where = sql.SQL("{} AND files.purpose = %(purpose)s").format(where)
             params["purpose"] = purpose
+        if owner_key_id is not None:
+            where = sql.SQL("{} AND files.owner_key_id = %(owner)s").format(where)
+            params["owner"] = owner_key_id
         query = sql.SQL("SELECT {cols} FROM files WHERE {where} {order}").format(
             cols=sql.SQL(_COLUMNS), where=where, order=order
         )

@@ -93,7 +93,8 @@ def upload(client: OpenAI, f: Fixtures, url: str, headers: dict[str, Any]) -> An
     return client.files.create(file=("x.md", b"# x\n"), purpose="assistants", extra_headers=headers)
 
 
-# route name -> (call, who may use it: "anyone" authenticated, "admin", or "reader" of the store)
+# route name -> (call, who may use it: "anyone" authenticated, "admin", "reader" of the store,
+# or the "owner" key (files: a member sees only its own, an admin's file is not found)
 ROUTES: dict[str, tuple[Call, str]] = {
     "chat": (raw("post", "/v1/chat/completions", CHAT), "anyone"),
     "completions": (raw("post", "/v1/completions", {"model": "chat", "prompt": "hi"}), "anyone"),
@@ -101,9 +102,9 @@ ROUTES: dict[str, tuple[Call, str]] = {
     "models.list": (raw("get", "/v1/models"), "anyone"),
     "models.get": (raw("get", "/v1/models/chat"), "anyone"),
     "files.create": (upload, "admin"),
-    "files.list": (raw("get", "/v1/files"), "admin"),
-    "files.get": (raw("get", "/v1/files/{file}"), "admin"),
-    "files.content": (raw("get", "/v1/files/{file}/content"), "admin"),
+    "files.list": (raw("get", "/v1/files"), "anyone"),
+    "files.get": (raw("get", "/v1/files/{file}"), "owner"),
+    "files.content": (raw("get", "/v1/files/{file}/content"), "owner"),
     "stores.create": (raw("post", "/v1/vector_stores", {"name": "shared-x"}), "admin"),
     "stores.list": (raw("get", "/v1/vector_stores"), "anyone"),
     "stores.get": (raw("get", "/v1/vector_stores/{store}"), "reader"),
@@ -175,6 +176,8 @@ def test_members_get_403_on_admin_routes_and_everything_else_works(
     got = outcome(call, client_for(gateway, principal, matrix), matrix, gateway.url)
     if principal == "member" and who == "admin":
         assert got is openai.PermissionDeniedError, f"member on {route}: {got}"
+    elif principal == "member" and who == "owner":  # the fixture's file is an admin's
+        assert got is openai.NotFoundError, f"member on {route}: {got}"
     else:
         assert got is None, f"{principal} on {route}: {got}"
 

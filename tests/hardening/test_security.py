@@ -198,11 +198,12 @@ def test_a_member_cannot_reach_other_stores_or_any_file(
         member.vector_stores.files.retrieve(
             vector_store_id=stores["shared-sec"], file_id=secret_file
         )
-    # Files are admin-only: the same 403 whether the id exists or not (no existence oracle)
+    # Another key's file does not exist for a member: the same 404 whether the id exists or
+    # not (no existence oracle)
     answers = []
     for file_id in (secret_file, "file-" + "0" * 24):
         for call in (member.files.retrieve, member.files.content, member.files.delete):
-            with pytest.raises(openai.PermissionDeniedError) as denied:
+            with pytest.raises(openai.NotFoundError) as denied:
                 call(file_id)
             answers.append(denied.value.message.replace(file_id, "<id>"))
     assert len(set(answers)) <= 3

@@ -6,10 +6,12 @@ from typing import Any
 
 from ingestion.collections import FileRecord
 
-__all__ = ["PURPOSES", "file_deleted", "file_object"]
+__all__ = ["MEMBER_PURPOSES", "PURPOSES", "file_deleted", "file_object"]
 
-# Purposes a document collection reads; other OpenAI purposes (batch, fine-tune) are refused.
-PURPOSES = ("assistants", "user_data")
+# Purposes a document collection reads, and a batch's input; others (fine-tune, vision) are
+# refused. ``batch_output`` files are written by the gateway (a batch's output and errors).
+PURPOSES = ("assistants", "user_data", "batch")
+MEMBER_PURPOSES = ("batch",)  # what a member key may upload: its own batches' input
 
 
 def file_object(record: FileRecord) -> dict[str, Any]:

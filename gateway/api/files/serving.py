@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import anyio.to_thread
 
 from gateway.api.files._multipart import read_upload
-from gateway.api.files.protocol import PURPOSES
+from gateway.api.files.protocol import MEMBER_PURPOSES, PURPOSES
 from gateway.platform.errors import InvalidRequestError, NotFoundError, PermissionDeniedError
 from gateway.policy.auth import Principal
 from ingestion.collections import FileRecord, FileRepository, Page, PageRequest, new_id
@@ -39,7 +39,6 @@ class FileService:
     async def upload(
         self, principal: Principal, content_type: str | None, body: AsyncIterator[bytes]
     ) -> FileRecord:
-        require_admin(principal, "upload files")
         writer = self._storage.writer()
 
         async def write(data: bytes) -> None:
@@ -55,6 +54,8 @@ class FileService:
                     f"purpose must be one of {', '.join(PURPOSES)} (got {purpose!r})",
                     param="purpose",
                 )
+            if purpose not in MEMBER_PURPOSES:
+                require_admin(principal, f"upload files for {purpose!r}")
         except BaseException:
             writer.abort()
             raise
@@ -78,24 +79,28 @@ class FileService:
             raise
 
     async def get(self, principal: Principal, file_id: str) -> FileRecord:
-        require_admin(principal, "read files")
+        """Admins read every file; a member only its own (batch input and output)."""
         record = await self._files.get(file_id)
-        if record is None:
+        if record is None or not (principal.is_admin or record.owner_key_id == principal.key_id):
             raise NotFoundError(f"no file with id {file_id!r}", param="file_id")
         return record
 
     async def list_page(
         self, principal: Principal, page: PageRequest, purpose: str | None
     ) -> Page[FileRecord]:
-        require_admin(principal, "list files")
-        return await self._files.list_page(page, purpose=purpose)
+        if principal.is_admin:
+            return await self._files.list_page(page, purpose=purpose)
+        for cursor in (page.after, page.before):
+            if cursor is not None:
+                await self.get(principal, cursor)  # another key's file is no cursor
+        return await self._files.list_page(page, purpose=purpose, owner_key_id=principal.key_id)
 
     async def content(self, principal: Principal, file_id: str) -> AsyncIterator[bytes]:
         record = await self.get(principal, file_id)
         return self._stream(record.sha256)
 
     async def delete(self, principal: Principal, file_id: str) -> None:
-        require_admin(principal, "delete files")
+        await self.get(principal, file_id)
         if not await self._files.delete(file_id, remove_bytes=self._storage.delete):
             raise NotFoundError(f"no file with id {file_id!r}", param="file_id")
 

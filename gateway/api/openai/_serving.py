@@ -29,7 +29,7 @@ from gateway.platform.errors import (
     UpstreamFailedError,
     error_body,
 )
-from gateway.policy.auth import request_key
+from gateway.policy.auth import Principal, request_key
 from gateway.policy.observability import REQUEST_ID, RequestObserver, accept_request_id
 from gateway.policy.pipeline import NO_CAPABILITIES, Call, Capabilities, Pipeline
 from gateway.providers import (
@@ -152,8 +152,12 @@ class OpenAIServing:
     def max_body_bytes(self) -> int:
         return self._max_body
 
-    async def serve(self, exchange: Exchange) -> None:
-        """Serve one exchange to the end; never raises but for a cancelled task."""
+    async def serve(self, exchange: Exchange, *, principal: Principal | None = None) -> None:
+        """Serve one exchange to the end; never raises but for a cancelled task.
+
+        ``principal``: a request the gateway makes itself on a key's behalf (a batch line,
+        a background response), authenticated already; never set from anything a client sent.
+        """
         self._busy_poll.request_arrived()
         started = time.perf_counter()
         headers = exchange.headers
@@ -164,6 +168,7 @@ class OpenAIServing:
             token=request_key(headers),
             headers=headers,
             capabilities=self._capabilities,
+            principal=principal,
         )
         context = REQUEST_ID.set(call.request_id)
         self._observer.started(self.endpoint)

@@ -99,7 +99,10 @@ def worker_command(cli: CliContext, threads: int | None) -> None:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    run_worker(settings, database_url=database_url, redis_url=redis_url, stop=stop)
+    from gateway.entry.jobs import GatewayJobs
+
+    jobs = GatewayJobs(settings, database_url=database_url, redis_url=redis_url)
+    run_worker(settings, database_url=database_url, redis_url=redis_url, stop=stop, plugins=[jobs])
 
 
 @click.command("embedder")

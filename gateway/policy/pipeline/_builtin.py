@@ -13,7 +13,11 @@ __all__ = ["AuthHook", "ModelAccessHook"]
 
 
 class AuthHook(Hook):
-    """The bearer key -> ``call.principal``; missing or invalid keys get 401."""
+    """The bearer key -> ``call.principal``; missing or invalid keys get 401.
+
+    A call the gateway makes itself for a key (``OpenAIServing.serve(principal=)``) arrives
+    authenticated: its principal was loaded by id and checked when the work was picked up.
+    """
 
     name: ClassVar[str] = "auth"
     stage: ClassVar[Stage] = Stage.AUTH
@@ -22,7 +26,8 @@ class AuthHook(Hook):
         self._authenticator = authenticator
 
     async def on_request(self, call: Call) -> None:
-        call.principal = await self._authenticator.authenticate(call.token)
+        if call.principal is None:
+            call.principal = await self._authenticator.authenticate(call.token)
 
 
 class ModelAccessHook(Hook):

@@ -76,6 +76,7 @@ from gateway.platform.errors import (
     NotFoundError,
     ServiceUnavailableError,
 )
+from gateway.policy.auth import Principal
 from gateway.policy.pipeline import Call
 from gateway.policy.retrieval import StoreSearch, find_file_search
 from gateway.providers import Target, UpstreamError
@@ -140,9 +141,12 @@ class ResponsesServing(OpenAIServing):
             raise ServiceUnavailableError("the Responses API is not configured in this process")
         return backend
 
-    async def serve(self, exchange: Exchange) -> None:
+    async def serve(self, exchange: Exchange, *, principal: Principal | None = None) -> None:
         """With ``Idempotency-Key``, through the gate: a retry replays the first answer."""
         backend = self.backend
+        if principal is not None:  # the gateway's own call (no client to retry it)
+            await super().serve(exchange, principal=principal)
+            return
         if (
             exchange.headers.get(IDEMPOTENCY_KEY) is None
             or not isinstance(backend, ResponsesBackend)

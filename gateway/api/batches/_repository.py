@@ -1,0 +1,348 @@
+"""``batches`` and ``batch_lines``: every change and the job it needs in one transaction.
+
+Jobs (``batch_prepare``, ``batch_run``, ``batch_finalize``) are staged in the outbox with
+the change that calls for them, so a batch accepted is a batch run, Redis up or not.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from psycopg import AsyncConnection
+from psycopg.errors import DataError
+from psycopg.rows import class_row
+from psycopg.types.json import Jsonb
+from psycopg_pool import AsyncConnectionPool
+
+from gateway.api.batches.protocol import BatchRow, CreateBatch, InputLine, LineError
+from ingestion.queue import Job, stage
+from ingestion.webhooks import WebhookEvents
+
+__all__ = [
+    "FINALIZE_ACTOR",
+    "PREPARE_ACTOR",
+    "RUN_ACTOR",
+    "BatchRepository",
+    "LineResult",
+    "PendingLine",
+]
+
+PREPARE_ACTOR = "batch_prepare"
+RUN_ACTOR = "batch_run"
+FINALIZE_ACTOR = "batch_finalize"
+
+_COLUMNS = (
+    "id, key_id, endpoint, input_file_id, completion_window, status, metadata, errors, total, "
+    "completed, failed, output_file_id, error_file_id, created_at, expires_at, in_progress_at, "
+    "finalizing_at, completed_at, failed_at, expired_at, cancelling_at, cancelled_at"
+)
+_INSERT = (
+    "INSERT INTO batches (id, key_id, endpoint, input_file_id, completion_window, status, "  # noqa: S608 - fixed text
+    "metadata, expires_at) VALUES (%s, %s, %s, %s, %s, 'validating', %s, "
+    "now() + make_interval(secs => %s)) RETURNING " + _COLUMNS
+)
+_RUNNING = ("validating", "in_progress", "cancelling", "finalizing")
+
+
+class PendingLine:
+    __slots__ = ("body", "custom_id", "line")
+
+    def __init__(self, line: int, custom_id: str, body: dict[str, Any]) -> None:
+        self.line = line
+        self.custom_id = custom_id
+        self.body = body
+
+
+class LineResult:
+    """What running one line gave: its HTTP status, request id and answer body (JSON text,
+    as the serving answered it)."""
+
+    __slots__ = ("body_json", "request_id", "status_code")
+
+    def __init__(self, status_code: int, request_id: str | None, body_json: str) -> None:
+        self.status_code = status_code
+        self.request_id = request_id
+        self.body_json = body_json
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status_code < 300
+
+
+class BatchRepository:
+    """``events`` records ``batch.completed/failed/cancelled/expired`` (webhooks) in the
+    transaction that ends the batch."""
+
+    def __init__(
+        self,
+        pool: AsyncConnectionPool,
+        *,
+        namespace: str,
+        queue_name: str,
+        events: WebhookEvents,
+    ) -> None:
+        self._pool = pool
+        self._namespace = namespace
+        self._queue = queue_name
+        self._events = events
+
+    def _job(self, actor: str, *args: Any) -> Job:
+        return Job(self._queue, actor, args)
+
+    async def _stage(self, conn: AsyncConnection[Any], jobs: Sequence[Job]) -> None:
+        await stage(conn, self._namespace, jobs)
+
+    # -- the API's side ---------------------------------------------------------------
+    async def create(
+        self, batch_id: str, key_id: str, body: CreateBatch, *, window_s: int
+    ) -> BatchRow:
+        async with self._pool.connection() as conn, conn.transaction():
+            cursor = conn.cursor(row_factory=class_row(BatchRow))
+            await cursor.execute(
+                _INSERT,
+                (
+                    batch_id,
+                    key_id,
+                    body.endpoint,
+                    body.input_file_id,
+                    body.completion_window,
+                    Jsonb(body.metadata) if body.metadata is not None else None,
+                    window_s,
+                ),
+            )
+            row = await cursor.fetchone()
+            await self._stage(conn, [self._job(PREPARE_ACTOR, batch_id)])
+        assert row is not None
+        return row
+
+    async def get(self, batch_id: str) -> BatchRow | None:
+        async with self._pool.connection() as conn:
+            cursor = conn.cursor(row_factory=class_row(BatchRow))
+            await cursor.execute(
+                f"SELECT {_COLUMNS} FROM batches WHERE id = %s",  # noqa: S608 - fixed columns
+                (batch_id,),
+            )
+            return await cursor.fetchone()
+
+    async def list_page(
+        self, key_id: str | None, *, after: str | None, limit: int
+    ) -> tuple[list[BatchRow], bool]:
+        """Newest first; ``key_id`` None lists every key's batches (admins)."""
+        where, params = ["true"], []
+        if key_id is not None:
+            where.append("key_id = %s")
+            params.append(key_id)
+        if after is not None:
+            where.append("(created_at, id) < (SELECT created_at, id FROM batches WHERE id = %s)")
+            params.append(after)
+        async with self._pool.connection() as conn:
+            cursor = conn.cursor(row_factory=class_row(BatchRow))
+            await cursor.execute(
+                f"SELECT {_COLUMNS} FROM batches WHERE {' AND '.join(where)} "  # noqa: S608
+                "ORDER BY created_at DESC, id DESC LIMIT %s",
+                (*params, limit + 1),
+            )
+            rows = await cursor.fetchall()
+        return rows[:limit], len(rows) > limit
+
+    async def cancel(self, batch_id: str) -> None:
+        """``cancelling`` (then ``cancelled`` once the lines running now are done)."""
+        async with self._pool.connection() as conn, conn.transaction():
+            cursor = await conn.execute(
+                "UPDATE batches SET status = 'cancelling', cancelling_at = now() "
+                "WHERE id = %s AND status IN ('validating', 'in_progress')",
+                (batch_id,),
+            )
+            if cursor.rowcount:
+                await self._stage(conn, [self._job(FINALIZE_ACTOR, batch_id)])
+
+    # -- the worker's side ------------------------------------------------------------
+    async def start(self, batch_id: str, lines: list[InputLine], *, lines_per_job: int) -> bool:
+        """Store the lines and queue them in jobs of ``lines_per_job``; False if the batch
+        was cancelled (or started) meanwhile."""
+        async with self._pool.connection() as conn, conn.transaction():
+            cursor = await conn.execute(
+                "UPDATE batches SET status = 'in_progress', in_progress_at = now(), total = %s "
+                "WHERE id = %s AND status = 'validating'",
+                (len(lines), batch_id),
+            )
+            if cursor.rowcount == 0:
+                return False
+            async with (
+                conn.cursor() as copy_cursor,
+                copy_cursor.copy(
+                    "COPY batch_lines (batch_id, line, custom_id, body) FROM STDIN"
+                ) as copy,
+            ):
+                for item in lines:
+                    await copy.write_row(
+                        (batch_id, item.line, item.custom_id, json.dumps(item.body))
+                    )
+            jobs = [
+                self._job(RUN_ACTOR, batch_id, first, min(first + lines_per_job, len(lines)))
+                for first in range(0, len(lines), lines_per_job)
+            ]
+            await self._stage(conn, jobs)
+        return True
+
+    async def fail_validation(self, batch_id: str, errors: list[LineError]) -> None:
+        async with self._pool.connection() as conn, conn.transaction():
+            cursor = await conn.execute(
+                "UPDATE batches SET status = 'failed', failed_at = now(), errors = %s "
+                "WHERE id = %s AND status = 'validating'",
+                (Jsonb([e.as_dict() for e in errors]), batch_id),
+            )
+            if cursor.rowcount:
+                await self._events.record(conn, "batch.failed", {"id": batch_id})
+
+    async def pending(self, batch_id: str, first: int, end: int) -> list[PendingLine]:
+        async with self._pool.connection() as conn:
+            rows = await (
+                await conn.execute(
+                    "SELECT line, custom_id, body FROM batch_lines WHERE batch_id = %s "
+                    "AND line >= %s AND line < %s AND state = 'pending' ORDER BY line",
+                    (batch_id, first, end),
+                )
+            ).fetchall()
+        return [PendingLine(line, custom_id, body) for line, custom_id, body in rows]
+
+    async def finish_lines(self, batch_id: str, results: Sequence[tuple[int, LineResult]]) -> None:
+        """Record lines' answers and count them, each once, in one transaction; the last
+        lines queue the finalizing.
+
+        The commit does not wait for the WAL flush (``synchronous_commit = off``): a crash
+        of Postgres itself may forget the last few lines recorded, which then simply run
+        again; it never records one twice or loses one.
+        """
+        if not results:
+            return
+        # One JSON array parameter: the answers are JSON text already, joined as they are
+        # (no per-element array escaping, no parse and re-serialise).
+        rows = ",".join(
+            f'{{"line":{line},"state":"{"done" if r.ok else "failed"}",'
+            f'"status":{r.status_code},"request_id":{json.dumps(r.request_id)},'
+            f'"body":{r.body_json}}}'
+            for line, r in results
+        )
+        try:
+            await self._record(batch_id, f"[{rows}]", [line for line, _ in results])
+        except DataError:  # an answer that is not JSON after all: each checked, then again
+            checked = [(line, _checked(r)) for line, r in results]
+            if checked == list(results):
+                raise
+            await self.finish_lines(batch_id, checked)
+
+    async def _record(self, batch_id: str, rows: str, lines: list[int]) -> None:
+        async with self._pool.connection() as conn, conn.transaction():
+            await conn.execute("SET LOCAL synchronous_commit = off")
+            recorded = await (
+                await conn.execute(
+                    "UPDATE batch_lines AS l SET state = v.state, status_code = v.status, "
+                    "request_id = v.request_id, response = v.body, finished_at = now() "
+                    "FROM json_to_recordset(%s::json) "
+                    "AS v(line int, state text, status int, request_id text, body json) "
+                    # ``line = ANY``: the rows by their key (the planner cannot size the
+                    # JSON's rows, and would scan every line of the batch for them)
+                    "WHERE l.batch_id = %s AND l.line = ANY(%s) AND l.line = v.line "
+                    "AND l.state = 'pending' RETURNING v.state",
+                    (rows, batch_id, lines),
+                )
+            ).fetchall()
+            if not recorded:
+                return  # recorded already (a message delivered twice)
+            done = sum(1 for (state,) in recorded if state == "done")
+            row = await (
+                await conn.execute(
+                    "UPDATE batches SET completed = completed + %s, failed = failed + %s "
+                    "WHERE id = %s RETURNING completed + failed = total",
+                    (done, len(recorded) - done, batch_id),
+                )
+            ).fetchone()
+            if row is not None and row[0]:
+                await self._stage(conn, [self._job(FINALIZE_ACTOR, batch_id)])
+
+    async def status(self, batch_id: str) -> str | None:
+        async with self._pool.connection() as conn:
+            row = await (
+                await conn.execute("SELECT status FROM batches WHERE id = %s", (batch_id,))
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    async def begin_finalizing(self, batch_id: str) -> BatchRow | None:
+        """Move a batch whose lines are all done (or that is cancelling or past its window)
+        to ``finalizing``; None when there is nothing to finalize yet (or any more)."""
+        async with self._pool.connection() as conn, conn.transaction():
+            cursor = conn.cursor(row_factory=class_row(BatchRow))
+            await cursor.execute(
+                f"SELECT {_COLUMNS} FROM batches WHERE id = %s FOR UPDATE",  # noqa: S608
+                (batch_id,),
+            )
+            row = await cursor.fetchone()
+            if row is None or row.status not in _RUNNING or row.status == "validating":
+                return None
+            unfinished = row.completed + row.failed < row.total
+            if row.status == "in_progress" and unfinished and not await _past(conn, row.expires_at):
+                return None
+            await conn.execute(
+                "UPDATE batches SET status = 'finalizing', "
+                "finalizing_at = coalesce(finalizing_at, now()) WHERE id = %s",
+                (batch_id,),
+            )
+        return row
+
+    async def results(
+        self, batch_id: str
+    ) -> list[tuple[int, str, str, int | None, Any, str | None]]:
+        """Every line: (line, custom_id, state, status_code, response, request_id), in order."""
+        async with self._pool.connection() as conn:
+            rows = await (
+                await conn.execute(
+                    "SELECT line, custom_id, state, status_code, response, request_id "
+                    "FROM batch_lines "
+                    "WHERE batch_id = %s ORDER BY line",
+                    (batch_id,),
+                )
+            ).fetchall()
+        return [tuple(row) for row in rows]
+
+    async def finish(
+        self,
+        batch_id: str,
+        *,
+        status: str,
+        output_file_id: str | None,
+        error_file_id: str | None,
+    ) -> None:
+        column = {"completed": "completed_at", "cancelled": "cancelled_at", "expired": "expired_at"}
+        async with self._pool.connection() as conn, conn.transaction():
+            cursor = await conn.execute(
+                f"UPDATE batches SET status = %s, {column[status]} = now(), "  # noqa: S608
+                "output_file_id = %s, error_file_id = %s "
+                "WHERE id = %s AND status = 'finalizing'",
+                (status, output_file_id, error_file_id, batch_id),
+            )
+            if cursor.rowcount:
+                await self._events.record(conn, f"batch.{status}", {"id": batch_id})
+
+
+def _checked(result: LineResult) -> LineResult:
+    """``result``, or a 502 in OpenAI's error shape when its body is not JSON."""
+    try:
+        json.loads(result.body_json)
+    except ValueError:
+        error = {
+            "message": "the answer was not JSON",
+            "type": "server_error",
+            "param": None,
+            "code": "invalid_response",
+        }
+        return LineResult(502, result.request_id, json.dumps({"error": error}))
+    return result
+
+
+async def _past(conn: AsyncConnection[Any], at: datetime) -> bool:
+    row = await (await conn.execute("SELECT now() >= %s", (at,))).fetchone()
+    return bool(row and row[0])

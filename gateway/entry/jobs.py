@@ -1,0 +1,104 @@
+"""The gateway's work on ``ragway worker``: batches, run through the gateway's own policy.
+
+A worker process builds the same composition as a gateway process (``Gateway.open``), on an
+event loop of its own thread, the first time a batch message arrives (a worker that only
+ingests never loads the policy's models); Dramatiq's threads hand it coroutines. Actors
+take ids and are idempotent: every step checks the batch's state, and each line's answer
+is recorded once (``gateway.api.batches``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import threading
+from collections.abc import Coroutine
+from concurrent.futures import Future
+from typing import Any
+
+import dramatiq
+from dramatiq.brokers.redis import RedisBroker
+
+from configs import Settings
+from gateway.api.batches import FINALIZE_ACTOR, PREPARE_ACTOR, RUN_ACTOR, BatchRunner
+from gateway.entry.compose import Gateway
+
+__all__ = ["GatewayJobs"]
+
+_log = logging.getLogger(__name__)
+
+_RUN_TIME_LIMIT_MS = 6 * 3600 * 1000  # a job of lines_per_job lines against a slow model
+
+
+class GatewayJobs:
+    """A ``WorkerPlugin`` (``ingestion.worker``): declares the batch actors on the broker."""
+
+    def __init__(self, settings: Settings, *, database_url: str, redis_url: str) -> None:
+        self._settings = settings
+        self._database_url = database_url
+        self._redis_url = redis_url
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, daemon=True, name="gateway-jobs"
+        )
+        self._lock = threading.Lock()
+        self._gateway: Gateway | None = None
+        self.queues: tuple[str, ...] = (settings.batches.queue,)
+
+    def declare(self, broker: RedisBroker) -> None:
+        queue = self._settings.batches.queue
+
+        def batch_prepare(batch_id: str) -> None:
+            self._run(lambda runner: runner.prepare(batch_id))
+
+        def batch_run(batch_id: str, first: int, end: int) -> None:
+            self._run(lambda runner: runner.run(batch_id, first, end))
+
+        def batch_finalize(batch_id: str) -> None:
+            self._run(lambda runner: runner.finalize(batch_id))
+
+        for name, function, limit in (
+            (PREPARE_ACTOR, batch_prepare, 600_000),
+            (RUN_ACTOR, batch_run, _RUN_TIME_LIMIT_MS),
+            (FINALIZE_ACTOR, batch_finalize, 600_000),
+        ):
+            dramatiq.actor(
+                broker=broker,
+                actor_name=name,
+                queue_name=queue,
+                time_limit=limit,
+                max_retries=20,
+                min_backoff=500,
+                max_backoff=60_000,
+            )(function)
+
+    def close(self) -> None:
+        if self._gateway is not None:
+            self._submit(self._gateway.close()).result(30)
+        if self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(10)
+
+    def _run(self, step: Any) -> None:
+        runner = self._runner()
+        self._submit(step(runner)).result()
+
+    def _runner(self) -> BatchRunner:
+        with self._lock:
+            if self._gateway is None:
+                if not self._thread.is_alive():
+                    self._thread.start()
+                self._gateway = self._submit(
+                    Gateway.open(
+                        self._settings,
+                        database_url=self._database_url,
+                        redis_url=self._redis_url,
+                        env=os.environ,
+                    )
+                ).result()
+                _log.info("gateway policy loaded for batches")
+            return self._gateway.batch_runner
+
+    def _submit(self, coroutine: Coroutine[Any, Any, Any]) -> Future[Any]:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop)
