@@ -35,7 +35,10 @@ class GatewayJobs:
     """A ``WorkerPlugin`` (``ingestion.worker``): declares the batch actors on the broker."""
 
     def __init__(self, settings: Settings, *, database_url: str, redis_url: str) -> None:
-        self._settings = settings
+        # No busy polling: it buys a live request's latency with a spinning loop, and here
+        # it would spin against the worker's own threads for lines that nobody waits on.
+        quiet = settings.gateway.model_copy(update={"busy_poll_us": 0})
+        self._settings = settings.model_copy(update={"gateway": quiet})
         self._database_url = database_url
         self._redis_url = redis_url
         self._loop = asyncio.new_event_loop()

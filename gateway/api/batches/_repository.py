@@ -295,12 +295,13 @@ class BatchRepository:
 
     async def results(
         self, batch_id: str
-    ) -> list[tuple[int, str, str, int | None, Any, str | None]]:
-        """Every line: (line, custom_id, state, status_code, response, request_id), in order."""
+    ) -> list[tuple[int, str, str, int | None, str | None, str | None]]:
+        """Every line: (line, custom_id, state, status_code, response as JSON text,
+        request_id), in order."""
         async with self._pool.connection() as conn:
             rows = await (
                 await conn.execute(
-                    "SELECT line, custom_id, state, status_code, response, request_id "
+                    "SELECT line, custom_id, state, status_code, response::text, request_id "
                     "FROM batch_lines "
                     "WHERE batch_id = %s ORDER BY line",
                     (batch_id,),
