@@ -104,6 +104,9 @@ class BatchRunner:
         row = await self._batches.get(batch_id)
         if row is None or row.status != "in_progress":
             return  # cancelling: the cancel queued the finalizing; finished: nothing left
+        if row.expires_at.timestamp() <= time.time():
+            await self.finalize(batch_id)  # its window has ended: what did not run expires
+            return
         serving = self._servings[row.endpoint]
         principal = await self._principal(row.key_id)
         lines = await self._batches.pending(batch_id, first, end)

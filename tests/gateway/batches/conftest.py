@@ -33,6 +33,11 @@ class BatchStack:
     def client(self, key: str | None = None) -> OpenAI:
         return OpenAI(base_url=f"{self.url}/v1", api_key=key or self.admin_key, max_retries=0)
 
+    def stop_worker(self) -> None:
+        if self.worker.poll() is None:
+            self.worker.send_signal(signal.SIGTERM)
+            self.worker.wait(timeout=30)
+
     def restart_worker(self, *, kill: bool) -> None:
         if self.worker.poll() is None:
             self.worker.send_signal(signal.SIGKILL if kill else signal.SIGTERM)

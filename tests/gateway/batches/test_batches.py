@@ -281,3 +281,28 @@ def test_a_finished_batch_is_announced_by_a_signed_webhook(batch_stack: BatchSta
             assert event.data.id == batch.id
         finally:
             admin_api.webhooks.delete(endpoint.id)
+
+
+def test_lines_not_run_when_the_window_ends_expire(batch_stack: BatchStack) -> None:
+    admin = batch_stack.client()
+    batch_stack.stop_worker()  # nothing runs it before its window ends
+    try:
+        batch = admin.batches.create(
+            input_file_id=upload(admin, jsonl([chat_line(f"x{n}", "late") for n in range(3)])),
+            endpoint="/v1/chat/completions",
+            completion_window="24h",
+        )
+        with psycopg.connect(batch_stack.database_url, autocommit=True) as conn:
+            conn.execute(  # the 24 hours pass
+                "UPDATE batches SET expires_at = now() - interval '1 second' WHERE id = %s",
+                (batch.id,),
+            )
+    finally:
+        batch_stack.restart_worker(kill=False)
+    done = wait_for(admin, batch.id)
+    assert done.status == "expired"
+    assert done.expired_at is not None
+    assert done.output_file_id is None
+    errors = read_jsonl(admin, done.error_file_id)
+    assert sorted(str(e["custom_id"]) for e in errors) == ["x0", "x1", "x2"]
+    assert {e["error"]["code"] for e in errors} == {"batch_expired"}  # type: ignore[index]
