@@ -11,7 +11,8 @@ import secrets
 import signal
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from gateway.policy.keys import new_key
 from inference import die_with_parent
 from tests.support.net import free_port, wait_until
 
-__all__ = ["GatewayProcess", "hello_app", "insert_key"]
+__all__ = ["GatewayProcess", "gateway_pair", "hello_app", "insert_key"]
 
 
 class GatewayProcess:
@@ -88,6 +89,23 @@ class GatewayProcess:
     def __exit__(self, *exc: object) -> None:
         if self.process is not None and self.process.poll() is None:
             self.stop()
+
+
+@contextmanager
+def gateway_pair(env: Mapping[str, str], logs: Path) -> Iterator[tuple[str, str]]:
+    """Two gateway processes on one environment; their base URLs.
+
+    Started one after the other from the calling thread: a process dies with the thread
+    that started it (``die_with_parent``), so a pool thread would take it down on exit."""
+    processes = [GatewayProcess(env, logs / f"gateway-{name}.log") for name in "ab"]
+    try:
+        for process in processes:
+            process.start()
+        yield processes[0].url, processes[1].url
+    finally:
+        for process in processes:
+            if process.process is not None and process.process.poll() is None:
+                process.stop()
 
 
 def insert_key(

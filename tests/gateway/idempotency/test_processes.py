@@ -18,7 +18,7 @@ from tests.gateway.idempotency.conftest import (
     rows,
 )
 from tests.support.fake_openai import FakeOpenAI
-from tests.support.processes import GatewayProcess
+from tests.support.processes import gateway_pair
 
 
 @pytest.fixture(scope="module")
@@ -33,15 +33,8 @@ def gateways(
         "RAGWAY_PROVIDERS__MODELS": json.dumps(models(upstream)),
         "RAGWAY_PROVIDERS__ROUTING__MAX_ATTEMPTS": "1",
     }
-    processes = [GatewayProcess(env, logs / f"gateway-{name}.log") for name in "ab"]
-    try:
-        for process in processes:
-            process.start()
-        yield processes[0].url, processes[1].url
-    finally:
-        for process in processes:
-            if process.process is not None and process.process.poll() is None:
-                process.stop()
+    with gateway_pair(env, logs) as urls:
+        yield urls
 
 
 def test_a_store_created_on_one_process_is_replayed_by_the_other(

@@ -14,7 +14,7 @@ import pytest
 
 from tests.support.fake_openai import FakeOpenAI
 from tests.support.keys import insert_key
-from tests.support.processes import GatewayProcess
+from tests.support.processes import gateway_pair
 
 UPSTREAM_KEY_ENV = "RESPONSES_UPSTREAM_KEY"
 
@@ -48,25 +48,15 @@ def _models(upstream: FakeOpenAI) -> str:
 def gateways(
     stack_env: dict[str, str], upstream: FakeOpenAI, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[str, str]]:
-    """Two gateway processes; their base URLs.
-
-    Started one after the other from this thread: a process dies with the thread that
-    started it (``die_with_parent``), so a pool thread would take it down on exit."""
+    """Two gateway processes; their base URLs."""
     logs = tmp_path_factory.mktemp("responses-processes")
     env = {
         **stack_env,
         UPSTREAM_KEY_ENV: "sk-upstream-responses-" + "r" * 20,
         "RAGWAY_PROVIDERS__MODELS": _models(upstream),
     }
-    processes = [GatewayProcess(env, logs / f"gateway-{name}.log") for name in "ab"]
-    try:
-        for process in processes:
-            process.start()
-        yield processes[0].url, processes[1].url
-    finally:
-        for process in processes:
-            if process.process is not None and process.process.poll() is None:
-                process.stop()
+    with gateway_pair(env, logs) as urls:
+        yield urls
 
 
 @pytest.mark.parametrize("model", ["chat", "chat-translate"])
