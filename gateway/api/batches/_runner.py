@@ -153,7 +153,7 @@ class BatchRunner:
         except NotFoundError:
             return None
         if record.revoked_at is not None or (
-            record.expires_at is not None and record.expires_at.timestamp() <= _now_s()
+            record.expires_at is not None and record.expires_at.timestamp() <= time.time()
         ):
             return None
         return principal_from_record(record)
@@ -342,7 +342,3 @@ def _error_body(code: str, message: str) -> dict[str, Any]:
 
 def _digest(*parts: str) -> str:
     return hashlib.sha256(":".join(parts).encode()).hexdigest()[:24]
-
-
-def _now_s() -> float:
-    return time.time()

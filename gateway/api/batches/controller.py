@@ -11,7 +11,9 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from gateway.api.batches.protocol import CreateBatch, batch_object
 from gateway.api.batches.serving import BatchService
 from gateway.api.http.idempotency import idempotent
+from gateway.platform.pagination import list_object
 from gateway.policy.auth import Principal
+from ingestion.collections import Page
 
 __all__ = ["BatchesController"]
 
@@ -43,14 +45,7 @@ class BatchesController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
     ) -> dict[str, Any]:
         rows, has_more = await _service(request).list_page(principal, after=after, limit=limit)
-        data = [batch_object(row) for row in rows]
-        return {
-            "object": "list",
-            "data": data,
-            "first_id": data[0]["id"] if data else None,
-            "last_id": data[-1]["id"] if data else None,
-            "has_more": has_more,
-        }
+        return list_object([batch_object(row) for row in rows], Page(rows, has_more))
 
     @get("/{batch_id:str}", summary="Retrieve a batch", cache=False)
     async def retrieve(
