@@ -113,7 +113,7 @@ class WorkerSettings(Strict):
     """The Dramatiq worker process."""
 
     threads: int = Field(default=4, ge=1, le=64)
-    queues: tuple[str, ...] = ("default", "ingestion", "batches", "webhooks")
+    queues: tuple[str, ...] = ("default", "ingestion", "batches", "responses", "webhooks")
     namespace: str = Field(default="ragway-dramatiq", min_length=1)
     shutdown_timeout_s: float = Field(default=30.0, gt=0)
     heartbeat_timeout_s: float = Field(

@@ -29,3 +29,33 @@ class ResponsesSettings(Strict):
         "a Postgres crash may lose the last moments of stored responses (never corrupt them), "
         "and each stored response answers about a disk flush sooner",
     )
+    background_queue: str = Field(
+        default="responses",
+        min_length=1,
+        description="the workers' queue for background responses (background: true)",
+    )
+    background_concurrency: int = Field(
+        default=64,
+        ge=1,
+        le=4096,
+        description="background responses one worker process runs at once",
+    )
+    background_lease_s: float = Field(
+        default=30.0,
+        ge=2,
+        le=3600,
+        description="a running background response whose worker has not renewed its lease "
+        "for this long is run again (its worker died)",
+    )
+    background_max_attempts: int = Field(
+        default=3,
+        ge=1,
+        le=20,
+        description="runs a background response gets before it fails (workers that died)",
+    )
+    stream_poll_s: float = Field(
+        default=0.05,
+        gt=0,
+        le=5,
+        description="how often a followed background stream looks for new events",
+    )

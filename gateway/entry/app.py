@@ -74,6 +74,7 @@ def create_app(
         app.state.api = gateway.api
         app.state.collections = gateway.collections
         app.state.responses = gateway.responses
+        app.state.background_responses = gateway.background_responses
         app.state.idempotency = gateway.idempotency  # read by the ``idempotent`` routes
         app.state.batches = gateway.batches
         document_api_routes(app)

@@ -19,7 +19,12 @@ from gateway.api.batches import BatchRepository, BatchRunner, BatchService
 from gateway.api.collections import CollectionServices
 from gateway.api.files import FileService
 from gateway.api.http.idempotency import IdempotencyGate
-from gateway.api.openai.responses import ResponsesBackend, ResponseStore
+from gateway.api.openai.responses import (
+    BackgroundRunner,
+    BackgroundStore,
+    ResponsesBackend,
+    ResponseStore,
+)
 from gateway.api.vector_stores import SearchService, VectorStoreService
 from gateway.platform.idempotency import Idempotency, IdempotencyStore
 from gateway.platform.prices import Price, PriceBook
@@ -97,6 +102,8 @@ class Gateway:
     api: ApiServices
     collections: CollectionServices
     responses: ResponseStore  # stored /v1/responses responses
+    background_responses: BackgroundStore  # background: true, accepted and followed
+    background_runner: BackgroundRunner  # what a worker runs a background response with
     queue: IngestionQueue  # the ingestion queue (the console shows its depth)
     idempotency: IdempotencyGate  # Idempotency-Key on creating POSTs
     webhooks: WebhookAdmin  # /admin/webhooks
@@ -198,8 +205,18 @@ class Gateway:
             )
             # /v1/responses: its stored responses, and the same store search as chat's file_search
             responses = ResponseStore(pool, settings.responses)
+            background = BackgroundStore(
+                pool,
+                settings.responses,
+                namespace=settings.worker.namespace,
+                events=WebhookEvents.from_settings(settings),
+            )
             backend = ResponsesBackend(
-                responses, search, settings.responses, idempotency=idempotency
+                responses,
+                search,
+                settings.responses,
+                idempotency=idempotency,
+                background=background,
             )
             backends = {"responses": backend, "responses.input_tokens": backend}
             api = await ApiServices.open(
@@ -248,6 +265,14 @@ class Gateway:
                 servings={serving.path: serving for serving in api.servings.values()},
                 settings=settings.batches,
             )
+            # Background responses: run on workers through the same Responses serving.
+            background_runner = BackgroundRunner(
+                store=background,
+                serving=api.servings["responses"],
+                keys=keys,
+                settings=settings.responses,
+            )
+            stack.push_async_callback(background_runner.close)
             # Webhooks: endpoints saved behind the SSRF guard; the worker delivers events.
             webhooks = WebhookAdmin(
                 WebhookEndpoints(pool),
@@ -265,6 +290,8 @@ class Gateway:
             api=api,
             collections=collections,
             responses=responses,
+            background_responses=background,
+            background_runner=background_runner,
             queue=queue,
             idempotency=idempotency,
             webhooks=webhooks,

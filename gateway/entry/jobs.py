@@ -1,10 +1,13 @@
-"""The gateway's work on ``ragway worker``: batches, run through the gateway's own policy.
+"""The gateway's work on ``ragway worker``: batches and background responses, run through
+the gateway's own policy.
 
 A worker process builds the same composition as a gateway process (``Gateway.open``), on an
-event loop of its own thread, the first time a batch message arrives (a worker that only
-ingests never loads the policy's models); Dramatiq's threads hand it coroutines. Actors
-take ids and are idempotent: every step checks the batch's state, and each line's answer
-is recorded once (``gateway.api.batches``).
+event loop of its own thread, the first time a batch or background-response message arrives
+(a worker that only ingests never loads the policy's models); Dramatiq's threads hand it
+coroutines. Actors take ids and are idempotent: every step checks the batch's state, and
+each line's answer is recorded once (``gateway.api.batches``); a background response is
+claimed once, and runs on that loop after its message is acknowledged, under a lease that
+a sweep thread here queues again when its worker died (``gateway.api.openai.responses``).
 """
 
 from __future__ import annotations
@@ -18,10 +21,13 @@ from concurrent.futures import Future
 from typing import Any
 
 import dramatiq
+import psycopg
 from dramatiq.brokers.redis import RedisBroker
 
 from configs import Settings
-from gateway.api.batches import FINALIZE_ACTOR, PREPARE_ACTOR, RUN_ACTOR, BatchRunner
+from gateway.api.batches import FINALIZE_ACTOR, PREPARE_ACTOR, RUN_ACTOR
+from gateway.api.openai.responses import RUN_ACTOR as RESPONSE_ACTOR
+from gateway.api.openai.responses import requeue_expired
 from gateway.entry.compose import Gateway
 
 __all__ = ["GatewayJobs"]
@@ -47,7 +53,12 @@ class GatewayJobs:
         )
         self._lock = threading.Lock()
         self._gateway: Gateway | None = None
-        self.queues: tuple[str, ...] = (settings.batches.queue,)
+        self._stop = threading.Event()
+        self._sweeper: threading.Thread | None = None
+        self.queues: tuple[str, ...] = (
+            settings.batches.queue,
+            settings.responses.background_queue,
+        )
 
     def declare(self, broker: RedisBroker) -> None:
         queue = self._settings.batches.queue
@@ -61,22 +72,48 @@ class GatewayJobs:
         def batch_finalize(batch_id: str) -> None:
             self._run(lambda runner: runner.finalize(batch_id))
 
-        for name, function, limit in (
-            (PREPARE_ACTOR, batch_prepare, 600_000),
-            (RUN_ACTOR, batch_run, _RUN_TIME_LIMIT_MS),
-            (FINALIZE_ACTOR, batch_finalize, 600_000),
+        def response_run(response_id: str) -> None:
+            # Returns once the response runs on the loop (or was not this worker's to run).
+            self._submit(self._opened().background_runner.start(response_id)).result()
+
+        background_queue = self._settings.responses.background_queue
+        for name, function, limit, on in (
+            (PREPARE_ACTOR, batch_prepare, 600_000, queue),
+            (RUN_ACTOR, batch_run, _RUN_TIME_LIMIT_MS, queue),
+            (FINALIZE_ACTOR, batch_finalize, 600_000, queue),
+            (RESPONSE_ACTOR, response_run, 600_000, background_queue),
         ):
             dramatiq.actor(
                 broker=broker,
                 actor_name=name,
-                queue_name=queue,
+                queue_name=on,
                 time_limit=limit,
                 max_retries=20,
                 min_backoff=500,
                 max_backoff=60_000,
             )(function)
+        if background_queue in self._settings.worker.queues and self._sweeper is None:
+            self._sweeper = threading.Thread(
+                target=self._sweep, daemon=True, name="background-responses-sweep"
+            )
+            self._sweeper.start()
+
+    def _sweep(self) -> None:
+        """Every half lease: queue again the background responses whose worker died."""
+        settings = self._settings.responses
+        namespace = self._settings.worker.namespace
+        while not self._stop.wait(settings.background_lease_s / 2):
+            try:
+                with psycopg.connect(self._database_url, connect_timeout=10) as conn:
+                    again = requeue_expired(conn, settings=settings, namespace=namespace)
+            except psycopg.Error:
+                _log.warning("could not sweep background responses", exc_info=True)
+                continue
+            if again:
+                _log.warning("background responses queued again", extra={"count": again})
 
     def close(self) -> None:
+        self._stop.set()
         if self._gateway is not None:
             self._submit(self._gateway.close()).result(30)
         if self._thread.is_alive():
@@ -84,10 +121,10 @@ class GatewayJobs:
             self._thread.join(10)
 
     def _run(self, step: Any) -> None:
-        runner = self._runner()
+        runner = self._opened().batch_runner
         self._submit(step(runner)).result()
 
-    def _runner(self) -> BatchRunner:
+    def _opened(self) -> Gateway:
         with self._lock:
             if self._gateway is None:
                 if not self._thread.is_alive():
@@ -100,8 +137,8 @@ class GatewayJobs:
                         env=os.environ,
                     )
                 ).result()
-                _log.info("gateway policy loaded for batches")
-            return self._gateway.batch_runner
+                _log.info("gateway policy loaded for batches and background responses")
+            return self._gateway
 
     def _submit(self, coroutine: Coroutine[Any, Any, Any]) -> Future[Any]:
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop)

@@ -180,6 +180,8 @@ class OpenAIServing:
             exchange.watch()
             await self._pipeline.authenticate(call)
             route = await self.prepare(call, raw)
+            if self.defers and await self.defer(call, exchange, sent):
+                return
             await self._pipeline.check_request(call)
             if call.stream:
                 await self._stream(call, route, exchange, sent)
@@ -219,6 +221,14 @@ class OpenAIServing:
         """The body checked into ``call`` (``body``, ``model``, ``stream``, ``route``), before
         the request hooks; a family that must look things up first (stored state) overrides it."""
         return self._parse(call, raw)
+
+    # A family that hands some requests to a worker (background responses) sets ``defers``
+    # and answers those in ``defer`` (True): the policy then runs where the work is done.
+    defers = False
+
+    async def defer(self, call: Call, exchange: Exchange, sent: list[bool]) -> bool:
+        """Answer ``call`` now and leave its work to a worker; False: serve it here."""
+        return False
 
     def _parse(self, call: Call, raw: bytes) -> ModelRoute:
         body = decode_object(raw)

@@ -10,12 +10,12 @@ from datetime import UTC, datetime
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
-from gateway.platform.errors import AuthenticationError
+from gateway.platform.errors import AuthenticationError, NotFoundError
 from gateway.policy.auth._cache import KeyCache
 from gateway.policy.auth._principal import Principal
-from gateway.policy.keys import KEY_COLUMNS, KeyRecord, hash_key, record_from_row
+from gateway.policy.keys import KEY_COLUMNS, KeyRecord, KeyService, hash_key, record_from_row
 
-__all__ = ["DatabaseAuthenticator", "principal_from_record"]
+__all__ = ["DatabaseAuthenticator", "active_principal", "principal_from_record"]
 
 _MISSING = "missing API key: send it as 'Authorization: Bearer <key>'"
 _INVALID = "invalid API key"
@@ -40,6 +40,21 @@ def principal_from_record(record: KeyRecord) -> Principal:
         expires_at=record.expires_at,
         metadata=record.metadata,
     )
+
+
+async def active_principal(keys: KeyService, key_id: str) -> Principal | None:
+    """The key's allowances now, for work the gateway does later on its behalf (a batch
+    line, a background response); None once the key is revoked, expired or deleted."""
+    try:
+        record = await keys.get(key_id)
+    except NotFoundError:
+        return None
+    now = datetime.now(UTC)
+    if record.revoked_at is not None or (
+        record.expires_at is not None and record.expires_at <= now
+    ):
+        return None
+    return principal_from_record(record)
 
 
 class DatabaseAuthenticator:

@@ -3,12 +3,19 @@
 The wire model (``protocol``); the translation both ways (``chat_request``,
 ``response_from_chat``, ``ResponseStream``) and to upstreams that speak Responses natively
 (``_native``); the file_search loop (``_search``); stored responses (``_store``) and their
-routes (``controller``); the serving object and the family entry.
+routes (``controller``); background responses, run by workers (``_background``); the
+serving object and the family entry.
 """
 
 from __future__ import annotations
 
 from gateway.api.openai._serving import Family
+from gateway.api.openai.responses._background import (
+    RUN_ACTOR,
+    BackgroundRunner,
+    BackgroundStore,
+    requeue_expired,
+)
 from gateway.api.openai.responses._input_tokens import InputTokensServing
 from gateway.api.openai.responses._native import (
     ChunksFromEvents,
@@ -31,6 +38,9 @@ from gateway.policy.pipeline import Capabilities
 __all__ = [
     "FAMILY",
     "INPUT_TOKENS_FAMILY",
+    "RUN_ACTOR",
+    "BackgroundRunner",
+    "BackgroundStore",
     "ChunksFromEvents",
     "ResponseContext",
     "ResponseStore",
@@ -42,6 +52,7 @@ __all__ = [
     "chat_request",
     "check_request",
     "new_id",
+    "requeue_expired",
     "response_from_chat",
     "responses_body",
     "sse_event",

@@ -48,7 +48,7 @@ _KNOWN = frozenset(ResponsesRequest.__struct_fields__)
 # upstream is refused by it rather than shortened.
 _GATEWAY_SIDE = frozenset({"truncation", "background", "stream_options", "max_tool_calls"})
 # Meaningful at OpenAI but not expressible to a chat upstream: refused unless empty/false.
-_UNSUPPORTED = ("conversation", "prompt", "background")
+_UNSUPPORTED = ("conversation", "prompt")
 
 
 def chat_request(

@@ -29,7 +29,7 @@ __all__ = [
     "usage_from_chat",
 ]
 
-Status = Literal["completed", "incomplete", "failed", "in_progress"]
+Status = Literal["queued", "in_progress", "completed", "incomplete", "failed", "cancelled"]
 # chat finish_reason -> Responses incomplete_details.reason
 _INCOMPLETE = {"length": "max_output_tokens", "content_filter": "content_filter"}
 
@@ -49,9 +49,11 @@ class ResponseContext:
         *,
         response_id: str | None = None,
         created_at: float | None = None,
+        background: bool = False,
     ) -> None:
         self.request = request
         self.id = response_id or new_id("resp")
+        self.background = background  # run by a worker (background: true)
         self.created_at = int(created_at if created_at is not None else time.time())
         text = body.get("text") if isinstance(body.get("text"), dict) else None
         self._echo: dict[str, Any] = {
@@ -91,7 +93,7 @@ class ResponseContext:
             "object": "response",
             "created_at": self.created_at,
             "status": status,
-            "background": False,
+            "background": self.background,
             "completed_at": int(time.time()) if status == "completed" else None,
             "error": error,
             "incomplete_details": (

@@ -57,7 +57,8 @@ SELECT saved.id, t.n - 1, CASE WHEN t.n <= b.inputs THEN 'input' ELSE 'output' E
   LEFT JOIN relaxed ON true
  CROSS JOIN LATERAL json_array_elements(b.items) WITH ORDINALITY AS t (item, n)
 """
-_GET = f"SELECT r.body FROM responses AS r WHERE r.id = %(id)s AND {_VISIBLE}"  # noqa: S608 - fixed text
+# ``status`` is set for background responses only: it is ahead of the body while they run.
+_GET = f"SELECT r.body, r.status FROM responses AS r WHERE r.id = %(id)s AND {_VISIBLE}"  # noqa: S608
 # The chain newest first, walked while links are visible; a marker row (depth -1) says the
 # head is. Items come newest first so that LIMIT stops at the first item over the limit.
 _CHAIN = f"""
@@ -159,6 +160,8 @@ class ResponseStore:
         if row is None:
             return None
         body: dict[str, Any] = row[0]
+        if row[1] is not None:
+            body["status"] = row[1]
         return body
 
     async def conversation(

@@ -116,12 +116,21 @@ class ResponseStream:
         self.done = False
 
     def start(self) -> list[Event]:
-        """``response.created`` then ``response.in_progress``."""
+        """``response.created`` then ``response.in_progress``. A background response's
+        ``response.created`` (``queued``, sequence 0) was sent when it was accepted: its
+        worker's stream goes on from ``response.in_progress``."""
         snapshot = self._context.response(status="in_progress", output=[])
+        if self._context.background:
+            self._sequence = max(self._sequence, 1)
+            return [self._event("response.in_progress", response=snapshot)]
         return [
             self._event("response.created", response=snapshot),
             self._event("response.in_progress", response=snapshot),
         ]
+
+    def created(self, response: dict[str, Any]) -> Event:
+        """``response.created`` for ``response`` as it is now (a background one: queued)."""
+        return self._event("response.created", response=response)
 
     def feed(self, chunk: dict[str, Any]) -> list[Event]:
         """The events for one ``chat.completion.chunk``."""

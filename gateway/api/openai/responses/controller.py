@@ -1,13 +1,16 @@
-"""Thin routes of stored responses: retrieve, delete and list a response's input items."""
+"""Thin routes of stored responses: retrieve (or resume a background stream), delete,
+cancel a background one, and list a response's input items."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, delete, get
+from litestar import Controller, Request, delete, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath
+from litestar.params import FromPath, Parameter
+from litestar.response import Stream
 
+from gateway.api.openai.responses._background import BackgroundStore
 from gateway.api.openai.responses._store import ResponseStore
 from gateway.platform.errors import NotFoundError
 from gateway.platform.pagination import list_object, page_dependency
@@ -19,6 +22,11 @@ __all__ = ["ResponsesController"]
 
 def _store(request: Request[Any, Any, Any]) -> ResponseStore:
     store: ResponseStore = request.app.state.responses
+    return store
+
+
+def _background(request: Request[Any, Any, Any]) -> BackgroundStore:
+    store: BackgroundStore = request.app.state.background_responses
     return store
 
 
@@ -37,11 +45,33 @@ class ResponsesController(Controller):
         request: Request[Any, Any, Any],
         principal: NamedDependency[Principal],
         response_id: FromPath[str],
-    ) -> dict[str, Any]:
+        stream: bool = Parameter(default=False, description="resume a background stream"),
+        starting_after: int = Parameter(
+            default=-1, ge=-1, description="the sequence_number after which events resume"
+        ),
+    ) -> dict[str, Any] | Stream:
+        if stream:
+            frames = await _background(request).follow(
+                response_id, principal=principal, after=starting_after
+            )
+            return Stream(
+                frames,
+                media_type="text/event-stream",
+                headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
+            )
         found = await _store(request).get(response_id, principal=principal)
         if found is None:
             raise _not_found(response_id)
         return found
+
+    @post("/{response_id:str}/cancel", summary="Cancel a background response", status_code=200)
+    async def cancel(
+        self,
+        request: Request[Any, Any, Any],
+        principal: NamedDependency[Principal],
+        response_id: FromPath[str],
+    ) -> dict[str, Any]:
+        return await _background(request).cancel(response_id, principal=principal)
 
     @delete("/{response_id:str}", summary="Delete a stored response", status_code=200)
     async def remove(

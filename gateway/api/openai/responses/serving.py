@@ -35,6 +35,7 @@ from gateway.api.openai._serving import (
     required_model,
     stream_error,
 )
+from gateway.api.openai.responses._background import BackgroundStore, current_run
 from gateway.api.openai.responses._native import (
     ChunksFromEvents,
     chat_from_response,
@@ -74,6 +75,7 @@ from gateway.platform.errors import (
     GatewayError,
     InvalidRequestError,
     NotFoundError,
+    PermissionDeniedError,
     ServiceUnavailableError,
 )
 from gateway.policy.auth import Principal
@@ -96,6 +98,7 @@ class ResponsesBackend:
     search: StoreSearch
     settings: ResponsesSettings
     idempotency: IdempotencyGate | None = None  # Idempotency-Key (none: the header is ignored)
+    background: BackgroundStore | None = None  # background: true (none: refused)
 
 
 @dataclass(slots=True)
@@ -110,6 +113,7 @@ class ResponsesState:
     file_search: FileSearchRun | None
     force_search: bool
     max_searches: int
+    submit: bytes | None = None  # background: true, from a client: its body, for a worker
     prompt_tokens: int = 0
     completion_tokens: int = 0
     extra: list[dict[str, Any]] = field(default_factory=list)  # messages the searches add
@@ -134,6 +138,8 @@ class ResponsesState:
 
 class ResponsesServing(OpenAIServing):
     """The Responses family's serving object (see the module docstring)."""
+
+    defers = True  # background: true is accepted here and run by a worker
 
     def _backend(self) -> ResponsesBackend:
         backend = self.backend
@@ -199,6 +205,10 @@ class ResponsesServing(OpenAIServing):
                 "tool_choice 'file_search' needs a file_search tool in 'tools'",
                 param="tool_choice",
             )
+        worker_run = current_run()
+        background = body.get("background") is True
+        if background and worker_run is None:
+            self._check_background(call, request, backend)
         call.body = chat_request(request, body, history=history)
         passthrough = native_passthrough(body, request)
         limit = body.get("max_tool_calls")
@@ -208,16 +218,80 @@ class ResponsesServing(OpenAIServing):
         call.put(
             ResponsesState(
                 request=request,
-                context=ResponseContext(request, body),
+                context=ResponseContext(
+                    request,
+                    body,
+                    response_id=worker_run.response_id if worker_run is not None else None,
+                    created_at=worker_run.created_at if worker_run is not None else None,
+                    background=background,
+                ),
                 input_items=input_items(body),
                 passthrough=passthrough,
                 store=request.store is not False,
                 file_search=run,
                 force_search=force_search,
                 max_searches=searches,
+                submit=raw if background and worker_run is None else None,
             )
         )
         return route
+
+    def _check_background(
+        self, call: Call, request: ResponsesRequest, backend: ResponsesBackend
+    ) -> None:
+        """What a background request must be, checked before it is accepted (the rest of
+        the policy runs on the worker that serves it)."""
+        if backend.background is None:
+            raise InvalidRequestError(
+                "background responses are not available on this gateway", param="background"
+            )
+        if request.store is False:
+            raise InvalidRequestError(
+                "background: true needs store: true (the response is kept to be read back)",
+                param="store",
+                code="background_requires_store",
+            )
+        principal = call.principal
+        assert principal is not None
+        if not principal.may_use_model(request.model):
+            raise PermissionDeniedError(
+                f"this API key may not use model '{request.model}'", param="model"
+            )
+
+    # -- background: true ---------------------------------------------------------------
+    async def defer(self, call: Call, exchange: Exchange, sent: list[bool]) -> bool:
+        """Accept a background request: kept ``queued`` with its run staged; answered with
+        that object, or (``stream: true``) with its events as the worker records them."""
+        state = state_of(call)
+        if state.submit is None:
+            return False
+        store = self._backend().background
+        principal = call.principal
+        assert store is not None  # _check_background refused it otherwise
+        assert principal is not None
+        queued = state.context.response(status="queued", output=[])
+        created = sse_event(ResponseStream(state.context).created(queued)) if call.stream else None
+        await store.submit(
+            queued,
+            input_items=state.input_items,
+            request=state.submit,
+            key_id=principal.key_id,
+            created_frame=created,
+        )
+        call.overhead_s = time.perf_counter() - call.started
+        sent[0] = True
+        if not call.stream:
+            exchange.unwatch()
+            await exchange.send_json(200, _encode(queued), self._headers(call))
+            return True
+        frames = await store.follow(queued["id"], principal=principal, after=-1)
+        await exchange.start_stream(200, _SSE, self._headers(call, stream=True))
+        call.first_byte_s = time.perf_counter() - call.started
+        async for chunk in frames:
+            await exchange.send_chunk(chunk)
+        exchange.unwatch()
+        await exchange.end_stream(b"")
+        return True
 
     async def _file_search(
         self,
@@ -364,6 +438,10 @@ class ResponsesServing(OpenAIServing):
 
     async def _keep(self, call: Call, state: ResponsesState, response: dict[str, Any]) -> None:
         if not state.store:
+            return
+        run = current_run()
+        if run is not None:  # a background run: its runner ends the stored row with it
+            run.response = response
             return
         principal = call.principal
         await self._backend().store.save(

@@ -392,7 +392,7 @@ def test_gateway_side_fields_are_not_forwarded_and_unknown_ones_are() -> None:
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("background", True), ("conversation", "conv_1"), ("prompt", {"id": "pmpt_1"})],
+    [("conversation", "conv_1"), ("prompt", {"id": "pmpt_1"})],
 )
 def test_what_chat_cannot_do_is_refused(field: str, value: Any) -> None:
     with pytest.raises(InvalidRequestError) as caught:

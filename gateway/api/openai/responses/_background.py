@@ -1,0 +1,546 @@
+"""Background responses (``background: true``): accepted at once, run by a worker.
+
+The gateway checks the request as for any response (its body, model, conversation and
+file_search stores), then writes the response ``queued`` with the client's body and stages
+a ``response_run`` job in the same transaction (the outbox: accepted is run, Redis up or
+not). A worker claims it (``in_progress``, under a lease it renews while it runs) and
+serves the stored body through ``ResponsesServing.serve(principal=)`` on the key's behalf,
+so the whole policy runs there: allowances, tools, PII, quotas, the usage ledger. The
+finished object replaces the body in the transaction that records the
+``response.completed/failed/incomplete`` webhook event.
+
+A streamed one (``stream: true``) keeps every event as the SSE frame sent, numbered by
+``sequence_number``: ``response.created`` (``queued``, 0) when accepted, the worker's from
+``response.in_progress`` (1) on. The client that created it, and any later
+``GET /v1/responses/{id}?stream=true&starting_after=N``, follow those rows until the
+response has ended; a client that goes away stops following, not the run.
+
+``POST /v1/responses/{id}/cancel`` ends a queued or running one as ``cancelled``; the
+worker sees it within ``_WATCH_S`` and stops its upstream call as if a client had gone.
+A worker that dies stops renewing: once the lease has run out the response is queued
+again (``requeue_expired``), up to ``background_max_attempts`` runs; a streamed one whose
+events had reached past ``response.in_progress`` fails instead (its followers saw them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+import psycopg
+from psycopg import Connection
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from configs import ResponsesSettings
+from gateway.api.http._local import LocalExchange
+from gateway.api.openai.responses._writer import GroupWriter
+from gateway.platform.errors import InvalidRequestError, NotFoundError, database_unavailable
+from gateway.policy.auth import Principal, active_principal
+from gateway.policy.keys import KeyService
+from ingestion.queue import Job, stage, stage_sync
+from ingestion.webhooks import WebhookEvents
+
+__all__ = [
+    "RUN_ACTOR",
+    "BackgroundRun",
+    "BackgroundRunner",
+    "BackgroundStore",
+    "current_run",
+    "requeue_expired",
+]
+
+_log = logging.getLogger(__name__)
+
+RUN_ACTOR = "response_run"
+TERMINAL = frozenset({"completed", "failed", "cancelled", "incomplete"})
+_WATCH_S = 0.5  # how long a cancel may take to reach the worker running the response
+_FOLLOW_BATCH = 256  # events one follower read returns
+_KEEPALIVE_S = 15.0  # an SSE comment this often while nothing happens (proxies, clients)
+
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder().decode
+
+_RUN: ContextVar[BackgroundRun | None] = ContextVar("ragway_background_run", default=None)
+
+
+def current_run() -> BackgroundRun | None:
+    """The background response this task runs for a worker (None: a client's request)."""
+    return _RUN.get()
+
+
+@dataclass(slots=True)
+class BackgroundRun:
+    """One claimed run: the id and time the client was given; ``response``, once the
+    serving has the finished object (it is kept by the runner, not by ``store.save``)."""
+
+    response_id: str
+    created_at: int
+    response: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Claimed:
+    key_id: str
+    request: bytes
+    queued: dict[str, Any]  # the body as the client got it when accepted
+    created_at: int
+    attempts: int
+    streamed: bool
+    last_sequence: int
+
+
+_VISIBLE = "r.expires_at > now() AND (%(admin)s OR r.key_id = %(key)s)"
+_SUBMIT = """
+WITH saved AS (
+    INSERT INTO responses (id, key_id, previous_response_id, expires_at, body, status, request)
+    VALUES (%(id)s, %(key)s, %(previous)s, now() + make_interval(days => %(days)s),
+            %(body)s::json, 'queued', %(request)s::json)
+    RETURNING id
+), items AS (
+    INSERT INTO response_items (response_id, position, kind, item_id, item)
+    SELECT saved.id, t.n - 1, 'input', t.item ->> 'id', t.item
+      FROM saved CROSS JOIN LATERAL json_array_elements(%(items)s::json)
+           WITH ORDINALITY AS t (item, n)
+)
+INSERT INTO response_events (response_id, sequence_number, frame)
+SELECT saved.id, 0, %(frame)s FROM saved WHERE %(frame)s::text IS NOT NULL
+"""
+_CLAIM = """
+UPDATE responses AS r
+   SET status = 'in_progress', attempts = r.attempts + 1,
+       lease_until = now() + make_interval(secs => %(lease)s)
+ WHERE r.id = %(id)s AND r.status = 'queued' AND r.expires_at > now()
+RETURNING r.key_id, r.request::text, r.body::text, r.attempts,
+          (SELECT max(e.sequence_number) FROM response_events AS e WHERE e.response_id = r.id)
+"""
+_FORGET_EVENTS = "DELETE FROM response_events WHERE response_id = %s AND sequence_number > 0"
+# The finished body, only while this run holds it; then its output items after its inputs.
+_FINISH = """
+UPDATE responses SET status = %(status)s, body = %(body)s::json, request = NULL,
+                     lease_until = NULL
+ WHERE id = %(id)s AND status = 'in_progress'
+"""
+_OUTPUT = """
+INSERT INTO response_items (response_id, position, kind, item_id, item)
+SELECT %(id)s, base.n + t.n - 1, 'output', t.item ->> 'id', t.item
+  FROM (SELECT count(*) AS n FROM response_items WHERE response_id = %(id)s) AS base
+ CROSS JOIN LATERAL json_array_elements(%(output)s::json) WITH ORDINALITY AS t (item, n)
+"""
+_CANCEL = f"""
+UPDATE responses AS r SET status = 'cancelled', request = NULL, lease_until = NULL
+ WHERE r.id = %(id)s AND {_VISIBLE} AND r.status IN ('queued', 'in_progress')
+RETURNING r.body::text
+"""  # noqa: S608 - fixed text
+_STATE = f"SELECT r.status, r.body::text FROM responses AS r WHERE r.id = %(id)s AND {_VISIBLE}"  # noqa: S608
+_EVENTS = """
+INSERT INTO response_events (response_id, sequence_number, frame)
+SELECT e.id, e.seq, e.frame FROM json_to_recordset(%s::json) AS e (id text, seq int, frame text)
+ON CONFLICT DO NOTHING
+"""
+_FOLLOW = f"""
+SELECT r.status, e.sequence_number, e.frame
+  FROM responses AS r
+  LEFT JOIN LATERAL (
+      SELECT sequence_number, frame FROM response_events
+       WHERE response_id = r.id AND sequence_number > %(after)s
+       ORDER BY sequence_number LIMIT %(limit)s
+  ) AS e ON true
+ WHERE r.id = %(id)s AND {_VISIBLE}
+ ORDER BY e.sequence_number
+"""  # noqa: S608 - fixed text
+_STREAMED = "SELECT EXISTS (SELECT 1 FROM response_events WHERE response_id = %s)"
+_RUNNING = "SELECT id FROM responses WHERE id = ANY(%s) AND status = 'in_progress'"
+_RENEW = """
+UPDATE responses SET lease_until = now() + make_interval(secs => %s)
+ WHERE id = ANY(%s) AND status = 'in_progress'
+"""
+_REQUEUE = """
+UPDATE responses SET status = 'queued', lease_until = NULL
+ WHERE id IN (SELECT id FROM responses
+               WHERE status = 'in_progress' AND lease_until < now()
+               ORDER BY lease_until LIMIT 500 FOR UPDATE SKIP LOCKED)
+RETURNING id
+"""
+
+
+class BackgroundStore:
+    """The rows of background responses: accept, claim, record events, end, cancel, follow."""
+
+    def __init__(
+        self,
+        pool: AsyncConnectionPool,
+        settings: ResponsesSettings,
+        *,
+        namespace: str,
+        events: WebhookEvents,
+    ) -> None:
+        self._pool = pool
+        self._settings = settings
+        self._namespace = namespace
+        self._events = events
+        self._event_writer = GroupWriter(self._write_events)
+
+    def _job(self, response_id: str) -> Job:
+        return _job(self._settings, response_id)
+
+    # -- the gateway's side -------------------------------------------------------------
+    async def submit(
+        self,
+        response: dict[str, Any],
+        *,
+        input_items: list[dict[str, Any]],
+        request: bytes,
+        key_id: str,
+        created_frame: bytes | None,
+    ) -> None:
+        """Keep ``response`` (queued) and the client's ``request``, and stage its run."""
+        params = {
+            "id": response["id"],
+            "key": key_id,
+            "previous": response.get("previous_response_id"),
+            "days": self._settings.retention_days,
+            "body": _encode(response).decode(),
+            "request": request.decode(),
+            "items": _encode(input_items).decode(),
+            "frame": created_frame.decode() if created_frame is not None else None,
+        }
+        try:
+            async with self._pool.connection() as conn, conn.transaction():
+                await conn.execute(_SUBMIT, params)
+                await stage(conn, self._namespace, [self._job(response["id"])])
+        except (psycopg.OperationalError, PoolTimeout) as exc:
+            raise database_unavailable(exc) from exc
+
+    async def cancel(self, response_id: str, *, principal: Principal) -> dict[str, Any]:
+        """End a queued or running background response as ``cancelled``; one that has
+        ended already comes back as it is. 404 when not visible, 400 when not background."""
+        visible = {"id": response_id, "key": principal.key_id, "admin": principal.is_admin}
+        try:
+            async with self._pool.connection() as conn, conn.transaction():
+                row = await (await conn.execute(_CANCEL, visible)).fetchone()
+                if row is not None:
+                    await self._events.record(conn, "response.cancelled", {"id": response_id})
+                    body: dict[str, Any] = _decode(row[0])
+                    body["status"] = "cancelled"
+                    return body
+                state = await (await conn.execute(_STATE, visible)).fetchone()
+        except (psycopg.OperationalError, PoolTimeout) as exc:
+            raise database_unavailable(exc) from exc
+        if state is None:
+            raise NotFoundError(f"Response with id '{response_id}' not found.", param="response_id")
+        status, text = state
+        if status is None:
+            raise InvalidRequestError(
+                "Only responses created with background: true can be cancelled.",
+                param="response_id",
+                code="not_background",
+            )
+        ended: dict[str, Any] = _decode(text)
+        ended["status"] = status
+        return ended
+
+    async def follow(
+        self, response_id: str, *, principal: Principal, after: int
+    ) -> AsyncIterator[bytes]:
+        """The SSE frames of a streamed background response after ``after``, as they are
+        recorded, until it has ended. Checks first (404, 400) before the first frame."""
+        visible = {"id": response_id, "key": principal.key_id, "admin": principal.is_admin}
+        try:
+            async with self._pool.connection() as conn:
+                state = await (await conn.execute(_STATE, visible)).fetchone()
+                streamed = await (await conn.execute(_STREAMED, (response_id,))).fetchone()
+        except (psycopg.OperationalError, PoolTimeout) as exc:
+            raise database_unavailable(exc) from exc
+        if state is None:
+            raise NotFoundError(f"Response with id '{response_id}' not found.", param="response_id")
+        if state[0] is None or not (streamed and streamed[0]):
+            raise InvalidRequestError(
+                "Only background responses created with stream: true can be streamed again.",
+                param="stream",
+                code="not_streamed",
+            )
+        return self._frames(visible, after)
+
+    async def _frames(self, visible: dict[str, Any], after: int) -> AsyncIterator[bytes]:
+        poll = self._settings.stream_poll_s
+        quiet_since = time.monotonic()
+        while True:
+            params = {**visible, "after": after, "limit": _FOLLOW_BATCH}
+            try:
+                async with self._pool.connection() as conn:
+                    rows = await (await conn.execute(_FOLLOW, params)).fetchall()
+            except (psycopg.OperationalError, PoolTimeout):
+                _log.warning("could not read a background stream's events; trying again")
+                rows = [("in_progress", None, None)]
+            if not rows:
+                return  # deleted (or expired) meanwhile
+            status = rows[0][0]
+            frames = [frame for _, sequence, frame in rows if sequence is not None]
+            if frames:
+                after = rows[-1][1]
+                quiet_since = time.monotonic()
+                yield "".join(frames).encode()
+                if len(frames) == _FOLLOW_BATCH:
+                    continue
+            elif status in TERMINAL:
+                return
+            elif time.monotonic() - quiet_since >= _KEEPALIVE_S:
+                quiet_since = time.monotonic()
+                yield b": keep-alive\n\n"
+            await asyncio.sleep(poll)
+
+    # -- the worker's side --------------------------------------------------------------
+    async def claim(self, response_id: str) -> _Claimed | None:
+        """Take a queued response for this worker (None: cancelled, deleted, ended or
+        taken). A streamed one whose earlier run got no further than
+        ``response.in_progress`` loses that run's events; one that got further fails."""
+        lease = self._settings.background_lease_s
+        async with self._pool.connection() as conn, conn.transaction():
+            row = await (await conn.execute(_CLAIM, {"id": response_id, "lease": lease})).fetchone()
+            if row is None:
+                return None
+            key_id, request, body, attempts, last = row
+            queued = _decode(body)
+            claimed = _Claimed(
+                key_id=key_id,
+                request=(request or "{}").encode(),
+                queued=queued,
+                created_at=int(queued["created_at"]),
+                attempts=attempts,
+                streamed=last is not None,
+                last_sequence=-1 if last is None else last,
+            )
+            if claimed.streamed and 0 < claimed.last_sequence <= 1:
+                await conn.execute(_FORGET_EVENTS, (response_id,))
+        return claimed
+
+    async def record_events(self, response_id: str, frames: list[tuple[int, str]]) -> None:
+        """Keep a streamed run's frames (``(sequence_number, frame)``); concurrent runs'
+        frames share one statement (``GroupWriter``)."""
+        for sequence, frame in frames:
+            await self._event_writer.put({"id": response_id, "seq": sequence, "frame": frame})
+
+    async def _write_events(self, rows: list[dict[str, Any]]) -> None:
+        async with self._pool.connection() as conn:
+            await conn.set_autocommit(True)
+            try:
+                await conn.execute(_EVENTS, (_encode(rows).decode(),))
+            finally:
+                await conn.set_autocommit(False)
+
+    async def finish(self, response_id: str, response: dict[str, Any]) -> bool:
+        """The run's end: the finished ``response`` replaces the body (and its output items
+        are kept) with its webhook event, unless it was cancelled or deleted meanwhile."""
+        status = str(response.get("status"))
+        params = {
+            "id": response_id,
+            "status": status,
+            "body": _encode(response).decode(),
+            "output": _encode(response.get("output") or []).decode(),
+        }
+        async with self._pool.connection() as conn, conn.transaction():
+            ended = (await conn.execute(_FINISH, params)).rowcount > 0
+            if ended:
+                await conn.execute(_OUTPUT, params)
+                await self._events.record(conn, f"response.{status}", {"id": response_id})
+        return ended
+
+    async def running(self, response_ids: list[str], *, renew: bool) -> set[str]:
+        """Which of these are still this worker's to run (not cancelled, deleted or
+        requeued); ``renew`` extends their lease."""
+        async with self._pool.connection() as conn:
+            if renew:
+                await conn.execute(_RENEW, (self._settings.background_lease_s, response_ids))
+            rows = await (await conn.execute(_RUNNING, (response_ids,))).fetchall()
+        return {row[0] for row in rows}
+
+def requeue_expired(conn: Connection[Any], *, settings: ResponsesSettings, namespace: str) -> int:
+    """Queue again the responses whose worker stopped renewing its lease (a worker's sweep
+    thread, on a blocking connection); returns how many."""
+    with conn.transaction():
+        ids = [row[0] for row in conn.execute(_REQUEUE)]
+        stage_sync(conn, namespace, [_job(settings, response_id) for response_id in ids])
+    return len(ids)
+
+
+def _job(settings: ResponsesSettings, response_id: str) -> Job:
+    return Job(settings.background_queue, RUN_ACTOR, (response_id,))
+
+
+class _RecordingExchange(LocalExchange):
+    """The worker's exchange for a streamed run: each SSE frame the serving sends is kept
+    (``record_events``) before the serving goes on; the last ``response`` event seen is
+    how the run ended when the serving did not keep one (``response.failed``)."""
+
+    def __init__(self, body: bytes, *, store: BackgroundStore, response_id: str) -> None:
+        super().__init__(body, headers={"content-type": "application/json"})
+        self._store = store
+        self._id = response_id
+        self.ended: dict[str, Any] | None = None
+
+    async def send_chunk(self, data: bytes) -> None:
+        frames: list[tuple[int, str]] = []
+        for frame in data.split(b"\n\n"):
+            if not frame:
+                continue
+            _, _, payload = frame.partition(b"\ndata: ")
+            event = _decode(payload)
+            response = event.get("response")
+            if isinstance(response, dict) and event.get("type") != "response.in_progress":
+                self.ended = response
+            frames.append((int(event["sequence_number"]), (frame + b"\n\n").decode()))
+        await self._store.record_events(self._id, frames)
+
+    async def end_stream(self, data: bytes) -> None:
+        if data:
+            await self.send_chunk(data)
+
+
+@dataclass(slots=True)
+class BackgroundRunner:
+    """Runs background responses on a worker (``start`` per job), at most
+    ``background_concurrency`` at once; one watcher per process renews their leases and
+    stops those cancelled, in one statement for all of them."""
+
+    store: BackgroundStore
+    serving: Any  # ResponsesServing (not imported: it imports this module)
+    keys: KeyService
+    settings: ResponsesSettings
+    _slots: asyncio.Semaphore | None = None
+    _running: dict[str, tuple[asyncio.Task[None], LocalExchange]] = field(default_factory=dict)
+    _watcher: asyncio.Task[None] | None = None
+
+    async def start(self, response_id: str) -> None:
+        """Claim the response and start running it; returns once it runs (or is not this
+        worker's to run). Waits for a free slot first: the job stays unacknowledged, so a
+        worker that is full leaves the queue's other messages to other workers."""
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.settings.background_concurrency)
+        await self._slots.acquire()
+        try:
+            claimed = await self.store.claim(response_id)
+        except BaseException:
+            self._slots.release()
+            raise
+        if claimed is None:
+            self._slots.release()
+            return
+        exchange: LocalExchange = (
+            _RecordingExchange(claimed.request, store=self.store, response_id=response_id)
+            if claimed.streamed
+            else LocalExchange(claimed.request, headers={"content-type": "application/json"})
+        )
+        task = asyncio.get_running_loop().create_task(self._run(response_id, claimed, exchange))
+        self._running[response_id] = (task, exchange)
+        task.add_done_callback(lambda _: self._done(response_id))
+        if self._watcher is None or self._watcher.done():
+            self._watcher = asyncio.get_running_loop().create_task(self._watch())
+
+    def _done(self, response_id: str) -> None:
+        self._running.pop(response_id, None)
+        if self._slots is not None:
+            self._slots.release()
+
+    async def _run(self, response_id: str, claimed: _Claimed, exchange: LocalExchange) -> None:
+        try:
+            await self._serve(response_id, claimed, exchange)
+        except Exception:  # noqa: BLE001 - a task's end: logged, run again after its lease
+            _log.exception("background response %s could not be run", response_id)
+            # Left in_progress: its lease runs out and it is queued again.
+
+    async def _serve(self, response_id: str, claimed: _Claimed, exchange: LocalExchange) -> None:
+        if claimed.attempts > self.settings.background_max_attempts or (
+            claimed.streamed and claimed.last_sequence > 1
+        ):
+            message = "the worker running this response stopped; create it again"
+            await self.store.finish(response_id, _failed(claimed.queued, message))
+            return
+        principal = await active_principal(self.keys, claimed.key_id)
+        if principal is None:
+            message = "the API key that created this response is no longer valid"
+            await self.store.finish(
+                response_id, _failed(claimed.queued, message, code="invalid_prompt")
+            )
+            return
+        run = BackgroundRun(response_id, claimed.created_at)
+        token = _RUN.set(run)
+        try:
+            await self.serving.serve(exchange, principal=principal)
+        finally:
+            _RUN.reset(token)
+        if exchange.disconnected:
+            return  # cancelled (or deleted): the cancel ended it
+        ended = run.response
+        if ended is None and isinstance(exchange, _RecordingExchange):
+            ended = exchange.ended
+        if ended is None:
+            ended = _failed_from_answer(claimed.queued, exchange)
+        await self.store.finish(response_id, ended)
+
+    async def _watch(self) -> None:
+        """Every ``_WATCH_S``: stop the runs no longer this worker's; renew leases every
+        third of the lease."""
+        renew_every = self.settings.background_lease_s / 3
+        renewed = time.monotonic()
+        while self._running:
+            await asyncio.sleep(_WATCH_S)
+            ids = list(self._running)
+            if not ids:
+                break
+            renew = time.monotonic() - renewed >= renew_every
+            try:
+                mine = await self.store.running(ids, renew=renew)
+            except (psycopg.Error, PoolTimeout):
+                _log.warning("could not check running background responses", exc_info=True)
+                continue
+            if renew:
+                renewed = time.monotonic()
+            for response_id in ids:
+                entry = self._running.get(response_id)
+                if response_id not in mine and entry is not None:
+                    task, exchange = entry
+                    exchange.disconnected = True  # served as a client that went away
+                    task.cancel()
+
+    async def close(self) -> None:
+        """Stop every run (their leases run out: another worker runs them again)."""
+        if self._watcher is not None:
+            self._watcher.cancel()
+        for task, _ in list(self._running.values()):
+            task.cancel()
+        for task, _ in list(self._running.values()):
+            with contextlib.suppress(BaseException):
+                await task
+
+
+def _failed(queued: dict[str, Any], message: str, *, code: str = "server_error") -> dict[str, Any]:
+    return {**queued, "status": "failed", "error": {"code": code, "message": message}}
+
+
+def _failed_from_answer(queued: dict[str, Any], exchange: LocalExchange) -> dict[str, Any]:
+    """A run the serving refused or failed (an error answer, not a response)."""
+    try:
+        answer = json.loads(exchange.body) if exchange.body else None
+    except ValueError:
+        answer = None
+    error = answer.get("error") if isinstance(answer, dict) else None
+    message = (
+        str(error.get("message")) if isinstance(error, dict) else "the response could not be run"
+    )
+    status = exchange.status
+    code = (
+        "rate_limit_exceeded"
+        if status == 429
+        else "invalid_prompt"
+        if 400 <= status < 500
+        else "server_error"
+    )
+    return _failed(queued, message, code=code)
