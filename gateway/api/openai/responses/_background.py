@@ -142,7 +142,9 @@ RETURNING r.body::text
 _STATE = f"SELECT r.status, r.body::text FROM responses AS r WHERE r.id = %(id)s AND {_VISIBLE}"  # noqa: S608
 _EVENTS = """
 INSERT INTO response_events (response_id, sequence_number, frame)
-SELECT e.id, e.seq, e.frame FROM json_to_recordset(%s::json) AS e (id text, seq int, frame text)
+SELECT r.id, (f.value ->> 0)::integer, f.value ->> 1
+  FROM json_to_recordset(%s::json) AS r (id text, frames json)
+ CROSS JOIN LATERAL json_array_elements(r.frames) AS f (value)
 ON CONFLICT DO NOTHING
 """
 _FOLLOW = f"""
@@ -325,8 +327,7 @@ class BackgroundStore:
     async def record_events(self, response_id: str, frames: list[tuple[int, str]]) -> None:
         """Keep a streamed run's frames (``(sequence_number, frame)``); concurrent runs'
         frames share one statement (``GroupWriter``)."""
-        for sequence, frame in frames:
-            await self._event_writer.put({"id": response_id, "seq": sequence, "frame": frame})
+        await self._event_writer.put({"id": response_id, "frames": frames})
 
     async def _write_events(self, rows: list[dict[str, Any]]) -> None:
         async with self._pool.connection() as conn:
@@ -361,6 +362,7 @@ class BackgroundStore:
                 await conn.execute(_RENEW, (self._settings.background_lease_s, response_ids))
             rows = await (await conn.execute(_RUNNING, (response_ids,))).fetchall()
         return {row[0] for row in rows}
+
 
 def requeue_expired(conn: Connection[Any], *, settings: ResponsesSettings, namespace: str) -> int:
     """Queue again the responses whose worker stopped renewing its lease (a worker's sweep

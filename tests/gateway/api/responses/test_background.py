@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import openai
 import psycopg
 import pytest
@@ -178,6 +179,13 @@ def test_refusals_are_openai_errors(stack: Stack) -> None:
     with pytest.raises(openai.BadRequestError) as not_streamed:
         member.responses.retrieve(plain.id, stream=True)
     assert not_streamed.value.code == "not_streamed"
+    bad = httpx.get(
+        f"{stack.url}/v1/responses/{plain.id}",
+        params={"stream": "true", "starting_after": "soon"},
+        headers={"authorization": f"Bearer {stack.member_key}"},
+    )
+    assert bad.status_code == 400
+    assert bad.json()["error"]["param"] == "starting_after"
     others = stack.client().responses.create(model="chat", input="admin's", background=True)
     with pytest.raises(openai.NotFoundError):
         member.responses.cancel(others.id)
@@ -267,6 +275,16 @@ def test_a_background_stream_resumes_after_a_sequence_number(stack: Stack) -> No
     # The whole stream again from the start, after the response ended.
     again = list(admin.responses.retrieve(response_id, stream=True))
     assert [e.sequence_number for e in again] == list(range(len(events)))
+
+
+def test_a_running_response_deleted_stays_deleted(stack: Stack) -> None:
+    admin = stack.client()
+    accepted = admin.responses.create(model="slow", input="delete me", background=True)
+    wait_status(admin, accepted.id, "in_progress")
+    assert admin.responses.delete(accepted.id) is None
+    time.sleep(7)  # past the slow upstream's answer: the run ends without bringing it back
+    with pytest.raises(openai.NotFoundError):
+        admin.responses.retrieve(accepted.id)
 
 
 def test_a_response_whose_worker_was_killed_runs_again(stack: Stack) -> None:
