@@ -40,6 +40,13 @@ class ResponsesSettings(Strict):
         le=4096,
         description="background responses one worker process runs at once",
     )
+    background_max_pending_per_key: int = Field(
+        default=100,
+        ge=1,
+        le=1_000_000,
+        description="background responses one key may have queued or running; one more is "
+        "refused (429)",
+    )
     background_lease_s: float = Field(
         default=30.0,
         ge=2,

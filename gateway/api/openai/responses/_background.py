@@ -42,7 +42,12 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from configs import ResponsesSettings
 from gateway.api.http._local import LocalExchange
 from gateway.api.openai.responses._writer import GroupWriter
-from gateway.platform.errors import InvalidRequestError, NotFoundError, database_unavailable
+from gateway.platform.errors import (
+    InvalidRequestError,
+    NotFoundError,
+    RateLimitError,
+    database_unavailable,
+)
 from gateway.policy.auth import Principal, active_principal
 from gateway.policy.keys import KeyService
 from ingestion.queue import Job, stage, stage_sync
@@ -98,6 +103,12 @@ class _Claimed:
 
 
 _VISIBLE = "r.expires_at > now() AND (%(admin)s OR r.key_id = %(key)s)"
+# One key's submissions one at a time (a transaction lock), so the cap below is exact.
+_PENDING = """
+SELECT pg_advisory_xact_lock(hashtextextended('ragway:background:' || %(key)s, 0)),
+       (SELECT count(*) FROM responses
+         WHERE key_id = %(key)s AND status IN ('queued', 'in_progress'))
+"""
 _SUBMIT = """
 WITH saved AS (
     INSERT INTO responses (id, key_id, previous_response_id, expires_at, body, status, request)
@@ -216,6 +227,14 @@ class BackgroundStore:
         }
         try:
             async with self._pool.connection() as conn, conn.transaction():
+                pending = await (await conn.execute(_PENDING, params)).fetchone()
+                limit = self._settings.background_max_pending_per_key
+                if pending is not None and pending[1] >= limit:
+                    raise RateLimitError(
+                        f"this API key has {limit} background responses queued or running "
+                        "(responses.background_max_pending_per_key); wait for some to end",
+                        code="too_many_background_responses",
+                    )
                 await conn.execute(_SUBMIT, params)
                 await stage(conn, self._namespace, [self._job(response["id"])])
         except (psycopg.OperationalError, PoolTimeout) as exc:

@@ -79,6 +79,7 @@ def stack(
             "RAGWAY_WORKER__HEARTBEAT_TIMEOUT_S": "4",
             "RAGWAY_WORKER__RECOVERY_INTERVAL_S": "1",
             "RAGWAY_RESPONSES__BACKGROUND_LEASE_S": "2",
+            "RAGWAY_RESPONSES__BACKGROUND_MAX_PENDING_PER_KEY": "3",
             "RAGWAY_DATA_DIR": str(folder / "data"),
             "RAGWAY_WEBHOOKS__ALLOW_PRIVATE_TARGETS": "true",  # receivers on loopback
         }
@@ -246,6 +247,23 @@ def test_a_queued_response_cancelled_never_runs(stack: Stack) -> None:
     time.sleep(2)
     assert admin.responses.retrieve(accepted.id).status == "cancelled"
     assert row(stack, "SELECT attempts FROM responses WHERE id = %s", accepted.id) == 0
+
+
+def test_a_key_may_have_so_many_pending_at_once(stack: Stack) -> None:
+    _, key = insert_key(stack.database_url, f"bg-many-{secrets.token_hex(3)}")
+    client = stack.client(key)
+    stack.worker.send_signal(signal.SIGSTOP)  # nothing runs them meanwhile
+    try:
+        pending = [
+            client.responses.create(model="chat", input=f"n{n}", background=True) for n in range(3)
+        ]
+        with pytest.raises(openai.RateLimitError) as refused:
+            client.responses.create(model="chat", input="one more", background=True)
+        assert refused.value.code == "too_many_background_responses"
+        client.responses.cancel(pending[0].id)
+        client.responses.create(model="chat", input="now there is room", background=True)
+    finally:
+        stack.worker.send_signal(signal.SIGCONT)
 
 
 def test_a_background_stream_resumes_after_a_sequence_number(stack: Stack) -> None:
