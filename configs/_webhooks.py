@@ -48,7 +48,24 @@ class WebhookSettings(Strict):
     max_age_s: float = Field(
         default=86_400.0,
         gt=0,
-        description="a delivery is retried until this long after its event; then it gives up",
+        description="a delivery is retried until this long after its event; then it fails",
+    )
+    retention_days: int = Field(
+        default=30,
+        ge=1,
+        description="delivered and failed deliveries, and events left without deliveries, are "
+        "purged this long after they ended (deliveries) or happened (events)",
+    )
+    lost_job_after_s: float = Field(
+        default=900.0,
+        gt=0,
+        description="a pending or retrying delivery this long past its next attempt, with no "
+        "attempt under way, lost its job: it is staged again, or failed once its window ended",
+    )
+    upkeep_interval_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="how often each worker purges the log and sweeps lost deliveries",
     )
 
     @model_validator(mode="after")

@@ -33,9 +33,11 @@ from ingestion.queue import (
     outbox_backlog,
 )
 from ingestion.webhooks import (
+    DeliveryUpkeep,
     DeliveryWorker,
     RetrySchedule,
     WebhookEvents,
+    WebhookMetrics,
     WebhookSender,
     declare_webhook_actors,
 )
@@ -117,6 +119,7 @@ def run_worker(
         metrics=metrics,
         settings=settings.ingestion,
     )
+    webhook_metrics = WebhookMetrics(metrics.registry)
     declare_webhook_actors(
         broker,
         worker=DeliveryWorker(
@@ -125,8 +128,15 @@ def run_worker(
             schedule=RetrySchedule.from_settings(settings.webhooks),
             settings=settings.webhooks,
             namespace=settings.worker.namespace,
+            metrics=webhook_metrics,
         ),
         settings=settings.webhooks,
+    )
+    upkeep = DeliveryUpkeep(
+        pool,
+        settings=settings.webhooks,
+        namespace=settings.worker.namespace,
+        metrics=webhook_metrics,
     )
     metrics.watch_files(jobs.count_by_status)
     metrics.watch_queues(lambda: _queue_depths(broker, settings.worker.queues))
@@ -157,11 +167,13 @@ def run_worker(
     sweeper.start()
     if relay is not None:
         relay.start()
+    upkeep.start()
     _log.info("worker started", extra={"queues": queues, "threads": settings.worker.threads})
     stop.wait()
     _log.info("worker stopping")
     if relay is not None:
         relay.stop()
+    upkeep.stop()
     sweeper.stop()
     worker.stop(timeout=int(settings.worker.shutdown_timeout_s * 1000))
     for plugin in plugins:
@@ -190,7 +202,7 @@ def _open_pool(database_url: str, settings: Settings) -> ConnectionPool:
     return ConnectionPool(
         database_url,
         min_size=1,
-        max_size=settings.worker.threads + 3,  # + the outbox relay and metrics reads
+        max_size=settings.worker.threads + 4,  # + the outbox relay, webhook upkeep, metrics
         kwargs={
             "autocommit": True,
             "connect_timeout": max(1, int(settings.database.connect_timeout_s)),

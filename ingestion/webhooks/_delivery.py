@@ -5,10 +5,12 @@ transaction sets a lease (``locked_until``: the attempt's time limit and a margi
 row lock or transaction is held while the receiver is slow. It POSTs the event signed with
 a fresh ``webhook-timestamp`` and the delivery's id as ``webhook-id`` (the same on every
 attempt), then in one transaction records the answer and, after a failure, stages the next
-attempt in the outbox with the schedule's delay -- or gives up once the delivery is
-``max_age_s`` old. A duplicate message that finds the lease held stages one more look for
-when the lease ends, so a worker killed mid-attempt cannot strand the delivery; a Postgres
-error is retried by Dramatiq, the row unchanged until an attempt is recorded.
+attempt in the outbox with the schedule's delay -- or marks it ``failed`` once the delivery
+is ``max_age_s`` old (counted in ``ragway_webhook_deliveries_failed``). A duplicate
+message that finds the lease held stages one more look for when the lease ends, so a worker
+killed mid-attempt cannot strand the delivery; a Postgres error is retried by Dramatiq, the
+row unchanged until an attempt is recorded. A job lost all the same is found by
+:class:`~ingestion.webhooks.DeliveryUpkeep`.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from psycopg_pool import ConnectionPool
 from configs import WebhookSettings
 from ingestion.queue import Job, stage_sync
 from ingestion.webhooks._events import DELIVER_ACTOR, event_body
+from ingestion.webhooks._metrics import WebhookMetrics
 from ingestion.webhooks._schedule import RetrySchedule
 from ingestion.webhooks._sender import Attempt, WebhookSender
 from ingestion.webhooks._signing import signed_headers
@@ -68,9 +71,9 @@ UPDATE webhook_deliveries
  WHERE id = %(id)s
 RETURNING id
 """
-_GAVE_UP = """
+_FAILED = """
 UPDATE webhook_deliveries
-   SET status = 'gave_up', attempts = attempts + %(tried)s, last_status_code = %(code)s,
+   SET status = 'failed', attempts = attempts + %(tried)s, last_status_code = %(code)s,
        last_error = %(error)s, last_attempt_at = CASE WHEN %(tried)s > 0 THEN now()
                                                       ELSE last_attempt_at END,
        next_attempt_at = NULL, locked_until = NULL, updated_at = now()
@@ -100,8 +103,10 @@ class DeliveryWorker:
         schedule: RetrySchedule,
         settings: WebhookSettings,
         namespace: str,
+        metrics: WebhookMetrics,
     ) -> None:
         self._pool = pool
+        self._metrics = metrics
         self._sender = sender
         self._schedule = schedule
         self._lease_s = settings.timeout_s + _LEASE_MARGIN_S
@@ -109,7 +114,7 @@ class DeliveryWorker:
         self._queue = settings.queue
 
     def deliver(self, delivery_id: str) -> str:
-        """Returns what happened: delivered, retrying, gave_up, or skipped."""
+        """Returns what happened: delivered, retrying, failed, or skipped."""
         with self._pool.connection() as conn, conn.transaction():
             claim = self._claim(conn, delivery_id)
         if claim is None:
@@ -132,7 +137,8 @@ class DeliveryWorker:
             self._stage(conn, delivery_id, leased_s)
             return None
         if not enabled:
-            self._give_up(conn, delivery_id, Attempt(None, "the endpoint is disabled"), tried=0)
+            disabled = Attempt(None, "the endpoint is disabled")
+            self._fail(conn, delivery_id, disabled, tried=0, reason="endpoint_disabled")
             return None
         conn.execute(_LEASE, (self._lease_s, delivery_id))
         keys = (secret,) if previous is None else (secret, previous)
@@ -142,12 +148,13 @@ class DeliveryWorker:
         self, conn: Connection[Any], delivery_id: str, attempts: int, age_s: float, attempt: Attempt
     ) -> str:
         if attempt.delivered:
-            conn.execute(_DELIVERED, {"id": delivery_id, "code": attempt.status_code})
+            params = {"id": delivery_id, "code": attempt.status_code}
+            self._metrics.delivered.inc(conn.execute(_DELIVERED, params).rowcount)
             return "delivered"
         wait = self._schedule.next_wait(attempts, age_s)
         if wait is None:
-            self._give_up(conn, delivery_id, attempt, tried=1)
-            return "gave_up"
+            self._fail(conn, delivery_id, attempt, tried=1, reason="retries_exhausted")
+            return "failed"
         params = {"id": delivery_id, "code": attempt.status_code, "error": attempt.error}
         if conn.execute(_RETRYING, {**params, "wait": wait}).fetchone() is not None:
             self._stage(conn, delivery_id, wait)  # not when its endpoint was deleted meanwhile
@@ -157,13 +164,21 @@ class DeliveryWorker:
         job = Job(self._queue, DELIVER_ACTOR, (delivery_id,), delay_s=delay_s)
         stage_sync(conn, self._namespace, [job])
 
-    def _give_up(
-        self, conn: Connection[Any], delivery_id: str, attempt: Attempt, *, tried: int
+    def _fail(
+        self,
+        conn: Connection[Any],
+        delivery_id: str,
+        attempt: Attempt,
+        *,
+        tried: int,
+        reason: str,
     ) -> None:
         params = {"id": delivery_id, "tried": tried, "code": attempt.status_code}
-        conn.execute(_GAVE_UP, {**params, "error": attempt.error})
+        failed = conn.execute(_FAILED, {**params, "error": attempt.error}).rowcount
+        self._metrics.failed.labels(reason).inc(failed)  # 0: its endpoint was deleted meanwhile
         _log.warning(
-            "webhook delivery gave up", extra={"delivery_id": delivery_id, "error": attempt.error}
+            "webhook delivery failed",
+            extra={"delivery_id": delivery_id, "reason": reason, "error": attempt.error},
         )
 
 

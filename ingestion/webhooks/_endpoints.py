@@ -90,7 +90,7 @@ class DeliveryRecord:
     endpoint_id: str
     event_id: str
     event_type: str
-    status: str  # pending, retrying, delivered, gave_up
+    status: str  # pending, retrying, delivered, failed
     attempts: int
     last_status_code: int | None
     last_error: str | None

@@ -1,8 +1,9 @@
 """A webhooks stack of this package's own: a gateway, a worker, a fake embedder, admin keys.
 
 Its worker retries on a short schedule (first wait 0.2 s, at most 1 s, for 12 s) and times
-an attempt out after 1 s, so "down for a minute" and "gives up after a day" run in seconds
-of test time. Loopback receivers are allowed (``webhooks.allow_private_targets``); a second
+an attempt out after 1 s, so "down for a minute" and "fails after a day" run in seconds of
+test time; it looks for lost jobs every half second, a delivery being lost 60 s past its
+attempt. Loopback receivers are allowed (``webhooks.allow_private_targets``); a second
 gateway on the same database keeps the default and refuses them. Every endpoint a test
 makes is deleted after it, since the session database is shared with other tests.
 """
@@ -22,10 +23,11 @@ from configs import load_settings
 from gateway.entry.app import create_app
 from tests.support.fake_embeddings import FakeEmbeddings
 from tests.support.keys import insert_key
-from tests.support.net import wait_until
+from tests.support.net import free_port, wait_until
 from tests.support.servers import ServerThread, start_process
 
 MAX_AGE_S = 12.0
+LOST_AFTER_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,7 @@ class Stack:
     strict_url: str  # the same database, default SSRF guard
     admin_key: str
     member_key: str
+    metrics_url: str  # the worker's Prometheus endpoint
 
     def api(self) -> OpenAI:
         return OpenAI(base_url=f"{self.url}/v1", api_key=self.admin_key, max_retries=0)
@@ -66,6 +69,9 @@ def webhook_env(
         "RAGWAY_WEBHOOKS__FIRST_RETRY_S": "0.2",
         "RAGWAY_WEBHOOKS__MAX_RETRY_S": "1",
         "RAGWAY_WEBHOOKS__MAX_AGE_S": str(MAX_AGE_S),
+        "RAGWAY_WEBHOOKS__LOST_JOB_AFTER_S": str(LOST_AFTER_S),
+        "RAGWAY_WEBHOOKS__UPKEEP_INTERVAL_S": "0.5",
+        "RAGWAY_INGESTION__METRICS_PORT": str(free_port()),
     }
 
 
@@ -91,6 +97,7 @@ def stack(webhook_env: dict[str, str], database_url: str) -> Iterator[Stack]:
                 strict_url=strict_server.base_url,
                 admin_key=insert_key(database_url, name="webhooks-admin", role="admin"),
                 member_key=insert_key(database_url, name="webhooks-member"),
+                metrics_url=f"http://127.0.0.1:{webhook_env['RAGWAY_INGESTION__METRICS_PORT']}",
             )
     finally:
         worker.terminate()

@@ -4,13 +4,17 @@
 from __future__ import annotations
 
 import json
+import secrets
 import time
 from collections.abc import Callable
 from typing import Any
 
+import psycopg
 from openai import OpenAI
 
+from ingestion.webhooks import WebhookEvents
 from tests.gateway.webhooks.conftest import (
+    LOST_AFTER_S,
     MAX_AGE_S,
     Stack,
     add_file,
@@ -18,9 +22,11 @@ from tests.gateway.webhooks.conftest import (
     wait_for_log,
 )
 from tests.support.net import wait_until
+from tests.support.prometheus import metric_value
 from tests.support.webhook_receiver import Received, WebhookReceiver
 
 FILE_EVENTS = ["vector_store.file.completed", "vector_store.file.failed"]
+FAILED = "ragway_webhook_deliveries_failed_total"
 NOTE = b"The lighthouse keeper logged three ships passing before dawn on the ninth.\n"
 
 
@@ -114,15 +120,16 @@ def test_a_slow_receiver_times_out_and_is_retried_with_a_fresh_timestamp(
     assert first.body == second.body
 
 
-def test_a_receiver_that_never_accepts_is_given_up_after_the_max_age(
+def test_a_receiver_that_never_accepts_fails_after_the_max_age(
     stack: Stack, endpoints: Callable[..., Any]
 ) -> None:
+    failed_before = metric_value(stack.metrics_url, FAILED, reason="retries_exhausted")
     with WebhookReceiver(status=500) as receiver:
         endpoint = endpoints(receiver.url, FILE_EVENTS)
         started = time.monotonic()
         add_file(stack, NOTE)
         log = wait_for_log(
-            stack, endpoint.id, lambda d: d["status"] == "gave_up", timeout_s=MAX_AGE_S + 30
+            stack, endpoint.id, lambda d: d["status"] == "failed", timeout_s=MAX_AGE_S + 30
         )
     assert time.monotonic() - started >= MAX_AGE_S - 1
     assert log["last_status_code"] == 500
@@ -130,6 +137,8 @@ def test_a_receiver_that_never_accepts_is_given_up_after_the_max_age(
     assert log["attempts"] >= 5  # waits of 0.2, 0.4, 0.8, then 1 s (+ the relay's 1 s poll)
     assert log["next_attempt_at"] is None
     assert len({r.webhook_id for r in receiver.received}) == 1
+    failed = metric_value(stack.metrics_url, FAILED, reason="retries_exhausted")
+    assert failed == failed_before + 1
 
 
 def test_a_disabled_endpoint_gets_no_delivery(stack: Stack, endpoints: Callable[..., Any]) -> None:
@@ -141,3 +150,52 @@ def test_a_disabled_endpoint_gets_no_delivery(stack: Stack, endpoints: Callable[
         wait_for_log(stack, enabled.id, lambda d: d["status"] == "delivered")
     assert off.received == []
     assert deliveries(stack, disabled.id) == []
+
+
+def lost_delivery(database_url: str, endpoint_id: str, *, overdue_s: float) -> str:
+    """A ``batch.expired`` event whose delivery job nobody will run (staged in a namespace no
+    relay reads), ``overdue_s`` past its attempt; returns the delivery to ``endpoint_id``."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        with conn.transaction():
+            events = WebhookEvents(namespace=f"lost-{secrets.token_hex(4)}", queue="webhooks")
+            found = events.record_sync(conn, "batch.expired", {"id": "batch_lost"})
+        row = conn.execute(
+            "UPDATE webhook_deliveries SET created_at = created_at - make_interval(secs => %s), "
+            "next_attempt_at = next_attempt_at - make_interval(secs => %s) "
+            "WHERE id = ANY(%s) AND endpoint_id = %s RETURNING id",
+            (overdue_s, overdue_s, found, endpoint_id),
+        ).fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+def test_a_delivery_whose_job_was_lost_is_still_delivered(
+    stack: Stack, endpoints: Callable[..., Any], database_url: str
+) -> None:
+    with WebhookReceiver() as receiver:
+        endpoint = endpoints(receiver.url, ["batch.expired"])
+        delivery = lost_delivery(database_url, endpoint.id, overdue_s=LOST_AFTER_S + 1)
+        log = wait_for_log(stack, endpoint.id, lambda d: d["status"] == "delivered")
+    assert log["id"] == delivery
+    assert log["attempts"] == 1
+    assert [r.webhook_id for r in receiver.received] == [delivery]
+
+
+def test_a_lost_delivery_past_its_window_ends_failed_in_the_log_and_the_metric(
+    stack: Stack, endpoints: Callable[..., Any], database_url: str
+) -> None:
+    failed_before = metric_value(stack.metrics_url, FAILED, reason="job_lost")
+    with WebhookReceiver() as receiver:
+        endpoint = endpoints(receiver.url, ["batch.expired"])
+        past = MAX_AGE_S + LOST_AFTER_S + 1
+        delivery = lost_delivery(database_url, endpoint.id, overdue_s=past)
+        log = wait_for_log(stack, endpoint.id, lambda d: d["status"] == "failed")
+    assert log["id"] == delivery
+    assert log["attempts"] == 0
+    assert log["next_attempt_at"] is None
+    assert "job was lost" in log["last_error"]
+    assert receiver.received == []
+    wait_until(
+        lambda: metric_value(stack.metrics_url, FAILED, reason="job_lost") > failed_before,
+        timeout_s=10,
+    )

@@ -3,17 +3,21 @@ message does, and what it leaves in the outbox for the next."""
 
 from __future__ import annotations
 
-import secrets
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import psycopg
-import pytest
+from prometheus_client import CollectorRegistry
 from psycopg_pool import ConnectionPool
 
 from configs import WebhookSettings
-from ingestion.webhooks import DeliveryWorker, RetrySchedule, WebhookEvents, WebhookSender
+from ingestion.webhooks import (
+    DeliveryWorker,
+    RetrySchedule,
+    WebhookMetrics,
+    WebhookSender,
+)
+from tests.ingestion.webhooks.conftest import age, new_delivery, owner, staged, status
 from tests.support.webhook_receiver import WebhookReceiver
 
 SETTINGS = WebhookSettings(
@@ -21,72 +25,17 @@ SETTINGS = WebhookSettings(
 )
 
 
-@pytest.fixture
-def namespace() -> str:
-    return f"webhook-worker-{secrets.token_hex(4)}"
-
-
-@pytest.fixture
-def pool(database_url: str) -> Iterator[ConnectionPool[Any]]:
-    with ConnectionPool(database_url, min_size=1, max_size=4, kwargs={"autocommit": True}) as p:
-        yield p
-
-
-def worker(pool: ConnectionPool[Any], namespace: str) -> DeliveryWorker:
+def worker(
+    pool: ConnectionPool[Any], namespace: str, registry: CollectorRegistry | None = None
+) -> DeliveryWorker:
     return DeliveryWorker(
         pool,
         sender=WebhookSender(SETTINGS),
         schedule=RetrySchedule.from_settings(SETTINGS),
         settings=SETTINGS,
         namespace=namespace,
+        metrics=WebhookMetrics(registry or CollectorRegistry()),
     )
-
-
-def new_delivery(database_url: str, namespace: str, url: str) -> str:
-    """An endpoint for batch.failed at ``url`` and one event for it; returns its delivery
-    (other endpoints of the shared database may get theirs, in this test's namespace)."""
-    endpoint_id = f"whep_{secrets.token_hex(8)}"
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(
-            "INSERT INTO webhook_endpoints (id, url, event_types, secret) VALUES (%s, %s, %s, %s)",
-            (endpoint_id, url, ["batch.failed"], "whsec_" + "A" * 43 + "="),
-        )
-        with conn.transaction():
-            events = WebhookEvents(namespace=namespace, queue="webhooks")
-            found = events.record_sync(conn, "batch.failed", {"id": "batch_1"})
-    (mine,) = [d for d in found if owner(database_url, d) == endpoint_id]
-    return mine
-
-
-def owner(database_url: str, delivery_id: str) -> str:
-    with psycopg.connect(database_url) as conn:
-        row = conn.execute(
-            "SELECT endpoint_id FROM webhook_deliveries WHERE id = %s", (delivery_id,)
-        ).fetchone()
-    assert row is not None
-    return str(row[0])
-
-
-def staged(database_url: str, namespace: str, delivery_id: str) -> list[float]:
-    """Delays (s) of the jobs staged for the delivery, oldest first."""
-    with psycopg.connect(database_url) as conn:
-        rows = conn.execute(
-            "SELECT extract(epoch FROM available_at - created_at)::float8 FROM outbox "
-            "WHERE namespace = %s AND args = %s::jsonb ORDER BY id",
-            (namespace, f'["{delivery_id}"]'),
-        ).fetchall()
-    return [round(float(r[0])) for r in rows]
-
-
-def status(database_url: str, delivery_id: str) -> tuple[Any, ...]:
-    with psycopg.connect(database_url) as conn:
-        row = conn.execute(
-            "SELECT status, attempts, last_status_code, locked_until IS NULL "
-            "FROM webhook_deliveries WHERE id = %s",
-            (delivery_id,),
-        ).fetchone()
-    assert row is not None
-    return tuple(row)
 
 
 def test_recording_an_event_stages_one_job_per_delivery(database_url: str, namespace: str) -> None:
@@ -128,9 +77,10 @@ def test_a_duplicate_message_during_an_attempt_sends_nothing_and_looks_again_lat
     assert staged(database_url, namespace, delivery) == [0, round(SETTINGS.timeout_s + 10)]
 
 
-def test_a_disabled_endpoint_gives_its_delivery_up_without_sending(
+def test_a_disabled_endpoint_fails_its_delivery_without_sending(
     pool: ConnectionPool[Any], database_url: str, namespace: str
 ) -> None:
+    registry = CollectorRegistry()
     with WebhookReceiver() as receiver:
         delivery = new_delivery(database_url, namespace, receiver.url)
         with psycopg.connect(database_url, autocommit=True) as conn:
@@ -138,9 +88,11 @@ def test_a_disabled_endpoint_gives_its_delivery_up_without_sending(
                 "UPDATE webhook_endpoints SET enabled = false WHERE id = %s",
                 (owner(database_url, delivery),),
             )
-        assert worker(pool, namespace).deliver(delivery) == "skipped"
+        assert worker(pool, namespace, registry).deliver(delivery) == "skipped"
     assert receiver.received == []
-    assert status(database_url, delivery) == ("gave_up", 0, None, True)
+    assert status(database_url, delivery) == ("failed", 0, None, True)
+    failed = "ragway_webhook_deliveries_failed_total"
+    assert registry.get_sample_value(failed, {"reason": "endpoint_disabled"}) == 1
 
 
 def test_no_retry_for_an_endpoint_deleted_during_the_attempt(
@@ -160,3 +112,18 @@ def test_no_retry_for_an_endpoint_deleted_during_the_attempt(
         attempt.join()
     assert results == ["retrying"]
     assert staged(database_url, namespace, delivery) == [0]
+
+
+def test_a_delivery_past_its_window_fails_after_its_last_attempt(
+    pool: ConnectionPool[Any], database_url: str, namespace: str
+) -> None:
+    registry = CollectorRegistry()
+    with WebhookReceiver(status=500) as receiver:
+        delivery = new_delivery(database_url, namespace, receiver.url)
+        age(database_url, delivery, created_at=SETTINGS.max_age_s)
+        assert worker(pool, namespace, registry).deliver(delivery) == "failed"
+    assert len(receiver.received) == 1
+    assert status(database_url, delivery) == ("failed", 1, 500, True)
+    assert staged(database_url, namespace, delivery) == [0]  # no further attempt
+    failed = "ragway_webhook_deliveries_failed_total"
+    assert registry.get_sample_value(failed, {"reason": "retries_exhausted"}) == 1
