@@ -59,6 +59,7 @@ from configs._retrieval import (
     SearchSettings,
 )
 from configs._tools import AuditSettings, ToolSettings
+from configs._tracing import TracingSettings
 from configs._webhooks import WebhookSettings
 
 __all__ = [
@@ -108,6 +109,7 @@ __all__ = [
     "SettingsError",
     "TokenChunkingSettings",
     "ToolSettings",
+    "TracingSettings",
     "UnstructuredParsingSettings",
     "UpstreamHttpSettings",
     "UsageSettings",

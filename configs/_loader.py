@@ -34,6 +34,13 @@ _SECRET_ENV: dict[tuple[str, ...], str] = {
 _CONVENTIONAL_ENV: dict[str, Path_] = {
     "DATABASE_URL": ("database", "url"),
     "REDIS_URL": ("redis", "url"),
+    # OpenTelemetry's own variables (the SDK's specification), mirrored in ``tracing``
+    "OTEL_EXPORTER_OTLP_ENDPOINT": ("tracing", "endpoint"),
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": ("tracing", "traces_endpoint"),
+    "OTEL_SERVICE_NAME": ("tracing", "service_name"),
+    "OTEL_TRACES_SAMPLER": ("tracing", "sampler"),
+    "OTEL_TRACES_SAMPLER_ARG": ("tracing", "sampler_arg"),
+    "OTEL_RESOURCE_ATTRIBUTES": ("tracing", "resource_attributes"),
 }
 # RAGWAY_ variables that are not settings paths.
 _NOT_SETTINGS = {CONFIG_ENV, "RAGWAY_ADMIN_KEY"}

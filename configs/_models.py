@@ -19,6 +19,7 @@ from configs._responses import ResponsesSettings
 from configs._retrieval import RetrievalSettings
 from configs._strict import Strict
 from configs._tools import ToolSettings
+from configs._tracing import TracingSettings
 from configs._webhooks import WebhookSettings
 
 __all__ = [
@@ -192,3 +193,4 @@ class Settings(Strict):
     webhooks: WebhookSettings = WebhookSettings()
     batches: BatchSettings = BatchSettings()
     console: ConsoleSettings = ConsoleSettings()
+    tracing: TracingSettings = TracingSettings()

@@ -1,0 +1,137 @@
+"""OpenTelemetry traces for every ragway process: set up once, or not at all.
+
+``setup(settings.tracing, process=...)`` builds the SDK's tracer provider with an OTLP/HTTP
+(protobuf) exporter behind a batching processor when an endpoint is configured, and returns
+the tracer; without one it returns None and nothing else is touched. Code that traces reads
+``tracer()`` once per unit of work and does nothing more when it is None, so tracing off
+costs a module attribute read.
+
+W3C trace context crosses process boundaries as text: ``inject`` writes the current span's
+``traceparent`` (and ``tracestate``) into a carrier (HTTP headers to an upstream, the options
+of a Dramatiq message), ``extract`` reads one back. ``current_ids`` gives the current span's
+trace and span ids as hex, for log lines and metric exemplars.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from collections.abc import Mapping, MutableMapping
+from importlib import metadata
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.trace import Tracer
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+from configs import TracingSettings
+
+__all__ = [
+    "Context",
+    "current_ids",
+    "extract",
+    "inject",
+    "setup",
+    "shutdown",
+    "tracer",
+]
+
+_log = logging.getLogger(__name__)
+
+_tracer: Tracer | None = None
+_provider: Any = None  # the SDK's TracerProvider, once set up
+_propagator = TraceContextTextMapPropagator()  # W3C traceparent / tracestate only
+
+
+def tracer() -> Tracer | None:
+    """This process's tracer; None when tracing is off."""
+    return _tracer
+
+
+def setup(settings: TracingSettings, *, process: str) -> Tracer | None:
+    """Start exporting spans per ``settings`` (no endpoint: nothing, None). Once per process;
+    a second call returns the first one's tracer."""
+    global _tracer, _provider
+    url = settings.spans_url()
+    if url is None:
+        return None
+    if _tracer is not None:
+        return _tracer
+    # Imported here: a process without tracing never loads the SDK and its exporter.
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    attributes: dict[str, Any] = {
+        "service.name": settings.service_name or f"ragway-{process}",
+        "service.namespace": "ragway",
+        "service.version": _version(),
+        "service.instance.id": f"{os.uname().nodename}-{os.getpid()}-{uuid.uuid4().hex[:8]}",
+        **settings.resource_attributes,
+    }
+    provider = TracerProvider(resource=Resource.create(attributes), sampler=_sampler(settings))
+    exporter = OTLPSpanExporter(endpoint=url, timeout=settings.export_timeout_s)
+    provider.add_span_processor(
+        BatchSpanProcessor(exporter, max_queue_size=settings.max_queue_size)
+    )
+    _provider = provider
+    _tracer = provider.get_tracer("ragway", _version())
+    _log.info("tracing on", extra={"endpoint": url, "sampler": settings.sampler})
+    return _tracer
+
+
+def shutdown() -> None:
+    """Export what is pending and stop (a process's last step)."""
+    global _tracer, _provider
+    if _provider is not None:
+        _provider.shutdown()
+    _tracer = None
+    _provider = None
+
+
+def current_ids() -> tuple[str, str] | None:
+    """``(trace_id, span_id)`` of the current span as hex; None outside a recorded span."""
+    if _tracer is None:
+        return None
+    span_context = trace.get_current_span().get_span_context()
+    if not span_context.is_valid:
+        return None
+    return format(span_context.trace_id, "032x"), format(span_context.span_id, "016x")
+
+
+def inject(carrier: MutableMapping[str, str], context: Context | None = None) -> None:
+    """Write the current (or ``context``'s) span as ``traceparent`` into ``carrier``."""
+    if _tracer is not None:
+        _propagator.inject(carrier, context=context)
+
+
+def extract(carrier: Mapping[str, str]) -> Context | None:
+    """The remote parent a ``traceparent`` in ``carrier`` names (None: none, or off)."""
+    if _tracer is None or "traceparent" not in carrier:
+        return None
+    return _propagator.extract(carrier, context=otel_context.Context())
+
+
+def _sampler(settings: TracingSettings) -> Any:
+    from opentelemetry.sdk.trace import sampling
+
+    ratio = settings.sampler_arg
+    return {
+        "always_on": sampling.ALWAYS_ON,
+        "always_off": sampling.ALWAYS_OFF,
+        "traceidratio": sampling.TraceIdRatioBased(ratio),
+        "parentbased_always_on": sampling.ParentBased(sampling.ALWAYS_ON),
+        "parentbased_always_off": sampling.ParentBased(sampling.ALWAYS_OFF),
+        "parentbased_traceidratio": sampling.ParentBased(sampling.TraceIdRatioBased(ratio)),
+    }[settings.sampler]
+
+
+def _version() -> str:
+    try:
+        return metadata.version("ragway")
+    except metadata.PackageNotFoundError:
+        return "0"
