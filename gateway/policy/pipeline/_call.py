@@ -83,6 +83,9 @@ class Call:
     # budget used up); the upstream is closed, then trailing_chunks and [DONE] follow
     end_stream: bool = False
     capabilities: Capabilities = NO_CAPABILITIES
+    # with tracing on: (trace id, span id) of the request's server span, hex (the access log
+    # and metric exemplars are recorded after the span has ended)
+    trace_ids: tuple[str, str] | None = None
     # set by the PII step: a restored text in the form the upstream saw (values masked again)
     remask: Callable[[str], str] | None = None
     # set by the PII step: an answer's text with the request's values back in place of their
