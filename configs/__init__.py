@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from configs._batches import BatchSettings
 from configs._console import ConsoleSettings
+from configs._files import FileSettings
 from configs._idempotency import IdempotencySettings
 from configs._inference import (
     CpuServerSettings,
@@ -77,6 +78,7 @@ __all__ = [
     "DeploymentSettings",
     "EmbeddedSettings",
     "EmbedderSettings",
+    "FileSettings",
     "GatewaySettings",
     "IdempotencySettings",
     "InferenceSettings",

@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr
 
 from configs._batches import BatchSettings
 from configs._console import ConsoleSettings
+from configs._files import FileSettings
 from configs._idempotency import IdempotencySettings
 from configs._inference import InferenceSettings
 from configs._ingestion import IngestionSettings
@@ -191,6 +192,7 @@ class Settings(Strict):
     responses: ResponsesSettings = ResponsesSettings()
     idempotency: IdempotencySettings = IdempotencySettings()
     webhooks: WebhookSettings = WebhookSettings()
+    files: FileSettings = FileSettings()
     batches: BatchSettings = BatchSettings()
     console: ConsoleSettings = ConsoleSettings()
     tracing: TracingSettings = TracingSettings()

@@ -17,7 +17,7 @@ from gateway.api import FAMILIES, ApiServices, Family
 from gateway.api.admin import WebhookAdmin
 from gateway.api.batches import BatchRepository, BatchRunner, BatchService
 from gateway.api.collections import CollectionServices
-from gateway.api.files import FileService
+from gateway.api.files import FileService, MemberQuota
 from gateway.api.http.idempotency import IdempotencyGate
 from gateway.api.openai.responses import (
     BackgroundRunner,
@@ -245,6 +245,7 @@ class Gateway:
                     files=files,
                     storage=storage,
                     max_upload_bytes=settings.ingestion.max_upload_bytes,
+                    quota=MemberQuota(pool, settings.files),
                 ),
                 vector_stores=vector_stores,
                 search=SearchService(access=vector_stores.access, searcher=searcher),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from psycopg import AsyncConnection, sql
 from psycopg.rows import class_row
@@ -35,10 +35,21 @@ class FileRepository:
         self._pool = pool
         self._stager = stager
 
-    async def insert(self, record: FileRecord, *, commit_bytes: Callable[[], None]) -> FileRecord:
+    async def insert(
+        self,
+        record: FileRecord,
+        *,
+        commit_bytes: Callable[[], None],
+        check: Callable[[AsyncConnection], Awaitable[None]] | None = None,
+    ) -> FileRecord:
         """Insert the row; ``commit_bytes`` makes the staged bytes visible under the same lock
-        that deletion takes, so a concurrent delete of equal bytes cannot remove them."""
+        that deletion takes, so a concurrent delete of equal bytes cannot remove them.
+
+        ``check`` runs first in the insert's transaction (a storage quota: it may take a lock
+        held until the commit, and raise to refuse the file)."""
         async with self._pool.connection() as conn, conn.transaction():
+            if check is not None:
+                await check(conn)
             await content_lock(conn, record.sha256)
             commit_bytes()
             cursor = conn.cursor(row_factory=class_row(FileRecord))

@@ -1,4 +1,6 @@
-"""The Files API's logic: streamed uploads into object storage, listing, content, deletion."""
+"""The Files API's logic: streamed uploads into object storage, listing, content, deletion.
+
+A member key's uploads are capped by what it keeps stored (``MemberQuota``)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from datetime import UTC, datetime
 import anyio.to_thread
 
 from gateway.api.files._multipart import read_upload
+from gateway.api.files._quota import MemberQuota
 from gateway.api.files.protocol import MEMBER_PURPOSES, PURPOSES
 from gateway.platform.errors import InvalidRequestError, NotFoundError, PermissionDeniedError
 from gateway.policy.auth import Principal
@@ -31,17 +34,25 @@ class FileService:
         files: FileRepository,
         storage: ObjectStorage,
         max_upload_bytes: int,
+        quota: MemberQuota,
     ) -> None:
         self._files = files
         self._storage = storage
         self._max_upload_bytes = max_upload_bytes
+        self._quota = quota
 
     async def upload(
         self, principal: Principal, content_type: str | None, body: AsyncIterator[bytes]
     ) -> FileRecord:
+        room = await self._quota.room(principal)
         writer = self._storage.writer()
+        written = 0
 
         async def write(data: bytes) -> None:
+            nonlocal written
+            written += len(data)
+            if room is not None and written > room:
+                raise self._quota.too_large(written, room)
             writer.write(data)
 
         try:
@@ -72,7 +83,9 @@ class FileService:
         )
         try:
             return await self._files.insert(
-                record, commit_bytes=lambda: self._storage.commit(staged)
+                record,
+                commit_bytes=lambda: self._storage.commit(staged),
+                check=self._quota.check(principal, staged.size),
             )
         except BaseException:
             self._storage.discard(staged)
