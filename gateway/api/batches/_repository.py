@@ -211,7 +211,7 @@ class BatchRepository:
 
     async def finish_lines(self, batch_id: str, results: Sequence[tuple[int, LineResult]]) -> None:
         """Record lines' answers and count them, each once, in one transaction; the last
-        lines queue the finalizing.
+        lines queue the finalizing. Nothing is recorded once the batch is finalizing.
 
         The commit does not wait for the WAL flush (``synchronous_commit = off``): a crash
         of Postgres itself may forget the last few lines recorded, which then simply run
@@ -238,6 +238,17 @@ class BatchRepository:
     async def _record(self, batch_id: str, rows: str, lines: list[int]) -> None:
         async with self._pool.connection() as conn, conn.transaction():
             await conn.execute("SET LOCAL synchronous_commit = off")
+            # The batch's row first, locked: a finalizing (which locks it to move the batch
+            # on) sees every line recorded before it, and no line is recorded after it (a
+            # line still running when a cancel is finalized stays a cancelled line, and the
+            # counts stay those of the files).
+            batch = await (
+                await conn.execute(
+                    "SELECT status FROM batches WHERE id = %s FOR NO KEY UPDATE", (batch_id,)
+                )
+            ).fetchone()
+            if batch is None or batch[0] not in ("in_progress", "cancelling"):
+                return
             recorded = await (
                 await conn.execute(
                     "UPDATE batch_lines AS l SET state = v.state, status_code = v.status, "

@@ -261,19 +261,22 @@ class _Recorder:
 
 class _StatusWatch:
     """The batch's status, read again at most every ``_STATUS_S`` seconds: a cancel stops
-    new lines within that, without a query per line."""
+    new lines within that, without a query per line. Lines that ask while it is read
+    again wait for that read (not the status read before it, however old)."""
 
     def __init__(self, batches: BatchRepository, batch_id: str, status: str) -> None:
         self._batches = batches
         self._batch_id = batch_id
         self._status: str | None = status  # as the job read it when it started
         self._read_at = time.monotonic()
+        self._reading = asyncio.Lock()
 
     async def current(self) -> str | None:
-        now = time.monotonic()
-        if now - self._read_at >= _STATUS_S:
-            self._read_at = now
-            self._status = await self._batches.status(self._batch_id)
+        if time.monotonic() - self._read_at >= _STATUS_S:
+            async with self._reading:
+                if time.monotonic() - self._read_at >= _STATUS_S:
+                    self._status = await self._batches.status(self._batch_id)
+                    self._read_at = time.monotonic()
         return self._status
 
 

@@ -63,6 +63,9 @@ def batch_stack(
     broken = json.loads(json.dumps(models["chat"]))
     broken["deployments"][0].update(name="broken-a", model="fault-400")
     models["broken"] = broken
+    slow = json.loads(json.dumps(models["chat"]))  # each answer after slow_s (3 s)
+    slow["deployments"][0].update(name="slow-a", model="fault-slow")
+    models["slow"] = slow
     folder = tmp_path_factory.mktemp("batches")
     env = {
         **stack_env,

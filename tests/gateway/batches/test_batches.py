@@ -18,6 +18,7 @@ from openai import OpenAI
 from openai.types import Batch
 
 from tests.gateway.batches.conftest import BatchStack, chat_line, jsonl, read_jsonl
+from tests.support.fake_openai import FakeOpenAI
 from tests.support.net import wait_until
 from tests.support.webhook_receiver import WebhookReceiver
 
@@ -35,6 +36,16 @@ def wait_for(client: OpenAI, batch_id: str, timeout_s: float = 120) -> Batch:
 
 def upload(client: OpenAI, data: bytes) -> str:
     return client.files.create(file=("requests.jsonl", data), purpose="batch").id
+
+
+def ledger_rows_of(stack: BatchStack, batch_id: str) -> int:
+    """The ledger's rows for a batch's lines (their request ids are ``<batch id>-<line>``)."""
+    with psycopg.connect(stack.database_url) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM usage_events WHERE request_id LIKE %s", (f"{batch_id}-%",)
+        )
+        found = row.fetchone()
+    return int(found[0]) if found else 0
 
 
 def ledger_rows(stack: BatchStack, key_id: str) -> int:
@@ -151,19 +162,27 @@ def test_refusals_are_openai_errors(batch_stack: BatchStack) -> None:
         member.files.create(file=("doc.md", b"# x"), purpose="assistants")
 
 
-def test_cancel_ends_the_batch_with_what_ran(batch_stack: BatchStack) -> None:
+def test_cancel_ends_the_batch_with_what_ran(
+    batch_stack: BatchStack, batch_upstream: FakeOpenAI
+) -> None:
     admin = batch_stack.client()
-    lines = [chat_line(f"c{n}", f"q{n}", model="chat") for n in range(400)]
+    # Quick lines, then slow ones (answered after 3 s): the cancel comes while lines run
+    # (quick lines can all be done before it arrives, or before the worker sees it). Two
+    # jobs (50 lines each): the worker has threads free to finalize while lines run.
+    lines = [chat_line(f"c{n}", f"cancel-{n}", model="chat") for n in range(30)]
+    lines += [chat_line(f"c{n}", f"cancel-{n}", model="slow") for n in range(30, 100)]
     batch = admin.batches.create(
         input_file_id=upload(admin, jsonl(lines)),
         endpoint="/v1/chat/completions",
         completion_window="24h",
     )
     deadline = time.monotonic() + 30
-    while admin.batches.retrieve(batch.id).status == "validating":
+    while (
+        counts := admin.batches.retrieve(batch.id).request_counts
+    ) is None or not counts.completed:
         assert time.monotonic() < deadline
         time.sleep(0.02)
-    cancelling = admin.batches.cancel(batch.id)
+    cancelling = admin.batches.cancel(batch.id)  # quick lines done, slow ones running
     assert cancelling.status in ("cancelling", "cancelled")
     assert cancelling.cancelling_at is not None
     done = wait_for(admin, batch.id)
@@ -172,9 +191,23 @@ def test_cancel_ends_the_batch_with_what_ran(batch_stack: BatchStack) -> None:
     assert done.request_counts is not None
     output = read_jsonl(admin, done.output_file_id)
     errors = read_jsonl(admin, done.error_file_id)
-    assert len(output) + len(errors) == done.request_counts.total == 400
-    assert len(output) == done.request_counts.completed < 400  # cancelled part-way
+    assert len(output) + len(errors) == done.request_counts.total == 100
+    assert 0 < len(output) == done.request_counts.completed < 100  # cancelled part-way
     assert {e["error"]["code"] for e in errors} == {"batch_cancelled"}  # type: ignore[index]
+
+    # The lines still running at the cancel end (each with its ledger row) after the
+    # batch did: what they answered changes neither its counts nor its files.
+    def sent() -> int:  # this test's lines that reached the upstream
+        return sum(
+            1
+            for r in batch_upstream.requests
+            if str(r.body.get("messages", [{}])[-1].get("content", "")).startswith("cancel-")
+        )
+
+    wait_until(lambda: ledger_rows_of(batch_stack, batch.id) == sent(), timeout_s=30)
+    after = admin.batches.retrieve(batch.id)
+    assert after.request_counts == done.request_counts
+    assert (after.output_file_id, after.error_file_id) == (done.output_file_id, done.error_file_id)
 
 
 def test_a_batch_cancelled_while_validating_runs_nothing(batch_stack: BatchStack) -> None:
