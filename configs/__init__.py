@@ -23,7 +23,7 @@ from configs._ingestion import (
     UnstructuredParsingSettings,
 )
 from configs._loader import CONFIG_ENV, DEFAULT_CONFIG, SettingsError, load_settings
-from configs._logging import JsonFormatter, configure_logging, log_info_fields
+from configs._logging import JsonFormatter, configure_logging, join_traces, log_info_fields
 from configs._models import (
     DatabaseSettings,
     EmbeddedSettings,
@@ -120,5 +120,6 @@ __all__ = [
     "WorkerSettings",
     "configure_logging",
     "load_settings",
+    "join_traces",
     "log_info_fields",
 ]

@@ -7,6 +7,7 @@ import os
 import re
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,7 +15,13 @@ import msgspec
 
 from configs._models import LoggingSettings
 
-__all__ = ["JsonFormatter", "configure_logging", "log_info_fields", "redact_secrets"]
+__all__ = [
+    "JsonFormatter",
+    "configure_logging",
+    "join_traces",
+    "log_info_fields",
+    "redact_secrets",
+]
 
 # Secret keys (ours are sk-rgw-..., OpenAI's sk-..., Anthropic's sk-ant-...) wherever a client
 # put one (a model name, a request id, a body quoted in an error): masked in every line.
@@ -33,6 +40,17 @@ class _RedactingFormatter(logging.Formatter):
 
 # Attributes every LogRecord has; anything else on a record came from `extra=` and is logged.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
+
+
+# With tracing on: the current span's (trace id, span id), hex, or None (``join_traces``).
+_trace_ids: Callable[[], tuple[str, str] | None] | None = None
+
+
+def join_traces(ids: Callable[[], tuple[str, str] | None] | None) -> None:
+    """Give every JSON line ``trace_id`` and ``span_id`` from ``ids()`` when it has them
+    (tracing's set-up calls this; None stops it)."""
+    global _trace_ids
+    _trace_ids = ids
 
 
 class JsonFormatter(logging.Formatter):
@@ -64,6 +82,10 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = value
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
+        if _trace_ids is not None and "trace_id" not in entry:
+            ids = _trace_ids()
+            if ids is not None:
+                entry["trace_id"], entry["span_id"] = ids
         return redact_secrets(self._encode(entry).decode())
 
     def format_fields(self, created: float, name: str, msg: str, fields: dict[str, Any]) -> str:

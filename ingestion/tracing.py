@@ -14,28 +14,33 @@ trace and span ids as hex, for log lines and metric exemplars.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import threading
 import uuid
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Iterator, Mapping, MutableMapping
 from importlib import metadata
 from typing import Any
 
+import dramatiq
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace import Tracer
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from configs import TracingSettings
+from configs import TracingSettings, join_traces
 
 __all__ = [
     "Context",
+    "MessageSpans",
     "current_ids",
     "extract",
     "inject",
     "setup",
     "shutdown",
+    "span",
     "tracer",
 ]
 
@@ -44,6 +49,7 @@ _log = logging.getLogger(__name__)
 _tracer: Tracer | None = None
 _provider: Any = None  # the SDK's TracerProvider, once set up
 _propagator = TraceContextTextMapPropagator()  # W3C traceparent / tracestate only
+_baggage: Any = None  # W3C baggage, read and forwarded only when the settings allow it
 
 
 def tracer() -> Tracer | None:
@@ -54,7 +60,7 @@ def tracer() -> Tracer | None:
 def setup(settings: TracingSettings, *, process: str) -> Tracer | None:
     """Start exporting spans per ``settings`` (no endpoint: nothing, None). Once per process;
     a second call returns the first one's tracer."""
-    global _tracer, _provider
+    global _tracer, _provider, _baggage
     url = settings.spans_url()
     if url is None:
         return None
@@ -78,19 +84,26 @@ def setup(settings: TracingSettings, *, process: str) -> Tracer | None:
     provider.add_span_processor(
         BatchSpanProcessor(exporter, max_queue_size=settings.max_queue_size)
     )
+    if settings.accept_baggage:
+        from opentelemetry.baggage.propagation import W3CBaggagePropagator
+
+        _baggage = W3CBaggagePropagator()
     _provider = provider
     _tracer = provider.get_tracer("ragway", _version())
+    join_traces(current_ids)  # every JSON log line inside a span names it
     _log.info("tracing on", extra={"endpoint": url, "sampler": settings.sampler})
     return _tracer
 
 
 def shutdown() -> None:
     """Export what is pending and stop (a process's last step)."""
-    global _tracer, _provider
+    global _tracer, _provider, _baggage
     if _provider is not None:
         _provider.shutdown()
     _tracer = None
     _provider = None
+    _baggage = None
+    join_traces(None)
 
 
 def current_ids() -> tuple[str, str] | None:
@@ -107,13 +120,79 @@ def inject(carrier: MutableMapping[str, str], context: Context | None = None) ->
     """Write the current (or ``context``'s) span as ``traceparent`` into ``carrier``."""
     if _tracer is not None:
         _propagator.inject(carrier, context=context)
+        if _baggage is not None:
+            _baggage.inject(carrier, context=context)
 
 
-def extract(carrier: Mapping[str, str]) -> Context | None:
-    """The remote parent a ``traceparent`` in ``carrier`` names (None: none, or off)."""
-    if _tracer is None or "traceparent" not in carrier:
+def extract(carrier: Mapping[str, str], *, baggage: bool = True) -> Context | None:
+    """The remote parent a ``traceparent`` in ``carrier`` names (None: none, or off); its
+    ``baggage`` too when the settings accept it (and ``baggage``)."""
+    if _tracer is None:
         return None
-    return _propagator.extract(carrier, context=otel_context.Context())
+    found = None
+    if "traceparent" in carrier:
+        found = _propagator.extract(carrier, context=otel_context.Context())
+    if baggage and _baggage is not None and "baggage" in carrier:
+        found = _baggage.extract(carrier, context=found or otel_context.Context())
+    return found
+
+
+@contextlib.contextmanager
+def span(name: str, attributes: Mapping[str, Any] | None = None) -> Iterator[Any]:
+    """A child span of the current one around a block (None inside when tracing is off);
+    an exception leaving the block marks it failed."""
+    if _tracer is None:
+        yield None
+        return
+    with _tracer.start_as_current_span(name, attributes=attributes) as current:
+        yield current
+
+
+class MessageSpans(dramatiq.Middleware):
+    """A consumer span around each Dramatiq message a worker runs, continuing the
+    ``traceparent`` the relay put in its options (the trace of the request that staged it)."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def before_process_message(self, broker: Any, message: Any) -> None:
+        if _tracer is None:
+            return
+        from opentelemetry.trace import SpanKind
+
+        parent = extract(message.options, baggage=False)
+        span = _tracer.start_span(
+            f"process {message.actor_name}",
+            context=parent,
+            kind=SpanKind.CONSUMER,
+            attributes={
+                "messaging.system": "dramatiq",
+                "messaging.operation.type": "process",
+                "messaging.destination.name": message.queue_name,
+                "messaging.message.id": message.message_id,
+                "ragway.actor": message.actor_name,
+            },
+        )
+        token = otel_context.attach(trace.set_span_in_context(span, parent))
+        self._local.running = (span, token)
+
+    def after_process_message(
+        self, broker: Any, message: Any, *, result: Any = None, exception: Any = None
+    ) -> None:
+        running = getattr(self._local, "running", None)
+        if running is None:
+            return
+        self._local.running = None
+        span, token = running
+        otel_context.detach(token)
+        if exception is not None:
+            from opentelemetry.trace import Status, StatusCode
+
+            span.set_attribute("error.type", type(exception).__name__)
+            span.set_status(Status(StatusCode.ERROR, str(exception)[:200]))
+        span.end()
+
+    after_skip_message = after_process_message
 
 
 def _sampler(settings: TracingSettings) -> Any:

@@ -20,6 +20,7 @@ from psycopg_pool import ConnectionPool
 
 from configs import Settings
 from inference.embedders import Embedder, build_embedder
+from ingestion import tracing
 from ingestion.db import migrate_when_ready
 from ingestion.embedding import LazyEmbedder
 from ingestion.metrics import IngestionMetrics
@@ -82,6 +83,7 @@ def run_worker(
         metrics_server = _serve_metrics(settings, metrics)
     except MetricsPortInUseError as exc:
         raise SystemExit(f"ragway worker: {exc}") from None
+    tracing.setup(settings.tracing, process="worker")  # before anything that makes spans
     if settings.database.migrate_on_start:
         asyncio.run(
             migrate_when_ready(
@@ -183,6 +185,7 @@ def run_worker(
     pool.close()
     if metrics_server is not None:
         metrics_server.shutdown()
+    tracing.shutdown()
     _log.info("worker stopped")
 
 

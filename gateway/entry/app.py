@@ -29,10 +29,12 @@ from gateway.api.health import HealthController, PostgresCheck, ReadinessService
 from gateway.api.metrics import MetricsController
 from gateway.api.openai.responses.controller import ResponsesController
 from gateway.entry.compose import Gateway
+from gateway.api.http._tracing import route_spans
 from gateway.platform.errors import exception_handlers
 from gateway.platform.urls import require_urls
 from gateway.policy.audit import AuditStore
 from gateway.policy.auth import principal_dependency
+from ingestion import tracing
 from ingestion.db import migrate_when_ready
 
 __all__ = ["app_from_env", "create_app"]
@@ -54,6 +56,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        # Per process (uvicorn's workers each run this): the exporter's thread is its own.
+        tracing.setup(settings.tracing, process="gateway")
         if settings.database.migrate_on_start:
             await migrate_when_ready(
                 database_url,
@@ -97,6 +101,7 @@ def create_app(
             yield
         finally:
             await gateway.close()
+            tracing.shutdown()
 
     console = [console_router()] if settings.console.enabled else []
     return GatewayLitestar(
@@ -119,6 +124,7 @@ def create_app(
         exception_handlers=exception_handlers(),
         request_max_body_size=settings.gateway.max_body_bytes,
         request_class=GatewayRequest,
+        middleware=[route_spans(family.path for family in families)],
         logging_config=None,  # configs.configure_logging owns logging
         openapi_config=OpenAPIConfig(title="ragway", version="0.1.0", path="/openapi"),
     )

@@ -29,6 +29,7 @@ from gateway.api.batches import FINALIZE_ACTOR, PREPARE_ACTOR, RUN_ACTOR
 from gateway.api.openai.responses import RUN_ACTOR as RESPONSE_ACTOR
 from gateway.api.openai.responses import requeue_expired
 from gateway.entry.compose import Gateway
+from gateway.platform import tracing
 
 __all__ = ["GatewayJobs"]
 
@@ -141,4 +142,6 @@ class GatewayJobs:
             return self._gateway
 
     def _submit(self, coroutine: Coroutine[Any, Any, Any]) -> Future[Any]:
+        if tracing.tracer() is not None:  # the message's span goes on on the loop
+            coroutine = tracing.carried(coroutine)
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from ingestion import tracing
 from ingestion.chunking import Chunker, ChunkingStrategy
 from ingestion.embedding import BatchEmbedder
 from ingestion.errors import DocumentRejectedError, WorkCancelledError
@@ -101,21 +102,34 @@ class FileIngestor:
             )
         stage = self._metrics.stage_seconds
         cancelled = _Watch(self._jobs, job)
-        with stage.labels("parse").time(), self._storage.local_path(job.sha256) as path:
+        with (
+            stage.labels("parse").time(),
+            tracing.span("ragway.ingest.parse", {"ragway.file.bytes": job.size}) as span,
+            self._storage.local_path(job.sha256) as path,
+        ):
             elements = self._parser.parse(path, filename=job.filename, cancelled=cancelled)
-        with stage.labels("chunk").time():
+            if span is not None:
+                pages = {e.page_number for e in elements if e.page_number is not None}
+                span.set_attributes({"ragway.elements": len(elements), "ragway.pages": len(pages)})
+        with stage.labels("chunk").time(), tracing.span("ragway.ingest.chunk") as span:
             strategy = ChunkingStrategy(job.max_chunk_size_tokens, job.chunk_overlap_tokens)
             chunks = self._chunker.chunk(elements, strategy, cancelled=cancelled)
+            if span is not None:
+                span.set_attribute("ragway.chunks", len(chunks))
         if not chunks:
             raise DocumentRejectedError("invalid_file", f"{job.filename!r} contains no text")
         if not self._jobs.set_total(job, len(chunks)):
             raise WorkCancelledError("the file is no longer wanted")
-        with stage.labels("embed").time():
+        embedding = {"ragway.chunks": len(chunks), "gen_ai.request.model": job.embedding_model}
+        with stage.labels("embed").time(), tracing.span("ragway.ingest.embed", embedding):
             vectors = self._embedder.embed(
                 [c.text for c in chunks], on_batch=lambda done: self._progress(job, done)
             )
         self._metrics.chunks_embedded.inc(len(chunks))
-        with stage.labels("store").time():
+        with (
+            stage.labels("store").time(),
+            tracing.span("ragway.ingest.store", {"ragway.chunks": len(chunks)}),
+        ):
             self._writer.ensure_index(job.embedding_dimension)
             return self._writer.replace(job, chunks, vectors)
 

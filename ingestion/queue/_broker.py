@@ -19,6 +19,7 @@ from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
 from dramatiq.errors import ConnectionClosed
 
 from configs import WorkerSettings
+from ingestion import tracing
 
 __all__ = ["build_broker"]
 
@@ -102,4 +103,5 @@ def build_broker(redis_url: str, settings: WorkerSettings) -> RedisBroker:
     )
     for queue in settings.queues:
         broker.declare_queue(queue)
+    broker.add_middleware(tracing.MessageSpans())  # nothing unless tracing is set up
     return broker

@@ -18,13 +18,15 @@ from typing import Any
 from psycopg import AsyncConnection, Connection
 from psycopg.types.json import Jsonb
 
+from ingestion import tracing
+
 __all__ = ["NOTIFY_CHANNEL", "Job", "stage", "stage_sync"]
 
 NOTIFY_CHANNEL = "ragway_outbox"
 
 _INSERT = (
-    "INSERT INTO outbox (namespace, queue_name, actor_name, args, available_at) "
-    "VALUES (%s, %s, %s, %s, now() + make_interval(secs => %s))"
+    "INSERT INTO outbox (namespace, queue_name, actor_name, args, available_at, traceparent) "
+    "VALUES (%s, %s, %s, %s, now() + make_interval(secs => %s), %s)"
 )
 _NOTIFY = f"SELECT pg_notify('{NOTIFY_CHANNEL}', '')"
 
@@ -48,7 +50,8 @@ async def stage(conn: AsyncConnection[Any], namespace: str, jobs: Sequence[Job])
     if not jobs:
         return
     async with conn.cursor() as cursor:
-        await cursor.executemany(_INSERT, [_row(namespace, job) for job in jobs])
+        parent = _traceparent()
+        await cursor.executemany(_INSERT, [_row(namespace, job, parent) for job in jobs])
         await cursor.execute(_NOTIFY)
 
 
@@ -57,9 +60,21 @@ def stage_sync(conn: Connection[Any], namespace: str, jobs: Sequence[Job]) -> No
     if not jobs:
         return
     with conn.cursor() as cursor:
-        cursor.executemany(_INSERT, [_row(namespace, job) for job in jobs])
+        parent = _traceparent()
+        cursor.executemany(_INSERT, [_row(namespace, job, parent) for job in jobs])
         cursor.execute(_NOTIFY)
 
 
-def _row(namespace: str, job: Job) -> tuple[str, str, str, Jsonb, float]:
-    return (namespace, job.queue_name, job.actor_name, Jsonb(list(job.args)), job.delay_s)
+def _row(
+    namespace: str, job: Job, parent: str | None
+) -> tuple[str, str, str, Jsonb, float, str | None]:
+    return (namespace, job.queue_name, job.actor_name, Jsonb(list(job.args)), job.delay_s, parent)
+
+
+def _traceparent() -> str | None:
+    """The current span's W3C ``traceparent`` (tracing on): the worker's spans continue it."""
+    if tracing.tracer() is None:
+        return None
+    carrier: dict[str, str] = {}
+    tracing.inject(carrier)
+    return carrier.get("traceparent")

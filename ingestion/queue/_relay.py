@@ -37,7 +37,8 @@ __all__ = ["OutboxRelay", "outbox_backlog"]
 _log = logging.getLogger(__name__)
 
 _CLAIM = (
-    "SELECT id, message_id, queue_name, actor_name, args, available_at, now() FROM outbox "
+    "SELECT id, message_id, queue_name, actor_name, args, available_at, now(), traceparent "
+    "FROM outbox "
     "WHERE namespace = %s AND available_at <= now() ORDER BY available_at, id LIMIT %s "
     "FOR UPDATE SKIP LOCKED"
 )
@@ -94,13 +95,13 @@ class OutboxRelay:
         lags: list[float] = []
         with self._pool.connection() as conn, conn.transaction():
             rows = conn.execute(_CLAIM, (self._namespace, self._batch_size)).fetchall()
-            for row_id, message_id, queue_name, actor_name, args, due, now in rows:
+            for row_id, message_id, queue_name, actor_name, args, due, now, parent in rows:
                 message: dramatiq.Message[Any] = dramatiq.Message(
                     queue_name=queue_name,
                     actor_name=actor_name,
                     args=tuple(args),
                     kwargs={},
-                    options={},
+                    options={"traceparent": parent} if parent else {},
                     message_id=str(message_id),
                 )
                 try:

@@ -22,6 +22,7 @@ from gateway.api.http._asgi import AsgiExchange, Receive, Scope, Send
 from gateway.api.http._busy_poll import BusyPoll
 from gateway.api.http._exchange import Exchange
 from gateway.api.http._validation import decode_object, validate
+from gateway.platform import tracing
 from gateway.platform.errors import (
     GatewayError,
     InvalidRequestError,
@@ -122,6 +123,8 @@ class OpenAIServing:
         self._max_body = max_body_bytes
         self._overhead_header = overhead_header
         self._busy_poll = busy_poll or BusyPoll(0.0)
+        self._tracer = tracing.tracer()  # None: tracing off (set up before the servings)
+        self._span_name = f"POST {self.path}"
         # the aliases this family can serve, decided once: the routes are fixed at start-up
         self._servable = frozenset(
             route
@@ -173,6 +176,7 @@ class OpenAIServing:
         context = REQUEST_ID.set(call.request_id)
         self._observer.started(self.endpoint)
         sent = [False]  # response started
+        span = self._start_span(call) if self._tracer is not None else None
         try:
             if exchange.method != "POST":
                 raise MethodNotAllowedError(f"{exchange.method} is not allowed on {self.path}")
@@ -213,8 +217,69 @@ class OpenAIServing:
             try:
                 await self._pipeline.finish(call)
             finally:
+                if span is not None:
+                    self._end_span(call, *span)
                 self._observer.finished(call, time.perf_counter())
                 REQUEST_ID.reset(context)
+
+    def _start_span(self, call: Call) -> tuple[tracing.Span, object]:
+        """The request's server span (continuing a client's ``traceparent``), made current."""
+        assert self._tracer is not None
+        span, token = tracing.start_server_span(
+            self._tracer,
+            self._span_name,
+            call.headers,
+            {
+                "http.request.method": "POST",
+                "http.route": self.path,
+                "url.path": self.path,
+                "gen_ai.operation.name": tracing.OPERATIONS.get(self.endpoint, self.endpoint),
+                "ragway.request_id": call.request_id,
+            },
+        )
+        call.trace.operation = tracing.OPERATIONS.get(self.endpoint, self.endpoint)
+        ids = span.get_span_context()
+        if ids.is_valid:
+            call.trace_ids = (format(ids.trace_id, "032x"), format(ids.span_id, "016x"))
+        return span, token
+
+    def _end_span(self, call: Call, span: tracing.Span, token: object) -> None:
+        tracing.deactivate(token)
+        usage = call.usage
+        attempt = call.trace.span
+        if attempt is not None:  # the attempt that answered: what it answered
+            answered: dict[str, Any] = {
+                "gen_ai.usage.input_tokens": usage.prompt_tokens,
+                "gen_ai.usage.output_tokens": usage.completion_tokens,
+            }
+            if call.trace.response_model:
+                answered["gen_ai.response.model"] = call.trace.response_model
+            if call.trace.finish_reasons:
+                answered["gen_ai.response.finish_reasons"] = call.trace.finish_reasons
+            if call.stream and call.first_byte_s is not None:
+                answered["ragway.time_to_first_chunk_s"] = call.first_byte_s
+            attempt.set_attributes(answered)
+            tracing.end_span(attempt)
+        principal = call.principal
+        span.set_attributes(
+            {
+                "http.response.status_code": call.status,
+                "gen_ai.request.model": call.model or "",
+                "ragway.deployment": call.trace.deployment or "",
+                "ragway.attempts": call.trace.attempts,
+                "ragway.stream": call.stream,
+                "ragway.key_id": principal.key_id if principal is not None else "",
+                "gen_ai.usage.input_tokens": usage.prompt_tokens,
+                "gen_ai.usage.output_tokens": usage.completion_tokens,
+            }
+        )
+        error = call.error
+        failed = call.status >= 500
+        tracing.end_span(
+            span,
+            error=(error.code if error is not None else str(call.status)) if failed else None,
+            message=error.message if failed and error is not None else None,
+        )
 
     # -- steps ----------------------------------------------------------------------
     async def prepare(self, call: Call, raw: bytes) -> ModelRoute:
@@ -279,6 +344,8 @@ class OpenAIServing:
 
         response = await self._router.call(route, attempt, call.trace)
         call.usage.add_from(response.get("usage"))
+        if self._tracer is not None:
+            tracing.note_answer(call.trace, response)
         await self._pipeline.check_response(call, response)
         payload = _encode(response)
         exchange.unwatch()
@@ -320,6 +387,8 @@ class OpenAIServing:
                     usage = chunk.get("usage")
                     if usage:
                         call.usage.add_from(usage)
+                    if self._tracer is not None:
+                        tracing.note_answer(call.trace, chunk)
                     if wants_usage or usage is None or chunk.get("choices"):
                         if hooks and chunk is not first:
                             await self._pipeline.check_chunk(call, chunk, hooks)

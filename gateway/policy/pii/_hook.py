@@ -54,6 +54,18 @@ class PiiHook(Hook):
         if session.counts:
             self._record(call, session, "checked")
 
+    def span_attributes(self, call: Call) -> dict[str, Any] | None:
+        """Findings by entity type (counts; never a value)."""
+        session = call.find(PiiSession)
+        if session is None:
+            return None
+        attributes: dict[str, Any] = {}
+        for (entity, _action), n in session.counts.items():
+            key = f"ragway.pii.{entity.lower()}"
+            attributes[key] = attributes.get(key, 0) + n
+        attributes["ragway.pii.findings"] = sum(session.counts.values())
+        return attributes
+
     async def on_response(self, call: Call, response: dict[str, Any]) -> None:
         session = call.find(PiiSession)
         if session is not None:

@@ -11,6 +11,8 @@ A hook overrides only the methods it needs:
   chunk, then ``[DONE]``.
 - ``on_end(call)``: always, once ``on_request`` ran, after the response or the failure
   (``call.error``, ``call.status``); for usage and counters. Its errors are logged, never sent.
+- ``span_attributes(call)``: with tracing on, what the step just did, for its span (or None:
+  nothing, no span).
 
 ``policy = True`` hooks fail closed (any exception refuses the request; an unexpected one is a
 500); ``policy = False`` hooks are observers whose exceptions are logged and swallowed.
@@ -63,3 +65,9 @@ class Hook:
 
     async def on_end(self, call: Call) -> None:
         """After the response was sent or the request failed."""
+
+    def span_attributes(self, call: Call) -> dict[str, Any] | None:
+        """With tracing on, after ``on_request`` / ``on_response`` ran: what this step did,
+        as its span's attributes (counts and names, never values); None: it did nothing
+        here, and no span is recorded."""
+        return {}

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+import time
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import psycopg
 
+from gateway.platform import tracing
 from gateway.platform.errors import GatewayError, database_unavailable
 from gateway.policy.pipeline._call import Call
 from gateway.policy.pipeline._hook import Hook, Stage
@@ -43,6 +45,7 @@ class Pipeline:
         self._response = overriding("on_response")
         self._chunk = overriding("on_chunk")
         self._end = overriding("on_end")
+        self._tracer = tracing.tracer()  # None: tracing off (set up before the pipeline)
 
     @property
     def inspects_chunks(self) -> bool:
@@ -52,6 +55,9 @@ class Pipeline:
     # per request on the hot path) and hand a failure to ``_failed``.
     async def authenticate(self, call: Call) -> None:
         """The AUTH stage: runs before the request body is parsed."""
+        if self._tracer is not None:
+            await self._traced(self._tracer, self._auth, call, lambda hook: hook.on_request(call))
+            return
         for hook in self._auth:
             try:
                 await hook.on_request(call)
@@ -59,6 +65,11 @@ class Pipeline:
                 _failed(hook, exc)
 
     async def check_request(self, call: Call) -> None:
+        if self._tracer is not None:
+            await self._traced(
+                self._tracer, self._request, call, lambda hook: hook.on_request(call)
+            )
+            return
         for hook in self._request:
             try:
                 await hook.on_request(call)
@@ -66,11 +77,49 @@ class Pipeline:
                 _failed(hook, exc)
 
     async def check_response(self, call: Call, response: dict[str, Any]) -> None:
+        if self._tracer is not None:
+            await self._traced(
+                self._tracer,
+                self._response,
+                call,
+                lambda hook: hook.on_response(call, response),
+                suffix=".response",
+            )
+            return
         for hook in self._response:
             try:
                 await hook.on_response(call, response)
             except Exception as exc:  # noqa: BLE001 - sorted out by _failed
                 _failed(hook, exc)
+
+    async def _traced(
+        self,
+        tracer: tracing.Tracer,
+        hooks: tuple[Hook, ...],
+        call: Call,
+        step: Callable[[Hook], Awaitable[None]],
+        *,
+        suffix: str = "",
+    ) -> None:
+        """The hooks with a span each for those that did work (``Hook.span_attributes``):
+        ``ragway.<hook>`` on the request, ``ragway.<hook>.response`` on the answer."""
+        for hook in hooks:
+            name = f"ragway.{hook.name}{suffix}"
+            started = time.time_ns()
+            try:
+                await step(hook)
+            except Exception as exc:  # noqa: BLE001 - sorted out by _failed
+                tracing.record_stage(
+                    tracer,
+                    name,
+                    started,
+                    {"error.type": getattr(exc, "code", None) or type(exc).__name__},
+                )
+                _failed(hook, exc)
+                continue
+            attributes = hook.span_attributes(call)
+            if attributes is not None:
+                tracing.record_stage(tracer, name, started, attributes)
 
     def chunk_hooks(self, call: Call) -> tuple[Hook, ...]:
         """The hooks with work on this call's stream (``Hook.wants_chunks``)."""

@@ -94,6 +94,9 @@ class QuotaHook(Hook):
             tokens = allowance.tokens if answer is None else None  # else bounded by max_tokens
             call.put(_Stream(prompt, tokens, allowance.budget_micro))
 
+    def span_attributes(self, call: Call) -> dict[str, Any] | None:
+        return {} if call.find(Reservation) is not None else None
+
     def wants_chunks(self, call: Call) -> bool:
         stream = call.find(_Stream)
         return stream is not None and not stream.ended

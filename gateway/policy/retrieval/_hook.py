@@ -31,6 +31,8 @@ class RetrievalState:
 
     sources: list[Source]
     streamed: dict[int, list[str]] = field(default_factory=dict)  # streams: text per choice
+    stores: int = 0  # vector stores searched
+    found: int = 0  # passages the search returned (``sources``: those that fit)
 
 
 class RetrievalHook(Hook):
@@ -58,8 +60,18 @@ class RetrievalHook(Hook):
         sources = fit_sources(hits, budget.available(body), budget)
         body["messages"] = _with_context(body["messages"], context_message(sources))
         call.body = body
-        call.put(RetrievalState(sources))
+        call.put(RetrievalState(sources, stores=len(tool.vector_store_ids), found=len(hits)))
         call.response_headers[HEADER] = f"found={len(hits)}; used={len(sources)}"
+
+    def span_attributes(self, call: Call) -> dict[str, Any] | None:
+        state = call.find(RetrievalState)
+        if state is None:
+            return None
+        return {
+            "ragway.retrieval.stores": state.stores,
+            "ragway.retrieval.hits": state.found,
+            "ragway.retrieval.used": len(state.sources),
+        }
 
     def _budget(self, call: Call) -> Budget:
         settings = self._search.settings
@@ -91,6 +103,9 @@ class CitationHook(Hook):
                     *(message.get("annotations") or ()),
                     *annotate(text or "", state.sources),
                 ]
+
+    def span_attributes(self, call: Call) -> dict[str, Any] | None:
+        return {} if call.find(RetrievalState) is not None else None
 
     def wants_chunks(self, call: Call) -> bool:
         return call.find(RetrievalState) is not None

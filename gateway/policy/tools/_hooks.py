@@ -45,10 +45,11 @@ class _Guarded:
     verdicts it reached that are not recorded yet (a worker thread may judge; the audit and
     metrics are written on the loop)."""
 
-    __slots__ = ("guard", "verdicts")
+    __slots__ = ("guard", "judged", "verdicts")
 
     def __init__(self, judge: ToolCallJudge, mode: BlockMode) -> None:
         self.verdicts: list[tuple[str, str, Verdict]] = []
+        self.judged = 0  # tool calls judged so far (a span's count)
         self.guard = ToolCallGuard(judge, mode=mode, decide=self._decide)
 
     def _decide(self, tool: str, arguments: str, verdict: Verdict) -> None:
@@ -95,6 +96,15 @@ class ToolRequestHook(Hook):
             call.response_headers[self._settings.removed_header] = ",".join(checked.removed)
         call.put(checked)
 
+    def span_attributes(self, call: Call) -> dict[str, Any] | None:
+        checked = call.find(RequestTools)
+        if checked is None or not (checked.declared or checked.removed):
+            return None
+        return {
+            "ragway.tools.declared": len(checked.declared),
+            "ragway.tools.removed": len(checked.removed),
+        }
+
     def _record(self, call: Call, tool: str, decision: str, reason: str) -> None:
         label = "key may not use the tool"  # one metric series, whatever the message says
         _metrics.TOOL_DECISIONS.labels(stage="request", decision=decision, reason=label).inc()
@@ -116,6 +126,12 @@ class ToolResponseHook(Hook):
             state = self._guarded(call)
             judges = has_tool_calls(response)
             await self._check(call, state, state.guard.check_response, response, judges)
+
+    def span_attributes(self, call: Call) -> dict[str, Any] | None:
+        state = call.find(_Guarded)
+        if state is None or not state.judged:
+            return None
+        return {"ragway.tools.calls": state.judged}
 
     def wants_chunks(self, call: Call) -> bool:
         return call.capabilities.tools  # any chunk may carry a tool call
@@ -148,6 +164,7 @@ class ToolResponseHook(Hook):
         finally:
             verdicts = state.verdicts
             if verdicts:
+                state.judged += len(verdicts)
                 state.verdicts = []
                 for name, arguments, verdict in verdicts:
                     self._decide(call, name, arguments, verdict)

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from gateway.platform import tracing
 from gateway.providers.http._connection import Connection, Exchange
 from gateway.providers.http._errors import (
     HttpConnectError,
@@ -183,6 +184,9 @@ class HttpClient:
         before anything came back is replaced by a new one, once.
         """
         origin = self._origins.get(url.key) or self._origin(url)
+        if tracing.tracer() is not None:  # the current span (an attempt's) as traceparent
+            headers = dict(headers)
+            tracing.inject(headers)
         head = _render_head(method, origin, url, path, headers, len(body))
         try:
             async with asyncio.timeout(timeout_s):

@@ -11,10 +11,11 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Protocol, TypeVar
 
 from configs import RoutingSettings
+from gateway.platform import tracing
 from gateway.platform.errors import (
     ConflictError,
     GatewayError,
@@ -65,6 +66,12 @@ class RouteTrace:
     deployment: str | None = None
     attempts: int = 0
     upstream_s: float = 0.0
+    # with tracing on: the operation's GenAI name (set by the serving), the answer's model
+    # and finish reasons (as seen), and the successful attempt's span, ended with the request
+    operation: str = "chat"
+    response_model: str | None = None
+    finish_reasons: list[str] = field(default_factory=list)
+    span: tracing.Span | None = None
 
 
 class Router:
@@ -86,6 +93,7 @@ class Router:
         self._rng = rng or random.Random()  # noqa: S311 - load spreading, not security
         self._clock = clock
         self._sleep = sleep
+        self._tracer = tracing.tracer()  # None: tracing off (set up before the router)
 
     @property
     def routes(self) -> Mapping[str, ModelRoute]:
@@ -125,9 +133,18 @@ class Router:
                     break
                 if self._observer is not None and last is not None:
                     self._observer.fallback(last.deployment)
+                if self._tracer is not None and last is not None:
+                    tracing.current_span().add_event(
+                        "ragway.fallback",
+                        {"ragway.from": last.deployment, "ragway.to": deployment.name},
+                    )
                 if delay > 0:
                     await self._sleep(delay)
                 if not deployment.breaker.allow():
+                    if self._tracer is not None:
+                        tracing.current_span().add_event(
+                            "ragway.breaker_open", {"ragway.deployment": deployment.name}
+                        )
                     continue
             remaining = deadline - self._clock()
             if remaining <= 0:
@@ -138,9 +155,15 @@ class Router:
             trace.attempts += 1
             trace.deployment = deployment.name
             attempt_started = self._clock()
+            span = token = None
+            if self._tracer is not None:
+                span, token = _attempt_span(self._tracer, trace, deployment, target)
             try:
                 result = await operation(deployment, target)
             except UpstreamError as exc:
+                if span is not None:
+                    tracing.deactivate(token)
+                    tracing.end_span(span, error=_kind(exc), message=exc.message)
                 trace.upstream_s += self._clock() - attempt_started
                 last = exc
                 if self._observer is not None:
@@ -151,9 +174,15 @@ class Router:
                     raise _client_error(exc, route.alias) from exc
                 deployment.breaker.failure()
                 continue
-            except BaseException:
+            except BaseException as exc:
                 deployment.breaker.release()
+                if span is not None:
+                    tracing.deactivate(token)
+                    tracing.end_span(span, error=type(exc).__name__)
                 raise
+            if span is not None:
+                tracing.deactivate(token)
+                trace.span = span  # ended with the request: a stream's whole length
             trace.upstream_s += self._clock() - attempt_started
             deployment.breaker.success()
             return result
@@ -194,6 +223,27 @@ class Router:
                 return None  # the same upstream asks for longer than we wait: tell the client
             delay = max(delay, last.retry_after_s)
         return delay
+
+
+def _attempt_span(
+    tracer: tracing.Tracer, trace: RouteTrace, deployment: Deployment, target: Target
+) -> tuple[tracing.Span, object]:
+    """One upstream attempt's client span (GenAI conventions), current while it runs (so
+    the request to the upstream carries its ``traceparent``)."""
+    operation = trace.operation
+    span = tracer.start_span(
+        f"{operation} {target.upstream_model}",
+        kind=tracing.SpanKind.CLIENT,
+        attributes={
+            "gen_ai.operation.name": operation,
+            "gen_ai.provider.name": tracing.PROVIDERS.get(deployment.kind, deployment.kind),
+            "gen_ai.request.model": target.upstream_model,
+            "server.address": tracing.host_of(target.base_url),
+            "ragway.deployment": deployment.name,
+            "ragway.attempt": trace.attempts,
+        },
+    )
+    return span, tracing.activate(span)
 
 
 def _kind(exc: UpstreamError) -> str:
