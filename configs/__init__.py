@@ -24,6 +24,7 @@ from configs._ingestion import (
 )
 from configs._loader import CONFIG_ENV, DEFAULT_CONFIG, SettingsError, load_settings
 from configs._logging import JsonFormatter, configure_logging, join_traces, log_info_fields
+from configs._metrics import MetricsSettings
 from configs._models import (
     DatabaseSettings,
     EmbeddedSettings,
@@ -88,6 +89,7 @@ __all__ = [
     "KeyCacheSettings",
     "LocalEmbedderSettings",
     "LoggingSettings",
+    "MetricsSettings",
     "ModelAliasSettings",
     "ObservabilitySettings",
     "OpenAIDeploymentSettings",

@@ -13,6 +13,7 @@ from configs._files import FileSettings
 from configs._idempotency import IdempotencySettings
 from configs._inference import InferenceSettings
 from configs._ingestion import IngestionSettings
+from configs._metrics import MetricsSettings
 from configs._pii import PiiSettings
 from configs._policy import PolicySettings
 from configs._providers import ProvidersSettings
@@ -196,3 +197,4 @@ class Settings(Strict):
     batches: BatchSettings = BatchSettings()
     console: ConsoleSettings = ConsoleSettings()
     tracing: TracingSettings = TracingSettings()
+    metrics: MetricsSettings = MetricsSettings()

@@ -1,7 +1,8 @@
 """The worker's Prometheus metrics, in a registry of its own, served over HTTP by the worker.
 
 Counters and histograms are updated by the pipeline; files by status and queue depth are
-read from Postgres and Redis when Prometheus scrapes, so they are right across workers.
+read from Postgres and Redis when Prometheus scrapes, so they are right across workers, and
+whether those reads answered is ``ragway_postgres_up`` / ``ragway_redis_up``.
 """
 
 from __future__ import annotations
@@ -9,11 +10,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Mapping
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    disable_created_metrics,
+    enable_created_metrics,
+)
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-__all__ = ["IngestionMetrics"]
+from ingestion import tracing
+
+__all__ = ["IngestionMetrics", "trace_exemplar", "use_created_series"]
 
 _log = logging.getLogger(__name__)
 
@@ -21,27 +30,53 @@ _LAG_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
 _STAGE_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900)
 
 
+def trace_exemplar() -> dict[str, str] | None:
+    """The exemplar of a latency observed inside a traced span (``{"trace_id": ...}``), so a
+    slow bucket links to its trace; None (nothing more to do) when tracing is off."""
+    ids = tracing.current_ids()
+    return None if ids is None else {"trace_id": ids[0]}
+
+
+def use_created_series(enabled: bool) -> None:
+    """Whether this process's counters and histograms also export ``<name>_created``
+    (``metrics.created_series``); prometheus_client's switch is process-wide."""
+    if enabled:
+        enable_created_metrics()  # type: ignore[no-untyped-call]
+    else:
+        disable_created_metrics()  # type: ignore[no-untyped-call]
+
+
 class _ScrapeCollector(Collector):
-    """A gauge family computed by ``read`` at scrape time; a failing read yields no samples."""
+    """A gauge family computed by ``read`` at scrape time; a failing read yields no samples,
+    and ``up`` (a gauge family named after the store ``read`` asks) says whether it answered."""
 
     def __init__(
-        self, name: str, documentation: str, label: str, read: Callable[[], Mapping[str, float]]
+        self,
+        name: str,
+        documentation: str,
+        label: str,
+        read: Callable[[], Mapping[str, float]],
+        *,
+        up: tuple[str, str],
     ) -> None:
         self._name = name
         self._documentation = documentation
         self._label = label
         self._read = read
+        self._up = up
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         family = GaugeMetricFamily(self._name, self._documentation, labels=[self._label])
+        answered = 1.0
         try:
             values = self._read()
         except Exception:  # noqa: BLE001 - an observer never breaks the scrape; the error is logged
             _log.warning("metric %s could not be read", self._name, exc_info=True)
-            values = {}
+            values, answered = {}, 0.0
         for label, value in sorted(values.items()):
             family.add_metric([label], value)
         yield family
+        yield GaugeMetricFamily(*self._up, value=answered)
 
 
 class IngestionMetrics:
@@ -92,18 +127,28 @@ class IngestionMetrics:
         )
 
     def watch_files(self, read: Callable[[], Mapping[str, float]]) -> None:
-        """``ragway_ingestion_files{status}`` from ``read()`` at every scrape."""
+        """``ragway_ingestion_files{status}`` (and ``ragway_postgres_up``) from ``read()`` at
+        every scrape."""
         self.registry.register(
             _ScrapeCollector(
-                "ragway_ingestion_files", "Files in vector stores, by status", "status", read
+                "ragway_ingestion_files",
+                "Files in vector stores, by status",
+                "status",
+                read,
+                up=("ragway_postgres_up", "1 if Postgres answered this scrape's query, else 0"),
             )
         )
 
     def watch_queues(self, read: Callable[[], Mapping[str, float]]) -> None:
-        """``ragway_ingestion_queue_depth{queue}`` from ``read()`` at every scrape."""
+        """``ragway_ingestion_queue_depth{queue}`` (and ``ragway_redis_up``) from ``read()`` at
+        every scrape."""
         self.registry.register(
             _ScrapeCollector(
-                "ragway_ingestion_queue_depth", "Messages waiting in a queue", "queue", read
+                "ragway_ingestion_queue_depth",
+                "Messages waiting in a queue",
+                "queue",
+                read,
+                up=("ragway_redis_up", "1 if Redis answered this scrape's query, else 0"),
             )
         )
 

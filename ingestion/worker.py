@@ -23,7 +23,7 @@ from inference.embedders import Embedder, build_embedder
 from ingestion import tracing
 from ingestion.db import migrate_when_ready
 from ingestion.embedding import LazyEmbedder
-from ingestion.metrics import IngestionMetrics
+from ingestion.metrics import IngestionMetrics, use_created_series
 from ingestion.pipeline import FileIngestor, JobStore, build_file_ingestor
 from ingestion.queue import (
     DeadWorkerSweeper,
@@ -226,6 +226,7 @@ def _serve_metrics(settings: Settings, metrics: IngestionMetrics) -> WSGIServer 
     port = settings.ingestion.metrics_port
     if port is None:
         return None
+    use_created_series(settings.metrics.created_series)
     host = settings.ingestion.metrics_host
     try:
         server, _thread = start_http_server(port, addr=host, registry=metrics.registry)

@@ -1,11 +1,13 @@
 """``/metrics``: the Prometheus exposition of this process (of all workers in multiprocess mode).
 
-With ``providers.observability.metrics_auth: admin`` it needs an admin API key, and so does
-the separate ``metrics_port`` (``AdminKeyGate``).
+OpenMetrics (with exemplars) when the scraper's ``Accept`` asks for it, the classic text
+format otherwise. With ``providers.observability.metrics_auth: admin`` it needs an admin API
+key, and so does the separate ``metrics_port`` (``AdminKeyGate``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import threading
@@ -43,7 +45,11 @@ class MetricsController(Controller):
         api = state.get("api")
         if api is not None:
             api.observer.flush()  # calls that ended in the last few ms count too
-        body, content_type = exposition()
+        # Off the event loop: multiprocess mode reads files, the budget gauges query Postgres
+        # (at most every metrics.budget_refresh_s).
+        body, content_type = await asyncio.to_thread(
+            exposition, request.headers.get("accept"), extra=state.get("budget_gauges")
+        )
         return Response(body, media_type=content_type)
 
 

@@ -34,8 +34,10 @@ from gateway.platform.errors import exception_handlers
 from gateway.platform.urls import require_urls
 from gateway.policy.audit import AuditStore
 from gateway.policy.auth import principal_dependency
+from gateway.policy.usage import BudgetGauges
 from ingestion import tracing
 from ingestion.db import migrate_when_ready
+from ingestion.metrics import use_created_series
 
 __all__ = ["app_from_env", "create_app"]
 
@@ -75,6 +77,11 @@ def create_app(
         app.state.resources = gateway.resources
         app.state.authenticator = gateway.authenticator
         app.state.metrics_auth = settings.providers.observability.metrics_auth
+        use_created_series(settings.metrics.created_series)
+        budget_gauges = BudgetGauges(
+            database_url, settings.metrics, connect_timeout_s=settings.database.connect_timeout_s
+        )
+        app.state.budget_gauges = budget_gauges  # on /metrics
         app.state.api = gateway.api
         app.state.collections = gateway.collections
         app.state.responses = gateway.responses
@@ -101,6 +108,7 @@ def create_app(
             yield
         finally:
             await gateway.close()
+            budget_gauges.close()
             tracing.shutdown()
 
     console = [console_router()] if settings.console.enabled else []

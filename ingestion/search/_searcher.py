@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -14,8 +15,10 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from configs import SearchSettings
 from ingestion.db import DatabaseCapabilities, detect_capabilities
 from ingestion.errors import DatabaseUnavailableError, EmbeddingMismatchError, RecordNotFoundError
+from ingestion.metrics import trace_exemplar
 from ingestion.search._common_words import CommonWords
 from ingestion.search._filters import CompiledFilter, compile_filter
+from ingestion.search._metrics import SEARCH_SECONDS
 from ingestion.search._rows import PlanRow, ResultRow, named_row
 from ingestion.search._sql import SearchStatement, build_plan_statement, build_search_statement
 from ingestion.search._types import SearchHit, SearchRequest
@@ -78,7 +81,9 @@ class HybridSearcher:
 
     async def search(self, request: SearchRequest) -> list[SearchHit]:
         """The best chunks for the request, best first (at most ``max_num_results``)."""
+        started = time.perf_counter()
         hits, _ = await self.search_with_plan(request)
+        SEARCH_SECONDS.labels(request.mode).observe(time.perf_counter() - started, trace_exemplar())
         return hits
 
     async def search_with_plan(self, request: SearchRequest) -> tuple[list[SearchHit], SearchPlan]:

@@ -53,11 +53,16 @@ def gateway_command(
     if observability.metrics_port is not None:
         from gateway.api.metrics import AdminKeyGate
         from gateway.policy.observability import serve_metrics
+        from gateway.policy.usage import BudgetGauges
+        from ingestion.metrics import use_created_series
 
+        timeout_s = settings.database.connect_timeout_s
         gate = None
         if observability.metrics_auth == "admin":  # the port asks what /metrics asks
-            gate = AdminKeyGate(database_url, connect_timeout_s=settings.database.connect_timeout_s)
-        serve_metrics(settings.gateway.host, observability.metrics_port, gate=gate)
+            gate = AdminKeyGate(database_url, connect_timeout_s=timeout_s)
+        use_created_series(settings.metrics.created_series)
+        budgets = BudgetGauges(database_url, settings.metrics, connect_timeout_s=timeout_s)
+        serve_metrics(settings.gateway.host, observability.metrics_port, gate=gate, extra=budgets)
     serve_gateway(
         "gateway.entry.cli._serve:gateway_app",
         factory=True,

@@ -5,6 +5,11 @@ Defined once per process on the default registry, like every prometheus_client m
 ``--workers`` > 1) the values live in files shared by all workers and ``exposition`` merges
 them. Label values are bounded: routes are fixed, models are configured aliases (anything
 else is ``unknown``), deployments come from configuration.
+
+A scraper that asks for OpenMetrics (``Accept: application/openmetrics-text``, as Prometheus
+does) gets it, with the latency histograms' exemplars (``trace_id`` of a traced request; one
+process only: prometheus_client keeps no exemplars in multiprocess mode); others get the
+classic text format.
 """
 
 from __future__ import annotations
@@ -21,21 +26,21 @@ from typing import Any, Protocol
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import (
-    CONTENT_TYPE_LATEST,
     REGISTRY,
     CollectorRegistry,
     Counter,
     Gauge,
     Histogram,
-    generate_latest,
     make_wsgi_app,
 )
+from prometheus_client.exposition import choose_encoder
+from prometheus_client.metrics_core import Metric
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
+from prometheus_client.registry import Collector
 
 __all__ = [
     "BREAKER_STATE",
     "BUSY_POLL",
-    "CONTENT_TYPE_LATEST",
     "FALLBACKS",
     "IN_FLIGHT",
     "OVERHEAD",
@@ -117,13 +122,34 @@ IN_FLIGHT = Gauge(
 )
 
 
-def exposition() -> tuple[bytes, str]:
-    """The metrics of this process, or of all gateway workers in multiprocess mode."""
+def exposition(accept: str | None = None, *, extra: Collector | None = None) -> tuple[bytes, str]:
+    """The metrics of this process (of all gateway workers in multiprocess mode) and of
+    ``extra``, in the format the ``accept`` header asks for: (body, content type)."""
+    encoder, content_type = choose_encoder(accept or "")
+    return encoder(_scraped(extra)), content_type
+
+
+def _scraped(extra: Collector | None) -> CollectorRegistry:
+    registry = REGISTRY
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-        return generate_latest(registry), CONTENT_TYPE_LATEST
-    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+    if extra is None:
+        return registry
+    joined = CollectorRegistry(auto_describe=False)  # no collect() at register time
+    joined.register(_Forward(registry))
+    joined.register(extra)
+    return joined
+
+
+class _Forward(Collector):
+    """Another registry's metrics, as one collector of a registry that adds more."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self._registry = registry
+
+    def collect(self) -> Iterable[Metric]:
+        return self._registry.collect()
 
 
 class MetricsGate(Protocol):
@@ -141,18 +167,17 @@ class _SilentHandler(WSGIRequestHandler):
         """Scrapes are not logged."""
 
 
-def serve_metrics(host: str, port: int, *, gate: MetricsGate | None = None) -> WSGIServer:
-    """Serve the exposition on its own port from this process (daemon threads).
+def serve_metrics(
+    host: str, port: int, *, gate: MetricsGate | None = None, extra: Collector | None = None
+) -> WSGIServer:
+    """Serve the exposition (and ``extra``'s metrics) on its own port from this process
+    (daemon threads); the format is negotiated as ``exposition`` does.
 
     Called by ``ragway gateway`` before the workers start: with one worker the app runs in
     this process; with several this process reads the shared multiprocess files. With a
     ``gate`` (``metrics_auth: admin``) every request passes it first, as ``/metrics`` does.
     """
-    registry = REGISTRY
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        registry = CollectorRegistry()
-        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-    exposition_app = make_wsgi_app(registry)
+    exposition_app = make_wsgi_app(_scraped(extra))
 
     def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         if gate is not None:

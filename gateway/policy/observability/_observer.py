@@ -90,16 +90,20 @@ class RequestObserver:
         model = self.model_label(call.model)
         total_s = now - call.started
         upstream_s = call.trace.upstream_s
+        # A traced request's latencies carry its trace id (OpenMetrics exemplars): a slow
+        # bucket links to a trace. Tracing off: None, and observe() does nothing more.
+        ids = call.trace_ids
+        exemplar = None if ids is None else {"trace_id": ids[0]}
         self._child("in_flight", endpoint).dec()
         self._child("requests", endpoint, model, str(call.status)).inc()
-        self._child("duration", endpoint, model).observe(total_s)
+        self._child("duration", endpoint, model).observe(total_s, exemplar)
         if call.trace.attempts:
-            self._child("upstream", endpoint, model).observe(upstream_s)
+            self._child("upstream", endpoint, model).observe(upstream_s, exemplar)
         overhead_s = call.overhead_s
         if overhead_s is not None:
-            self._child("overhead", endpoint).observe(overhead_s)
+            self._child("overhead", endpoint).observe(overhead_s, exemplar)
         if call.first_byte_s is not None:
-            self._child("ttft", model).observe(call.first_byte_s)
+            self._child("ttft", model).observe(call.first_byte_s, exemplar)
         usage = call.usage
         if usage.prompt_tokens:
             self._child("tokens", model, "input").inc(usage.prompt_tokens)
