@@ -121,7 +121,7 @@ __all__ = [
     "WebhookSettings",
     "WorkerSettings",
     "configure_logging",
-    "load_settings",
     "join_traces",
+    "load_settings",
     "log_info_fields",
 ]

@@ -26,10 +26,10 @@ from gateway.api.batches import BatchesController
 from gateway.api.collections import collection_route_handlers
 from gateway.api.console import ConsoleServices, SessionStore, console_router, template_config
 from gateway.api.health import HealthController, PostgresCheck, ReadinessService, RedisCheck
+from gateway.api.http._tracing import route_spans
 from gateway.api.metrics import MetricsController
 from gateway.api.openai.responses.controller import ResponsesController
 from gateway.entry.compose import Gateway
-from gateway.api.http._tracing import route_spans
 from gateway.platform.errors import exception_handlers
 from gateway.platform.urls import require_urls
 from gateway.policy.audit import AuditStore

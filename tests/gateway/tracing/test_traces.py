@@ -123,7 +123,8 @@ def test_a_stream_s_attempt_lasts_to_its_last_chunk(traced: Traced) -> None:
         model="chat", messages=[{"role": "user", "content": "stream it"}], stream=True
     )
     request_id = stream.headers["x-request-id"]
-    text = "".join(chunk.choices[0].delta.content or "" for chunk in stream.parse() if chunk.choices)
+    chunks = [chunk for chunk in stream.parse() if chunk.choices]
+    text = "".join(chunk.choices[0].delta.content or "" for chunk in chunks)
     assert text
     root = server_span(traced, request_id)
     assert root.attributes["ragway.stream"] is True
