@@ -199,6 +199,28 @@ def test_an_upload_is_followed_to_the_worker_and_a_file_search_chat(traced: Trac
     assert retrieval.attributes["ragway.retrieval.hits"] >= 1
 
 
+def test_a_background_response_s_run_on_the_worker_continues_its_trace(traced: Traced) -> None:
+    raw = traced.client().responses.with_raw_response.create(
+        model="chat", input="later, please", background=True
+    )
+    root = server_span(traced, raw.headers["x-request-id"])
+    assert root.name == "POST /v1/responses"
+    run = traced.receiver.wait_for(
+        lambda s: (
+            s.trace_id == root.trace_id
+            and s.kind == "server"
+            and s.resource["service.name"] == "ragway-worker"
+        ),
+        timeout_s=60,
+    )[0]
+    assert run.name == "POST /v1/responses"
+    spans = settled(traced, root.trace_id, 4)
+    consumer = [s for s in spans if s.kind == "consumer"]
+    assert [s.attributes["ragway.actor"] for s in consumer] == ["response_run"]
+    assert run.parent_span_id == consumer[0].span_id
+    assert any(s.kind == "client" and s.parent_span_id == run.span_id for s in spans)
+
+
 def test_no_pii_value_and_no_key_secret_is_exported(traced: Traced) -> None:
     raw = traced.client().chat.completions.with_raw_response.create(
         model="chat", messages=[{"role": "user", "content": f"mail {PII} please"}]
