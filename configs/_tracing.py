@@ -62,8 +62,8 @@ class TracingSettings(Strict):
     )
     capture_content: bool = Field(
         default=False,
-        description="record prompts and completions on upstream spans (after PII masking); "
-        "off: never",
+        description="record prompts and answers on upstream spans, as the upstream saw them "
+        "(PII masked); off: never",
     )
     accept_baggage: bool = Field(
         default=False,

@@ -35,6 +35,7 @@ from configs import TracingSettings, join_traces
 __all__ = [
     "Context",
     "MessageSpans",
+    "captures_content",
     "current_ids",
     "extract",
     "inject",
@@ -50,6 +51,7 @@ _tracer: Tracer | None = None
 _provider: Any = None  # the SDK's TracerProvider, once set up
 _propagator = TraceContextTextMapPropagator()  # W3C traceparent / tracestate only
 _baggage: Any = None  # W3C baggage, read and forwarded only when the settings allow it
+_content = False  # tracing.capture_content
 
 
 def tracer() -> Tracer | None:
@@ -60,7 +62,7 @@ def tracer() -> Tracer | None:
 def setup(settings: TracingSettings, *, process: str) -> Tracer | None:
     """Start exporting spans per ``settings`` (no endpoint: nothing, None). Once per process;
     a second call returns the first one's tracer."""
-    global _tracer, _provider, _baggage
+    global _tracer, _provider, _baggage, _content
     url = settings.spans_url()
     if url is None:
         return None
@@ -89,10 +91,16 @@ def setup(settings: TracingSettings, *, process: str) -> Tracer | None:
 
         _baggage = W3CBaggagePropagator()
     _provider = provider
+    _content = settings.capture_content
     _tracer = provider.get_tracer("ragway", _version())
     join_traces(current_ids)  # every JSON log line inside a span names it
     _log.info("tracing on", extra={"endpoint": url, "sampler": settings.sampler})
     return _tracer
+
+
+def captures_content() -> bool:
+    """Whether spans may carry prompts and completions (as the upstream saw them: masked)."""
+    return _content and _tracer is not None
 
 
 def shutdown() -> None:

@@ -18,7 +18,7 @@ from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 
 from ingestion import tracing
-from ingestion.tracing import inject, tracer
+from ingestion.tracing import captures_content, inject, tracer
 
 T = TypeVar("T")
 
@@ -29,6 +29,7 @@ __all__ = [
     "SpanKind",
     "Tracer",
     "activate",
+    "captures_content",
     "carried",
     "current_span",
     "deactivate",
@@ -103,6 +104,10 @@ def note_answer(trace: Any, answer: Mapping[str, Any]) -> None:
         reason = choice.get("finish_reason") if isinstance(choice, dict) else None
         if isinstance(reason, str):
             trace.finish_reasons.append(reason)
+        if trace.output is not None and isinstance(choice, dict):
+            message = choice.get("message")
+            if isinstance(message, dict) and isinstance(message.get("content"), str):
+                trace.output.append(message["content"])
 
 
 def carried(coroutine: Coroutine[Any, Any, T]) -> Coroutine[Any, Any, T]:

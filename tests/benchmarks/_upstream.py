@@ -149,6 +149,10 @@ http {{
   keepalive_requests 10000000;
   server {{
     listen 127.0.0.1:{port};
+    location /v1/traces {{
+      default_type application/x-protobuf;
+      return 200 '';
+    }}
     location /json/v1/chat/completions {{
       default_type application/json;
       return 200 '{chat}';

@@ -236,11 +236,13 @@ def running_gateway(
     tree: Path | None = None,
     migrate: bool = True,
     aliases: dict[str, object] | None = None,
+    env: dict[str, str] | None = None,
 ) -> Iterator[subprocess.Popen[bytes]]:
     """``ragway gateway --workers 1`` on ``port``, ready; from ``tree``'s code if given (its
     own working directory and ``PYTHONPATH``); stopped with SIGTERM at the end. ``migrate``
     False: an older revision on the stack's (newer) schema, which it must not refuse.
-    ``aliases``: the model aliases to serve instead of ``models``'s."""
+    ``aliases``: the model aliases to serve instead of ``models``'s; ``env``: more variables."""
+    extra = env or {}
     env = {
         **os.environ,
         "DATABASE_URL": stack.database_url,
@@ -250,6 +252,7 @@ def running_gateway(
         "RAGWAY_PROVIDERS__MODELS": json.dumps(aliases or models(stack.upstream_url)),
         "RAGWAY_GATEWAY__WORKERS": "1",
         "RAGWAY_DATABASE__MIGRATE_ON_START": "true" if migrate else "false",
+        **extra,
     }
     if tree is not None:
         env["PYTHONPATH"] = str(tree)

@@ -238,6 +238,8 @@ class OpenAIServing:
             },
         )
         call.trace.operation = tracing.OPERATIONS.get(self.endpoint, self.endpoint)
+        if tracing.captures_content():
+            call.trace.output = []
         ids = span.get_span_context()
         if ids.is_valid:
             call.trace_ids = (format(ids.trace_id, "032x"), format(ids.span_id, "016x"))
@@ -258,6 +260,9 @@ class OpenAIServing:
                 answered["gen_ai.response.finish_reasons"] = call.trace.finish_reasons
             if call.stream and call.first_byte_s is not None:
                 answered["ragway.time_to_first_chunk_s"] = call.first_byte_s
+            if call.trace.output is not None:  # capture_content: the text the upstream saw
+                answered["gen_ai.input.messages"] = _json_text(call.body.get("messages"))
+                answered["gen_ai.output.messages"] = _json_text(call.trace.output)
             attempt.set_attributes(answered)
             tracing.end_span(attempt)
         principal = call.principal
@@ -424,6 +429,10 @@ class OpenAIServing:
         headers = self._headers(call)
         headers.extend(exc.headers.items())
         await exchange.send_json(exc.status_code, error_bytes(exc), headers)
+
+
+def _json_text(value: Any) -> str:
+    return _encode(value).decode() if value is not None else ""
 
 
 def required_model(body: dict[str, Any]) -> str:

@@ -72,6 +72,7 @@ class RouteTrace:
     response_model: str | None = None
     finish_reasons: list[str] = field(default_factory=list)
     span: tracing.Span | None = None
+    output: list[str] | None = None  # tracing.capture_content: the answer's text as it came
 
 
 class Router:
