@@ -62,7 +62,17 @@ def test_compose_file_follows_the_compose_specification(
 
 def test_services_are_the_production_stack(compose: dict[str, Any]) -> None:
     services = compose["services"]
-    assert set(services) == {"postgres", "redis", "vllm", "gateway", "worker", "prometheus"}
+    assert set(services) == {
+        "postgres",
+        "redis",
+        "vllm",
+        "gateway",
+        "worker",
+        "prometheus",
+        "otel-collector",
+        "jaeger",
+        "grafana",
+    }
     assert services["postgres"]["image"].startswith("pgvector/pgvector:")
     vllm = services["vllm"]
     [device] = vllm["deploy"]["resources"]["reservations"]["devices"]
@@ -133,3 +143,67 @@ def test_prometheus_scrapes_gateway_workers_and_vllm(compose: dict[str, Any]) ->
             check=False,
         )
         assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_image_is_pinned(compose: dict[str, Any]) -> None:
+    for name, service in compose["services"].items():
+        if "build" in service:
+            continue
+        image = service["image"]
+        tag = image.rsplit(":", 1)[1] if ":" in image else ""
+        assert tag not in ("", "latest"), (name, image)
+        assert re.search(r"\d", tag), (name, image)
+
+
+def test_traces_go_through_the_collector_to_jaeger(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    endpoint = compose["x-app"]["environment"]["OTEL_EXPORTER_OTLP_ENDPOINT"]
+    assert endpoint == "http://otel-collector:4318"
+    for name in ("gateway", "worker"):  # both get the shared environment
+        assert services[name]["environment"]["OTEL_EXPORTER_OTLP_ENDPOINT"] == endpoint
+    settings = load_settings(
+        config_files=[DOCKER / "ragway.yaml"], env={"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint}
+    )
+    assert settings.tracing.spans_url() == f"{endpoint}/v1/traces"
+    collector = services["otel-collector"]
+    assert collector["image"].startswith("otel/opentelemetry-collector-contrib:")
+    config = yaml.safe_load((DOCKER / "otel-collector.yaml").read_text())
+    assert config["receivers"]["otlp"]["protocols"]["http"]["endpoint"].endswith(":4318")
+    [traces] = [config["service"]["pipelines"]["traces"]]
+    [exporter] = traces["exporters"]
+    assert config["exporters"][exporter]["endpoint"] == "jaeger:4317"
+    for mount in collector["volumes"]:
+        assert (REPO / mount.split(":")[0]).is_file(), mount
+    assert services["jaeger"]["environment"]["COLLECTOR_OTLP_ENABLED"] == "true"
+
+
+def test_grafana_is_provisioned_with_both_datasources_and_the_dashboard(
+    compose: dict[str, Any],
+) -> None:
+    grafana = compose["services"]["grafana"]
+    mounts = {
+        target: source
+        for source, target, _mode in (m.split(":") for m in grafana["volumes"] if "./" in m)
+    }
+    provisioning = REPO / mounts["/etc/grafana/provisioning"]
+    dashboards = REPO / mounts["/etc/grafana/dashboards"]
+    sources = yaml.safe_load((provisioning / "datasources" / "ragway.yaml").read_text())
+    by_uid = {source["uid"]: source for source in sources["datasources"]}
+    assert by_uid["prometheus"]["url"] == "http://prometheus:9090"
+    assert by_uid["jaeger"]["url"] == "http://jaeger:16686"
+    [link] = by_uid["prometheus"]["jsonData"]["exemplarTraceIdDestinations"]
+    assert link == {"name": "trace_id", "datasourceUid": "jaeger"}
+    [provider] = yaml.safe_load((provisioning / "dashboards" / "ragway.yaml").read_text())[
+        "providers"
+    ]
+    assert provider["options"]["path"] == "/etc/grafana/dashboards"
+    dashboard = json.loads((dashboards / "ragway.json").read_text())
+    used = {t["datasource"]["uid"] for p in dashboard["panels"] for t in p.get("targets", [])}
+    assert used == {"prometheus"}
+    prometheus = compose["services"]["prometheus"]
+    assert "--enable-feature=exemplar-storage" in prometheus["command"]
+    rules = "./configs/docker/prometheus/rules.yml:/etc/prometheus/prometheus/rules.yml:ro"
+    assert rules in prometheus["volumes"]
+    assert yaml.safe_load((DOCKER / "prometheus.yml").read_text())["rule_files"] == [
+        "prometheus/rules.yml"
+    ]

@@ -50,7 +50,7 @@ def scrape(url: str, *, openmetrics: bool = False) -> httpx.Response:
 def families(response: httpx.Response) -> list[Any]:
     """The families of a scrape, parsed as the format its content type names."""
     if response.headers["content-type"].startswith("application/openmetrics-text"):
-        return list(openmetrics_families(response.text))
+        return list(openmetrics_families(response.text))  # type: ignore[no-untyped-call]
     return list(text_string_to_metric_families(response.text))
 
 

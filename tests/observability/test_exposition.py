@@ -110,7 +110,7 @@ def test_the_observer_records_the_call_trace_id_as_the_exemplar() -> None:
     body, content_type = exposition("application/openmetrics-text")
     assert content_type.startswith("application/openmetrics-text")
     exemplars: dict[tuple[str, str], set[str]] = {}
-    for family in openmetrics_families(body.decode()):
+    for family in openmetrics_families(body.decode()):  # type: ignore[no-untyped-call]
         for sample in family.samples:
             route = sample.labels.get("route") or sample.labels.get("model", "")
             if sample.exemplar is not None:

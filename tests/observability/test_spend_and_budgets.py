@@ -60,7 +60,8 @@ def keys(database_url: str, *specs: dict[str, Any], revoke: int = 0) -> list[Cre
 
 
 def cost(usage: Any) -> float:
-    return (usage.prompt_tokens * INPUT_PRICE + usage.completion_tokens * OUTPUT_PRICE) / 1e6
+    tokens_in, tokens_out = int(usage.prompt_tokens), int(usage.completion_tokens)
+    return (tokens_in * INPUT_PRICE + tokens_out * OUTPUT_PRICE) / 1e6
 
 
 def test_spend_counts_by_model_and_deployment_and_budgets_show_the_nearest_keys(
