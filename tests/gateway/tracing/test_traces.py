@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import pytest
 from openai import OpenAI
 
+from tests.gateway.pii.corpus import build_corpus
 from tests.support.fake_openai import FakeOpenAI
 from tests.support.otlp_receiver import OtlpReceiver, ReceivedSpan
 from tests.support.pii_wire import PII, RAW
@@ -230,6 +231,21 @@ def test_no_pii_value_and_no_key_secret_is_exported(traced: Traced) -> None:
     (pii,) = [s for s in spans if s.name == "ragway.pii"]
     assert pii.attributes["ragway.pii.findings"] >= 2
     assert pii.attributes["ragway.pii.email_address"] >= 1
+    # The policy tests' labelled corpus, through chat and a stream: none of its values (nor
+    # the key) is in any span of any process.
+    corpus = [item for item in build_corpus(size=40) if item.labels]
+    client = traced.client()
+    for n, item in enumerate(corpus):
+        client.chat.completions.create(
+            model="chat", messages=[{"role": "user", "content": item.text}], stream=n % 2 == 1
+        )
+    last = traced.client().chat.completions.with_raw_response.create(
+        model="chat", messages=[{"role": "user", "content": "the end"}]
+    )
+    server_span(traced, last.headers["x-request-id"])
+    time.sleep(0.5)
     everything = " ".join(text for span in traced.receiver.spans for text in span.texts())
-    for value in (*RAW, traced.key):
+    values = [item.text[start:end] for item in corpus for _, start, end in item.labels]
+    assert len(values) >= 40
+    for value in (*RAW, *values, traced.key):
         assert value not in everything
