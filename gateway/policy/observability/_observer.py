@@ -112,29 +112,28 @@ class RequestObserver:
         if self._access_log and _access.isEnabledFor(logging.INFO):
             principal = call.principal
             error = call.error
-            log_info_fields(
-                _access,
-                "request",
-                {
-                    "request_id": call.request_id,
-                    "route": endpoint,
-                    "key_id": principal.key_id if principal is not None else None,
-                    "model": call.model,
-                    "deployment": call.trace.deployment,
-                    "attempts": call.trace.attempts,
-                    "stream": call.stream,
-                    "status": call.status,
-                    "latency_ms": round(total_s * 1000, 3),
-                    "upstream_ms": round(upstream_s * 1000, 3),
-                    "overhead_ms": round(overhead_s * 1000, 3) if overhead_s is not None else None,
-                    "ttft_ms": round(call.first_byte_s * 1000, 3)
-                    if call.first_byte_s is not None
-                    else None,
-                    "prompt_tokens": usage.prompt_tokens,
-                    "completion_tokens": usage.completion_tokens,
-                    "error_code": error.code if error is not None else None,
-                },
-            )
+            fields = {
+                "request_id": call.request_id,
+                "route": endpoint,
+                "key_id": principal.key_id if principal is not None else None,
+                "model": call.model,
+                "deployment": call.trace.deployment,
+                "attempts": call.trace.attempts,
+                "stream": call.stream,
+                "status": call.status,
+                "latency_ms": round(total_s * 1000, 3),
+                "upstream_ms": round(upstream_s * 1000, 3),
+                "overhead_ms": round(overhead_s * 1000, 3) if overhead_s is not None else None,
+                "ttft_ms": round(call.first_byte_s * 1000, 3)
+                if call.first_byte_s is not None
+                else None,
+                "prompt_tokens": usage.prompt_tokens,
+                "completion_tokens": usage.completion_tokens,
+                "error_code": error.code if error is not None else None,
+            }
+            if ids is not None:  # the line names the request's span (recorded after it ended)
+                fields["trace_id"], fields["span_id"] = ids
+            log_info_fields(_access, "request", fields)
 
     # -- the router's observer -------------------------------------------------
     def upstream_error(self, deployment: str, kind: str) -> None:

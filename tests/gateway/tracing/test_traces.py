@@ -34,6 +34,7 @@ class Traced:
     key: str
     receiver: OtlpReceiver
     upstream: FakeOpenAI
+    gateway: GatewayProcess
 
     def client(self, **headers: str) -> OpenAI:
         return OpenAI(
@@ -62,12 +63,13 @@ def traced(
             "RAGWAY_DATA_DIR": str(folder / "data"),
             "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint,
             "OTEL_BSP_SCHEDULE_DELAY": "100",  # the SDK's batch: export within 0.1 s
+            "RAGWAY_LOGGING__LEVEL": "INFO",  # the access log
         }
         _, key = insert_key(database_url, f"traces-{secrets.token_hex(3)}")
         with GatewayProcess(env, folder / "gateway.log") as gateway:
             worker = start_process(["worker"], env)
             try:
-                yield Traced(gateway.url, key, receiver, upstream)
+                yield Traced(gateway.url, key, receiver, upstream, gateway)
             finally:
                 worker.terminate()
                 worker.wait(timeout=30)
@@ -117,6 +119,12 @@ def test_a_chat_request_is_a_server_span_with_policy_steps_and_one_upstream_atte
     # The upstream was told which span called it.
     sent = traced.upstream.requests[-1].headers["traceparent"]
     assert sent.split("-")[1:3] == [root.trace_id, attempt.span_id]
+    # The access log line names the request's span.
+    lines = [
+        json.loads(line) for line in traced.gateway.log_text().splitlines() if request_id in line
+    ]
+    (access,) = [line for line in lines if line.get("logger") == "ragway.access"]
+    assert (access["trace_id"], access["span_id"]) == (root.trace_id, root.span_id)
 
 
 def test_a_stream_s_attempt_lasts_to_its_last_chunk(traced: Traced) -> None:
