@@ -115,11 +115,12 @@ def shutdown() -> None:
 
 
 def current_ids() -> tuple[str, str] | None:
-    """``(trace_id, span_id)`` of the current span as hex; None outside a recorded span."""
+    """``(trace_id, span_id)`` of the current span as hex; None outside a span that is kept
+    (a span the sampler dropped is never exported: nothing should point to it)."""
     if _tracer is None:
         return None
     span_context = trace.get_current_span().get_span_context()
-    if not span_context.is_valid:
+    if not span_context.is_valid or not span_context.trace_flags.sampled:
         return None
     return format(span_context.trace_id, "032x"), format(span_context.span_id, "016x")
 

@@ -241,7 +241,7 @@ class OpenAIServing:
         if tracing.captures_content():
             call.trace.output = []
         ids = span.get_span_context()
-        if ids.is_valid:
+        if ids.is_valid and ids.trace_flags.sampled:  # a dropped span is never exported
             call.trace_ids = (format(ids.trace_id, "032x"), format(ids.span_id, "016x"))
         return span, token
 

@@ -171,6 +171,29 @@ def test_a_client_traceparent_is_continued(traced: Traced) -> None:
     assert "baggage" not in traced.upstream.requests[-1].headers  # not accepted by default
 
 
+def test_a_client_that_samples_out_is_followed_and_nothing_points_to_its_trace(
+    traced: Traced,
+) -> None:
+    trace_id = secrets.token_hex(16)
+    client = traced.client(traceparent=f"00-{trace_id}-{secrets.token_hex(8)}-00")
+    raw = client.chat.completions.with_raw_response.create(
+        model="chat", messages=[{"role": "user", "content": "not sampled"}]
+    )
+    request_id = raw.headers["x-request-id"]
+    after = traced.client().chat.completions.with_raw_response.create(
+        model="chat", messages=[{"role": "user", "content": "sampled"}]
+    )
+    server_span(traced, after.headers["x-request-id"])  # exported after the first one's
+    assert traced.receiver.trace(trace_id) == []
+    # The upstream still gets the (unsampled) trace context: the client's decision holds.
+    assert f"-{trace_id}-" in traced.upstream.requests[-2].headers["traceparent"]
+    lines = [
+        json.loads(line) for line in traced.gateway.log_text().splitlines() if request_id in line
+    ]
+    (access,) = [line for line in lines if line.get("logger") == "ragway.access"]
+    assert "trace_id" not in access
+
+
 def test_an_upload_is_followed_to_the_worker_and_a_file_search_chat(traced: Traced) -> None:
     client = traced.client()
     text = "The leave policy grants twenty days of paid leave per year to every employee."
