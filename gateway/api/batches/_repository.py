@@ -48,12 +48,16 @@ _RUNNING = ("validating", "in_progress", "cancelling", "finalizing")
 
 
 class PendingLine:
-    __slots__ = ("body", "custom_id", "line")
+    """A line to run: its body as JSON text (handed to the serving as it is, not parsed
+    here) and the model alias it names (``""`` if none)."""
 
-    def __init__(self, line: int, custom_id: str, body: dict[str, Any]) -> None:
+    __slots__ = ("body", "custom_id", "line", "model")
+
+    def __init__(self, line: int, custom_id: str, body: str, model: str | None) -> None:
         self.line = line
         self.custom_id = custom_id
         self.body = body
+        self.model = model or ""
 
 
 class LineResult:
@@ -178,9 +182,7 @@ class BatchRepository:
                 ) as copy,
             ):
                 for item in lines:
-                    await copy.write_row(
-                        (batch_id, item.line, item.custom_id, json.dumps(item.body))
-                    )
+                    await copy.write_row((batch_id, item.line, item.custom_id, item.body))
             jobs = [
                 self._job(RUN_ACTOR, batch_id, first, min(first + lines_per_job, len(lines)))
                 for first in range(0, len(lines), lines_per_job)
@@ -202,12 +204,13 @@ class BatchRepository:
         async with self._pool.connection() as conn:
             rows = await (
                 await conn.execute(
-                    "SELECT line, custom_id, body FROM batch_lines WHERE batch_id = %s "
-                    "AND line >= %s AND line < %s AND state = 'pending' ORDER BY line",
+                    "SELECT line, custom_id, body::text, body->>'model' FROM batch_lines "
+                    "WHERE batch_id = %s AND line >= %s AND line < %s AND state = 'pending' "
+                    "ORDER BY line",
                     (batch_id, first, end),
                 )
             ).fetchall()
-        return [PendingLine(line, custom_id, body) for line, custom_id, body in rows]
+        return [PendingLine(*row) for row in rows]
 
     async def finish_lines(self, batch_id: str, results: Sequence[tuple[int, LineResult]]) -> None:
         """Record lines' answers and count them, each once, in one transaction; the last
@@ -228,14 +231,16 @@ class BatchRepository:
             for line, r in results
         )
         try:
-            await self._record(batch_id, f"[{rows}]", [line for line, _ in results])
+            # The lines as an array literal: psycopg's list adaptation costs more per line.
+            lines = "{" + ",".join(str(line) for line, _ in results) + "}"
+            await self._record(batch_id, f"[{rows}]", lines)
         except DataError:  # an answer that is not JSON after all: each checked, then again
             checked = [(line, _checked(r)) for line, r in results]
             if checked == list(results):
                 raise
             await self.finish_lines(batch_id, checked)
 
-    async def _record(self, batch_id: str, rows: str, lines: list[int]) -> None:
+    async def _record(self, batch_id: str, rows: str, lines: str) -> None:
         async with self._pool.connection() as conn, conn.transaction():
             await conn.execute("SET LOCAL synchronous_commit = off")
             # The batch's row first, locked: a finalizing (which locks it to move the batch
@@ -257,7 +262,7 @@ class BatchRepository:
                     "AS v(line int, state text, status int, request_id text, body json) "
                     # ``line = ANY``: the rows by their key (the planner cannot size the
                     # JSON's rows, and would scan every line of the batch for them)
-                    "WHERE l.batch_id = %s AND l.line = ANY(%s) AND l.line = v.line "
+                    "WHERE l.batch_id = %s AND l.line = ANY(%s::int[]) AND l.line = v.line "
                     "AND l.state = 'pending' RETURNING v.state",
                     (rows, batch_id, lines),
                 )

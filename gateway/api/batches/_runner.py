@@ -132,10 +132,11 @@ class BatchRunner:
         recorder: _Recorder,
         status: _StatusWatch,
     ) -> None:
-        model = str(line.body.get("model", ""))
-        slots = self._slots.setdefault(
-            model, asyncio.Semaphore(self._settings.concurrency_per_model)
-        )
+        slots = self._slots.get(line.model)
+        if slots is None:
+            slots = self._slots[line.model] = asyncio.Semaphore(
+                self._settings.concurrency_per_model
+            )
         async with slots:
             if await status.current() != "in_progress":
                 return  # cancelled meanwhile: the line ends in the error file
@@ -285,7 +286,7 @@ async def _serve_line(
 ) -> LineResult:
     request_id = f"{batch_id}-{line.line}"
     exchange = LocalExchange(
-        json.dumps(line.body).encode(),
+        line.body.encode(),
         headers={"content-type": "application/json", "x-request-id": request_id},
     )
     await serving.serve(exchange, principal=principal)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+import msgspec
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
@@ -96,11 +97,11 @@ def batch_object(row: BatchRow) -> dict[str, Any]:
 
 @dataclass(frozen=True, slots=True)
 class InputLine:
-    """One request of the input file."""
+    """One request of the input file; ``body`` is its JSON text, stored as it came."""
 
     line: int
     custom_id: str
-    body: dict[str, Any]
+    body: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,11 +151,46 @@ def parse_input(
     return lines, errors
 
 
+class _Line(msgspec.Struct, forbid_unknown_fields=True):
+    """A line as it should be: its body kept as text, not parsed (``msgspec.Raw``)."""
+
+    custom_id: str
+    method: str
+    url: str
+    body: msgspec.Raw
+
+
+class _Body(msgspec.Struct):
+    """What a line's body is checked for (a JSON object; its other fields are skipped)."""
+
+    stream: Any = None
+
+
+_decode_line = msgspec.json.Decoder(_Line).decode
+_decode_body = msgspec.json.Decoder(_Body).decode
+
+
 def _check_line(
     raw: bytes, number: int, endpoint: str, seen: set[str]
-) -> tuple[str, dict[str, Any]] | LineError:
+) -> tuple[str, str] | LineError:
+    """``(custom_id, body as JSON text)`` or the line's error. Lines of the expected shape
+    are read by msgspec without building their bodies; any other line goes through
+    ``_fields``, which names what is wrong."""
     try:
-        item = json.loads(raw)
+        item = _decode_line(raw)
+        stream = _decode_body(item.body).stream
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return _fields(raw, number, endpoint, seen)
+    problem = _checked(item.custom_id, item.method, item.url, stream, number, endpoint, seen)
+    if problem is not None:
+        return problem
+    seen.add(item.custom_id)
+    return item.custom_id, bytes(item.body).decode()
+
+
+def _fields(raw: bytes, number: int, endpoint: str, seen: set[str]) -> tuple[str, str] | LineError:
+    try:
+        item = json.loads(raw, parse_constant=_not_json)
     except (ValueError, UnicodeDecodeError):
         return LineError("invalid_json_line", "this line is not JSON", number)
     if not isinstance(item, dict):
@@ -163,7 +199,33 @@ def _check_line(
     unknown = set(item) - {"custom_id", "method", "url", "body"}
     if unknown:
         return LineError("invalid_request", f"unknown field {sorted(unknown)[0]!r}", number)
-    if not isinstance(custom_id, str) or not 1 <= len(custom_id) <= 512:
+    if not isinstance(custom_id, str):
+        return LineError("missing_required_parameter", "custom_id: 1 to 512 characters", number)
+    stream = body.get("stream") if isinstance(body, dict) else None
+    problem = _checked(custom_id, method, url, stream, number, endpoint, seen)
+    if problem is not None:
+        return problem
+    if not isinstance(body, dict):
+        return LineError("invalid_request", "body must be a JSON object", number, "body")
+    seen.add(custom_id)
+    return custom_id, json.dumps(body)
+
+
+def _not_json(constant: str) -> None:
+    """``NaN`` and ``Infinity``, which Python's parser takes and JSON (and Postgres) do not."""
+    raise ValueError(constant)
+
+
+def _checked(
+    custom_id: str,
+    method: object,
+    url: object,
+    stream: object,
+    number: int,
+    endpoint: str,
+    seen: set[str],
+) -> LineError | None:
+    if not 1 <= len(custom_id) <= 512:
         return LineError("missing_required_parameter", "custom_id: 1 to 512 characters", number)
     if custom_id in seen:
         return LineError("duplicate_custom_id", f"custom_id {custom_id!r} repeats", number)
@@ -173,9 +235,6 @@ def _check_line(
         return LineError(
             "mismatched_endpoint", f"url must be the batch's endpoint {endpoint}", number, "url"
         )
-    if not isinstance(body, dict):
-        return LineError("invalid_request", "body must be a JSON object", number, "body")
-    if body.get("stream") is True:
+    if stream is True:
         return LineError("invalid_request", "a batch request cannot stream", number, "stream")
-    seen.add(custom_id)
-    return custom_id, body
+    return None

@@ -32,7 +32,14 @@ def test_good_lines_keep_their_order_and_blank_lines_are_skipped() -> None:
     )
     assert errors == []
     assert [(x.line, x.custom_id) for x in lines] == [(0, "a"), (1, "b")]
-    assert lines[0].body == {"model": "chat", "messages": []}
+    assert json.loads(lines[0].body) == {"model": "chat", "messages": []}
+
+
+def test_a_body_is_kept_as_the_file_wrote_it() -> None:
+    data = b'{"custom_id": "a", "method": "POST", "url": "%s", "body": { "model" : "chat" }}'
+    lines, errors = parse_input(data % CHAT.encode(), endpoint=CHAT, max_lines=10)
+    assert errors == []
+    assert lines[0].body == '{ "model" : "chat" }'
 
 
 def test_each_kind_of_bad_line_is_named_with_its_line() -> None:
@@ -70,3 +77,7 @@ def test_limits_empty_files_and_at_most_twenty_errors() -> None:
     ]
     assert len(codes(b"\n".join(b"{" for _ in range(50)))) == 20
     assert codes(b"\xff\xfe\n") == [("invalid_json_line", 1)]
+    # Python's parser takes NaN; JSON (and Postgres, which stores the body) does not
+    assert codes(line("n", body={"model": "chat", "temperature": float("nan")})) == [
+        ("invalid_json_line", 1)
+    ]
