@@ -22,6 +22,7 @@ from typing import Any
 
 import dramatiq
 import psycopg
+import uvloop
 from dramatiq.brokers.redis import RedisBroker
 
 from configs import Settings
@@ -48,7 +49,7 @@ class GatewayJobs:
         self._settings = settings.model_copy(update={"gateway": quiet})
         self._database_url = database_url
         self._redis_url = redis_url
-        self._loop = asyncio.new_event_loop()
+        self._loop = uvloop.new_event_loop()  # the gateway's loop: its protocols are tuned on it
         self._thread = threading.Thread(
             target=self._loop.run_forever, daemon=True, name="gateway-jobs"
         )
