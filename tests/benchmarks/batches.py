@@ -10,8 +10,13 @@ model in flight). Each round measures the direct path (``POST /v1/embeddings`` w
 over ``--connections`` keep-alive connections for ``--seconds``; without ``wrk``,
 ``--lines`` requests from an asyncio client, slower than the gateway, which flatters the
 batch) and the batch (upload, create, poll every 50 ms until ``completed``: wall time from
-create to completed), in alternating order. Reported: requests/s of each and their ratio
-per round; the acceptance line is a batch at >= 80% of the direct throughput.
+create to completed), in alternating order, after a warm-up and once the stack is idle (the
+worker starts its parsing processes and loads the policy on its first batch). Reported per
+round: requests/s of each and their ratio (the acceptance line: a batch at >= 80% of the
+direct throughput), the batch's phases as polled, and each process's CPU time per request or
+line (gateway, worker, upstream, Postgres with its backends, Redis; ``wrk`` and this process
+aside), which shows where the time goes on a machine that other work shares; the load
+average is printed at the start and the end.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.benchmarks.gateway import bench_stack, running_gateway, wrk
+from tests.benchmarks.gateway import bench_stack, cpu_s, running_gateway, wrk
 from tests.support.fake_openai import FakeOpenAI
 from tests.support.net import free_port
 
@@ -102,8 +107,10 @@ def batch(base: str, key: str, lines: int) -> float:
         created = client.post("/v1/batches", json=body)
         created.raise_for_status()
         batch_id = created.json()["id"]
+        seen = {"validating": started}  # when each status was first seen (to 50 ms)
         while True:
             state = client.get(f"/v1/batches/{batch_id}").json()
+            seen.setdefault(state["status"], time.perf_counter())
             if state["status"] not in ("validating", "in_progress", "finalizing"):
                 break
             time.sleep(0.05)
@@ -111,13 +118,69 @@ def batch(base: str, key: str, lines: int) -> float:
     counts = state["request_counts"]
     if state["status"] != "completed" or counts["completed"] != lines:
         raise SystemExit(f"the batch ended {state['status']} with {counts}")
-    at = {name: state[f"{name}_at"] for name in ("created", "in_progress", "finalizing")}
-    print(
-        f"  batch phases (whole seconds): validating {at['in_progress'] - at['created']}, "
-        f"running {at['finalizing'] - at['in_progress']}, "
-        f"finalizing {state['completed_at'] - at['finalizing']}"
-    )
+    ends = [seen.get(name) for name in ("validating", "in_progress", "finalizing", "completed")]
+    phases = [
+        f"{name} {end - start:.2f} s" if start is not None and end is not None else f"{name} -"
+        for name, start, end in zip(
+            ("validating", "running", "finalizing"), ends, ends[1:], strict=False
+        )
+    ]
+    print(f"  batch phases (as polled): {', '.join(phases)}")
     return elapsed
+
+
+class CpuMeter:
+    """CPU seconds of each process of the stack, by role (the benchmark's own process and
+    ``wrk`` aside): where a request's or a line's time goes, whatever else the machine runs."""
+
+    def __init__(self, roles: dict[str, list[int]]) -> None:
+        self._roles = roles
+
+    def snapshot(self) -> dict[str, float]:
+        parents = _parents()
+        totals = {}
+        for role, pids in self._roles.items():
+            family, seen = list(pids), 0.0
+            while family:
+                pid = family.pop()
+                family.extend(child for child, parent in parents.items() if parent == pid)
+                try:
+                    seen += cpu_s(pid)
+                except (FileNotFoundError, ProcessLookupError):
+                    continue  # ended meanwhile
+            totals[role] = seen
+        return totals
+
+    def settle(self, *, quiet: float = 0.05, timeout_s: float = 60.0) -> None:
+        """Wait until the stack is idle (under ``quiet`` of a core for half a second): the
+        worker starts its parsing processes and loads the policy after the warm-up, which
+        would otherwise run during the first round's direct measurement."""
+        deadline = time.monotonic() + timeout_s
+        before = self.snapshot()
+        while time.monotonic() < deadline:
+            time.sleep(0.5)
+            after = self.snapshot()
+            if sum(after.values()) - sum(before.values()) < quiet * 0.5:
+                return
+            before = after
+
+    @staticmethod
+    def per_request(before: dict[str, float], after: dict[str, float], count: float) -> str:
+        return ", ".join(
+            f"{role} {1e6 * (after[role] - before[role]) / count:.0f}" for role in before
+        )
+
+
+def _parents() -> dict[int, int]:
+    """Every process's parent, from /proc."""
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    return parents
 
 
 def serve_upstream(port: int) -> None:
@@ -146,17 +209,17 @@ def main() -> None:
         [sys.executable, "-m", "tests.benchmarks.batches", "--upstream", str(upstream_port)]
     )
     try:
-        measure(args, f"http://127.0.0.1:{upstream_port}/v1")
+        measure(args, f"http://127.0.0.1:{upstream_port}/v1", upstream.pid)
     finally:
         upstream.send_signal(signal.SIGTERM)
         upstream.wait(10)
 
 
-def measure(args: argparse.Namespace, upstream_url: str) -> None:
+def measure(args: argparse.Namespace, upstream_url: str, upstream_pid: int) -> None:
     with tempfile.TemporaryDirectory() as folder, bench_stack(Path(folder)) as stack:
         port = free_port()
         models = aliases(upstream_url)
-        with running_gateway(stack, port, aliases=models):
+        with running_gateway(stack, port, aliases=models) as gateway:
             env = {
                 **os.environ,
                 "DATABASE_URL": stack.database_url,
@@ -170,44 +233,67 @@ def measure(args: argparse.Namespace, upstream_url: str) -> None:
             worker = subprocess.Popen(
                 [sys.executable, "-m", "gateway", "worker"], env=env, stdout=log, stderr=log
             )
+            postmaster = int((Path(folder) / "pg" / "postmaster.pid").read_text().split()[0])
+            redis = [
+                pid
+                for pid, parent in _parents().items()
+                if parent == os.getpid()
+                and Path(f"/proc/{pid}/comm").read_text().startswith("redis-server")
+            ]
+            meter = CpuMeter(
+                {
+                    "gateway": [gateway.pid],
+                    "worker": [worker.pid],
+                    "upstream": [upstream_pid],
+                    "postgres": [postmaster],
+                    "redis": redis,
+                }
+            )
             try:
-                run(f"http://127.0.0.1:{port}", stack.key, args)
+                run(f"http://127.0.0.1:{port}", stack.key, args, meter)
             finally:
                 worker.send_signal(signal.SIGTERM)
                 worker.wait(60)
                 log.close()
 
 
-def run(base: str, key: str, args: argparse.Namespace) -> None:
+def run(base: str, key: str, args: argparse.Namespace, meter: CpuMeter) -> None:
     client = "wrk" if shutil.which("wrk") else "an asyncio client"
     print(f"{args.lines} embedding lines; direct: {args.connections} connections ({client})")
+    print("load average at the start: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     batch(base, key, 200)  # warm up: the worker loads the gateway's policy on its first batch
     asyncio.run(direct(base, key, 500, args.connections))
+    meter.settle()
     ratios = []
     for round_ in range(args.rounds):
         order = ("direct", "batch") if round_ % 2 == 0 else ("batch", "direct")
-        rates = {}
+        rates, cpu = {}, {}
         for name in order:
+            before = meter.snapshot()
             if name == "batch":
-                rates[name] = args.lines / batch(base, key, args.lines)
+                count = args.lines
+                rates[name] = count / batch(base, key, count)
             elif shutil.which("wrk"):
                 run = wrk(f"{base}/v1/embeddings", _BODY, key, args.connections, args.seconds)
                 if run.errors:
                     raise SystemExit(f"{run.errors} direct requests failed")
-                rates[name] = run.rps
+                count, rates[name] = run.requests, run.rps
             else:
-                rates[name] = args.lines / asyncio.run(
-                    direct(base, key, args.lines, args.connections)
-                )
+                count = args.lines
+                rates[name] = count / asyncio.run(direct(base, key, count, args.connections))
+            cpu[name] = meter.per_request(before, meter.snapshot(), count)
         ratio = rates["batch"] / rates["direct"]
         ratios.append(ratio)
         print(
             f"round {round_ + 1}: direct {rates['direct']:.0f} req/s, "
             f"batch {rates['batch']:.0f} lines/s, ratio {ratio:.0%}"
         )
+        for name in ("direct", "batch"):
+            print(f"  CPU us per {name} request: {cpu[name]}")
     median = statistics.median(ratios)
     verdict = "met" if median >= 0.8 else "NOT met"
     print(f"batch / direct throughput: median {median:.0%} (line: >= 80%: {verdict})")
+    print("load average at the end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
 
 
 if __name__ == "__main__":
