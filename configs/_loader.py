@@ -41,6 +41,7 @@ _CONVENTIONAL_ENV: dict[str, Path_] = {
     "OTEL_TRACES_SAMPLER": ("tracing", "sampler"),
     "OTEL_TRACES_SAMPLER_ARG": ("tracing", "sampler_arg"),
     "OTEL_RESOURCE_ATTRIBUTES": ("tracing", "resource_attributes"),
+    "OTEL_BSP_SCHEDULE_DELAY": ("tracing", "schedule_delay_ms"),
 }
 # RAGWAY_ variables that are not settings paths.
 _NOT_SETTINGS = {CONFIG_ENV, "RAGWAY_ADMIN_KEY"}

@@ -57,6 +57,12 @@ class TracingSettings(Strict):
         description="more resource attributes (OTEL_RESOURCE_ATTRIBUTES: key=value,key=value)",
     )
     export_timeout_s: float = Field(default=10.0, gt=0, le=120, description="one export call")
+    schedule_delay_ms: int = Field(
+        default=1000,
+        ge=10,
+        le=60_000,
+        description="ended spans are exported at least this often (OTEL_BSP_SCHEDULE_DELAY)",
+    )
     max_queue_size: int = Field(
         default=8192, ge=64, le=1_000_000, description="spans waiting for export (then dropped)"
     )

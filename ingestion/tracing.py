@@ -17,7 +17,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import random
 import threading
+import time
 import uuid
 from collections.abc import Iterator, Mapping, MutableMapping
 from importlib import metadata
@@ -27,7 +29,7 @@ import dramatiq
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.context import Context
-from opentelemetry.trace import Tracer
+from opentelemetry.trace import SpanKind, Tracer
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from configs import TracingSettings, join_traces
@@ -39,9 +41,11 @@ __all__ = [
     "current_ids",
     "extract",
     "inject",
+    "record_stage",
     "setup",
     "shutdown",
     "span",
+    "start_span",
     "tracer",
 ]
 
@@ -52,6 +56,9 @@ _provider: Any = None  # the SDK's TracerProvider, once set up
 _propagator = TraceContextTextMapPropagator()  # W3C traceparent / tracestate only
 _baggage: Any = None  # W3C baggage, read and forwarded only when the settings allow it
 _content = False  # tracing.capture_content
+_queue: Any = None  # ended spans on their way to the collector (``_otlp.SpanQueue``)
+_sampler_of: Any = None  # the provider's sampler, which decides for fast spans too
+_fast: Any = None  # ``_otlp.FastSpan``, once set up
 
 
 def tracer() -> Tracer | None:
@@ -62,17 +69,17 @@ def tracer() -> Tracer | None:
 def setup(settings: TracingSettings, *, process: str) -> Tracer | None:
     """Start exporting spans per ``settings`` (no endpoint: nothing, None). Once per process;
     a second call returns the first one's tracer."""
-    global _tracer, _provider, _baggage, _content
+    global _tracer, _provider, _baggage, _content, _queue, _sampler_of, _fast
     url = settings.spans_url()
     if url is None:
         return None
     if _tracer is not None:
         return _tracer
-    # Imported here: a process without tracing never loads the SDK and its exporter.
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    # Imported here: a process without tracing never loads the SDK.
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    from ingestion._otlp import FastSpan, SpanQueue
 
     attributes: dict[str, Any] = {
         "service.name": settings.service_name or f"ragway-{process}",
@@ -81,11 +88,19 @@ def setup(settings: TracingSettings, *, process: str) -> Tracer | None:
         "service.instance.id": f"{os.uname().nodename}-{os.getpid()}-{uuid.uuid4().hex[:8]}",
         **settings.resource_attributes,
     }
-    provider = TracerProvider(resource=Resource.create(attributes), sampler=_sampler(settings))
-    exporter = OTLPSpanExporter(endpoint=url, timeout=settings.export_timeout_s)
-    provider.add_span_processor(
-        BatchSpanProcessor(exporter, max_queue_size=settings.max_queue_size)
+    resource = Resource.create(attributes)
+    _sampler_of = _sampler(settings)
+    _fast = FastSpan
+    provider = TracerProvider(resource=resource, sampler=_sampler_of)
+    _queue = SpanQueue(
+        url,
+        resource=resource.attributes,
+        scope=("ragway", _version()),
+        delay_s=settings.schedule_delay_ms / 1000,
+        timeout_s=settings.export_timeout_s,
+        max_queue=settings.max_queue_size,
     )
+    provider.add_span_processor(_queue)
     if settings.accept_baggage:
         from opentelemetry.baggage.propagation import W3CBaggagePropagator
 
@@ -98,6 +113,57 @@ def setup(settings: TracingSettings, *, process: str) -> Tracer | None:
     return _tracer
 
 
+def start_span(
+    name: str,
+    *,
+    kind: SpanKind,
+    attributes: dict[str, Any],
+    context: Context | None = None,
+) -> trace.Span:
+    """A span of the request path (the server span, an upstream attempt): the provider's
+    sampler decides, its parent is ``context``'s span (a client's, extracted) or the current
+    one; a ``FastSpan`` when kept, a non-recording span (ids only, for ``traceparent``) when
+    not. Tracing must be set up."""
+    parent = trace.get_current_span(context).get_span_context()
+    valid = parent.is_valid
+    trace_id = parent.trace_id if valid else random.getrandbits(128)
+    span_id = random.getrandbits(64) or 1
+    decision = _sampler_of.should_sample(context, trace_id, name, kind, attributes)
+    if not decision.decision.is_sampled():
+        state = parent.trace_state if valid else None
+        return trace.NonRecordingSpan(
+            trace.SpanContext(trace_id, span_id, False, trace.TraceFlags(0), state)
+        )
+    sampled = trace.SpanContext(
+        trace_id, span_id, False, trace.TraceFlags(trace.TraceFlags.SAMPLED), decision.trace_state
+    )
+    parent_id = parent.span_id if valid else None
+    span: trace.Span = _fast(_queue, sampled, parent_id, name, kind.value + 1, attributes)
+    return span
+
+
+def current_span() -> Any:
+    """The current span (read once by a caller that records several stages under it)."""
+    return trace.get_current_span()
+
+
+def record_stage(
+    name: str, started_ns: int, attributes: Mapping[str, Any] | None, parent: Any = None
+) -> None:
+    """A child of ``parent`` (default: the current span) from ``started_ns`` to now,
+    recorded after the fact without an SDK span (a policy step: microseconds, not tens)."""
+    queue = _queue
+    if queue is None:
+        return
+    current: Any = parent if parent is not None else trace.get_current_span()
+    if type(current) is _fast:
+        current.stages.append((name, started_ns, time.time_ns(), attributes))
+        return
+    parent = current.get_span_context()
+    if parent.is_valid and parent.trace_flags.sampled:
+        queue.add_stage(parent.span_id, name, started_ns, attributes)
+
+
 def captures_content() -> bool:
     """Whether spans may carry prompts and completions (as the upstream saw them: masked)."""
     return _content and _tracer is not None
@@ -105,12 +171,13 @@ def captures_content() -> bool:
 
 def shutdown() -> None:
     """Export what is pending and stop (a process's last step)."""
-    global _tracer, _provider, _baggage
+    global _tracer, _provider, _baggage, _queue
     if _provider is not None:
         _provider.shutdown()
     _tracer = None
     _provider = None
     _baggage = None
+    _queue = None
     join_traces(None)
 
 

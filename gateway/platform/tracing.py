@@ -8,7 +8,6 @@ completion text (``tracing.capture_content`` is the one exception, after PII mas
 
 from __future__ import annotations
 
-import time
 from collections.abc import Coroutine, Mapping
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -18,7 +17,7 @@ from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 
 from ingestion import tracing
-from ingestion.tracing import captures_content, inject, tracer
+from ingestion.tracing import captures_content, inject, record_stage, start_span, tracer
 
 T = TypeVar("T")
 
@@ -39,6 +38,7 @@ __all__ = [
     "note_answer",
     "record_stage",
     "start_server_span",
+    "start_span",
     "tracer",
 ]
 
@@ -69,7 +69,7 @@ def start_server_span(
     """The request's server span, continuing a client's ``traceparent``, made current;
     returns it and the token ``deactivate`` takes."""
     parent = tracing.extract(headers)
-    span = tracer.start_span(name, context=parent, kind=SpanKind.SERVER, attributes=attributes)
+    span = start_span(name, kind=SpanKind.SERVER, attributes=attributes, context=parent)
     return span, activate(span, parent)
 
 
@@ -128,10 +128,3 @@ def carried(coroutine: Coroutine[Any, Any, T]) -> Coroutine[Any, Any, T]:
 def host_of(url: str) -> str:
     """``server.address`` of an upstream's base URL."""
     return urlsplit(url).hostname or ""
-
-
-def record_stage(tracer: Tracer, name: str, started_ns: int, attributes: Mapping[str, Any]) -> None:
-    """A policy stage that did work, as a span from ``started_ns`` to now (recorded after
-    the fact: a stage that did nothing costs no span)."""
-    span = tracer.start_span(name, start_time=started_ns, attributes=attributes)
-    span.end(end_time=time.time_ns())

@@ -55,9 +55,10 @@ class PiiHook(Hook):
             self._record(call, session, "checked")
 
     def span_attributes(self, call: Call) -> dict[str, Any] | None:
-        """Findings by entity type (counts; never a value)."""
+        """Findings by entity type (counts; never a value); no span when nothing was found
+        (nothing masked, nothing to restore)."""
         session = call.find(PiiSession)
-        if session is None:
+        if session is None or not session.counts:
             return None
         attributes: dict[str, Any] = {}
         for (entity, _action), n in session.counts.items():

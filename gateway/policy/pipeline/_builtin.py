@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from gateway.platform.errors import AuthenticationError, PermissionDeniedError
 from gateway.policy.auth import Authenticator, Principal
@@ -52,6 +52,9 @@ class ModelAccessHook(Hook):
                 self._verdicts.clear()
             verdict = self._verdicts[key] = principal.may_use_model(alias)
         return verdict
+
+    def span_attributes(self, call: Call) -> dict[str, Any] | None:
+        return None  # a remembered verdict: no span (a refusal is one, as every error)
 
     async def on_request(self, call: Call) -> None:
         principal = call.principal

@@ -46,6 +46,7 @@ class Pipeline:
         self._chunk = overriding("on_chunk")
         self._end = overriding("on_end")
         self._tracer = tracing.tracer()  # None: tracing off (set up before the pipeline)
+        self._span_names = {hook.name: f"ragway.{hook.name}" for hook in ordered}
 
     @property
     def inspects_chunks(self) -> bool:
@@ -103,23 +104,20 @@ class Pipeline:
     ) -> None:
         """The hooks with a span each for those that did work (``Hook.span_attributes``):
         ``ragway.<hook>`` on the request, ``ragway.<hook>.response`` on the answer."""
+        parent = tracing.current_span()  # the request's: every step's span is its child
+        names = self._span_names
         for hook in hooks:
-            name = f"ragway.{hook.name}{suffix}"
             started = time.time_ns()
             try:
                 await step(hook)
             except Exception as exc:  # noqa: BLE001 - sorted out by _failed
-                tracing.record_stage(
-                    tracer,
-                    name,
-                    started,
-                    {"error.type": getattr(exc, "code", None) or type(exc).__name__},
-                )
+                error = {"error.type": getattr(exc, "code", None) or type(exc).__name__}
+                tracing.record_stage(names[hook.name] + suffix, started, error, parent)
                 _failed(hook, exc)
                 continue
             attributes = hook.span_attributes(call)
             if attributes is not None:
-                tracing.record_stage(tracer, name, started, attributes)
+                tracing.record_stage(names[hook.name] + suffix, started, attributes, parent)
 
     def chunk_hooks(self, call: Call) -> tuple[Hook, ...]:
         """The hooks with work on this call's stream (``Hook.wants_chunks``)."""

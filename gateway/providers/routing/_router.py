@@ -232,7 +232,7 @@ def _attempt_span(
     """One upstream attempt's client span (GenAI conventions), current while it runs (so
     the request to the upstream carries its ``traceparent``)."""
     operation = trace.operation
-    span = tracer.start_span(
+    span = tracing.start_span(
         f"{operation} {target.upstream_model}",
         kind=tracing.SpanKind.CLIENT,
         attributes={
