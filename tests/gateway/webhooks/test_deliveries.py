@@ -114,7 +114,7 @@ def test_a_slow_receiver_times_out_and_is_retried_with_a_fresh_timestamp(
         _, file_id = add_file(stack, NOTE)
         log = wait_for_log(stack, endpoint.id, lambda d: d["status"] == "delivered")
         first, second = wait_for(receiver, about(file_id))[:2]
-    assert log["attempts"] == 2
+    assert log["attempts"] >= 2  # (a loaded worker may let the retry time out too)
     assert first.webhook_id == second.webhook_id == log["id"]
     assert int(second.headers["webhook-timestamp"]) > int(first.headers["webhook-timestamp"])
     assert first.body == second.body
