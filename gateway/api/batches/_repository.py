@@ -1,4 +1,5 @@
-"""``batches`` and ``batch_lines``: every change and the job it needs in one transaction.
+"""``batches``, ``batch_lines`` and ``batch_results``: every change and the job it needs in
+one transaction.
 
 Jobs (``batch_prepare``, ``batch_run``, ``batch_finalize``) are staged in the outbox with
 the change that calls for them, so a batch accepted is a batch run, Redis up or not.
@@ -70,10 +71,6 @@ class LineResult:
         self.status_code = status_code
         self.request_id = request_id
         self.body_json = body_json
-
-    @property
-    def ok(self) -> bool:
-        return 200 <= self.status_code < 300
 
 
 class BatchRepository:
@@ -201,16 +198,20 @@ class BatchRepository:
                 await self._events.record(conn, "batch.failed", {"id": batch_id})
 
     async def pending(self, batch_id: str, first: int, end: int) -> list[PendingLine]:
+        """The lines of ``[first, end)`` with no answer recorded, in order."""
+        # Two reads by the key, joined here: a join in SQL is planned from statistics that
+        # know nothing of a batch started seconds ago, and was seen scanning every answer of
+        # the batch per line.
         async with self._pool.connection() as conn:
-            rows = await (
+            lines = await (
                 await conn.execute(
                     "SELECT line, custom_id, body::text, body->>'model' FROM batch_lines "
-                    "WHERE batch_id = %s AND line >= %s AND line < %s AND state = 'pending' "
-                    "ORDER BY line",
+                    "WHERE batch_id = %s AND line >= %s AND line < %s ORDER BY line",
                     (batch_id, first, end),
                 )
             ).fetchall()
-        return [PendingLine(*row) for row in rows]
+            recorded = await _recorded(conn, batch_id, "line", first, end)
+        return [PendingLine(*row) for row in lines if row[0] not in recorded]
 
     async def finish_lines(self, batch_id: str, results: Sequence[tuple[int, LineResult]]) -> None:
         """Record lines' answers and count them, each once, in one transaction; the last
@@ -225,22 +226,19 @@ class BatchRepository:
         # One JSON array parameter: the answers are JSON text already, joined as they are
         # (no per-element array escaping, no parse and re-serialise).
         rows = ",".join(
-            f'{{"line":{line},"state":"{"done" if r.ok else "failed"}",'
-            f'"status":{r.status_code},"request_id":{json.dumps(r.request_id)},'
-            f'"body":{r.body_json}}}'
+            f'{{"line":{line},"status":{r.status_code},'
+            f'"request_id":{json.dumps(r.request_id)},"body":{r.body_json}}}'
             for line, r in results
         )
         try:
-            # The lines as an array literal: psycopg's list adaptation costs more per line.
-            lines = "{" + ",".join(str(line) for line, _ in results) + "}"
-            await self._record(batch_id, f"[{rows}]", lines)
+            await self._record(batch_id, f"[{rows}]")
         except DataError:  # an answer that is not JSON after all: each checked, then again
             checked = [(line, _checked(r)) for line, r in results]
             if checked == list(results):
                 raise
             await self.finish_lines(batch_id, checked)
 
-    async def _record(self, batch_id: str, rows: str, lines: str) -> None:
+    async def _record(self, batch_id: str, rows: str) -> None:
         async with self._pool.connection() as conn, conn.transaction():
             await conn.execute("SET LOCAL synchronous_commit = off")
             # The batch's row first, locked: a finalizing (which locks it to move the batch
@@ -254,22 +252,21 @@ class BatchRepository:
             ).fetchone()
             if batch is None or batch[0] not in ("in_progress", "cancelling"):
                 return
+            # A line recorded already (a message delivered twice) keeps its first answer
+            # and is not counted again.
             recorded = await (
                 await conn.execute(
-                    "UPDATE batch_lines AS l SET state = v.state, status_code = v.status, "
-                    "request_id = v.request_id, response = v.body, finished_at = now() "
+                    "INSERT INTO batch_results (batch_id, line, status_code, request_id, response) "
+                    "SELECT %s, v.line, v.status, v.request_id, v.body "
                     "FROM json_to_recordset(%s::json) "
-                    "AS v(line int, state text, status int, request_id text, body json) "
-                    # ``line = ANY``: the rows by their key (the planner cannot size the
-                    # JSON's rows, and would scan every line of the batch for them)
-                    "WHERE l.batch_id = %s AND l.line = ANY(%s::int[]) AND l.line = v.line "
-                    "AND l.state = 'pending' RETURNING v.state",
-                    (rows, batch_id, lines),
+                    "AS v(line int, status int, request_id text, body json) "
+                    "ON CONFLICT (batch_id, line) DO NOTHING RETURNING status_code",
+                    (batch_id, rows),
                 )
             ).fetchall()
             if not recorded:
-                return  # recorded already (a message delivered twice)
-            done = sum(1 for (state,) in recorded if state == "done")
+                return
+            done = sum(1 for (status,) in recorded if 200 <= status < 300)
             row = await (
                 await conn.execute(
                     "UPDATE batches SET completed = completed + %s, failed = failed + %s "
@@ -313,17 +310,28 @@ class BatchRepository:
         self, batch_id: str
     ) -> list[tuple[int, str, str, int | None, str | None, str | None]]:
         """Every line: (line, custom_id, state, status_code, response as JSON text,
-        request_id), in order."""
+        request_id), in order; state ``pending`` for a line with no answer."""
         async with self._pool.connection() as conn:
-            rows = await (
+            lines = await (
                 await conn.execute(
-                    "SELECT line, custom_id, state, status_code, response::text, request_id "
-                    "FROM batch_lines "
-                    "WHERE batch_id = %s ORDER BY line",
+                    "SELECT line, custom_id FROM batch_lines WHERE batch_id = %s ORDER BY line",
                     (batch_id,),
                 )
             ).fetchall()
-        return [tuple(row) for row in rows]
+            end = lines[-1][0] + 1 if lines else 0
+            answers = await _recorded(
+                conn, batch_id, "line, status_code, response::text, request_id", 0, end
+            )
+        rows: list[tuple[int, str, str, int | None, str | None, str | None]] = []
+        for line, custom_id in lines:
+            answer = answers.get(line)
+            if answer is None:
+                rows.append((line, custom_id, "pending", None, None, None))
+            else:
+                status, body, request_id = answer
+                state = "done" if 200 <= status < 300 else "failed"
+                rows.append((line, custom_id, state, status, body, request_id))
+        return rows
 
     async def finish(
         self,
@@ -358,6 +366,20 @@ def _checked(result: LineResult) -> LineResult:
         }
         return LineResult(502, result.request_id, json.dumps({"error": error}))
     return result
+
+
+async def _recorded(
+    conn: AsyncConnection[Any], batch_id: str, columns: str, first: int, end: int
+) -> dict[int, Any]:
+    """The answers recorded for lines ``[first, end)``: ``columns`` (``line`` first) by line."""
+    rows = await (
+        await conn.execute(
+            f"SELECT {columns} FROM batch_results "  # noqa: S608 - the callers' fixed columns
+            "WHERE batch_id = %s AND line >= %s AND line < %s",
+            (batch_id, first, end),
+        )
+    ).fetchall()
+    return {row[0]: row[1:] for row in rows}
 
 
 async def _past(conn: AsyncConnection[Any], at: datetime) -> bool:
