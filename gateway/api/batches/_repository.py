@@ -46,6 +46,36 @@ _INSERT = (
     "now() + make_interval(secs => %s)) RETURNING " + _COLUMNS
 )
 _RUNNING = ("validating", "in_progress", "cancelling", "finalizing")
+# Lines' answers recorded and counted, one statement (one round trip for the group):
+# - the batch's row first, locked: a finalizing (which locks it to move the batch on) sees
+#   every line recorded before it, and no line is recorded after it (a line still running
+#   when a cancel is finalized stays a cancelled line, and the counts stay those of the
+#   files); the answers are inserted only from that locked row;
+# - a line recorded already (a message delivered twice) keeps its first answer and is not
+#   counted again (``ON CONFLICT DO NOTHING``);
+# - the commit does not wait for the WAL flush (``synchronous_commit`` off, this transaction
+#   only): a crash of Postgres itself may forget the last lines recorded, which then run
+#   again; none is recorded twice or lost.
+# True when this group's lines were the batch's last (the finalizing is then queued).
+_RECORD = """
+WITH batch AS (
+    SELECT id FROM batches WHERE id = %s AND status IN ('in_progress', 'cancelling')
+    FOR NO KEY UPDATE
+), recorded AS (
+    INSERT INTO batch_results (batch_id, line, status_code, request_id, response)
+    SELECT batch.id, v.line, v.status, v.request_id, v.body
+    FROM batch, json_to_recordset(%s::json) AS v(line int, status int, request_id text, body json)
+    ON CONFLICT (batch_id, line) DO NOTHING
+    RETURNING status_code BETWEEN 200 AND 299 AS ok
+), counted AS (
+    UPDATE batches SET completed = completed + (SELECT count(*) FROM recorded WHERE ok),
+        failed = failed + (SELECT count(*) FROM recorded WHERE NOT ok)
+    WHERE id = (SELECT id FROM batch) AND EXISTS (SELECT FROM recorded)
+    RETURNING completed + failed = total AS last
+)
+SELECT coalesce((SELECT last FROM counted), false),
+    set_config('synchronous_commit', 'off', true)
+"""
 
 
 class PendingLine:
@@ -215,12 +245,8 @@ class BatchRepository:
 
     async def finish_lines(self, batch_id: str, results: Sequence[tuple[int, LineResult]]) -> None:
         """Record lines' answers and count them, each once, in one transaction; the last
-        lines queue the finalizing. Nothing is recorded once the batch is finalizing.
-
-        The commit does not wait for the WAL flush (``synchronous_commit = off``): a crash
-        of Postgres itself may forget the last few lines recorded, which then simply run
-        again; it never records one twice or loses one.
-        """
+        lines queue the finalizing. Nothing is recorded once the batch is finalizing (see
+        ``_RECORD``)."""
         if not results:
             return
         # One JSON array parameter: the answers are JSON text already, joined as they are
@@ -240,40 +266,7 @@ class BatchRepository:
 
     async def _record(self, batch_id: str, rows: str) -> None:
         async with self._pool.connection() as conn, conn.transaction():
-            await conn.execute("SET LOCAL synchronous_commit = off")
-            # The batch's row first, locked: a finalizing (which locks it to move the batch
-            # on) sees every line recorded before it, and no line is recorded after it (a
-            # line still running when a cancel is finalized stays a cancelled line, and the
-            # counts stay those of the files).
-            batch = await (
-                await conn.execute(
-                    "SELECT status FROM batches WHERE id = %s FOR NO KEY UPDATE", (batch_id,)
-                )
-            ).fetchone()
-            if batch is None or batch[0] not in ("in_progress", "cancelling"):
-                return
-            # A line recorded already (a message delivered twice) keeps its first answer
-            # and is not counted again.
-            recorded = await (
-                await conn.execute(
-                    "INSERT INTO batch_results (batch_id, line, status_code, request_id, response) "
-                    "SELECT %s, v.line, v.status, v.request_id, v.body "
-                    "FROM json_to_recordset(%s::json) "
-                    "AS v(line int, status int, request_id text, body json) "
-                    "ON CONFLICT (batch_id, line) DO NOTHING RETURNING status_code",
-                    (batch_id, rows),
-                )
-            ).fetchall()
-            if not recorded:
-                return
-            done = sum(1 for (status,) in recorded if 200 <= status < 300)
-            row = await (
-                await conn.execute(
-                    "UPDATE batches SET completed = completed + %s, failed = failed + %s "
-                    "WHERE id = %s RETURNING completed + failed = total",
-                    (done, len(recorded) - done, batch_id),
-                )
-            ).fetchone()
+            row = await (await conn.execute(_RECORD, (batch_id, rows))).fetchone()
             if row is not None and row[0]:
                 await self._stage(conn, [self._job(FINALIZE_ACTOR, batch_id)])
 
