@@ -4,6 +4,7 @@ out to run again, and the results read for the files say each line's state."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 from collections.abc import AsyncIterator
@@ -99,3 +100,19 @@ async def test_the_last_answer_recorded_queues_the_finalizing_once(
     # Nothing is recorded once the batch is finalizing.
     await repository.finish_lines(batch_id, [(0, answer(500, "late"))])
     assert [r[2] for r in await repository.results(batch_id)] == ["done", "done"]
+
+
+async def test_the_same_answers_recorded_at_once_by_two_jobs_count_once(
+    repository: BatchRepository,
+) -> None:
+    # A message redelivered while its first delivery still runs: both record the same lines.
+    batch_id = await started(repository, 40)
+    group = [(n, answer(200 if n % 4 else 500, str(n))) for n in range(40)]
+    await asyncio.gather(
+        repository.finish_lines(batch_id, group[:30]),
+        repository.finish_lines(batch_id, list(reversed(group[10:]))),
+    )
+    row = await repository.get(batch_id)
+    assert row is not None
+    assert (row.completed, row.failed) == (30, 10)
+    assert await repository.pending(batch_id, 0, 40) == []
