@@ -26,8 +26,7 @@ from gateway.api.batches._repository import BatchRepository, LineResult, Pending
 from gateway.api.batches.protocol import BatchRow, LineError, parse_input
 from gateway.api.http._local import LocalExchange
 from gateway.api.openai._serving import OpenAIServing
-from gateway.platform.errors import NotFoundError
-from gateway.policy.auth import Principal, principal_from_record
+from gateway.policy.auth import Principal, active_principal
 from gateway.policy.keys import KeyService
 from ingestion.collections import FileRecord, FileRepository
 from ingestion.storage import ObjectStorage
@@ -112,7 +111,7 @@ class BatchRunner:
             await self.finalize(batch_id)  # its window has ended: what did not run expires
             return
         serving = self._servings[row.endpoint]
-        principal = await self._principal(row.key_id)
+        principal = await active_principal(self._keys, row.key_id)  # None: revoked, gone
         lines = await self._batches.pending(batch_id, first, end)
         recorder = _Recorder(self._batches, batch_id)
         status = _StatusWatch(self._batches, batch_id, row.status)
@@ -146,18 +145,6 @@ class BatchRunner:
             else:
                 result = await _serve_line(serving, principal, row.id, line)
         await recorder.add(line.line, result)
-
-    async def _principal(self, key_id: str) -> Principal | None:
-        """The key's allowances now; None once it is revoked, expired or deleted."""
-        try:
-            record = await self._keys.get(key_id)
-        except NotFoundError:
-            return None
-        if record.revoked_at is not None or (
-            record.expires_at is not None and record.expires_at.timestamp() <= time.time()
-        ):
-            return None
-        return principal_from_record(record)
 
     # -- batch_finalize -----------------------------------------------------------------
     async def finalize(self, batch_id: str) -> None:
