@@ -13,17 +13,20 @@ import subprocess
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import psycopg
+from openai import OpenAI
 
 from gateway.policy.keys import new_key
 from inference import die_with_parent
 from tests.support.net import free_port, wait_until
+from tests.support.servers import start_process
 
-__all__ = ["GatewayProcess", "gateway_pair", "hello_app", "insert_key"]
+__all__ = ["ApiStack", "GatewayProcess", "gateway_pair", "hello_app", "insert_key"]
 
 
 class GatewayProcess:
@@ -137,3 +140,31 @@ async def hello_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         return
     await send({"type": "http.response.start", "status": 200, "headers": []})
     await send({"type": "http.response.body", "body": b"hello"})
+
+
+@dataclass
+class ApiStack:
+    """A ``ragway gateway`` and a ``ragway worker`` of a test package's own, with an admin
+    and a member key: what the batch and background-response tests drive with the SDK."""
+
+    url: str
+    env: dict[str, str]
+    database_url: str
+    admin_key: str
+    member_key: str
+    member_id: str
+    worker: subprocess.Popen[bytes]
+
+    def client(self, key: str | None = None) -> OpenAI:
+        return OpenAI(base_url=f"{self.url}/v1", api_key=key or self.admin_key, max_retries=0)
+
+    def stop_worker(self) -> None:
+        if self.worker.poll() is None:
+            self.worker.send_signal(signal.SIGTERM)
+            self.worker.wait(timeout=30)
+
+    def restart_worker(self, *, kill: bool) -> None:
+        if self.worker.poll() is None:
+            self.worker.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+            self.worker.wait(timeout=30)
+        self.worker = start_process(["worker"], self.env)

@@ -6,9 +6,7 @@ from __future__ import annotations
 import json
 import secrets
 import signal
-import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -16,33 +14,10 @@ from openai import OpenAI
 
 from tests.support.fake_openai import FakeOpenAI
 from tests.support.policy import UPSTREAM_ENV, priced_providers
-from tests.support.processes import GatewayProcess, insert_key
+from tests.support.processes import ApiStack, GatewayProcess, insert_key
 from tests.support.servers import start_process
 
-
-@dataclass
-class BatchStack:
-    url: str
-    env: dict[str, str]
-    database_url: str
-    admin_key: str
-    member_key: str
-    member_id: str
-    worker: subprocess.Popen[bytes]
-
-    def client(self, key: str | None = None) -> OpenAI:
-        return OpenAI(base_url=f"{self.url}/v1", api_key=key or self.admin_key, max_retries=0)
-
-    def stop_worker(self) -> None:
-        if self.worker.poll() is None:
-            self.worker.send_signal(signal.SIGTERM)
-            self.worker.wait(timeout=30)
-
-    def restart_worker(self, *, kill: bool) -> None:
-        if self.worker.poll() is None:
-            self.worker.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
-            self.worker.wait(timeout=30)
-        self.worker = start_process(["worker"], self.env)
+BatchStack = ApiStack
 
 
 @pytest.fixture(scope="package")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import secrets
 import signal
-import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,7 +28,7 @@ from tests.support.fake_openai import FakeOpenAI
 from tests.support.net import wait_until
 from tests.support.pii_wire import PII, assert_masked, assert_restored
 from tests.support.policy import UPSTREAM_ENV, priced_providers
-from tests.support.processes import GatewayProcess, insert_key
+from tests.support.processes import ApiStack, GatewayProcess, insert_key
 from tests.support.servers import start_process
 from tests.support.webhook_receiver import WebhookReceiver
 
@@ -37,23 +36,8 @@ TERMINAL = {"completed", "failed", "cancelled", "incomplete"}
 
 
 @dataclass
-class Stack:
-    url: str
-    env: dict[str, str]
-    database_url: str
-    admin_key: str
-    member_key: str
-    member_id: str
+class Stack(ApiStack):
     upstream: FakeOpenAI
-    worker: subprocess.Popen[bytes]
-
-    def client(self, key: str | None = None) -> OpenAI:
-        return OpenAI(base_url=f"{self.url}/v1", api_key=key or self.admin_key, max_retries=0)
-
-    def restart_worker(self) -> None:
-        self.worker.send_signal(signal.SIGKILL)
-        self.worker.wait(timeout=30)
-        self.worker = start_process(["worker"], self.env)
 
 
 @pytest.fixture(scope="module")
@@ -100,15 +84,13 @@ def stack(
                 admin_key,
                 member_key,
                 member_id,
-                upstream,
                 start_process(["worker"], env),
+                upstream,
             )
             try:
                 yield stack
             finally:
-                if stack.worker.poll() is None:
-                    stack.worker.send_signal(signal.SIGTERM)
-                    stack.worker.wait(timeout=30)
+                stack.stop_worker()
 
 
 def wait_for(client: OpenAI, response_id: str, timeout_s: float = 60) -> Response:
@@ -309,7 +291,9 @@ def test_a_response_whose_worker_was_killed_runs_again(stack: Stack) -> None:
     admin = stack.client()
     accepted = admin.responses.create(model="slow", input="survive", background=True)
     wait_status(admin, accepted.id, "in_progress")
-    stack.restart_worker()  # SIGKILL mid-run: its lease (2 s) runs out, a new worker runs it
+    stack.restart_worker(
+        kill=True
+    )  # SIGKILL mid-run: its lease (2 s) runs out, a new worker runs it
     done = wait_for(admin, accepted.id, timeout_s=90)
     assert done.status == "completed", done
     assert row(stack, "SELECT attempts FROM responses WHERE id = %s", accepted.id) == 2
