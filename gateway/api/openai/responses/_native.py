@@ -10,12 +10,19 @@ PII restore, tool-call checks and the translation to the client stay one path.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
+from gateway.api.openai._serving import aclose
 from gateway.api.openai.responses._response import new_id
 
-__all__ = ["ChunksFromEvents", "chat_from_response", "chat_usage", "responses_body"]
+__all__ = [
+    "ChunksFromEvents",
+    "chat_from_response",
+    "chat_usage",
+    "chunks_from_events",
+    "responses_body",
+]
 
 Item = dict[str, Any]
 Chunk = dict[str, Any]
@@ -398,3 +405,16 @@ class ChunksFromEvents:
             **self._base,
             "choices": [{"index": 0, "finish_reason": None, "logprobs": None, **choice}],
         }
+
+
+async def chunks_from_events(
+    events: AsyncIterator[dict[str, Any]],
+) -> AsyncIterator[dict[str, Any]]:
+    """A native upstream's Responses events as chat chunks (``ChunksFromEvents``)."""
+    translate = ChunksFromEvents()
+    try:
+        async for event in events:
+            for chunk in translate.feed(event):
+                yield chunk
+    finally:
+        await aclose(events)

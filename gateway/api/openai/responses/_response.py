@@ -18,6 +18,7 @@ from gateway.api.openai.responses.protocol import ResponsesRequest
 __all__ = [
     "ResponseContext",
     "Status",
+    "error_code",
     "finish_reason",
     "function_call_item",
     "incomplete_reason",
@@ -116,6 +117,15 @@ def response_from_chat(completion: dict[str, Any], context: ResponseContext) -> 
         usage=usage_from_chat(completion.get("usage")),
         incomplete_reason=reason,
     )
+
+
+def error_code(status: int) -> str:
+    """The ``error.code`` of a failed response (OpenAI's ``ResponseError``) for an HTTP status."""
+    if status == 429:
+        return "rate_limit_exceeded"
+    if 400 <= status < 500:
+        return "invalid_prompt"
+    return "server_error"
 
 
 def finish_reason(completion: dict[str, Any]) -> str | None:

@@ -18,16 +18,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
 
-from configs import ResponsesSettings
 from gateway.api.http._exchange import Exchange
 from gateway.api.http._validation import decode_object
 from gateway.api.http.idempotency import HEADER as IDEMPOTENCY_KEY
-from gateway.api.http.idempotency import IdempotencyGate
 from gateway.api.openai._serving import (
     OpenAIServing,
     aclose,
@@ -35,10 +32,10 @@ from gateway.api.openai._serving import (
     required_model,
     stream_error,
 )
-from gateway.api.openai.responses._background import BackgroundStore, current_run
+from gateway.api.openai.responses._background import current_run
 from gateway.api.openai.responses._native import (
-    ChunksFromEvents,
     chat_from_response,
+    chunks_from_events,
     responses_body,
 )
 from gateway.api.openai.responses._request import (
@@ -49,6 +46,7 @@ from gateway.api.openai.responses._request import (
 )
 from gateway.api.openai.responses._response import (
     ResponseContext,
+    error_code,
     finish_reason,
     incomplete_reason,
     new_id,
@@ -63,7 +61,7 @@ from gateway.api.openai.responses._search import (
     search_tool,
     take_searches,
 )
-from gateway.api.openai.responses._store import ResponseStore
+from gateway.api.openai.responses._state import ResponsesBackend, ResponsesState, state_of
 from gateway.api.openai.responses._stream import Event, ResponseStream, sse_event
 from gateway.api.openai.responses.protocol import (
     InputItem,
@@ -80,7 +78,7 @@ from gateway.platform.errors import (
 )
 from gateway.policy.auth import Principal
 from gateway.policy.pipeline import Call
-from gateway.policy.retrieval import StoreSearch, find_file_search
+from gateway.policy.retrieval import find_file_search
 from gateway.providers import Target, UpstreamError
 from gateway.providers.routing import Deployment, ModelRoute
 
@@ -88,52 +86,6 @@ __all__ = ["ResponsesBackend", "ResponsesServing", "ResponsesState", "state_of"]
 
 _encode = msgspec.json.Encoder().encode
 _SSE = b"text/event-stream"
-
-
-@dataclass(frozen=True, slots=True)
-class ResponsesBackend:
-    """What the Responses serving needs beyond every family's parts (built at start-up)."""
-
-    store: ResponseStore
-    search: StoreSearch
-    settings: ResponsesSettings
-    idempotency: IdempotencyGate | None = None  # Idempotency-Key (none: the header is ignored)
-    background: BackgroundStore | None = None  # background: true (none: refused)
-
-
-@dataclass(slots=True)
-class ResponsesState:
-    """One Responses request, kept in the call beside its chat-shaped ``body``."""
-
-    request: ResponsesRequest
-    context: ResponseContext
-    input_items: list[dict[str, Any]]
-    passthrough: dict[str, Any]
-    store: bool
-    file_search: FileSearchRun | None
-    force_search: bool
-    max_searches: int
-    submit: bytes | None = None  # background: true, from a client: its body, for a worker
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    extra: list[dict[str, Any]] = field(default_factory=list)  # messages the searches add
-
-    def count(self, call: Call, usage: Any) -> None:
-        """Add one model call's usage; ``call.usage`` holds the sum (quotas, the ledger)."""
-        if isinstance(usage, dict):
-            self.prompt_tokens += _int(usage.get("prompt_tokens"))
-            self.completion_tokens += _int(usage.get("completion_tokens"))
-        call.usage.prompt_tokens = self.prompt_tokens
-        call.usage.completion_tokens = self.completion_tokens
-
-    def usage(self) -> dict[str, Any]:
-        return {
-            "input_tokens": self.prompt_tokens,
-            "input_tokens_details": {"cached_tokens": 0},
-            "output_tokens": self.completion_tokens,
-            "output_tokens_details": {"reasoning_tokens": 0},
-            "total_tokens": self.prompt_tokens + self.completion_tokens,
-        }
 
 
 class ResponsesServing(OpenAIServing):
@@ -367,7 +319,7 @@ class ResponsesServing(OpenAIServing):
             native = responses_body(body, passthrough=state.passthrough)
             native.pop("stream_options", None)
             events = self._providers.responses(deployment.kind).stream_responses(target, native)
-            return _translated(events)
+            return chunks_from_events(events)
         body["stream_options"] = {"include_usage": True}
         return self._providers.chat(deployment.kind).stream_chat(target, body)
 
@@ -505,9 +457,8 @@ class ResponsesServing(OpenAIServing):
             call.status = error.status_code
             exchange.unwatch()
             stream.set_usage(state.usage())
-            await exchange.end_stream(
-                b"".join(map(sse_event, stream.fail(error.message, code=_code(error))))
-            )
+            failed = stream.fail(error.message, code=error_code(error.status_code))
+            await exchange.end_stream(b"".join(map(sse_event, failed)))
             return
         stream.set_usage(state.usage())
         events = stream.close_all()
@@ -542,37 +493,6 @@ def _rounds(state: ResponsesState) -> int:
     return sum(1 for message in state.extra if message.get("role") == "assistant")
 
 
-def state_of(call: Call) -> ResponsesState:
-    state = call.find(ResponsesState)
-    if state is None:  # prepare() puts it; a missing one is this module's bug
-        raise RuntimeError("a Responses call without its state")
-    return state
-
-
 async def _send(exchange: Exchange, events: list[Event]) -> None:
     if events:
         await exchange.send_chunk(b"".join(map(sse_event, events)))
-
-
-async def _translated(events: AsyncIterator[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
-    """A native upstream's Responses events as chat chunks."""
-    translate = ChunksFromEvents()
-    try:
-        async for event in events:
-            for chunk in translate.feed(event):
-                yield chunk
-    finally:
-        await aclose(events)
-
-
-def _code(error: GatewayError) -> str:
-    """The ``response.failed`` error code for a gateway error (OpenAI's ``ResponseError``)."""
-    if error.status_code == 429:
-        return "rate_limit_exceeded"
-    if 400 <= error.status_code < 500:
-        return "invalid_prompt"
-    return "server_error"
-
-
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
