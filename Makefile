@@ -16,7 +16,7 @@ PIP_COMPILE = CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --ex
 	--no-emit-index-url --no-emit-find-links --output-file $(LOCK) pyproject.toml
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test lint typecheck imports pytest browser promtool bench soak clean lock upgrade
+.PHONY: help venv run test lint typecheck imports pytest browser promtool pgbouncer bench soak clean lock upgrade
 
 help:
 	@echo "make run    - set up .venv if missing and run gateway + worker (+ embedded Postgres/Redis)"
@@ -59,14 +59,20 @@ promtool: browser
 	@command -v promtool >/dev/null 2>&1 || { echo "installing promtool (Debian's prometheus) for the alert rule tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
 
+# The pooler tests (tests/deploy) run Debian's PgBouncer in transaction mode in front of the
+# test Postgres. After promtool, for the same reason.
+pgbouncer: promtool
+	@command -v pgbouncer >/dev/null 2>&1 || test -x /usr/sbin/pgbouncer || { echo "installing pgbouncer (Debian) for the pooler tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends pgbouncer >/dev/null; }
+
 # Two workers, each taking whole test files (module fixtures stay together): most tests wait
 # on processes and sockets, not the CPU, so two halve the wall time on a 2-core machine.
-pytest: $(STAMP) browser promtool
+pytest: $(STAMP) browser promtool pgbouncer
 	$(BIN)/pytest -n 2 --dist loadfile
 
-# The venv installs beside chromium's and promtool's; then the checks, then pytest on two workers.
+# The venv installs beside chromium's, promtool's and pgbouncer's; then the checks, then pytest on two workers.
 test:
-	@$(MAKE) --no-print-directory -j2 $(STAMP) browser promtool
+	@$(MAKE) --no-print-directory -j2 $(STAMP) browser promtool pgbouncer
 	@$(MAKE) --no-print-directory lint typecheck imports pytest
 
 bench: $(STAMP)

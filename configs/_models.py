@@ -102,6 +102,12 @@ class DatabaseSettings(Strict):
     migrate_wait_s: float = Field(
         default=30.0, ge=0, description="how long a starting process waits for Postgres"
     )
+    pooler: Literal["none", "transaction"] = Field(
+        default="none",
+        description="transaction: the database URLs lead to a pooler in transaction mode "
+        "(PgBouncer): no server-side prepared statements, statement_timeout set per "
+        "transaction, the outbox relay polls instead of LISTEN",
+    )
 
 
 class RedisSettings(Strict):

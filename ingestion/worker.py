@@ -21,7 +21,7 @@ from psycopg_pool import ConnectionPool
 from configs import Settings
 from inference.embedders import Embedder, build_embedder
 from ingestion import tracing
-from ingestion.db import migrate_when_ready
+from ingestion.db import connect_kwargs, migrate_when_ready
 from ingestion.embedding import LazyEmbedder
 from ingestion.metrics import IngestionMetrics, use_created_series
 from ingestion.pipeline import FileIngestor, JobStore, build_file_ingestor
@@ -147,7 +147,8 @@ def run_worker(
         OutboxRelay(
             pool,
             broker,
-            database_url=database_url,
+            # A transaction-mode pooler cannot keep a LISTEN: the relay polls instead.
+            database_url=database_url if settings.database.pooler == "none" else None,
             metrics=metrics,
             interval_s=settings.worker.relay_interval_s,
             batch_size=settings.worker.relay_batch_size,
@@ -210,6 +211,7 @@ def _open_pool(database_url: str, settings: Settings) -> ConnectionPool:
             "autocommit": True,
             "connect_timeout": max(1, int(settings.database.connect_timeout_s)),
             "application_name": "ragway-worker",
+            **connect_kwargs(settings.database),  # behind a pooler: nothing prepared
         },
         configure=configure,
         check=ConnectionPool.check_connection,

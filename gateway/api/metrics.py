@@ -88,7 +88,10 @@ class AdminKeyGate:
         with self._lock:
             if self._conn is None or self._conn.closed:
                 self._conn = psycopg.connect(
-                    self._url, autocommit=True, connect_timeout=max(1, int(self._timeout))
+                    self._url,
+                    autocommit=True,
+                    connect_timeout=max(1, int(self._timeout)),
+                    prepare_threshold=None,  # works through a transaction-mode pooler too
                 )
             try:
                 row = self._conn.execute(_QUERY, (digest,)).fetchone()

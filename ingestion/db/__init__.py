@@ -1,4 +1,5 @@
-"""Postgres access: the pool, the schema migrations and the server's capabilities."""
+"""Postgres access: the pool (behind a pooler or not), the schema migrations and the server's
+capabilities."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from ingestion.db._migrations import (
     migrate,
 )
 from ingestion.db._pool import open_pool
+from ingestion.db._pooler import connect_kwargs
 from ingestion.db._wait import migrate_when_ready
 
 __all__ = [
@@ -20,6 +22,7 @@ __all__ = [
     "Migration",
     "MigrationState",
     "applied_migrations",
+    "connect_kwargs",
     "detect_capabilities",
     "known_migrations",
     "migrate",

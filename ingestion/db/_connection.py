@@ -21,7 +21,7 @@ import psycopg
 from psycopg import errors
 from psycopg.abc import PQGen
 
-__all__ = ["NoAnswerError", "bounded_connection_class"]
+__all__ = ["BoundedConnection", "NoAnswerError", "bounded_connection_class"]
 
 RV = TypeVar("RV")
 _WAIT_INTERVAL = 0.1  # psycopg's own: how often a wait wakes to notice a signal
@@ -69,11 +69,14 @@ class BoundedConnection(psycopg.AsyncConnection[Any]):
 
 
 def bounded_connection_class(
-    *, answer_timeout_s: float, cancel_timeout_s: float
+    *,
+    answer_timeout_s: float,
+    cancel_timeout_s: float,
+    base: type[BoundedConnection] = BoundedConnection,
 ) -> type[BoundedConnection]:
-    """A ``BoundedConnection`` subclass with these bounds, for one pool's ``connection_class``."""
+    """A subclass of ``base`` with these bounds, for one pool's ``connection_class``."""
     return type(
         "BoundedConnection",
-        (BoundedConnection,),
+        (base,),
         {"answer_timeout_s": answer_timeout_s, "cancel_timeout_s": cancel_timeout_s},
     )

@@ -4,6 +4,10 @@ Files live in ``ingestion/db/migrations`` as ``NNNN_name.sql``. Each runs in its
 transaction together with the row that records it, so a failed migration leaves
 nothing half-applied. An applied file must never change: its checksum is compared
 on every run.
+
+The lock is transaction-level (``pg_advisory_xact_lock``), taken again by each migration's
+transaction, which reads the history afresh under it: that works through a pooler in
+transaction mode, where a session lock would stay on a server connection other clients get.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from ingestion.errors import DatabaseUnavailableError, MigrationError
 
 __all__ = ["Migration", "MigrationState", "applied_migrations", "known_migrations", "migrate"]
 
-# pg_advisory_lock key shared by every ragway process ("ragway" in ASCII, as a bigint).
+# advisory lock key shared by every ragway process ("ragway" in ASCII, as a bigint).
 ADVISORY_LOCK_ID = 0x726167776179
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 _CREATE_TABLE = """
@@ -73,35 +77,47 @@ def known_migrations() -> list[Migration]:
 async def migrate(url: str, *, connect_timeout_s: float = 5.0) -> list[Migration]:
     """Apply every pending migration; returns those applied by this call.
 
-    Concurrent callers serialise on an advisory lock; the second finds nothing to do.
+    Concurrent callers serialise on an advisory lock, one migration at a time: each applies
+    what is still pending when it holds the lock, and every caller returns once none is.
     """
     migrations = known_migrations()
     try:
         conn = await psycopg.AsyncConnection.connect(
-            url, autocommit=True, connect_timeout=max(1, int(connect_timeout_s))
+            url,
+            autocommit=True,
+            connect_timeout=max(1, int(connect_timeout_s)),
+            prepare_threshold=None,  # the same INSERT per migration: never a prepared statement
         )
     except psycopg.OperationalError as exc:
         raise DatabaseUnavailableError(f"cannot connect to Postgres: {exc}") from exc
+    done: list[Migration] = []
     async with conn:
-        await conn.execute("SELECT pg_advisory_lock(%s)", (ADVISORY_LOCK_ID,))
-        try:
-            await conn.execute(_CREATE_TABLE)
-            applied = await _applied_checksums(conn)
-            _check_history(migrations, applied)
-            done: list[Migration] = []
-            for migration in migrations:
-                if migration.version in applied:
-                    continue
-                await _apply(conn, migration)
-                done.append(migration)
-            return done
-        finally:
-            await conn.execute("SELECT pg_advisory_unlock(%s)", (ADVISORY_LOCK_ID,))
+        while (applied := await _apply_next(conn, migrations)) is not None:
+            done.append(applied)
+    return done
+
+
+async def _apply_next(
+    conn: psycopg.AsyncConnection, migrations: list[Migration]
+) -> Migration | None:
+    """In one transaction under the lock: the first pending migration, applied and recorded
+    (None when none is pending)."""
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (ADVISORY_LOCK_ID,))
+        await conn.execute(_CREATE_TABLE)
+        applied = await _applied_checksums(conn)
+        _check_history(migrations, applied)
+        pending = next((m for m in migrations if m.version not in applied), None)
+        if pending is not None:
+            await _apply(conn, pending)
+        return pending
 
 
 async def applied_migrations(url: str) -> list[MigrationState]:
     """Every known or recorded migration, with when it was applied (None when pending)."""
-    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+    async with await psycopg.AsyncConnection.connect(
+        url, autocommit=True, prepare_threshold=None
+    ) as conn:
         exists = await (
             await conn.execute("SELECT to_regclass('ragway_schema_migrations') IS NOT NULL")
         ).fetchone()
@@ -143,13 +159,11 @@ def _check_history(migrations: list[Migration], applied: dict[int, str]) -> None
 
 async def _apply(conn: psycopg.AsyncConnection, migration: Migration) -> None:
     try:
-        async with conn.transaction():
-            await conn.execute(migration.sql.encode())
-            await conn.execute(
-                "INSERT INTO ragway_schema_migrations (version, name, checksum) "
-                "VALUES (%s, %s, %s)",
-                (migration.version, migration.name, migration.checksum),
-            )
+        await conn.execute(migration.sql.encode())
+        await conn.execute(
+            "INSERT INTO ragway_schema_migrations (version, name, checksum) VALUES (%s, %s, %s)",
+            (migration.version, migration.name, migration.checksum),
+        )
     except psycopg.Error as exc:
         raise MigrationError(
             f"migration {migration.version:04d}_{migration.name} failed: {exc}"

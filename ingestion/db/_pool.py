@@ -11,6 +11,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from configs import DatabaseSettings
 from ingestion.db._connection import bounded_connection_class
+from ingestion.db._pooler import connect_kwargs, connection_base
 
 __all__ = ["open_pool"]
 
@@ -60,15 +61,18 @@ async def open_pool(
 
     Connections are checked before they are handed out (``_check``), so a Postgres restart
     costs the requests in flight at that moment, not every pooled connection afterwards.
-    Every round trip is bounded twice: by the server (``statement_timeout``) and, for a server
-    that cannot answer at all, by the client (``answer_timeout_s``, see ``BoundedConnection``).
+    Every round trip is bounded twice: by the server (``statement_timeout``; behind a
+    transaction-mode pooler, each transaction's, see ``_pooler``) and, for a server that
+    cannot answer at all, by the client (``answer_timeout_s``, see ``BoundedConnection``).
     """
     statement_timeout_ms = str(max(1, round(settings.statement_timeout_s * 1000)))
+    per_session = settings.pooler == "none"  # behind a pooler: per transaction (``_pooler``)
 
     async def configure(conn: psycopg.AsyncConnection[Any]) -> None:
-        await conn.execute(
-            "SELECT set_config('statement_timeout', %s, false)", (statement_timeout_ms,)
-        )
+        if per_session:
+            await conn.execute(
+                "SELECT set_config('statement_timeout', %s, false)", (statement_timeout_ms,)
+            )
         await register_vector_async(conn)
         # register_vector_async leaves a transaction open on non-autocommit connections.
         await conn.commit()
@@ -78,10 +82,11 @@ async def open_pool(
         connection_class=bounded_connection_class(
             answer_timeout_s=settings.answer_timeout_s,
             cancel_timeout_s=min(settings.answer_timeout_s, settings.connect_timeout_s),
+            base=connection_base(settings),
         ),
         min_size=settings.pool_min_size,
         max_size=settings.pool_max_size,
-        kwargs=_connect_kwargs(settings, application_name),
+        kwargs={**_connect_kwargs(settings, application_name), **connect_kwargs(settings)},
         configure=configure,
         check=_check,
         timeout=settings.acquire_timeout_s,

@@ -9,8 +9,9 @@ never not at all, and every actor is idempotent (its message carries the row's u
 Dramatiq message id, so logs show a repeat as such).
 
 A relay sleeps until ``NOTIFY ragway_outbox`` (sent by :func:`~ingestion.queue.stage` at
-commit) on a connection of its own, or ``interval_s`` as a backstop (a pooler in
-transaction mode drops ``LISTEN``). While the broker is down it retries with backoff and
+commit) on a connection of its own, or ``interval_s`` as a backstop. Without a
+``database_url`` (behind a pooler in transaction mode, which cannot keep a ``LISTEN``) it
+only polls, every ``interval_s``. While the broker is down it retries with backoff and
 says so once; the rows wait in Postgres, where the jobs were accepted.
 """
 
@@ -47,14 +48,15 @@ _RETRY_MAX_S = 5.0
 
 
 class OutboxRelay:
-    """Two daemon threads: a listener for ``NOTIFY`` and the publisher; ``stop`` joins both."""
+    """Daemon threads: the publisher, and a listener for ``NOTIFY`` when given a
+    ``database_url`` to listen on; ``stop`` joins them."""
 
     def __init__(
         self,
         pool: ConnectionPool[Any],
         broker: RedisBroker,
         *,
-        database_url: str,
+        database_url: str | None,
         metrics: IngestionMetrics,
         interval_s: float = 1.0,
         batch_size: int = 500,
@@ -70,10 +72,11 @@ class OutboxRelay:
         self._connect_timeout_s = connect_timeout_s
         self._stop = threading.Event()
         self._wake = threading.Event()
-        self._threads = [
-            threading.Thread(target=self._listen, daemon=True, name="outbox-listen"),
-            threading.Thread(target=self._run, daemon=True, name="outbox-relay"),
-        ]
+        self._threads = [threading.Thread(target=self._run, daemon=True, name="outbox-relay")]
+        if database_url is not None:
+            self._threads.append(
+                threading.Thread(target=self._listen, daemon=True, name="outbox-listen")
+            )
 
     def start(self) -> None:
         for thread in self._threads:
@@ -149,6 +152,7 @@ class OutboxRelay:
 
     def _listen(self) -> None:
         """Wake the publisher on every commit that staged jobs; reconnect when dropped."""
+        assert self._database_url is not None  # started only with one
         while not self._stop.is_set():
             try:
                 with psycopg.connect(

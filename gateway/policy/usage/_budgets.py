@@ -43,6 +43,7 @@ ORDER BY (k.monthly_budget_usd - coalesce(s.spent, 0)) / nullif(k.monthly_budget
 LIMIT %(limit)s
 """
 
+_TIMEOUT = "SELECT set_config('statement_timeout', %s, true)"
 _Row = tuple[str, float, float]  # key id, budget, spent (USD)
 
 
@@ -120,17 +121,24 @@ class BudgetGauges(Collector):
 
     def _read(self) -> list[_Row]:
         if self._conn is None or self._conn.closed:
+            # Nothing that outlives a transaction (no startup options, nothing prepared):
+            # the same connection works through a transaction-mode pooler (PgBouncer).
             self._conn = psycopg.connect(
                 self._url,
                 autocommit=True,
                 connect_timeout=self._timeout,
                 application_name="ragway-budget-gauges",
-                options=f"-c statement_timeout={self._timeout * 1000}",  # a scrape waits no longer
+                prepare_threshold=None,
             )
         start = datetime.now(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
         end = (start + timedelta(days=32)).replace(day=1)
         try:
-            cursor = self._conn.execute(_QUERY, {"start": start, "end": end, "limit": self._limit})
+            with self._conn.transaction():
+                # A scrape waits no longer than this for the sums.
+                self._conn.execute(_TIMEOUT, (str(self._timeout * 1000),))
+                cursor = self._conn.execute(
+                    _QUERY, {"start": start, "end": end, "limit": self._limit}
+                )
             return [(str(r[0]), float(r[1]), float(r[2])) for r in cursor.fetchall()]
         except psycopg.OperationalError:
             self._conn.close()  # reconnects at the next refresh
