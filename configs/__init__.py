@@ -18,7 +18,9 @@ from configs._ingestion import (
     ChunkingSettings,
     IngestionSettings,
     IngestionStorageSettings,
+    LocalStorageSettings,
     ParsingSettings,
+    S3StorageSettings,
     TokenChunkingSettings,
     UnstructuredParsingSettings,
 )
@@ -62,6 +64,7 @@ from configs._retrieval import (
 )
 from configs._tools import AuditSettings, ToolSettings
 from configs._tracing import TracingSettings
+from configs._uploads import UploadSettings
 from configs._webhooks import WebhookSettings
 
 __all__ = [
@@ -88,6 +91,7 @@ __all__ = [
     "JsonFormatter",
     "KeyCacheSettings",
     "LocalEmbedderSettings",
+    "LocalStorageSettings",
     "LoggingSettings",
     "MetricsSettings",
     "ModelAliasSettings",
@@ -108,6 +112,7 @@ __all__ = [
     "RetrievalChatSettings",
     "RetrievalSettings",
     "RoutingSettings",
+    "S3StorageSettings",
     "SearchSettings",
     "Settings",
     "SettingsError",
@@ -115,6 +120,7 @@ __all__ = [
     "ToolSettings",
     "TracingSettings",
     "UnstructuredParsingSettings",
+    "UploadSettings",
     "UpstreamHttpSettings",
     "UsageSettings",
     "VllmSettings",

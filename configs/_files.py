@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from configs._strict import Strict
+from configs._uploads import UploadSettings
 
 __all__ = ["FileSettings"]
 
@@ -14,7 +15,8 @@ class FileSettings(Strict):
 
     A member's files (its uploads and its batches' output files) count; an upload that would
     take the key past either cap is refused. The body limit of one upload is
-    ``ingestion.max_upload_bytes``.
+    ``ingestion.max_upload_bytes``; a file sent in parts (``/v1/uploads``) may be up to
+    ``uploads.max_bytes``.
     """
 
     member_max_bytes_per_key: int = Field(
@@ -23,3 +25,4 @@ class FileSettings(Strict):
     member_max_files_per_key: int = Field(
         default=10_000, ge=0, description="files one member key may keep stored"
     )
+    uploads: UploadSettings = UploadSettings()

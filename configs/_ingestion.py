@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from configs._strict import Strict
 
@@ -13,17 +15,122 @@ __all__ = [
     "ChunkingSettings",
     "IngestionSettings",
     "IngestionStorageSettings",
+    "LocalStorageSettings",
     "ParsingSettings",
+    "S3StorageSettings",
     "TokenChunkingSettings",
     "UnstructuredParsingSettings",
 ]
 
 
-class IngestionStorageSettings(Strict):
-    """Where uploaded bytes live. ``local``: a directory, one object per content hash."""
+class LocalStorageSettings(Strict):
+    """Uploaded bytes in a directory of this machine, one file per content hash."""
 
     kind: Literal["local"] = "local"
     path: Path | None = Field(default=None, description="None: <data_dir>/files")
+
+
+# A bucket name as S3 accepts it (AWS's rules for new buckets; other servers accept a subset).
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_MiB = 1024 * 1024
+
+
+class S3StorageSettings(Strict):
+    """Uploaded bytes in an S3-compatible bucket (AWS S3, MinIO, Ceph, R2, ...), one object per
+    content hash, so every gateway and worker host reads the same bytes.
+
+    Credentials never come from here: boto3 finds them in the environment or AWS's standard
+    chain (``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY``, ``AWS_PROFILE``, a web identity
+    token, an instance or task role).
+    """
+
+    kind: Literal["s3"] = "s3"
+    bucket: str = Field(description="an existing bucket (ragway never creates one)")
+    prefix: str = Field(
+        default="ragway/",
+        max_length=512,
+        description="key prefix of every object ragway writes (a '/' is added at its end)",
+    )
+    endpoint_url: str | None = Field(
+        default=None,
+        description="an S3-compatible server (http(s)://host[:port]); null: AWS's own endpoint",
+    )
+    region: str | None = Field(
+        default=None, description="null: the standard chain's (AWS_REGION, the profile)"
+    )
+    addressing_style: Literal["auto", "path", "virtual"] = Field(
+        default="auto",
+        description="path: <endpoint>/<bucket>/<key> (most self-hosted servers); virtual: "
+        "<bucket>.<endpoint>/<key>; auto: boto3's choice",
+    )
+    part_size_bytes: int = Field(
+        default=16 * _MiB,
+        ge=5 * _MiB,
+        le=5 * 1024 * _MiB,
+        description="an upload is sent in parts this large (S3's minimum is 5 MiB); each "
+        "upload in flight holds one part in memory",
+    )
+    presign_downloads: bool = Field(
+        default=False,
+        description="GET /v1/files/{id}/content answers 307 to a presigned URL of the "
+        "bucket instead of streaming the bytes through the gateway",
+    )
+    presign_ttl_s: int = Field(
+        default=300, ge=1, le=7 * 24 * 3600, description="how long a presigned URL is valid"
+    )
+    connect_timeout_s: float = Field(default=5.0, gt=0, le=300)
+    read_timeout_s: float = Field(
+        default=60.0, gt=0, le=3600, description="the longest wait for a byte of an answer"
+    )
+    max_attempts: int = Field(
+        default=4,
+        ge=1,
+        le=20,
+        description="attempts of one request (botocore's standard retries: throttling, 5xx, "
+        "connection errors), the first included",
+    )
+
+    @field_validator("bucket")
+    @classmethod
+    def _bucket_name(cls, value: str) -> str:
+        if not _BUCKET.match(value) or ".." in value:
+            raise ValueError(
+                "a bucket name is 3-63 lowercase letters, digits, dots and hyphens, beginning "
+                "and ending with a letter or digit"
+            )
+        return value
+
+    @field_validator("prefix")
+    @classmethod
+    def _key_prefix(cls, value: str) -> str:
+        if value.startswith("/"):
+            raise ValueError(
+                "a key prefix does not begin with '/' (write 'ragway/', not '/ragway/')"
+            )
+        if any(not ch.isprintable() for ch in value):
+            raise ValueError("a key prefix holds printable characters only")
+        return value if value == "" or value.endswith("/") else value + "/"
+
+    @field_validator("endpoint_url")
+    @classmethod
+    def _endpoint(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("an endpoint URL is http(s)://host[:port], e.g. http://minio:9000")
+        if parts.username or parts.password:
+            raise ValueError(
+                "credentials never go in the endpoint URL: boto3 reads them from the "
+                "environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) or AWS's chain"
+            )
+        return value
+
+
+# The object storage ragway builds (ingestion.storage.build_storage), chosen by `kind`.
+IngestionStorageSettings = Annotated[
+    LocalStorageSettings | S3StorageSettings, Field(discriminator="kind")
+]
 
 
 class _ParsingProcesses(Strict):
@@ -112,7 +219,7 @@ ChunkingSettings = Annotated[TokenChunkingSettings, Field(discriminator="kind")]
 class IngestionSettings(Strict):
     """The document pipeline: upload limits, parse, chunk, embed, store; and its worker metrics."""
 
-    storage: IngestionStorageSettings = IngestionStorageSettings()
+    storage: IngestionStorageSettings = LocalStorageSettings()
     parsing: ParsingSettings = UnstructuredParsingSettings()
     chunking: ChunkingSettings = TokenChunkingSettings()
     max_file_bytes: int = Field(

@@ -13,6 +13,7 @@ __all__ = [
     "MigrationError",
     "RecordNotFoundError",
     "StorageError",
+    "StorageUnavailableError",
     "WorkCancelledError",
 ]
 
@@ -59,6 +60,11 @@ class EmbeddingMismatchError(IngestionError):
 
 class StorageError(IngestionError):
     """Object storage could not store, find or delete bytes."""
+
+
+class StorageUnavailableError(StorageError):
+    """Object storage could not be reached, or answered that it is busy or failing (a network
+    error, a timeout, a 5xx after its retries): trying again later may work."""
 
 
 class RecordNotFoundError(IngestionError):

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-__all__ = ["ObjectStorage", "ObjectWriter", "StagedObject"]
+__all__ = ["AssembledObject", "ObjectStorage", "ObjectWriter", "StagedObject"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,6 +18,15 @@ class StagedObject:
     key: str  # sha256 of the content, hex
     size: int
     token: str  # implementation detail: where the staged bytes wait
+
+
+@dataclass(frozen=True, slots=True)
+class AssembledObject:
+    """The parts of an upload joined in order, staged; ``md5`` (hex) of the whole content, for
+    the client's own check (OpenAI's Uploads API takes one at completion)."""
+
+    staged: StagedObject
+    md5: str
 
 
 class ObjectWriter(Protocol):
@@ -59,3 +69,19 @@ class ObjectStorage(Protocol):
 
     def delete(self, key: str) -> None:
         """Remove the object; missing objects are not an error."""
+
+    def download_url(self, key: str) -> str | None:
+        """A short-lived URL that serves the object to whoever holds it; None: the gateway
+        streams the bytes itself."""
+
+    # -- uploads sent in parts (``/v1/uploads``) ---------------------------------------
+    def part_writer(self, upload_id: str, part_id: str) -> ObjectWriter:
+        """One part of an upload; ``finish`` leaves it under its ``token`` (the part's own
+        sha256 as ``key``) until the upload is assembled or its parts discarded."""
+
+    def assemble(self, tokens: Sequence[str]) -> AssembledObject:
+        """The parts (their tokens, in the file's order) as one staged object, hashed in
+        order; the parts stay until ``discard_parts``."""
+
+    def discard_parts(self, upload_id: str) -> None:
+        """Remove every part of the upload (idempotent)."""

@@ -1,4 +1,5 @@
-"""Local-directory object storage: ``<root>/<aa>/<bb>/<sha256>``, staged in ``<root>/.staging``.
+"""Local-directory object storage: ``<root>/<aa>/<bb>/<sha256>``, staged in ``<root>/.staging``;
+the parts of an upload sent in parts wait in ``<root>/.staging/uploads/<upload id>/``.
 
 Uploads are private to the user ragway runs as, whatever its umask: folders are 0700 and
 files 0600 (the root is tightened at start, which also covers objects an older release
@@ -12,16 +13,18 @@ import hashlib
 import os
 import re
 import secrets
-from collections.abc import Iterator
+import shutil
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
 from ingestion.errors import StorageError
-from ingestion.storage._base import StagedObject
+from ingestion.storage._base import AssembledObject, StagedObject
 
 __all__ = ["LocalStorage"]
 
 _KEY = re.compile(r"^[0-9a-f]{64}$")
+_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # an upload's or a part's id
 _DIR_MODE = 0o700
 _FILE_MODE = 0o600
 
@@ -49,12 +52,12 @@ def _private_file(path: Path) -> BinaryIO:
 
 
 class _LocalWriter:
-    def __init__(self, staging: Path) -> None:
-        self._path = staging / f"{secrets.token_hex(16)}.part"
+    def __init__(self, path: Path) -> None:
+        self._path = path
         try:
             self._file: BinaryIO = _private_file(self._path)
         except OSError as exc:
-            raise StorageError(f"cannot stage an upload in {staging}: {exc.strerror}") from exc
+            raise StorageError(f"cannot stage an upload in {path.parent}: {exc.strerror}") from exc
         self._hash = hashlib.sha256()
         self._size = 0
 
@@ -98,7 +101,7 @@ class LocalStorage:
         return self._root
 
     def writer(self) -> _LocalWriter:
-        return _LocalWriter(self._staging)
+        return _LocalWriter(self._staging / f"{secrets.token_hex(16)}.part")
 
     def commit(self, staged: StagedObject) -> None:
         target = self._path(staged.key)
@@ -140,7 +143,56 @@ class LocalStorage:
         except OSError as exc:
             raise StorageError(f"cannot delete object {key}: {exc.strerror}") from exc
 
+    def download_url(self, key: str) -> None:
+        return None  # the gateway streams the file
+
+    def part_writer(self, upload_id: str, part_id: str) -> _LocalWriter:
+        folder = self._parts(upload_id)
+        _private_dir(folder)
+        return _LocalWriter(folder / f"{_checked_name(part_id)}.part")
+
+    def assemble(self, tokens: Sequence[str]) -> AssembledObject:
+        writer = self.writer()
+        md5 = hashlib.md5(usedforsecurity=False)
+        try:
+            for token in tokens:
+                with self._part(token).open("rb") as part:
+                    while piece := part.read(1 << 20):
+                        writer.write(piece)
+                        md5.update(piece)
+            staged = writer.finish()
+        except OSError as exc:
+            writer.abort()
+            raise StorageError(f"cannot read a part of an upload: {exc.strerror}") from exc
+        except BaseException:
+            writer.abort()
+            raise
+        return AssembledObject(staged, md5.hexdigest())
+
+    def discard_parts(self, upload_id: str) -> None:
+        try:
+            shutil.rmtree(self._parts(upload_id))
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise StorageError(f"cannot remove the parts of {upload_id}: {exc.strerror}") from exc
+
+    def _parts(self, upload_id: str) -> Path:
+        return self._staging / "uploads" / _checked_name(upload_id)
+
+    def _part(self, token: str) -> Path:
+        path = Path(token)
+        if path.parent.parent != self._staging / "uploads" or path.suffix != ".part":
+            raise StorageError(f"not a part of an upload in {self._root}: {token!r}")
+        return path
+
     def _path(self, key: str) -> Path:
         if not _KEY.match(key):
             raise StorageError(f"not a sha256 object key: {key!r}")
         return self._root / key[:2] / key[2:4] / key
+
+
+def _checked_name(name: str) -> str:
+    if not _NAME.match(name):
+        raise StorageError(f"not an upload's or a part's id: {name!r}")
+    return name
