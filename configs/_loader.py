@@ -27,12 +27,14 @@ CONFIG_ENV = "RAGWAY_CONFIG"
 # Values that may carry credentials: accepted from the environment only.
 _SECRET_ENV: dict[tuple[str, ...], str] = {
     ("database", "url"): "DATABASE_URL",
+    ("database", "read_url"): "DATABASE_READ_URL",
     ("redis", "url"): "REDIS_URL",
     ("admin_key",): "RAGWAY_ADMIN_KEY",
 }
 # Conventional names read in addition to the RAGWAY_ scheme.
 _CONVENTIONAL_ENV: dict[str, Path_] = {
     "DATABASE_URL": ("database", "url"),
+    "DATABASE_READ_URL": ("database", "read_url"),
     "REDIS_URL": ("redis", "url"),
     # OpenTelemetry's own variables (the SDK's specification), mirrored in ``tracing``
     "OTEL_EXPORTER_OTLP_ENDPOINT": ("tracing", "endpoint"),

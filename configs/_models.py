@@ -69,7 +69,8 @@ class GatewaySettings(Strict):
 
 
 class DatabaseSettings(Strict):
-    """Postgres with pgvector. `url` is a secret: only the environment sets it (`DATABASE_URL`)."""
+    """Postgres with pgvector. `url` and `read_url` are secrets: only the environment sets them
+    (`DATABASE_URL`, `DATABASE_READ_URL`)."""
 
     url: SecretStr | None = None
     pool_min_size: int = Field(default=1, ge=0)
@@ -107,6 +108,11 @@ class DatabaseSettings(Strict):
         description="transaction: the database URLs lead to a pooler in transaction mode "
         "(PgBouncer): no server-side prepared statements, statement_timeout set per "
         "transaction, the outbox relay polls instead of LISTEN",
+    )
+    read_url: SecretStr | None = Field(
+        default=None,
+        description="a read replica for vector-store search and chat retrieval (never writes); "
+        "a secret: only DATABASE_READ_URL sets it",
     )
 
 

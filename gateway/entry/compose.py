@@ -173,7 +173,8 @@ class Gateway:
             stores = VectorStoreRepository(pool)
             retrieval = settings.retrieval
             searcher = HybridSearcher(
-                pool=pool,
+                pool=resources.search_pool,  # a read replica when database.read_url is set
+                primary_pool=pool if resources.read_pool is not None else None,
                 vectors=QueryEmbedder(
                     embedder,
                     max_entries=retrieval.query_cache.max_entries,

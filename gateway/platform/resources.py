@@ -19,17 +19,32 @@ class Resources:
 
     pool: AsyncConnectionPool
     redis: Redis
+    read_pool: AsyncConnectionPool | None = None  # database.read_url: a replica, for search
+
+    @property
+    def search_pool(self) -> AsyncConnectionPool:
+        """Where vector-store search and chat retrieval read: the replica when there is one."""
+        return self.pool if self.read_pool is None else self.read_pool
 
     @classmethod
     async def open(cls, settings: Settings, *, database_url: str, redis_url: str) -> Resources:
         pool = await open_pool(database_url, settings.database, application_name="ragway-gateway")
+        read_pool = None
+        if settings.database.read_url is not None:
+            read_pool = await open_pool(
+                settings.database.read_url.get_secret_value(),
+                settings.database,
+                application_name="ragway-gateway-read",
+            )
         client = Redis.from_url(
             redis_url,
             socket_timeout=settings.redis.socket_timeout_s,
             socket_connect_timeout=settings.redis.socket_timeout_s,
         )
-        return cls(pool=pool, redis=client)
+        return cls(pool=pool, redis=client, read_pool=read_pool)
 
     async def close(self) -> None:
         await self.redis.aclose()
+        if self.read_pool is not None:
+            await self.read_pool.close()
         await self.pool.close()

@@ -53,9 +53,9 @@ class SearchPlan:
 class HybridSearcher:
     """Vector (pgvector HNSW, cosine) and full-text (Postgres) search fused in one statement.
 
-    Built once per process with the pool, the query embedder and the settings. The stores'
-    permissions are the caller's business (pass only readable store ids); attribute filters
-    are applied inside both rankings. With pgvector < 0.8 an HNSW scan cannot look past
+    Built once per process with the pool (a read replica's, if any), the query embedder and the
+    settings. The stores' permissions are the caller's business (pass only readable store
+    ids); attribute filters are applied inside both rankings. With pgvector < 0.8 an HNSW scan cannot look past
     ``ef_search`` candidates, so a filtered search raises ``ef_search`` by the filter's
     selectivity, searches small filtered sets exactly, and repeats a search exactly when the
     index came back with fewer chunks than exist.
@@ -68,8 +68,10 @@ class HybridSearcher:
         vectors: QueryVectors,
         embedding_model: str,
         settings: SearchSettings,
+        primary_pool: AsyncConnectionPool | None = None,
     ) -> None:
         self._pool = pool
+        self._primary_pool = primary_pool
         self._vectors = vectors
         self._embedding_model = embedding_model
         self._settings = settings
@@ -87,13 +89,27 @@ class HybridSearcher:
         return hits
 
     async def search_with_plan(self, request: SearchRequest) -> tuple[list[SearchHit], SearchPlan]:
-        """``search`` plus the plan it ran with (the last one, after an exact retry)."""
+        """``search`` plus the plan it ran with (the last one, after an exact retry).
+
+        With ``pool`` a read replica and ``primary_pool`` its primary, a store the replica does
+        not have yet (created moments ago) is searched on the primary; 404 only if neither has it.
+        """
+        try:
+            return await self._search_on(self._pool, request)
+        except RecordNotFoundError:
+            if self._primary_pool is None:
+                raise
+            return await self._search_on(self._primary_pool, request)
+
+    async def _search_on(
+        self, pool: AsyncConnectionPool, request: SearchRequest
+    ) -> tuple[list[SearchHit], SearchPlan]:
         use_vector, use_text = self._sides(request)
         condition = None
         if request.filters is not None:
             condition = compile_filter(request.filters, _FILTER_COLUMN)
         try:
-            async with self._pool.connection() as conn:
+            async with pool.connection() as conn:
                 # One transaction in a pipeline, two round trips: BEGIN, the SET LOCALs and
                 # the plan query (with the common words when stale); then the search and
                 # COMMIT, whose results the pipeline's end brings back together. It ends with

@@ -34,15 +34,18 @@ def seed_store(
     *,
     model: str,
     dimension: int,
+    new_store: bool = True,
 ) -> dict[int, tuple[str, int]]:
-    """Create the store with its files; returns chunk id -> (file id, chunk index)."""
+    """Create the store (unless ``new_store`` is false: it exists) with its files; returns
+    chunk id -> (file id, chunk index)."""
     ids: dict[int, tuple[str, int]] = {}
     with psycopg.connect(url) as conn, conn.cursor() as cur:
-        cur.execute(
-            "INSERT INTO vector_stores (id, name, embedding_model, embedding_dimension) "
-            "VALUES (%s, %s, %s, %s)",
-            (store_id, store_id, model, dimension),
-        )
+        if new_store:
+            cur.execute(
+                "INSERT INTO vector_stores (id, name, embedding_model, embedding_dimension) "
+                "VALUES (%s, %s, %s, %s)",
+                (store_id, store_id, model, dimension),
+            )
         for seed in files:
             cur.execute(
                 "INSERT INTO files (id, filename, purpose, bytes, sha256) "
