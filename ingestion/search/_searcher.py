@@ -55,10 +55,10 @@ class HybridSearcher:
 
     Built once per process with the pool (a read replica's, if any), the query embedder and the
     settings. The stores' permissions are the caller's business (pass only readable store
-    ids); attribute filters are applied inside both rankings. With pgvector < 0.8 an HNSW scan cannot look past
-    ``ef_search`` candidates, so a filtered search raises ``ef_search`` by the filter's
-    selectivity, searches small filtered sets exactly, and repeats a search exactly when the
-    index came back with fewer chunks than exist.
+    ids); attribute filters are applied inside both rankings. With pgvector < 0.8 an HNSW scan
+    cannot look past ``ef_search`` candidates, so a filtered search raises ``ef_search`` by the
+    filter's selectivity, searches small filtered sets exactly, and repeats a search exactly
+    when the index came back with fewer chunks than exist.
     """
 
     def __init__(
