@@ -51,7 +51,7 @@ class StreamingReplica:
         assert row is not None
         target = row[0]
         wait_until(
-            lambda: self._scalar(f"SELECT pg_last_wal_replay_lsn() >= '{target}'::pg_lsn"),
+            lambda: self._scalar(f"SELECT pg_last_wal_replay_lsn() >= '{target}'::pg_lsn") is True,
             timeout_s=timeout_s,
         )
 
