@@ -66,6 +66,11 @@ class TracingSettings(Strict):
     max_queue_size: int = Field(
         default=8192, ge=64, le=1_000_000, description="spans waiting for export (then dropped)"
     )
+    export_process: bool = Field(
+        default=True,
+        description="the gateway's request spans are encoded and posted by a child process "
+        "(the event loop's thread only hands them over); false: by a thread of the process",
+    )
     capture_content: bool = Field(
         default=False,
         description="record prompts and answers on upstream spans, as the upstream saw them "

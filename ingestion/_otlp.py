@@ -3,10 +3,11 @@
 OpenTelemetry's Python SDK keeps the span model, the sampler and the context here; what it
 does after a span ends was measured at ~60 us of CPU per span (its batch processor's
 locking, then building protobuf objects field by field): ~0.9 ms per traced chat request.
-So ended spans go to ``SpanQueue`` (a deque append) and one thread per process drains it,
-encodes the OTLP ``ExportTraceServiceRequest`` bytes directly (``encode``: the protobuf
-wire format written by hand, checked against OpenTelemetry's own protobuf classes in the
-tests) and posts them with a kept-alive connection.
+So the request path makes ``FastSpan``s, ended ones go to ``SpanQueue``, and the OTLP
+``ExportTraceServiceRequest`` bytes are written by hand (``encode``: the protobuf wire
+format, checked against OpenTelemetry's own protobuf classes in the tests): by the export
+process (``_otlp_export``, ``tracing.export_process``) or by one thread of this process,
+which posts them on a kept-alive connection. SDK spans (a worker's) take the thread.
 
 ``StageSpans`` are the cheapest kind: spans the gateway records after the fact for its
 policy steps (a name, two times, a few attributes) without an SDK span object. They are
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import http.client
 import logging
 import random
 import struct
@@ -25,12 +25,13 @@ import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
-from urllib.parse import urlsplit
 
 from opentelemetry import trace
 from opentelemetry.sdk.trace import SpanProcessor
 
-__all__ = ["FastSpan", "SpanQueue", "StageSpan", "encode"]
+from ingestion._otlp_export import ExportChild, Poster
+
+__all__ = ["FastSpan", "SpanQueue", "SpanRecord", "StageSpan", "encode", "encode_record"]
 
 _log = logging.getLogger(__name__)
 
@@ -85,8 +86,9 @@ _TAGS = {number: _varint(number << 3 | 2) for number in range(1, 16)}
 _PAIRS: dict[tuple[int, str, type, Any], bytes] = {}
 _KEYS: dict[str, bytes] = {}
 _MAX_CACHED = 8192
-_SLICE = 16  # spans encoded between two offers of the GIL to the event loop's thread
-_ENCODE_S = 0.005  # a FastSpan is encoded at most this long after it ended ...
+_SLICE = 16  # spans the export thread encodes between two offers of the GIL
+_ENCODE_S = 0.005  # a FastSpan is encoded at most this long after it ended (handed to the
+_HANDOVER_S = 0.05  # export process: this; marshalling is cheap, wake-ups are not) ...
 _ENCODE_BATCH = 256  # ... or once this many wait
 
 
@@ -268,27 +270,53 @@ class FastSpan(trace.Span):
             self._queue.queue_fast(self)
 
 
-def _fast_span(span: FastSpan) -> list[bytes]:
-    context = span.get_span_context()
-    span_id = context.span_id
-    trace_id = _ID_TAGS[0] + context.trace_id.to_bytes(16, "big")
+# An ended FastSpan as plain values (marshalled to the export process): trace id, span id,
+# parent id, name, kind, start ns, end ns, attributes, events, status code and message, stages.
+SpanRecord = tuple[
+    int, int, int | None, str, int, int, int, dict[str, Any], list[Any], int, str | None, list[Any]
+]
+
+
+def _record(span: FastSpan) -> SpanRecord:
+    context = span._context
+    return (
+        context.trace_id,
+        context.span_id,
+        span.parent_id,
+        span.name,
+        span.kind,
+        span.start_ns,
+        span.end_ns,
+        span.attributes,
+        span.events,
+        span.status,
+        span.message,
+        span.stages,
+    )
+
+
+def encode_record(record: SpanRecord) -> list[bytes]:
+    """A FastSpan's ``Span`` message and its stage spans'."""
+    trace_id, span_id, parent_id, name, kind, start_ns, end_ns = record[:7]
+    attributes, events, status, message, stages = record[7:]
+    encoded_trace = _ID_TAGS[0] + trace_id.to_bytes(16, "big")
     encoded = [
         _span(
-            trace_id,
+            encoded_trace,
             span_id,
-            span.parent_id,
-            span.name,
-            span.kind,
-            span.start_ns,
-            span.end_ns,
-            span.attributes,
-            span.events,
-            (span.status, span.message),
+            parent_id,
+            name,
+            kind,
+            start_ns,
+            end_ns,
+            attributes,
+            events,
+            (status, message),
         )
     ]
-    if span.stages:
+    if stages:
         parent = _ID_TAGS[2] + span_id.to_bytes(8, "big")
-        encoded += [_stage(trace_id, parent, stage) for stage in span.stages]
+        encoded += [_stage(encoded_trace, parent, stage) for stage in stages]
     return encoded
 
 
@@ -331,8 +359,8 @@ class SpanQueue(SpanProcessor):
         timeout_s: float,
         max_queue: int,
         batch: int = 512,
+        in_child: bool = False,
     ) -> None:
-        self._url = urlsplit(url)
         self._resource = dict(resource)
         self._scope = scope
         self._delay_s = delay_s
@@ -345,11 +373,27 @@ class SpanQueue(SpanProcessor):
         self._wake = threading.Event()
         self._stopped = False
         self._dropped = 0
-        self._conn: http.client.HTTPConnection | None = None
+        self._poster = Poster(url, timeout_s=timeout_s, pause_s=min(delay_s, 1.0))
+        # FastSpans encoded and posted by a child process (``_otlp_export``), or here
+        self._child = (
+            ExportChild(
+                {
+                    "url": url,
+                    "resource": self._resource,
+                    "scope": list(scope),
+                    "delay_s": delay_s,
+                    "timeout_s": timeout_s,
+                    "max_queue": max_queue,
+                    "batch": batch,
+                }
+            )
+            if in_child
+            else None
+        )
+        self._wait_s = _ENCODE_S if self._child is None else _HANDOVER_S
         self._thread = threading.Thread(target=self._run, daemon=True, name="otlp-export")
         self._thread.start()
 
-    # the SDK's SpanProcessor interface
     def on_start(self, span: Any, parent_context: Any = None) -> None:
         return None
 
@@ -365,11 +409,9 @@ class SpanQueue(SpanProcessor):
             self._wake.set()
 
     def queue_fast(self, span: FastSpan) -> None:
-        """``FastSpan.end``: encoded on the event loop's own thread, in a batch at most
-        ``_ENCODE_S`` later (as the request observer records metrics: mostly in the gaps
-        between requests), and queued as bytes: the export thread only posts them. Encoded
-        there, it held the GIL the loop waited for (measured: 10 points of throughput at 32
-        connections)."""
+        """``FastSpan.end``: in a batch a few ms later (as the request observer records
+        metrics: in the gaps between requests), handed to the export process or encoded
+        here for the export thread to post (encoding there held the GIL the loop needs)."""
         if len(self._spans) >= self._max_queue:
             self._dropped += 1
             return
@@ -379,14 +421,19 @@ class SpanQueue(SpanProcessor):
             self._encode_pending()
         elif len(pending) == 1:
             try:
-                asyncio.get_running_loop().call_later(_ENCODE_S, self._encode_pending)
+                asyncio.get_running_loop().call_later(self._wait_s, self._encode_pending)
             except RuntimeError:  # no loop in this thread: now
                 self._encode_pending()
 
     def _encode_pending(self) -> None:
         pending, self._pending = self._pending, []
+        if not pending:
+            return
+        if self._child is not None:
+            self._child.send([_record(span) for span in pending])
+            return
         for span in pending:
-            self._spans.append(_fast_span(span))
+            self._spans.append(encode_record(_record(span)))
         if len(self._spans) >= self._batch:
             self._wake.set()
 
@@ -399,12 +446,16 @@ class SpanQueue(SpanProcessor):
 
     def shutdown(self) -> None:
         self._encode_pending()  # (a loop's timer may not come again)
+        if self._child is not None:
+            self._child.close(self._timeout_s + 1)
         self._stopped = True
         self._wake.set()
         self._thread.join(self._timeout_s + 1)
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         self._encode_pending()
+        if self._child is not None:
+            self._child.flush()
         self._export_all()
         return True
 
@@ -415,22 +466,25 @@ class SpanQueue(SpanProcessor):
             self._wake.clear()
             self._export_all()
         self._export_all()
-        if self._conn is not None:
-            self._conn.close()
+        self._poster.close()
 
     def _export_all(self) -> None:
         while self._spans:
             taken: list[bytes] = []
+            encoded = 0
             while self._spans and len(taken) < self._batch:
                 span = self._spans.popleft()
-                if len(taken) % _SLICE == 0:
-                    # Let the event loop's thread have the GIL: left to the interpreter,
-                    # this thread keeps it for its switch interval (5 ms) at a time,
-                    # and every request in the loop waits that long.
-                    time.sleep(0)
-                if type(span) is list:  # a FastSpan's, encoded already
+                if type(span) is list:  # a FastSpan's, encoded on the loop's thread already
                     taken += span
                     continue
+                if encoded % _SLICE == 0:
+                    # Let the event loop's thread have the GIL: left to the interpreter,
+                    # this thread keeps it for its switch interval (5 ms) at a time while
+                    # it encodes, and every request in the loop waits that long. (Between
+                    # spans encoded already there is nothing to yield for: offering the
+                    # GIL every few of those cost the loop more than it saved.)
+                    time.sleep(0)
+                encoded += 1
                 taken.append(_sdk_span(span))
                 context = span.context
                 for stage in self._stages.pop(context.span_id, ()):
@@ -443,43 +497,4 @@ class SpanQueue(SpanProcessor):
             self._dropped = 0
 
     def _post(self, body: bytes, count: int) -> None:
-        for attempt in (0, 1):
-            try:
-                conn = self._connection()
-                conn.request(
-                    "POST",
-                    self._url.path or "/v1/traces",
-                    body=body,
-                    headers={"Content-Type": "application/x-protobuf"},
-                )
-                answer = conn.getresponse()
-                answer.read()
-                if answer.status >= 300:
-                    _log.warning(
-                        "the trace collector refused spans",
-                        extra={"status": answer.status, "spans": count},
-                    )
-                return
-            except (OSError, http.client.HTTPException) as exc:
-                if self._conn is not None:
-                    self._conn.close()
-                self._conn = None
-                if attempt:
-                    _log.warning(
-                        "could not export spans to the trace collector",
-                        extra={"error": repr(exc), "spans": count},
-                    )
-                    time.sleep(min(self._delay_s, 1.0))
-
-    def _connection(self) -> http.client.HTTPConnection:
-        if self._conn is None:
-            host = self._url.hostname or "localhost"
-            if self._url.scheme == "https":
-                self._conn = http.client.HTTPSConnection(
-                    host, self._url.port, timeout=self._timeout_s
-                )
-            else:
-                self._conn = http.client.HTTPConnection(
-                    host, self._url.port, timeout=self._timeout_s
-                )
-        return self._conn
+        self._poster.post(body, count)

@@ -59,6 +59,10 @@ _content = False  # tracing.capture_content
 _queue: Any = None  # ended spans on their way to the collector (``_otlp.SpanQueue``)
 _sampler_of: Any = None  # the provider's sampler, which decides for fast spans too
 _fast: Any = None  # ``_otlp.FastSpan``, once set up
+# "always" (always_on) / "parent" (parentbased_always_on): the sampler's answer is known
+# without asking it (a kept span, unless a parent-based one's parent was dropped)
+_keeps_all: str | None = None
+_SAMPLED = trace.TraceFlags(trace.TraceFlags.SAMPLED)
 
 
 def tracer() -> Tracer | None:
@@ -69,7 +73,7 @@ def tracer() -> Tracer | None:
 def setup(settings: TracingSettings, *, process: str) -> Tracer | None:
     """Start exporting spans per ``settings`` (no endpoint: nothing, None). Once per process;
     a second call returns the first one's tracer."""
-    global _tracer, _provider, _baggage, _content, _queue, _sampler_of, _fast
+    global _tracer, _provider, _baggage, _content, _queue, _sampler_of, _fast, _keeps_all
     url = settings.spans_url()
     if url is None:
         return None
@@ -90,6 +94,7 @@ def setup(settings: TracingSettings, *, process: str) -> Tracer | None:
     }
     resource = Resource.create(attributes)
     _sampler_of = _sampler(settings)
+    _keeps_all = {"always_on": "always", "parentbased_always_on": "parent"}.get(settings.sampler)
     _fast = FastSpan
     provider = TracerProvider(resource=resource, sampler=_sampler_of)
     _queue = SpanQueue(
@@ -99,6 +104,7 @@ def setup(settings: TracingSettings, *, process: str) -> Tracer | None:
         delay_s=settings.schedule_delay_ms / 1000,
         timeout_s=settings.export_timeout_s,
         max_queue=settings.max_queue_size,
+        in_child=settings.export_process,
     )
     provider.add_span_processor(_queue)
     if settings.accept_baggage:
@@ -128,15 +134,17 @@ def start_span(
     valid = parent.is_valid
     trace_id = parent.trace_id if valid else random.getrandbits(128)
     span_id = random.getrandbits(64) or 1
-    decision = _sampler_of.should_sample(context, trace_id, name, kind, attributes)
-    if not decision.decision.is_sampled():
-        state = parent.trace_state if valid else None
-        return trace.NonRecordingSpan(
-            trace.SpanContext(trace_id, span_id, False, trace.TraceFlags(0), state)
-        )
-    sampled = trace.SpanContext(
-        trace_id, span_id, False, trace.TraceFlags(trace.TraceFlags.SAMPLED), decision.trace_state
-    )
+    if _keeps_all and (not valid or _keeps_all == "always" or parent.trace_flags.sampled):
+        state = parent.trace_state if valid else None  # (what the SDK's samplers pass on)
+    else:
+        decision = _sampler_of.should_sample(context, trace_id, name, kind, attributes)
+        state = decision.trace_state
+        if not decision.decision.is_sampled():
+            state = parent.trace_state if valid else None
+            return trace.NonRecordingSpan(
+                trace.SpanContext(trace_id, span_id, False, trace.TraceFlags(0), state)
+            )
+    sampled = trace.SpanContext(trace_id, span_id, False, _SAMPLED, state)
     parent_id = parent.span_id if valid else None
     span: trace.Span = _fast(_queue, sampled, parent_id, name, kind.value + 1, attributes)
     return span
@@ -193,11 +201,20 @@ def current_ids() -> tuple[str, str] | None:
 
 
 def inject(carrier: MutableMapping[str, str], context: Context | None = None) -> None:
-    """Write the current (or ``context``'s) span as ``traceparent`` into ``carrier``."""
-    if _tracer is not None:
-        _propagator.inject(carrier, context=context)
-        if _baggage is not None:
-            _baggage.inject(carrier, context=context)
+    """Write the current (or ``context``'s) span as ``traceparent`` (and its ``tracestate``)
+    into ``carrier``: what the SDK's W3C propagator writes, without its generic setter."""
+    if _tracer is None:
+        return
+    span_context = trace.get_current_span(context).get_span_context()
+    if span_context.is_valid:
+        carrier["traceparent"] = (
+            f"00-{span_context.trace_id:032x}-{span_context.span_id:016x}-"
+            f"{span_context.trace_flags:02x}"
+        )
+        if span_context.trace_state:
+            carrier["tracestate"] = span_context.trace_state.to_header()
+    if _baggage is not None:
+        _baggage.inject(carrier, context=context)
 
 
 def extract(carrier: Mapping[str, str], *, baggage: bool = True) -> Context | None:

@@ -9,6 +9,7 @@ completion text (``tracing.capture_content`` is the one exception, after PII mas
 from __future__ import annotations
 
 from collections.abc import Coroutine, Mapping
+from functools import lru_cache
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -125,6 +126,7 @@ def carried(coroutine: Coroutine[Any, Any, T]) -> Coroutine[Any, Any, T]:
     return run()
 
 
+@lru_cache(maxsize=256)  # (a deployment's base URL: a few per process)
 def host_of(url: str) -> str:
     """``server.address`` of an upstream's base URL."""
     return urlsplit(url).hostname or ""

@@ -24,7 +24,7 @@ import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 
-from tests.benchmarks.gateway import _CHAT, bench_stack, cpu_s, running_gateway, wrk
+from tests.benchmarks.gateway import _CHAT, bench_stack, running_gateway, tree_cpu_s, wrk
 from tests.support.net import free_port
 
 
@@ -86,16 +86,16 @@ def rounds(
     for n in range(args.rounds):
         line = []
         for name, port in sides.items():
-            before = cpu_s(pids[name])
+            before = tree_cpu_s(pids[name])
             result = wrk(_url(port), body, key, connections, args.seconds)
-            cpu_us = (cpu_s(pids[name]) - before) / max(result.requests, 1) * 1e6
+            cpu_us = (tree_cpu_s(pids[name]) - before) / max(result.requests, 1) * 1e6
             rows[name].append((result.p50_ms * 1000, result.rps, cpu_us))
             line.append(
                 f"{name}: p50 {result.p50_ms * 1000:.0f} us, {result.rps:,.0f}/s, "
                 f"{cpu_us:.0f} us CPU"
             )
         print(f"round {n + 1}: " + "; ".join(line), flush=True)
-    print("\n| side | p50 | req/s | gateway CPU/req |\n| --- | ---: | ---: | ---: |")
+    print("\n| side | p50 | req/s | CPU/req (+ children) |\n| --- | ---: | ---: | ---: |")
     for name, values in rows.items():
         p50, rps, cpu = (statistics.median(v[i] for v in values) for i in range(3))
         print(f"| {name} | {p50:.0f} us | {rps:,.0f} | {cpu:.0f} us |")

@@ -83,6 +83,9 @@ class RequestHeaders(Mapping[str, str]):
             raise KeyError(key)
         return str(value)
 
+    def __contains__(self, key: object) -> bool:  # (Mapping's raises and catches a KeyError)
+        return isinstance(key, str) and self.get(key) is not None
+
     def _all(self) -> dict[str, str]:
         if self._decoded is None:
             decoded: dict[str, str] = {}
