@@ -18,6 +18,7 @@ from litestar.exceptions import HTTPException, NotFoundException, ValidationExce
 from litestar.types import ExceptionHandlersMap
 
 from inference.embedders import EmbeddingError
+from ingestion.errors import StorageUnavailableError
 
 __all__ = [
     "AuthenticationError",
@@ -220,6 +221,13 @@ def _embedder_unavailable(
     return _gateway_error(request, embedder_unavailable(exc))
 
 
+def _storage_unavailable(
+    request: Request[Any, Any, Any], exc: StorageUnavailableError
+) -> Response[dict[str, Any]]:
+    """Object storage (S3) unreachable or failing after its retries: 503, retryable."""
+    return _gateway_error(request, _unavailable("storage", str(exc)))
+
+
 def _database_unavailable(
     request: Request[Any, Any, Any], exc: psycopg.OperationalError
 ) -> Response[dict[str, Any]]:
@@ -242,5 +250,6 @@ def exception_handlers() -> ExceptionHandlersMap:
         psycopg.DataError: _data_error,
         psycopg.OperationalError: _database_unavailable,
         EmbeddingError: _embedder_unavailable,
+        StorageUnavailableError: _storage_unavailable,
         Exception: _unexpected_error,
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 
 from psycopg import AsyncConnection, sql
@@ -43,7 +44,8 @@ class FileRepository:
         check: Callable[[AsyncConnection], Awaitable[None]] | None = None,
     ) -> FileRecord:
         """Insert the row; ``commit_bytes`` makes the staged bytes visible under the same lock
-        that deletion takes, so a concurrent delete of equal bytes cannot remove them.
+        that deletion takes, so a concurrent delete of equal bytes cannot remove them (it
+        blocks -- a disk, or S3 over the network -- so it runs in a thread).
 
         ``check`` runs first in the insert's transaction (a storage quota: it may take a lock
         held until the commit, and raise to refuse the file)."""
@@ -51,7 +53,7 @@ class FileRepository:
             if check is not None:
                 await check(conn)
             await content_lock(conn, record.sha256)
-            commit_bytes()
+            await asyncio.to_thread(commit_bytes)
             cursor = conn.cursor(row_factory=class_row(FileRecord))
             await cursor.execute(
                 f"INSERT INTO files ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, now()) "  # noqa: S608 - fixed column list
@@ -133,5 +135,5 @@ class FileRepository:
                 await conn.execute("SELECT 1 FROM files WHERE sha256 = %s LIMIT 1", (sha,))
             ).fetchone()
             if others is None:
-                remove_bytes(sha)
+                await asyncio.to_thread(remove_bytes, sha)
         return True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -202,6 +203,6 @@ async def _remove_unreferenced_bytes(
         if others is not None:
             return
         try:
-            remove_bytes(sha256)
+            await asyncio.to_thread(remove_bytes, sha256)  # blocks: a disk, or S3
         except StorageError:
             _log.exception("could not remove the bytes of a deleted file", extra={"sha256": sha256})

@@ -200,7 +200,8 @@ class BatchRunner:
         try:
             await self._files.insert(record, commit_bytes=lambda: self._storage.commit(staged))
         except BaseException:
-            self._storage.discard(staged)
+            with anyio.CancelScope(shield=True):  # blocks: a disk, or S3
+                await anyio.to_thread.run_sync(self._storage.discard, staged)
             raise
         return file_id
 

@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
-from litestar.response import Stream
+from litestar.response import Redirect, Stream
 
 from gateway.api.files.protocol import file_deleted, file_object
 from gateway.api.files.serving import FileService
@@ -63,14 +63,21 @@ class FilesController(Controller):
     ) -> dict[str, Any]:
         return file_object(await _service(request).get(principal, file_id))
 
-    @get("/{file_id:str}/content", summary="The file's bytes", cache=False)
+    @get(
+        "/{file_id:str}/content",
+        summary="The file's bytes (or a 307 to a short-lived URL of them, on S3 with "
+        "presign_downloads)",
+        cache=False,
+    )
     async def content(
         self,
         request: Request[Any, Any, Any],
         principal: NamedDependency[Principal],
         file_id: FromPath[str],
-    ) -> Stream:
+    ) -> Response[Any]:
         body = await _service(request).content(principal, file_id)
+        if isinstance(body, str):
+            return Redirect(body, status_code=307)
         return Stream(body, media_type="application/octet-stream")
 
     @delete("/{file_id:str}", summary="Delete a file, its chunks and its bytes", status_code=200)

@@ -1,14 +1,17 @@
 """The Files API's logic: streamed uploads into object storage, listing, content, deletion.
 
-A member key's uploads are capped by what it keeps stored (``MemberQuota``)."""
+A member key's uploads are capped by what it keeps stored (``MemberQuota``). Storage calls
+block (a disk, or S3 over the network): they run in worker threads, written ~1 MiB at a
+time."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
+from typing import BinaryIO
 
-import anyio.to_thread
-
+from gateway.api.files._blocking import cleanup, off_loop
 from gateway.api.files._multipart import read_upload
 from gateway.api.files._quota import MemberQuota
 from gateway.api.files.protocol import MEMBER_PURPOSES, PURPOSES
@@ -17,7 +20,9 @@ from gateway.policy.auth import Principal
 from ingestion.collections import FileRecord, FileRepository, Page, PageRequest, new_id
 from ingestion.storage import ObjectStorage
 
-__all__ = ["FileService", "require_admin"]
+__all__ = ["FileService", "clean_name", "require_admin"]
+
+_WRITE_BYTES = 1 << 20  # bytes handed to a storage writer (in a thread) at once
 
 
 def require_admin(principal: Principal, action: str) -> None:
@@ -46,6 +51,7 @@ class FileService:
     ) -> FileRecord:
         room = await self._quota.room(principal)
         writer = self._storage.writer()
+        pending = bytearray()
         written = 0
 
         async def write(data: bytes) -> None:
@@ -53,7 +59,10 @@ class FileService:
             written += len(data)
             if room is not None and written > room:
                 raise self._quota.too_large(written, room)
-            writer.write(data)
+            pending.extend(data)
+            if len(pending) >= _WRITE_BYTES:
+                await off_loop(writer.write, bytes(pending))
+                pending.clear()
 
         try:
             form = await read_upload(
@@ -67,14 +76,15 @@ class FileService:
                 )
             if purpose not in MEMBER_PURPOSES:
                 require_admin(principal, f"upload files for {purpose!r}")
+            await off_loop(writer.write, bytes(pending))
+            staged = await off_loop(writer.finish)
         except BaseException:
-            writer.abort()
+            await cleanup(writer.abort)
             raise
-        staged = await anyio.to_thread.run_sync(writer.finish)
         record = FileRecord(
             id=new_id("file-"),
             owner_key_id=principal.key_id,
-            filename=_clean_name(form.filename or "upload"),
+            filename=clean_name(form.filename or "upload"),
             purpose=purpose,
             bytes=staged.size,
             sha256=staged.key,
@@ -88,7 +98,7 @@ class FileService:
                 check=self._quota.check(principal, staged.size),
             )
         except BaseException:
-            self._storage.discard(staged)
+            await cleanup(self._storage.discard, staged)
             raise
 
     async def get(self, principal: Principal, file_id: str) -> FileRecord:
@@ -108,25 +118,34 @@ class FileService:
                 await self.get(principal, cursor)  # another key's file is no cursor
         return await self._files.list_page(page, purpose=purpose, owner_key_id=principal.key_id)
 
-    async def content(self, principal: Principal, file_id: str) -> AsyncIterator[bytes]:
+    async def content(self, principal: Principal, file_id: str) -> str | AsyncIterator[bytes]:
+        """A short-lived URL of the bytes, where the storage gives one (S3 with
+        ``presign_downloads``); else the bytes, opened before the answer starts (a missing
+        object is an error, not a truncated body)."""
         record = await self.get(principal, file_id)
-        return self._stream(record.sha256)
+        url = await off_loop(self._storage.download_url, record.sha256)
+        if url is not None:
+            return url
+        opened = self._storage.read(record.sha256)
+        handle = await off_loop(opened.__enter__)
+        return self._stream(opened, handle)
 
     async def delete(self, principal: Principal, file_id: str) -> None:
         await self.get(principal, file_id)
         if not await self._files.delete(file_id, remove_bytes=self._storage.delete):
             raise NotFoundError(f"no file with id {file_id!r}", param="file_id")
 
-    async def _stream(self, key: str) -> AsyncIterator[bytes]:
-        with self._storage.read(key) as handle:
-            while True:
-                piece = await anyio.to_thread.run_sync(handle.read, 1 << 20)
-                if not piece:
-                    return
+    async def _stream(
+        self, opened: AbstractContextManager[BinaryIO], handle: BinaryIO
+    ) -> AsyncIterator[bytes]:
+        try:
+            while piece := await off_loop(handle.read, 1 << 20):
                 yield piece
+        finally:
+            await cleanup(opened.__exit__, None, None, None)
 
 
-def _clean_name(name: str) -> str:
+def clean_name(name: str) -> str:
     """The file's base name, without directories or control characters."""
     base = name.replace("\\", "/").rsplit("/", 1)[-1]
     cleaned = "".join(ch for ch in base if ch.isprintable()).strip()
