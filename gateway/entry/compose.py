@@ -25,6 +25,7 @@ from gateway.api.openai.responses import (
     ResponsesBackend,
     ResponseStore,
 )
+from gateway.api.uploads import UploadRepository, UploadService, UploadSweeper
 from gateway.api.vector_stores import SearchService, VectorStoreService
 from gateway.platform.idempotency import Idempotency, IdempotencyStore
 from gateway.platform.prices import Price, PriceBook
@@ -241,16 +242,29 @@ class Gateway:
                 storage=storage,
                 delete_orphaned_files=settings.ingestion.delete_orphaned_files_with_store,
             )
+            quota = MemberQuota(pool, settings.files)
+            uploads = UploadRepository(pool)
             collections = CollectionServices(
                 files=FileService(
                     files=files,
                     storage=storage,
                     max_upload_bytes=settings.ingestion.max_upload_bytes,
-                    quota=MemberQuota(pool, settings.files),
+                    quota=quota,
+                ),
+                uploads=UploadService(
+                    uploads=uploads,
+                    files=files,
+                    storage=storage,
+                    quota=quota,
+                    settings=settings.files.uploads,
                 ),
                 vector_stores=vector_stores,
                 search=SearchService(access=vector_stores.access, searcher=searcher),
             )
+            # Uploads sent in parts: every process sweeps the expired ones and their parts.
+            sweeper = UploadSweeper(uploads, storage, settings.files.uploads)
+            sweeper.start()
+            stack.push_async_callback(sweeper.close)
             # Batches: lines run on workers (``batch_runner``) through the same servings.
             batch_store = BatchRepository(
                 pool,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ingestion.errors import StorageError
-from ingestion.storage import LocalStorage
+from ingestion.storage import LocalStorage, ObjectStorage
 
 
 def test_parts_join_in_the_given_order_and_are_discarded(tmp_path: Path) -> None:
@@ -33,7 +33,8 @@ def test_parts_join_in_the_given_order_and_are_discarded(tmp_path: Path) -> None
     storage.discard_parts("upload_x")
     storage.discard_parts("upload_x")  # idempotent
     assert not parts.exists()
-    assert storage.download_url(assembled.staged.key) is None  # streamed by the gateway
+    as_protocol: ObjectStorage = storage
+    assert as_protocol.download_url(assembled.staged.key) is None  # streamed by the gateway
 
 
 def test_tokens_and_ids_outside_the_uploads_folder_are_refused(tmp_path: Path) -> None:
