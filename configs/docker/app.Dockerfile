@@ -23,7 +23,10 @@ COPY inference ./inference
 
 # CPU torch first and pinned for every later install (see configs/constraints.txt); the
 # CUDA torchvision that unstructured[pdf] drags in breaks CPU torch and is not needed.
-RUN pip install --index-url https://download.pytorch.org/whl/cpu torch==2.13.0 \
+# A GPU worker's image (deploy/k8s/overlays/gpu: ragway-app-cuda) takes torch from a CUDA
+# wheel index instead: --build-arg TORCH_INDEX_URL=https://download.pytorch.org/whl/cu128
+ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
+RUN pip install --index-url ${TORCH_INDEX_URL} torch==2.13.0 \
     && pip install -c configs/constraints.txt . \
     && pip uninstall -y torchvision
 
