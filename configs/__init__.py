@@ -55,6 +55,7 @@ from configs._providers import (
     RoutingSettings,
     UpstreamHttpSettings,
 )
+from configs._queue import BrokerKind, QueueSettings, RabbitmqSettings
 from configs._responses import ResponsesSettings
 from configs._retrieval import (
     QueryCacheSettings,
@@ -62,6 +63,7 @@ from configs._retrieval import (
     RetrievalSettings,
     SearchSettings,
 )
+from configs._sentinel import SentinelSettings
 from configs._tools import AuditSettings, ToolSettings
 from configs._tracing import TracingSettings
 from configs._uploads import UploadSettings
@@ -75,6 +77,7 @@ __all__ = [
     "AzureDeploymentSettings",
     "BaseDeploymentSettings",
     "BatchSettings",
+    "BrokerKind",
     "ChunkingSettings",
     "ConsoleSettings",
     "CpuServerSettings",
@@ -105,7 +108,9 @@ __all__ = [
     "PolicySettings",
     "ProvidersSettings",
     "QueryCacheSettings",
+    "QueueSettings",
     "QuotaSettings",
+    "RabbitmqSettings",
     "RedisSettings",
     "RemoteEmbedderSettings",
     "ResponsesSettings",
@@ -114,6 +119,7 @@ __all__ = [
     "RoutingSettings",
     "S3StorageSettings",
     "SearchSettings",
+    "SentinelSettings",
     "Settings",
     "SettingsError",
     "TokenChunkingSettings",

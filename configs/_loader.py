@@ -29,6 +29,9 @@ _SECRET_ENV: dict[tuple[str, ...], str] = {
     ("database", "url"): "DATABASE_URL",
     ("database", "read_url"): "DATABASE_READ_URL",
     ("redis", "url"): "REDIS_URL",
+    ("redis", "password"): "REDIS_PASSWORD",
+    ("redis", "sentinel", "password"): "REDIS_SENTINEL_PASSWORD",
+    ("queue", "rabbitmq", "url"): "RABBITMQ_URL",
     ("admin_key",): "RAGWAY_ADMIN_KEY",
 }
 # Conventional names read in addition to the RAGWAY_ scheme.
@@ -36,6 +39,9 @@ _CONVENTIONAL_ENV: dict[str, Path_] = {
     "DATABASE_URL": ("database", "url"),
     "DATABASE_READ_URL": ("database", "read_url"),
     "REDIS_URL": ("redis", "url"),
+    "REDIS_PASSWORD": ("redis", "password"),
+    "REDIS_SENTINEL_PASSWORD": ("redis", "sentinel", "password"),
+    "RABBITMQ_URL": ("queue", "rabbitmq", "url"),
     # OpenTelemetry's own variables (the SDK's specification), mirrored in ``tracing``
     "OTEL_EXPORTER_OTLP_ENDPOINT": ("tracing", "endpoint"),
     "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": ("tracing", "traces_endpoint"),

@@ -165,8 +165,9 @@ def configure_logging(settings: LoggingSettings, *, process: str) -> None:
         logger.handlers.clear()
         logger.propagate = True
     # pgserver narrates every step at INFO, httpx every request it makes (the supervisor's
-    # readiness polls, the CLI's calls); their warnings still get through.
-    for name in ("pgserver", "httpx"):
+    # readiness polls, the CLI's calls), pika (RabbitMQ) every socket it opens and closes;
+    # their warnings still get through.
+    for name in ("pgserver", "httpx", "pika"):
         logging.getLogger(name).setLevel(logging.WARNING)
     # One access line per request comes from the gateway itself.
     logging.getLogger("uvicorn.access").disabled = True

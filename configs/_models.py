@@ -17,8 +17,10 @@ from configs._metrics import MetricsSettings
 from configs._pii import PiiSettings
 from configs._policy import PolicySettings
 from configs._providers import ProvidersSettings
+from configs._queue import QueueSettings
 from configs._responses import ResponsesSettings
 from configs._retrieval import RetrievalSettings
+from configs._sentinel import SentinelSettings
 from configs._strict import Strict
 from configs._tools import ToolSettings
 from configs._tracing import TracingSettings
@@ -117,11 +119,18 @@ class DatabaseSettings(Strict):
 
 
 class RedisSettings(Strict):
-    """Redis for quotas and the Dramatiq broker. `url` is a secret: only `REDIS_URL` sets it."""
+    """Redis for quotas, key invalidation, console sessions and the Dramatiq broker: one
+    server (`url`, a secret only `REDIS_URL` sets) or the master that `sentinel` names."""
 
     url: SecretStr | None = None
     key_prefix: str = Field(default="ragway:", min_length=1)
     socket_timeout_s: float = Field(default=2.0, gt=0)
+    password: SecretStr | None = Field(
+        default=None,
+        description="password of the Redis servers found through Sentinel (a URL carries its "
+        "own); only REDIS_PASSWORD sets it",
+    )
+    sentinel: SentinelSettings = SentinelSettings()
 
 
 class WorkerSettings(Strict):
@@ -193,6 +202,7 @@ class Settings(Strict):
     database: DatabaseSettings = DatabaseSettings()
     redis: RedisSettings = RedisSettings()
     worker: WorkerSettings = WorkerSettings()
+    queue: QueueSettings = QueueSettings()
     embedded: EmbeddedSettings = EmbeddedSettings()
     logging: LoggingSettings = LoggingSettings()
     inference: InferenceSettings = InferenceSettings()

@@ -1,14 +1,16 @@
 """The worker's Prometheus metrics, in a registry of its own, served over HTTP by the worker.
 
-Counters and histograms are updated by the pipeline; files by status and queue depth are
-read from Postgres and Redis when Prometheus scrapes, so they are right across workers, and
-whether those reads answered is ``ragway_postgres_up`` / ``ragway_redis_up``.
+Counters and histograms are updated by the pipeline; files by status, queue depth and dead
+letters are read from Postgres and the broker (Redis or RabbitMQ) when Prometheus scrapes, so
+they are right across workers, and whether those reads answered is ``ragway_postgres_up`` /
+``ragway_redis_up`` (``ragway_rabbitmq_up``).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Mapping
+from typing import Literal
 
 from prometheus_client import (
     CollectorRegistry,
@@ -139,23 +141,58 @@ class IngestionMetrics:
             )
         )
 
-    def watch_queues(self, read: Callable[[], Mapping[str, float]]) -> None:
-        """``ragway_ingestion_queue_depth{queue}`` (and ``ragway_redis_up``) from ``read()`` at
-        every scrape."""
-        self.registry.register(
-            _ScrapeCollector(
-                "ragway_ingestion_queue_depth",
-                "Messages waiting in a queue",
-                "queue",
-                read,
-                up=("ragway_redis_up", "1 if Redis answered this scrape's query, else 0"),
-            )
-        )
+    def watch_queues(
+        self,
+        read: Callable[[], Mapping[str, tuple[float, float]]],
+        *,
+        broker: Literal["redis", "rabbitmq"] = "redis",
+    ) -> None:
+        """``ragway_ingestion_queue_depth{queue}`` and
+        ``ragway_ingestion_queue_dead_letters{queue}`` from ``read()`` (queue -> (depth, dead
+        letters)) at every scrape, and whether the broker answered: ``ragway_redis_up`` or
+        ``ragway_rabbitmq_up``."""
+        self.registry.register(_QueueCollector(read, broker))
 
     def watch_outbox(self, read: Callable[[], tuple[float, float]]) -> None:
         """``ragway_outbox_depth`` and ``ragway_outbox_oldest_seconds`` from ``read()``
         (jobs not yet published, and the age of the oldest due one) at every scrape."""
         self.registry.register(_OutboxCollector(read))
+
+
+class _QueueCollector(Collector):
+    def __init__(
+        self,
+        read: Callable[[], Mapping[str, tuple[float, float]]],
+        broker: Literal["redis", "rabbitmq"],
+    ) -> None:
+        self._read = read
+        self._up = (
+            ("ragway_redis_up", "1 if Redis answered this scrape's query, else 0")
+            if broker == "redis"
+            else ("ragway_rabbitmq_up", "1 if RabbitMQ answered this scrape's queries, else 0")
+        )
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        depth = GaugeMetricFamily(
+            "ragway_ingestion_queue_depth", "Messages waiting in a queue", labels=["queue"]
+        )
+        dead = GaugeMetricFamily(
+            "ragway_ingestion_queue_dead_letters",
+            "Messages of a queue that failed for good (its dead-letter queue, <queue>.XQ)",
+            labels=["queue"],
+        )
+        answered = 1.0
+        try:
+            values = self._read()
+        except Exception:  # noqa: BLE001 - an observer never breaks the scrape; the error is logged
+            _log.warning("the queue metrics could not be read", exc_info=True)
+            values, answered = {}, 0.0
+        for queue, (waiting, failed) in sorted(values.items()):
+            depth.add_metric([queue], waiting)
+            dead.add_metric([queue], failed)
+        yield depth
+        yield dead
+        yield GaugeMetricFamily(*self._up, value=answered)
 
 
 class _OutboxCollector(Collector):

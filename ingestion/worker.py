@@ -11,8 +11,6 @@ from typing import Protocol
 from wsgiref.simple_server import WSGIServer
 
 import dramatiq
-import redis
-from dramatiq.brokers.redis import RedisBroker
 from pgvector.psycopg import register_vector
 from prometheus_client import start_http_server
 from psycopg import Connection
@@ -28,11 +26,14 @@ from ingestion.pipeline import FileIngestor, JobStore, build_file_ingestor
 from ingestion.queue import (
     DeadWorkerSweeper,
     OutboxRelay,
-    build_broker,
+    QueueBroker,
+    RedisQueueBroker,
+    build_queue_broker,
     declare_actors,
     declare_ingestion_actors,
     outbox_backlog,
 )
+from ingestion.redis_clients import RedisConnector
 from ingestion.webhooks import (
     DeliveryUpkeep,
     DeliveryWorker,
@@ -54,7 +55,7 @@ class WorkerPlugin(Protocol):
 
     queues: tuple[str, ...]
 
-    def declare(self, broker: RedisBroker) -> None: ...
+    def declare(self, broker: dramatiq.Broker) -> None: ...
 
     def close(self) -> None: ...
 
@@ -67,7 +68,7 @@ def run_worker(
     settings: Settings,
     *,
     database_url: str,
-    redis_url: str,
+    redis_url: str | None,
     stop: threading.Event,
     embedder_factory: Callable[[], Embedder] | None = None,
     plugins: Sequence[WorkerPlugin] = (),
@@ -77,6 +78,8 @@ def run_worker(
     Messages being processed when ``stop`` is set finish (up to the shutdown timeout);
     unacknowledged ones go back to the queue for the next worker. The embedder is built
     on the first file to ingest, so a worker that only answers pings never loads a model.
+    ``redis_url`` is not used when ``redis.sentinel`` names the master; the broker is
+    RabbitMQ when ``queue.broker`` says so (``RABBITMQ_URL``).
     """
     metrics = IngestionMetrics()
     try:  # first: a port in use stops the worker before it opens or migrates anything
@@ -97,8 +100,9 @@ def run_worker(
             "ingestion.queue is not in worker.queues: this worker ingests nothing",
             extra={"queue": settings.ingestion.queue},
         )
-    store = redis.Redis.from_url(redis_url, socket_timeout=settings.redis.socket_timeout_s)
-    broker = build_broker(redis_url, settings.worker)
+    connector = RedisConnector.from_settings(settings.redis, url=redis_url)
+    store = connector.client()
+    broker = build_queue_broker(settings, redis=connector)
     pool = _open_pool(database_url, settings)
     jobs = JobStore(pool, events=WebhookEvents.from_settings(settings))
     declare_actors(broker, store=store, key_prefix=settings.redis.key_prefix)
@@ -141,7 +145,7 @@ def run_worker(
         metrics=webhook_metrics,
     )
     metrics.watch_files(jobs.count_by_status)
-    metrics.watch_queues(lambda: _queue_depths(broker, settings.worker.queues))
+    metrics.watch_queues(lambda: _queue_numbers(broker, settings.worker.queues), broker=broker.kind)
     metrics.watch_outbox(lambda: outbox_backlog(pool, settings.worker.namespace))
     relay = (
         OutboxRelay(
@@ -164,20 +168,28 @@ def run_worker(
     declared |= {q for p in plugins for q in p.queues}
     queues = [queue for queue in settings.worker.queues if queue in declared]
     worker = dramatiq.Worker(broker, queues=set(queues), worker_threads=settings.worker.threads)
-    every_s = min(settings.worker.recovery_interval_s, settings.worker.heartbeat_timeout_s / 3)
-    sweeper = DeadWorkerSweeper(broker, settings.worker.queues, interval_s=every_s)
+    # RabbitMQ returns a dead worker's unacknowledged messages itself; Redis needs a sweep.
+    sweeper: DeadWorkerSweeper | None = None
+    if isinstance(broker, RedisQueueBroker):
+        every_s = min(settings.worker.recovery_interval_s, settings.worker.heartbeat_timeout_s / 3)
+        sweeper = DeadWorkerSweeper(broker, settings.worker.queues, interval_s=every_s)
     worker.start()
-    sweeper.start()
+    if sweeper is not None:
+        sweeper.start()
     if relay is not None:
         relay.start()
     upkeep.start()
-    _log.info("worker started", extra={"queues": queues, "threads": settings.worker.threads})
+    _log.info(
+        "worker started",
+        extra={"queues": queues, "threads": settings.worker.threads, "broker": broker.kind},
+    )
     stop.wait()
     _log.info("worker stopping")
     if relay is not None:
         relay.stop()
     upkeep.stop()
-    sweeper.stop()
+    if sweeper is not None:
+        sweeper.stop()
     worker.stop(timeout=int(settings.worker.shutdown_timeout_s * 1000))
     for plugin in plugins:
         plugin.close()
@@ -220,8 +232,11 @@ def _open_pool(database_url: str, settings: Settings) -> ConnectionPool:
     )
 
 
-def _queue_depths(broker: RedisBroker, queues: tuple[str, ...]) -> dict[str, float]:
-    return {queue: float(broker.do_qsize(queue)) for queue in queues}
+def _queue_numbers(broker: QueueBroker, queues: tuple[str, ...]) -> dict[str, tuple[float, float]]:
+    """(depth, dead letters) of each queue."""
+    return {
+        queue: (float(broker.depth(queue)), float(broker.dead_letters(queue))) for queue in queues
+    }
 
 
 def _serve_metrics(settings: Settings, metrics: IngestionMetrics) -> WSGIServer | None:

@@ -46,14 +46,15 @@ def create_app(
     settings: Settings,
     *,
     database_url: str,
-    redis_url: str,
+    redis_url: str | None,
     env: Mapping[str, str] | None = None,
     families: Sequence[Family] = FAMILIES,
 ) -> Litestar:
     """Build the gateway for the given settings and service URLs.
 
     ``env`` holds the provider API keys named by ``api_key_env`` (default: ``os.environ``);
-    ``families`` is the endpoint table (``gateway.api.FAMILIES``).
+    ``families`` is the endpoint table (``gateway.api.FAMILIES``). ``redis_url`` is not
+    used when ``redis.sentinel`` names the master.
     """
 
     @asynccontextmanager
@@ -155,7 +156,6 @@ def _console_services(
         readiness=readiness,
         queue=gateway.queue,
         pool=resources.pool,
-        redis=resources.redis,
     )
 
 

@@ -48,7 +48,7 @@ from gateway.policy.usage import SpendLedger, UsageHook, UsageRecorder, UsageRep
 from inference.embedders import build_embedder
 from ingestion.collections import FileRepository, StoreFileRepository, VectorStoreRepository
 from ingestion.embedding import LazyEmbedder
-from ingestion.queue import IngestionQueue, build_broker
+from ingestion.queue import IngestionQueue, build_queue_broker
 from ingestion.search import HybridSearcher, QueryEmbedder
 from ingestion.storage import build_storage
 from ingestion.webhooks import WebhookEndpoints, WebhookEvents, WebhookSender
@@ -118,11 +118,13 @@ class Gateway:
         settings: Settings,
         *,
         database_url: str,
-        redis_url: str,
+        redis_url: str | None,
         env: Mapping[str, str],
         families: Sequence[Family] = FAMILIES,
     ) -> Gateway:
-        """Build everything; whatever was opened is closed again if a later step fails."""
+        """Build everything; whatever was opened is closed again if a later step fails.
+
+        ``redis_url`` is not used when ``redis.sentinel`` names the master."""
         policy = settings.policy
         async with AsyncExitStack() as stack:
             resources = await Resources.open(
@@ -130,6 +132,7 @@ class Gateway:
             )
             stack.push_async_callback(resources.close)
             pool = resources.pool
+            redis = resources.redis_connector  # the URL's server, or Sentinel's master
 
             # Keys: cached per process, invalidated over Redis pub/sub.
             channel = key_change_channel(settings.redis.key_prefix)
@@ -138,10 +141,10 @@ class Gateway:
                 fallback_ttl_s=policy.keys.fallback_ttl_s,
                 max_entries=policy.keys.max_entries,
             )
-            listener = KeyChangeListener(redis_url, cache, channel=channel)
+            listener = KeyChangeListener(redis, cache, channel=channel)
             # Quotas get their own lean pipelined connection (one script per API request is
             # on the hot path); a closed connection is reopened by the next command.
-            quota_redis = RedisLane(redis_url, timeout_s=settings.redis.socket_timeout_s)
+            quota_redis = RedisLane(redis, timeout_s=settings.redis.socket_timeout_s)
             stack.push_async_callback(quota_redis.aclose)
             stack.push_async_callback(listener.stop)
             authenticator = DatabaseAuthenticator(pool, cache=cache)
@@ -228,7 +231,7 @@ class Gateway:
 
             # Files and vector stores: ingestion runs in the worker; its jobs are staged in
             # the outbox with the change that needs them, and workers relay them to the queue.
-            broker = build_broker(redis_url, settings.worker)
+            broker = build_queue_broker(settings, redis=redis)  # Redis or RabbitMQ
             stack.callback(broker.close)
             queue = IngestionQueue(broker, queue_name=settings.ingestion.queue)
             storage = build_storage(settings.ingestion.storage, data_dir=settings.data_dir)

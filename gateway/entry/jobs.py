@@ -23,7 +23,6 @@ from typing import Any
 import dramatiq
 import psycopg
 import uvloop
-from dramatiq.brokers.redis import RedisBroker
 
 from configs import Settings
 from gateway.api.batches import FINALIZE_ACTOR, PREPARE_ACTOR, RUN_ACTOR
@@ -42,7 +41,7 @@ _RUN_TIME_LIMIT_MS = 6 * 3600 * 1000  # a job of lines_per_job lines against a s
 class GatewayJobs:
     """A ``WorkerPlugin`` (``ingestion.worker``): declares the batch actors on the broker."""
 
-    def __init__(self, settings: Settings, *, database_url: str, redis_url: str) -> None:
+    def __init__(self, settings: Settings, *, database_url: str, redis_url: str | None) -> None:
         # No busy polling: it buys a live request's latency with a spinning loop, and here
         # it would spin against the worker's own threads for lines that nobody waits on.
         quiet = settings.gateway.model_copy(update={"busy_poll_us": 0})
@@ -62,7 +61,7 @@ class GatewayJobs:
             settings.responses.background_queue,
         )
 
-    def declare(self, broker: RedisBroker) -> None:
+    def declare(self, broker: dramatiq.Broker) -> None:
         queue = self._settings.batches.queue
 
         def batch_prepare(batch_id: str) -> None:

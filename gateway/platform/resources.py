@@ -9,6 +9,7 @@ from redis.asyncio import Redis
 
 from configs import Settings
 from ingestion.db import open_pool
+from ingestion.redis_clients import RedisConnector
 
 __all__ = ["Resources"]
 
@@ -19,6 +20,7 @@ class Resources:
 
     pool: AsyncConnectionPool
     redis: Redis
+    redis_connector: RedisConnector  # how every other Redis client of the process connects
     read_pool: AsyncConnectionPool | None = None  # database.read_url: a replica, for search
 
     @property
@@ -27,7 +29,11 @@ class Resources:
         return self.pool if self.read_pool is None else self.read_pool
 
     @classmethod
-    async def open(cls, settings: Settings, *, database_url: str, redis_url: str) -> Resources:
+    async def open(
+        cls, settings: Settings, *, database_url: str, redis_url: str | None
+    ) -> Resources:
+        """``redis_url`` is not used when ``redis.sentinel`` names the master."""
+        connector = RedisConnector.from_settings(settings.redis, url=redis_url)
         pool = await open_pool(database_url, settings.database, application_name="ragway-gateway")
         read_pool = None
         if settings.database.read_url is not None:
@@ -36,12 +42,12 @@ class Resources:
                 settings.database,
                 application_name="ragway-gateway-read",
             )
-        client = Redis.from_url(
-            redis_url,
-            socket_timeout=settings.redis.socket_timeout_s,
-            socket_connect_timeout=settings.redis.socket_timeout_s,
+        return cls(
+            pool=pool,
+            redis=connector.async_client(),
+            redis_connector=connector,
+            read_pool=read_pool,
         )
-        return cls(pool=pool, redis=client, read_pool=read_pool)
 
     async def close(self) -> None:
         await self.redis.aclose()

@@ -7,20 +7,25 @@ from configs import Settings, SettingsError
 __all__ = ["require_database_url", "require_urls"]
 
 
-def require_urls(settings: Settings) -> tuple[str, str]:
-    """Return (database URL, Redis URL) or say which environment variable is missing."""
+def require_urls(settings: Settings) -> tuple[str, str | None]:
+    """Return (database URL, Redis URL) or say which environment variable is missing.
+
+    With ``redis.sentinel`` on, the sentinels name Redis: no ``REDIS_URL`` is needed (None).
+    """
+    sentinel = settings.redis.sentinel.enabled
     missing = [
         name
         for name, value in (
             ("DATABASE_URL", settings.database.url),
             ("REDIS_URL", settings.redis.url),
         )
-        if value is None
+        if value is None and not (sentinel and name == "REDIS_URL")
     ]
     if missing:
         raise _missing(missing, settings)
     assert settings.database.url is not None
-    assert settings.redis.url is not None
+    if sentinel or settings.redis.url is None:
+        return settings.database.url.get_secret_value(), None
     return settings.database.url.get_secret_value(), settings.redis.url.get_secret_value()
 
 

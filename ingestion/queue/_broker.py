@@ -1,5 +1,8 @@
 """The Dramatiq broker on Redis, built explicitly (never Dramatiq's implicit global broker).
 
+Its client comes from ``ingestion.redis_clients`` (a URL, or the master Redis Sentinel
+names: after a fail-over the broker's next command reaches the new master).
+
 Its consumers survive a frozen or unreachable Redis quietly: an acknowledgement that fails
 (Dramatiq maps only ``redis.ConnectionError``, so a read timeout reached its "You've found
 a bug in Dramatiq" handler and the finished message ran again) is retried until Redis
@@ -16,12 +19,16 @@ from typing import Any
 
 import redis
 from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
+from dramatiq.common import current_millis, xq_name
 from dramatiq.errors import ConnectionClosed
 
 from configs import WorkerSettings
 from ingestion import tracing
+from ingestion.queue._presence import workers_key
+from ingestion.queue._types import QueueBroker
+from ingestion.redis_clients import RedisConnector
 
-__all__ = ["build_broker"]
+__all__ = ["RedisQueueBroker", "build_broker"]
 
 _log = logging.getLogger(__name__)
 
@@ -85,18 +92,36 @@ class _Consumer(_RedisConsumer):
             return
 
 
-class _Broker(RedisBroker):
-    """A ``RedisBroker`` whose consumers are :class:`_Consumer`."""
+class RedisQueueBroker(RedisBroker, QueueBroker):
+    """A ``RedisBroker`` whose consumers are :class:`_Consumer`, with ragway's queue stats."""
+
+    kind = "redis"
 
     @property
     def consumer_class(self) -> type[_Consumer]:
         return _Consumer
 
+    def depth(self, queue_name: str) -> int:
+        """Messages not acknowledged yet: waiting, delayed for a retry, or being processed."""
+        return int(self.do_qsize(queue_name))
 
-def build_broker(redis_url: str, settings: WorkerSettings) -> RedisBroker:
+    def dead_letters(self, queue_name: str) -> int:
+        """Messages that failed for good, kept ``dead_message_ttl`` in ``<queue>.XQ``."""
+        client: redis.Redis = self.client
+        return int(client.zcard(f"{self.namespace}:{xq_name(queue_name)}"))
+
+    def live_workers(self, queue_name: str) -> int:
+        """Workers whose last dead-worker sweep (their heartbeat) is fresher than the
+        heartbeat timeout (every worker sweeps every queue it has)."""
+        client: redis.Redis = self.client
+        fresh_from = current_millis() - self.heartbeat_timeout
+        return int(client.zcount(workers_key(self.namespace), fresh_from, "+inf"))
+
+
+def build_broker(redis: str | RedisConnector, settings: WorkerSettings) -> RedisQueueBroker:
     """A broker whose keys live under ``settings.namespace`` in the given Redis."""
-    broker = _Broker(  # type: ignore[no-untyped-call]
-        url=redis_url,
+    broker = RedisQueueBroker(  # type: ignore[no-untyped-call]
+        client=RedisConnector.of(redis).client(),
         namespace=settings.namespace,
         heartbeat_timeout=int(settings.heartbeat_timeout_s * 1000),
         maintenance_chance=settings.maintenance_chance,

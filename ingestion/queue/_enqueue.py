@@ -6,11 +6,11 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import dramatiq
-from dramatiq.brokers.redis import RedisBroker
 from psycopg import AsyncConnection
 
 from ingestion.queue._ingestion import INGEST_ACTOR
 from ingestion.queue._outbox import Job, stage
+from ingestion.queue._types import QueueBroker
 
 __all__ = ["IngestionQueue"]
 
@@ -22,7 +22,7 @@ class IngestionQueue:
     file is ``in_progress`` exactly when its job is on its way, Redis up or not.
     """
 
-    def __init__(self, broker: RedisBroker, *, queue_name: str) -> None:
+    def __init__(self, broker: QueueBroker, *, queue_name: str) -> None:
         self._broker = broker
         self._queue = queue_name
         self._namespace = broker.namespace
@@ -49,5 +49,14 @@ class IngestionQueue:
             )
 
     def depth(self) -> int:
-        """Messages not yet acknowledged: waiting, delayed for a retry, or being processed."""
-        return int(self._broker.do_qsize(self._queue))
+        """Messages waiting or delayed for a retry (on Redis also those being processed).
+        Blocking."""
+        return self._broker.depth(self._queue)
+
+    def dead_letters(self) -> int:
+        """Messages that failed for good, in the dead-letter queue. Blocking."""
+        return self._broker.dead_letters(self._queue)
+
+    def workers(self) -> int:
+        """Worker processes consuming the ingestion queue now. Blocking."""
+        return self._broker.live_workers(self._queue)

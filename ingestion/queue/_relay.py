@@ -1,5 +1,8 @@
 """The outbox relay: publishes staged jobs to the Dramatiq broker, then deletes their rows.
 
+The broker is Redis or RabbitMQ (``queue.broker``); on RabbitMQ each publish returns once
+RabbitMQ confirmed it (publisher confirms), so a deleted row's message is on the broker.
+
 Each pass claims up to ``batch_size`` due rows of its broker's namespace with ``FOR UPDATE
 SKIP LOCKED`` (so relays in several workers share the work without waiting on each other),
 publishes them in order
@@ -26,12 +29,12 @@ from typing import Any
 import dramatiq
 import psycopg
 import redis
-from dramatiq.brokers.redis import RedisBroker
 from dramatiq.errors import DramatiqError
 from psycopg_pool import ConnectionPool
 
 from ingestion.metrics import IngestionMetrics
 from ingestion.queue._outbox import NOTIFY_CHANNEL
+from ingestion.queue._types import QueueBroker
 
 __all__ = ["OutboxRelay", "outbox_backlog"]
 
@@ -54,7 +57,7 @@ class OutboxRelay:
     def __init__(
         self,
         pool: ConnectionPool[Any],
-        broker: RedisBroker,
+        broker: QueueBroker,
         *,
         database_url: str | None,
         metrics: IngestionMetrics,

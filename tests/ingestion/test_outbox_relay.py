@@ -19,12 +19,19 @@ import psycopg
 import pytest
 import redis
 from dramatiq import Message
-from dramatiq.brokers.redis import RedisBroker
 from psycopg_pool import ConnectionPool
 
 from configs import WorkerSettings
 from ingestion.metrics import IngestionMetrics
-from ingestion.queue import Job, OutboxRelay, build_broker, outbox_backlog, stage, stage_sync
+from ingestion.queue import (
+    Job,
+    OutboxRelay,
+    RedisQueueBroker,
+    build_broker,
+    outbox_backlog,
+    stage,
+    stage_sync,
+)
 from tests.support.net import free_port
 from tests.support.services import RedisForTests
 
@@ -49,17 +56,19 @@ def pool(database_url: str) -> Iterator[ConnectionPool[Any]]:
         yield p
 
 
-def broker_for(url: str, namespace: str) -> RedisBroker:
+def broker_for(url: str, namespace: str) -> RedisQueueBroker:
     return build_broker(url, WorkerSettings(namespace=namespace, queues=(QUEUE,)))
 
 
-def relay_for(pool: ConnectionPool[Any], broker: RedisBroker, database_url: str) -> OutboxRelay:
+def relay_for(
+    pool: ConnectionPool[Any], broker: RedisQueueBroker, database_url: str
+) -> OutboxRelay:
     return OutboxRelay(
         pool, broker, database_url=database_url, metrics=IngestionMetrics(), batch_size=50
     )
 
 
-def queued_ids(broker: RedisBroker) -> list[str]:
+def queued_ids(broker: RedisQueueBroker) -> list[str]:
     """The Dramatiq message ids waiting in ``QUEUE``, in order."""
     messages = broker.do_fetch(QUEUE, 10_000) or []
     return [Message.decode(encoded).message_id for encoded in messages]
@@ -204,10 +213,10 @@ def test_a_running_relay_is_woken_by_the_commit(
     broker.close()
 
 
-class _FailsAfter(RedisBroker):
+class _FailsAfter(RedisQueueBroker):
     """The live broker until ``n`` messages are published, then Redis "goes away"."""
 
-    def __init__(self, live: RedisBroker, n: int) -> None:
+    def __init__(self, live: RedisQueueBroker, n: int) -> None:
         self.__dict__.update(live.__dict__)
         self._left = n
 

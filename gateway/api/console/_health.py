@@ -68,6 +68,7 @@ async def _context(request: Request[Any, Any, Any]) -> dict[str, Any]:
         "window": _window_label(recent.seconds),
         "ready": readiness,
         "heartbeat_timeout_s": settings.worker.heartbeat_timeout_s,
+        "broker": settings.queue.kind,
     }
 
 

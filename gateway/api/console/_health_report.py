@@ -18,13 +18,12 @@ from urllib.parse import urlsplit
 import psycopg
 import psycopg_pool
 import redis
-from dramatiq.common import current_millis
+from dramatiq.errors import ConnectionClosed
 
 from configs import Settings
 from gateway.api.console._metrics_window import Recent, Traffic
 from gateway.api.console._services import ConsoleServices
 from gateway.api.health import CheckResult
-from ingestion.queue import workers_key
 
 __all__ = ["DeploymentView", "HealthReport", "ModelView", "Readiness", "Throughput", "models"]
 
@@ -35,6 +34,7 @@ _UNREACHABLE = (
     TimeoutError,
     OSError,
     redis.RedisError,
+    ConnectionClosed,  # RabbitMQ unreachable
     psycopg.Error,
     psycopg_pool.PoolTimeout,
 )
@@ -130,6 +130,7 @@ class Readiness:
     queue_depth: int | None
     throughput: Throughput | None
     errors: dict[str, str]  # part -> why it is unavailable
+    dead_letters: int | None = None  # the ingestion queue's, with queue_depth
 
 
 class HealthReport:
@@ -142,13 +143,17 @@ class HealthReport:
 
     async def readiness(self) -> Readiness:
         errors: dict[str, str] = {}
-        checks, workers, depth, throughput = await asyncio.gather(
+        queue = self._services.queue
+        checks, workers, numbers, throughput = await asyncio.gather(
             self._services.readiness.probe(),
-            self._guarded("workers", self._workers(), errors),
-            self._guarded("queue", asyncio.to_thread(self._services.queue.depth), errors),
+            self._guarded("workers", asyncio.to_thread(queue.workers), errors),
+            self._guarded(
+                "queue", asyncio.to_thread(lambda: (queue.depth(), queue.dead_letters())), errors
+            ),
             self._guarded("throughput", self._throughput(), errors),
         )
-        return Readiness(checks, workers, depth, throughput, errors)
+        depth, dead = (None, None) if numbers is None else numbers
+        return Readiness(checks, workers, depth, throughput, errors, dead)
 
     async def _guarded(self, part: str, work: Awaitable[T], errors: dict[str, str]) -> T | None:
         """``work``'s result, or None (and why in ``errors``) past the deadline or on a
@@ -173,13 +178,6 @@ class HealthReport:
         self._abandoned.discard(task)
         if not task.cancelled():
             task.exception()  # retrieved: its failure is already the page's answer
-
-    async def _workers(self) -> int:
-        """Workers whose last sweep is fresher than the heartbeat timeout."""
-        worker = self._services.settings.worker
-        fresh_from = current_millis() - int(worker.heartbeat_timeout_s * 1000)
-        key = workers_key(worker.namespace)
-        return int(await self._services.redis.zcount(key, fresh_from, "+inf"))
 
     async def _throughput(self) -> Throughput:
         span = timedelta(minutes=_THROUGHPUT_MINUTES)

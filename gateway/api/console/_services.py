@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from psycopg_pool import AsyncConnectionPool
-from redis.asyncio import Redis
 
 from configs import Settings
 from gateway.api.collections import CollectionServices
@@ -39,4 +38,3 @@ class ConsoleServices:
     readiness: ReadinessService
     queue: IngestionQueue
     pool: AsyncConnectionPool  # the console's own read-only reports (usage summaries, throughput)
-    redis: Redis  # worker presence

@@ -9,7 +9,6 @@ from typing import Any, TypeVar
 
 import click
 from pydantic import BaseModel, ValidationError
-from redis.asyncio import Redis
 
 from configs import Settings, SettingsError
 from gateway.entry.cli._context import CliContext, pass_cli
@@ -18,6 +17,7 @@ from gateway.platform.urls import require_database_url, require_urls
 from gateway.policy.auth import RedisKeyEvents, key_change_channel
 from gateway.policy.keys import KeyCreate, KeyService, KeyUpdate, ensure_admin_key, key_label
 from ingestion.db import open_pool
+from ingestion.redis_clients import RedisConnector
 
 __all__ = ["keys_group"]
 
@@ -62,7 +62,7 @@ def _run(cli: CliContext, action: Callable[[KeyService], Awaitable[T]]) -> T:
 
     async def main() -> T:
         pool = await open_pool(database_url, settings.database, application_name="ragway-cli")
-        redis = Redis.from_url(redis_url, socket_timeout=settings.redis.socket_timeout_s)
+        redis = RedisConnector.from_settings(settings.redis, url=redis_url).async_client()
         try:
             await pool.wait(timeout=settings.database.connect_timeout_s)
             channel = key_change_channel(settings.redis.key_prefix)

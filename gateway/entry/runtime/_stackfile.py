@@ -29,7 +29,7 @@ class RunningStack:
     """The URLs of the stack ``ragway run`` serves from a data directory."""
 
     database_url: str
-    redis_url: str
+    redis_url: str  # "" when Redis Sentinel names the master
     gateway_url: str
     pid: int
     # What ``ragway run`` supervises: each process's current pid and how often it restarted it.
@@ -108,6 +108,6 @@ def with_running_stack(settings: Settings) -> tuple[Settings, RunningStack | Non
     if database.url is None:
         database = database.model_copy(update={"url": SecretStr(stack.database_url)})
     redis = settings.redis
-    if redis.url is None:
+    if redis.url is None and stack.redis_url:
         redis = redis.model_copy(update={"url": SecretStr(stack.redis_url)})
     return settings.model_copy(update={"database": database, "redis": redis}), stack

@@ -146,7 +146,10 @@ class Supervisor:
             self._cleanups.append(postgres.stop)
             self._supervise("postgres", postgres)
         redis_url = _secret(settings.redis.url)
-        if redis_url is None:
+        if settings.redis.sentinel.enabled:
+            redis_url = None  # the sentinels name the master: nothing to start
+            self.say(f"Redis through Sentinel ({settings.redis.sentinel.service_name})")
+        elif redis_url is None:
             if not settings.embedded.redis:
                 raise SettingsError("REDIS_URL is not set and embedded.redis is false")
             _ensure_port_free("127.0.0.1", settings.embedded.redis_port, "embedded.redis_port")
@@ -159,9 +162,12 @@ class Supervisor:
             redis_url = redis_server.start()
             self._supervise("redis", redis_server)
         env["DATABASE_URL"] = database_url
-        env["REDIS_URL"] = redis_url
+        if redis_url is not None:
+            env["REDIS_URL"] = redis_url
+        if settings.queue.kind == "rabbitmq":
+            self.say("jobs go through RabbitMQ (RABBITMQ_URL)")
         self._stack_file = StackFile(data_dir)
-        self._stack = RunningStack(database_url, redis_url, gateway_url, os.getpid())
+        self._stack = RunningStack(database_url, redis_url or "", gateway_url, os.getpid())
         self._record()
         self._cleanups.append(self._stack_file.remove)
 

@@ -12,6 +12,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from gateway.policy.auth._cache import KeyCache
+from ingestion.redis_clients import RedisConnector
 
 __all__ = ["KeyChangeListener", "RedisKeyEvents", "key_change_channel"]
 
@@ -77,10 +78,10 @@ class KeyChangeListener:
     """
 
     def __init__(
-        self, redis_url: str, cache: KeyCache, *, channel: str, retry_s: float = 0.5
+        self, redis: str | RedisConnector, cache: KeyCache, *, channel: str, retry_s: float = 0.5
     ) -> None:
-        self._redis = Redis.from_url(
-            redis_url,
+        # With Sentinel, each resubscription connects to the master the sentinels name now.
+        self._redis = RedisConnector.of(redis).async_client(
             retry=Retry(NoBackoff(), 0),
             health_check_interval=1,
             socket_timeout=2.0,

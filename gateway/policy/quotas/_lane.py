@@ -5,7 +5,10 @@
   pipelining), or at once when nothing is in flight; replies are matched in order;
 - commands that can wait (settlements) ride along with the next write, or leave after
   ``defer_s`` at the latest;
-- a script missing on the server (``NOSCRIPT``) is loaded and run again.
+- a script missing on the server (``NOSCRIPT``) is loaded and run again;
+- each connect asks where the master is (``ingestion.redis_clients``: the URL's server, or
+  the one Redis Sentinel names), and a ``READONLY`` reply (a demoted master) drops the
+  connection, so after a fail-over the next command reaches the new master.
 
 Errors are redis-py's, so callers keep one exception tree. A lost connection fails the
 commands in flight and the next command reconnects; one unanswered for ``timeout_s`` closes
@@ -24,10 +27,11 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 import hiredis
-from redis.asyncio.connection import SSLConnection, UnixDomainSocketConnection, parse_url
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from ingestion.redis_clients import RedisAddress, RedisConnector
 
 __all__ = ["LuaScript", "RedisLane"]
 
@@ -41,31 +45,6 @@ class LuaScript:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "sha", hashlib.sha1(self.source.encode()).hexdigest())  # noqa: S324 - Redis names scripts by SHA1
-
-
-@dataclass(frozen=True)
-class _Address:
-    host: str = "localhost"
-    port: int = 6379
-    path: str | None = None
-    tls: bool = False
-    db: int = 0
-    username: str | None = None
-    password: str | None = None
-
-
-def _address(url: str) -> _Address:
-    options: dict[str, Any] = dict(parse_url(url))
-    kind = options.get("connection_class")
-    return _Address(
-        host=options.get("host") or "localhost",
-        port=int(options.get("port") or 6379),
-        path=options.get("path") if kind is UnixDomainSocketConnection else None,
-        tls=kind is SSLConnection,
-        db=int(options.get("db") or 0),
-        username=options.get("username"),
-        password=options.get("password"),
-    )
 
 
 def _pack(args: tuple[str | int | float | bytes, ...]) -> bytes:
@@ -90,6 +69,11 @@ def _reply_error(error: hiredis.ReplyError) -> ResponseError:
     if message.startswith("NOSCRIPT"):
         return NoScriptError(message)
     return ResponseError(message)
+
+
+def _demoted(reply: Any) -> bool:
+    """A master turned replica refuses writes: the connection is to the wrong server."""
+    return isinstance(reply, hiredis.ReplyError) and str(reply).startswith("READONLY")
 
 
 class _Protocol(asyncio.Protocol):
@@ -137,8 +121,8 @@ class _Protocol(asyncio.Protocol):
 class RedisLane:
     """One pipelined connection per process; ``call`` and ``run`` are safe from any task."""
 
-    def __init__(self, url: str, *, timeout_s: float) -> None:
-        self._address = _address(url)
+    def __init__(self, redis: str | RedisConnector, *, timeout_s: float) -> None:
+        self._locator = RedisConnector.of(redis).locator()
         self._timeout_s = timeout_s
         self._protocol: _Protocol | None = None
         self._connecting: asyncio.Future[_Protocol] | None = None
@@ -152,14 +136,17 @@ class RedisLane:
         protocol = await self._ready()
         reply = await self._enqueue(protocol, args)
         if isinstance(reply, hiredis.ReplyError):
+            self._check_role(protocol, reply)
             raise _reply_error(reply)
         return reply
 
     async def run(self, script: LuaScript, keys: list[str], args: list[str | int]) -> Any:
         """EVALSHA, loading the script first when Redis does not know it (restart, flush)."""
         command = ("EVALSHA", script.sha, len(keys), *keys, *args)
-        reply = await self._enqueue(await self._ready(), command)
+        protocol = await self._ready()
+        reply = await self._enqueue(protocol, command)
         if isinstance(reply, hiredis.ReplyError):
+            self._check_role(protocol, reply)
             if not str(reply).startswith("NOSCRIPT"):
                 raise _reply_error(reply)
             await self.call("SCRIPT", "LOAD", script.source)
@@ -184,6 +171,8 @@ class RedisLane:
             for keys, args in calls
         ]
         replies = await _settled(futures)
+        for reply in replies:
+            self._check_role(protocol, reply)
         missing = [
             i
             for i, reply in enumerate(replies)
@@ -215,8 +204,17 @@ class RedisLane:
         if self._protocol is not None:
             self._protocol.fail(RedisConnectionError("the Redis lane was closed"))
             self._protocol = None
+        await self._locator.aclose()
 
     # -- internals -------------------------------------------------------------------
+    def _check_role(self, protocol: _Protocol, reply: Any) -> None:
+        """A ``READONLY`` reply: this server was demoted; drop it (the next command asks
+        where the master is now) and fail as a lost connection would."""
+        if _demoted(reply):
+            error = RedisConnectionError("the Redis master was demoted to a replica")
+            protocol.fail(error)
+            raise error
+
     async def _ready(self) -> _Protocol:
         protocol = self._protocol
         if protocol is None or protocol.closed:
@@ -290,11 +288,11 @@ class RedisLane:
         return await asyncio.shield(self._connecting)
 
     async def _open(self) -> _Protocol:
-        address = self._address
         loop = asyncio.get_running_loop()
         protocol: _Protocol | None = None
         try:
             async with asyncio.timeout(self._timeout_s):
+                address = await self._locator.master()
                 if address.path is not None:
                     _, protocol = await loop.create_unix_connection(_Protocol, address.path)
                 else:
@@ -302,7 +300,7 @@ class RedisLane:
                     _, protocol = await loop.create_connection(
                         _Protocol, address.host, address.port, ssl=context
                     )
-                await self._handshake(protocol)
+                await self._handshake(protocol, address)
         except BaseException as exc:
             if protocol is not None:
                 protocol.fail(RedisConnectionError("connection set-up failed"))
@@ -314,15 +312,15 @@ class RedisLane:
             raise
         return protocol
 
-    async def _handshake(self, protocol: _Protocol) -> None:
+    async def _handshake(self, protocol: _Protocol, address: RedisAddress) -> None:
         commands: list[tuple[str | int, ...]] = []
-        if self._address.password is not None:
-            auth: tuple[str, ...] = ("AUTH", self._address.password)
-            if self._address.username:
-                auth = ("AUTH", self._address.username, self._address.password)
+        if address.password is not None:
+            auth: tuple[str, ...] = ("AUTH", address.password)
+            if address.username:
+                auth = ("AUTH", address.username, address.password)
             commands.append(auth)
-        if self._address.db:
-            commands.append(("SELECT", self._address.db))
+        if address.db:
+            commands.append(("SELECT", address.db))
         if not commands:
             return
         assert protocol.transport is not None

@@ -148,6 +148,13 @@ async def _report_in_time(silent_port: int) -> None:
             time.sleep(3)
             return 0
 
+        def dead_letters(self) -> int:
+            return 0
+
+        def workers(self) -> int:
+            time.sleep(3)
+            return 0
+
     class Probe:
         async def probe(self) -> list[CheckResult]:
             return [CheckResult("postgres", False, 1000.0, "no answer within 1s")]
