@@ -77,7 +77,7 @@ class SentinelCluster:
                     host_port = client.sentinel_get_master_addr_by_name(SERVICE)
             except redis.RedisError:
                 continue
-            if host_port:
+            if isinstance(host_port, tuple | list):
                 return int(host_port[1])
         raise RuntimeError("no sentinel names a master")
 
