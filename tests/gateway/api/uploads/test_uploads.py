@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -354,3 +355,41 @@ def test_the_routes_are_in_the_openapi_document(stack: Stack) -> None:
         "/v1/files/{file_id}/content",
     ):
         assert "post" in paths[path] or "get" in paths[path], path
+
+
+def test_an_empty_file_completes_with_no_parts(stack: Stack) -> None:
+    client = stack.client()
+    upload = client.uploads.create(
+        bytes=0, filename="empty.jsonl", mime_type="text/plain", purpose="batch"
+    )
+    done = client.uploads.complete(upload_id=upload.id, part_ids=[], md5=md5(b""))
+    assert done.file is not None
+    assert done.file.bytes == 0
+    assert client.files.content(done.file.id).read() == b""
+
+
+def test_two_completions_at_once_make_one_file(stack: Stack) -> None:
+    client = stack.client()
+    data = os.urandom(12 * MiB)
+    upload = client.uploads.create(
+        bytes=len(data), filename="race.bin", mime_type="text/plain", purpose="assistants"
+    )
+    parts = [
+        client.uploads.parts.create(upload_id=upload.id, data=data[i : i + 6 * MiB]).id
+        for i in (0, 6 * MiB)
+    ]
+
+    def complete() -> int | str:
+        try:
+            done = client.uploads.complete(upload_id=upload.id, part_ids=parts)
+        except openai.APIStatusError as exc:
+            return exc.status_code
+        assert done.file is not None
+        return done.file.id
+
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = list(pool.map(lambda _: complete(), range(2)))
+    files = [o for o in outcomes if isinstance(o, str)]
+    assert len(files) == 1, outcomes
+    assert next(o for o in outcomes if isinstance(o, int)) in (400, 409)  # completing, completed
+    assert client.files.content(files[0]).read() == data
