@@ -104,7 +104,7 @@ class ExportChild:
     """The parent's end: span records (``_otlp.SpanRecord``) framed into the child's pipe."""
 
     def __init__(self, config: dict[str, Any]) -> None:
-        self._config = config
+        self._config = {**config, "log_format": _log_format()}
         self._lock = threading.Lock()  # (a worker's threads end spans too)
         self._buffer = bytearray()
         self._process: subprocess.Popen[bytes] | None = None
@@ -235,6 +235,16 @@ class ExportChild:
                 self._start()
 
 
+def _log_format() -> str:
+    """The parent's log format, for the child's lines ("json" unless it writes text)."""
+    from configs import JsonFormatter
+
+    handlers = logging.getLogger().handlers
+    if handlers and not any(isinstance(h.formatter, JsonFormatter) for h in handlers):
+        return "text"
+    return "json"
+
+
 def _plain(record: Any) -> Any:
     """A record whose every value marshal writes (others as their text)."""
     if isinstance(record, str | int | float | bool | bytes) or record is None:
@@ -270,6 +280,7 @@ def _frames(fd: int, delay_s: float) -> Any:
 
 def main() -> None:
     """Read span records from stdin, encode and post them (until stdin ends)."""
+    from configs import LoggingSettings, configure_logging
     from ingestion._otlp import encode, encode_record
 
     # A Ctrl-C or a TERM to the process group is for the parent: this process ends when
@@ -282,6 +293,7 @@ def main() -> None:
     while first is None:
         first = next(frames)
     config = marshal.loads(first)  # noqa: S302 - the parent's pipe, nothing else's
+    configure_logging(LoggingSettings(format=config["log_format"]), process="span-export")
     resource, scope = config["resource"], tuple(config["scope"])
     delay_s, batch, max_queue = config["delay_s"], config["batch"], config["max_queue"]
     poster = Poster(config["url"], timeout_s=config["timeout_s"], pause_s=min(delay_s, 1.0))
