@@ -34,6 +34,9 @@ _log = logging.getLogger(__name__)
 
 _ACK_RETRY_DELAY_S = 0.5
 _ACK_RETRY_MIN_S = 30.0
+# The broker's commands are Lua scripts over whole queues (maintenance walks a dead worker's
+# messages): redis-py's default socket timeout, not the gateway's shorter per-command one.
+_BROKER_SOCKET_TIMEOUT_S = 5.0
 
 
 class _Consumer(_RedisConsumer):
@@ -121,7 +124,7 @@ class RedisQueueBroker(RedisBroker, QueueBroker):
 def build_broker(redis: str | RedisConnector, settings: WorkerSettings) -> RedisQueueBroker:
     """A broker whose keys live under ``settings.namespace`` in the given Redis."""
     broker = RedisQueueBroker(  # type: ignore[no-untyped-call]
-        client=RedisConnector.of(redis).client(),
+        client=RedisConnector.of(redis).client(socket_timeout=_BROKER_SOCKET_TIMEOUT_S),
         namespace=settings.namespace,
         heartbeat_timeout=int(settings.heartbeat_timeout_s * 1000),
         maintenance_chance=settings.maintenance_chance,

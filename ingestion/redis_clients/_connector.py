@@ -19,7 +19,7 @@ import redis.asyncio.sentinel
 import redis.sentinel
 from redis.asyncio.connection import SSLConnection, UnixDomainSocketConnection, parse_url
 
-from configs import RedisSettings, SentinelSettings
+from configs import RedisSettings, SentinelSettings, SettingsError
 
 __all__ = ["RedisAddress", "RedisConnector"]
 
@@ -90,7 +90,7 @@ class RedisConnector:
         if url is None and settings.url is not None:
             url = settings.url.get_secret_value()
         if not settings.sentinel.enabled and not url:
-            raise ValueError("no Redis: set REDIS_URL, or redis.sentinel.addresses")
+            raise SettingsError("no Redis: set REDIS_URL, or redis.sentinel.addresses")
         return cls(
             url=None if settings.sentinel.enabled else url,
             sentinel=settings.sentinel,
