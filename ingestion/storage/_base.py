@@ -75,6 +75,11 @@ class ObjectStorage(Protocol):
         streams the bytes itself."""
 
     # -- uploads sent in parts (``/v1/uploads``) ---------------------------------------
+    @property
+    def part_token_prefix(self) -> str:
+        """What every token of a part this storage holds begins with: processes configured
+        with other storages (on the same database) leave those parts alone."""
+
     def part_writer(self, upload_id: str, part_id: str) -> ObjectWriter:
         """One part of an upload; ``finish`` leaves it under its ``token`` (the part's own
         sha256 as ``key``) until the upload is assembled or its parts discarded."""

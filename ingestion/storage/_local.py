@@ -146,6 +146,10 @@ class LocalStorage:
     def download_url(self, key: str) -> None:
         return None  # the gateway streams the file
 
+    @property
+    def part_token_prefix(self) -> str:
+        return f"{self._staging / 'uploads'}/"
+
     def part_writer(self, upload_id: str, part_id: str) -> _LocalWriter:
         folder = self._parts(upload_id)
         _private_dir(folder)

@@ -170,6 +170,10 @@ class S3Storage:
         return url
 
     # -- uploads sent in parts ------------------------------------------------------
+    @property
+    def part_token_prefix(self) -> str:
+        return f"{self._prefix}uploads/"
+
     def part_writer(self, upload_id: str, part_id: str) -> S3Writer:
         return self._writer(f"{self._parts(upload_id)}{_checked_name(part_id)}")
 
@@ -225,7 +229,7 @@ class S3Storage:
         return f"{self._prefix}uploads/{_checked_name(upload_id)}/"
 
     def _part(self, token: str) -> str:
-        folder = f"{self._prefix}uploads/"
+        folder = self.part_token_prefix
         names = token[len(folder) :].split("/") if token.startswith(folder) else []
         if len(names) != 2 or not all(_NAME.match(name) for name in names):
             raise StorageError(f"not a part of an upload in this bucket: {token!r}")

@@ -48,10 +48,12 @@ UPDATE uploads SET status = 'pending', updated_at = now()
  WHERE status = 'completing' AND expires_at > now()
    AND updated_at < now() - make_interval(secs => {COMPLETING_LEASE_S})
 """  # noqa: S608 - fixed text
+# Only the uploads whose parts are in the caller's storage (their tokens tell).
 _ENDED_WITH_PARTS = """
 SELECT u.id FROM uploads AS u
  WHERE u.status IN ('completed', 'cancelled', 'expired')
-   AND EXISTS (SELECT 1 FROM upload_parts AS p WHERE p.upload_id = u.id)
+   AND EXISTS (SELECT 1 FROM upload_parts AS p
+                WHERE p.upload_id = u.id AND starts_with(p.token, %(tokens)s))
  ORDER BY u.expires_at LIMIT %(limit)s
 """
 _PURGE = """
@@ -193,9 +195,11 @@ class UploadRepository:
             await conn.execute(_REOPEN)
         return max(expired, 0)
 
-    async def ended_with_parts(self, *, limit: int) -> list[str]:
+    async def ended_with_parts(self, *, token_prefix: str, limit: int) -> list[str]:
+        """Ended uploads with parts whose tokens begin with ``token_prefix`` (a storage's)."""
+        params = {"tokens": token_prefix, "limit": limit}
         async with self._pool.connection() as conn:
-            rows = await (await conn.execute(_ENDED_WITH_PARTS, {"limit": limit})).fetchall()
+            rows = await (await conn.execute(_ENDED_WITH_PARTS, params)).fetchall()
         return [str(row[0]) for row in rows]
 
     async def purge(self, *, keep_s: int, limit: int) -> int:

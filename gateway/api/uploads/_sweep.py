@@ -6,6 +6,8 @@ claimed with ``SKIP LOCKED``, and removing parts twice is harmless):
 - uploads past ``expires_at`` and not completed become ``expired``;
 - ended uploads (completed, cancelled, expired) whose parts storage may still hold get them
   removed, then their part rows (a removal that failed when the upload ended is retried);
+  a process handles only parts in its own storage (a process configured with another one,
+  on the same database, would find nothing to remove and forget parts that stay);
 - ended uploads ``keep_ended_s`` past their expiry, with no parts left, are deleted.
 """
 
@@ -57,7 +59,8 @@ class UploadSweeper:
         """One pass; the uploads each chore changed (expired, cleared, purged)."""
         expired = await self._uploads.expire_due(limit=BATCH)
         cleared = 0
-        for upload_id in await self._uploads.ended_with_parts(limit=BATCH):
+        mine = self._storage.part_token_prefix
+        for upload_id in await self._uploads.ended_with_parts(token_prefix=mine, limit=BATCH):
             try:
                 await off_loop(self._storage.discard_parts, upload_id)
             except StorageError as exc:

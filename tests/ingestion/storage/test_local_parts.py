@@ -20,6 +20,7 @@ def test_parts_join_in_the_given_order_and_are_discarded(tmp_path: Path) -> None
         staged = writer.finish()
         assert staged.key == hashlib.sha256(data).hexdigest()
         assert oct(Path(staged.token).stat().st_mode & 0o777) == "0o600"
+        assert staged.token.startswith(storage.part_token_prefix)
         tokens[name] = staged.token
     assembled = storage.assemble([tokens["part_c"], tokens["part_a"], tokens["part_b"]])
     whole = b"gammaalpha beta "

@@ -209,6 +209,7 @@ def test_parts_in_any_order_and_size_assemble_into_one_hashed_object(
         writer.write(data)
         staged = writer.finish()
         assert staged.key == hashlib.sha256(data).hexdigest()
+        assert staged.token.startswith(storage.part_token_prefix)
         tokens[name] = staged.token
     order = ["part_c", "part_a", "part_b", "part_d"]  # not the order they were sent in
     whole = b"".join(pieces[name] for name in order)
