@@ -74,6 +74,7 @@ class FakeOpenAI(ThreadedStreamServer):
     slow_s: float = 3.0
     drip_s: float = 0.2  # pause between stream chunks under the "drip" fault
     port: int = field(default_factory=free_port)
+    host: str = "127.0.0.1"
     requests: list[Received] = field(default_factory=list)
     disconnects: int = 0  # streams whose client went away before the end
 
@@ -84,7 +85,7 @@ class FakeOpenAI(ThreadedStreamServer):
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
+        return f"http://{self.host}:{self.port}/v1"
 
     def script(self, *faults: str) -> None:
         """The next requests get these faults, in order ("ok" for a normal answer)."""

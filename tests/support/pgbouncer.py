@@ -39,16 +39,17 @@ class Pgbouncer:
     user: str
     pool_size: int
     log: Path
+    host: str = "127.0.0.1"
 
     def url_for(self, database_url: str) -> str:
         dbname = conninfo_to_dict(database_url)["dbname"]
-        return f"postgresql://{self.user}@127.0.0.1:{self.port}/{dbname}"
+        return f"postgresql://{self.user}@{self.host}:{self.port}/{dbname}"
 
     def show(self, what: str) -> list[dict[str, Any]]:
         """``SHOW <what>`` on the admin console (simple query protocol only, hence a
         ``ClientCursor``)."""
         with psycopg.connect(
-            f"postgresql://{self.user}@127.0.0.1:{self.port}/pgbouncer",
+            f"postgresql://{self.user}@{self.host}:{self.port}/pgbouncer",
             autocommit=True,
             cursor_factory=psycopg.ClientCursor,
         ) as conn:
@@ -58,8 +59,11 @@ class Pgbouncer:
 
 
 @contextmanager
-def pgbouncer(database_url: str, folder: Path, *, pool_size: int = 2) -> Iterator[Pgbouncer]:
-    """PgBouncer (transaction mode) for every database of ``database_url``'s server."""
+def pgbouncer(
+    database_url: str, folder: Path, *, pool_size: int = 2, listen: str = "127.0.0.1"
+) -> Iterator[Pgbouncer]:
+    """PgBouncer (transaction mode) for every database of ``database_url``'s server, on
+    ``listen`` (an address of this machine)."""
     executable = shutil.which("pgbouncer") or _EXECUTABLE
     if not Path(executable).exists():
         raise RuntimeError("PgBouncer is not installed: `make test` installs Debian's pgbouncer")
@@ -86,7 +90,7 @@ def pgbouncer(database_url: str, folder: Path, *, pool_size: int = 2) -> Iterato
                 "[databases]",
                 f"* = {target}",
                 "[pgbouncer]",
-                "listen_addr = 127.0.0.1",
+                f"listen_addr = {listen}",
                 f"listen_port = {port}",
                 "unix_socket_dir =",
                 "auth_type = trust",
@@ -113,7 +117,9 @@ def pgbouncer(database_url: str, folder: Path, *, pool_size: int = 2) -> Iterato
         stderr=subprocess.DEVNULL,
         preexec_fn=die_with_parent,  # never outlives a killed test run
     )
-    running = Pgbouncer(port=port, user=user, pool_size=pool_size, log=folder / "pgbouncer.log")
+    running = Pgbouncer(
+        port=port, user=user, pool_size=pool_size, log=folder / "pgbouncer.log", host=listen
+    )
     try:
         wait_until(lambda: _listening(running, process), timeout_s=15, interval_s=0.05)
         yield running

@@ -43,16 +43,17 @@ AWS_ENV = {
 class MotoS3:
     """``moto_server`` on a free loopback port; ``bucket()`` makes a bucket of a test's own."""
 
-    def __init__(self, log: Path) -> None:
+    def __init__(self, log: Path, *, host: str = "127.0.0.1") -> None:
+        self.host = host
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"http://{host}:{self.port}"
         self._log = log
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self, *, timeout_s: float = 60.0) -> MotoS3:
         with self._log.open("ab") as out:
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+                [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(self.port)],
                 env={**os.environ, **AWS_ENV},
                 stdout=out,
                 stderr=subprocess.STDOUT,

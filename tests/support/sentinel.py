@@ -43,6 +43,7 @@ class SentinelCluster:
     """The servers and how to reach them; ``env`` configures a ragway process for them."""
 
     folder: Path
+    host: str = "127.0.0.1"  # the address every server binds and the sentinels announce
     ports: dict[str, int] = field(default_factory=dict)  # name -> port
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
@@ -52,7 +53,7 @@ class SentinelCluster:
 
     @property
     def addresses(self) -> list[str]:
-        return [f"127.0.0.1:{port}" for port in self.sentinel_ports]
+        return [f"{self.host}:{port}" for port in self.sentinel_ports]
 
     def env(self) -> dict[str, str]:
         """The environment that points ragway at this master through the sentinels."""
@@ -66,13 +67,15 @@ class SentinelCluster:
         }
 
     def data_client(self, port: int) -> redis.Redis:
-        return redis.Redis(port=port, password=DATA_PASSWORD, socket_timeout=2)
+        return redis.Redis(host=self.host, port=port, password=DATA_PASSWORD, socket_timeout=2)
 
     def master_port(self) -> int:
         """The master's port as the first sentinel that answers names it."""
         for port in self.sentinel_ports:
             try:
-                client = redis.Redis(port=port, password=SENTINEL_PASSWORD, socket_timeout=1)
+                client = redis.Redis(
+                    host=self.host, port=port, password=SENTINEL_PASSWORD, socket_timeout=1
+                )
                 with client:
                     host_port = client.sentinel_get_master_addr_by_name(SERVICE)
             except redis.RedisError:
@@ -134,12 +137,12 @@ class SentinelCluster:
         folder = self.folder / name
         folder.mkdir()
         args = [
-            "--port", str(port), "--bind", "127.0.0.1", "--dir", str(folder),
+            "--port", str(port), "--bind", self.host, "--dir", str(folder),
             "--save", "", "--appendonly", "no",
             "--requirepass", DATA_PASSWORD, "--masterauth", DATA_PASSWORD,
         ]  # fmt: skip
         if replica_of is not None:
-            args += ["--replicaof", "127.0.0.1", str(replica_of)]
+            args += ["--replicaof", self.host, str(replica_of)]
         self._start(name, args)
         wait_until(lambda: self._answers(port, DATA_PASSWORD), timeout_s=10)
 
@@ -148,11 +151,11 @@ class SentinelCluster:
         config = self.folder / f"{name}.conf"
         config.write_text(
             f"port {port}\n"
-            "bind 127.0.0.1\n"
+            f"bind {self.host}\n"
             f"dir {self.folder}\n"
             f"requirepass {SENTINEL_PASSWORD}\n"
             f"sentinel sentinel-pass {SENTINEL_PASSWORD}\n"
-            f"sentinel monitor {SERVICE} 127.0.0.1 {master_port} 2\n"
+            f"sentinel monitor {SERVICE} {self.host} {master_port} 2\n"
             f"sentinel auth-pass {SERVICE} {DATA_PASSWORD}\n"
             f"sentinel down-after-milliseconds {SERVICE} {DOWN_AFTER_MS}\n"
             f"sentinel failover-timeout {SERVICE} {FAILOVER_TIMEOUT_MS}\n"
@@ -161,10 +164,11 @@ class SentinelCluster:
         self._start(name, [str(config), "--sentinel"])
         wait_until(lambda: self._answers(port, SENTINEL_PASSWORD), timeout_s=10)
 
-    @staticmethod
-    def _answers(port: int, password: str) -> bool:
+    def _answers(self, port: int, password: str) -> bool:
         try:
-            with redis.Redis(port=port, password=password, socket_timeout=1) as client:
+            with redis.Redis(
+                host=self.host, port=port, password=password, socket_timeout=1
+            ) as client:
                 return bool(client.ping())
         except redis.RedisError:
             return False
@@ -175,7 +179,9 @@ class SentinelCluster:
             if replica.info("replication").get("master_link_status") != "up":
                 return False
         for port in self.sentinel_ports:
-            with redis.Redis(port=port, password=SENTINEL_PASSWORD, socket_timeout=1) as s:
+            with redis.Redis(
+                host=self.host, port=port, password=SENTINEL_PASSWORD, socket_timeout=1
+            ) as s:
                 state = s.sentinel_master(SERVICE)
                 if int(state["num-slaves"]) < 1 or int(state["num-other-sentinels"]) < 2:
                     return False
@@ -183,9 +189,9 @@ class SentinelCluster:
 
 
 @contextmanager
-def sentinel_cluster(folder: Path) -> Iterator[SentinelCluster]:
-    """Master, replica and three sentinels, all ready; stopped (and forgotten) afterwards."""
-    cluster = SentinelCluster(folder)
+def sentinel_cluster(folder: Path, *, host: str = "127.0.0.1") -> Iterator[SentinelCluster]:
+    """Master, replica and three sentinels on ``host``, all ready; stopped afterwards."""
+    cluster = SentinelCluster(folder, host)
     try:
         cluster._data_node("master")
         cluster._data_node("replica", replica_of=cluster.ports["master"])

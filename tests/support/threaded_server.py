@@ -13,10 +13,12 @@ __all__ = ["ThreadedStreamServer"]
 
 class ThreadedStreamServer:
     """Base of fakes that speak a protocol by hand: ``with fake:`` starts it on
-    ``127.0.0.1:port`` and stops it (open connections in ``_writers`` are aborted).
-    Subclasses set ``port``, call ``_init_server`` and implement ``_serve``."""
+    ``host:port`` (loopback unless a subclass sets ``host``) and stops it (open connections
+    in ``_writers`` are aborted). Subclasses set ``port``, call ``_init_server`` and
+    implement ``_serve``."""
 
     port: int
+    host: str = "127.0.0.1"  # an address of another interface to serve there instead
     _server_ssl: ssl.SSLContext | None = None
 
     def _init_server(self) -> None:
@@ -40,7 +42,7 @@ class ThreadedStreamServer:
 
     async def _start(self) -> None:
         self._server = await asyncio.start_server(
-            self._serve, "127.0.0.1", self.port, ssl=self._server_ssl
+            self._serve, self.host, self.port, ssl=self._server_ssl
         )
 
     async def _stop(self) -> None:
