@@ -16,7 +16,7 @@ PIP_COMPILE = CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --ex
 	--no-emit-index-url --no-emit-find-links --output-file $(LOCK) pyproject.toml
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test lint typecheck imports pytest browser promtool pgbouncer kubectl bench soak clean lock upgrade
+.PHONY: help venv run test lint typecheck imports pytest browser promtool pgbouncer kubectl haproxy bench soak clean lock upgrade
 
 help:
 	@echo "make run    - set up .venv if missing and run gateway + worker (+ embedded Postgres/Redis)"
@@ -71,14 +71,20 @@ kubectl: pgbouncer
 	@command -v kubectl >/dev/null 2>&1 || { echo "installing kubectl (Debian's kubernetes-client) for the manifest tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends kubernetes-client >/dev/null; }
 
+# The multi-host tests (tests/multi_host) put Debian's HAProxy in front of gateway hosts
+# (network namespaces). After kubectl.
+haproxy: kubectl
+	@command -v haproxy >/dev/null 2>&1 || test -x /usr/sbin/haproxy || { echo "installing haproxy (Debian) for the multi-host tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends haproxy >/dev/null; }
+
 # Two workers, each taking whole test files (module fixtures stay together): most tests wait
 # on processes and sockets, not the CPU, so two halve the wall time on a 2-core machine.
-pytest: $(STAMP) browser promtool pgbouncer kubectl
+pytest: $(STAMP) browser promtool pgbouncer kubectl haproxy
 	$(BIN)/pytest -n 2 --dist loadfile
 
-# The venv installs beside chromium, promtool, pgbouncer and kubectl; then the checks, then pytest on two workers.
+# The venv installs beside chromium, promtool, pgbouncer, kubectl and haproxy; then the checks, then pytest on two workers.
 test:
-	@$(MAKE) --no-print-directory -j2 $(STAMP) browser promtool pgbouncer kubectl
+	@$(MAKE) --no-print-directory -j2 $(STAMP) browser promtool pgbouncer kubectl haproxy
 	@$(MAKE) --no-print-directory lint typecheck imports pytest
 
 bench: $(STAMP)
