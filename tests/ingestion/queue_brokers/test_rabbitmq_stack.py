@@ -212,7 +212,7 @@ def test_a_worker_killed_mid_file_leaves_it_to_rabbitmq_and_the_next_worker_comp
     try:
         store = admin.vector_stores.create(name="rabbit-killed-worker").id
         calls = embed_upstream.count("/embeddings")
-        text = " ".join(f"Sentence {n} of the harbour master's long report." for n in range(300))
+        text = " ".join(f"Sentence {n} of the harbour master's long report." for n in range(120))
         file_id = add_file(admin, store, text)
         # In the middle of the file: its first embedding call is on its way (1 s long).
         wait_until(lambda: embed_upstream.count("/embeddings") > calls, timeout_s=60)
