@@ -105,7 +105,11 @@ class GatewayJobs:
         namespace = self._settings.worker.namespace
         while not self._stop.wait(settings.background_lease_s / 2):
             try:
-                with psycopg.connect(self._database_url, connect_timeout=10) as conn:
+                # Nothing prepared (its outbox rows go in with executemany): a server
+                # connection behind a transaction-mode pooler is left as it was found.
+                with psycopg.connect(
+                    self._database_url, connect_timeout=10, prepare_threshold=None
+                ) as conn:
                     again = requeue_expired(conn, settings=settings, namespace=namespace)
             except psycopg.Error:
                 _log.warning("could not sweep background responses", exc_info=True)
