@@ -1,7 +1,8 @@
 """Stacks of this package's own, on moto's S3 server and on a local directory.
 
-- ``s3_stack``: a ``ragway gateway`` and a ``ragway worker`` on S3 (fake credentials in
-  their environment only), a fake OpenAI upstream for batches, an admin and a member key;
+- ``s3_stack``: a ``ragway gateway`` on S3 (fake credentials in its environment only), an
+  admin and a member key; ``s3_worker``, a ``ragway worker`` beside it (a fake OpenAI
+  upstream answers its batches);
 - ``presigned_url``: a second gateway on the same bucket and database whose file content
   answers 307 to a presigned URL;
 - ``local_stack``: a gateway (uvicorn in a thread) on local storage, with its own keys.
@@ -15,6 +16,7 @@ from __future__ import annotations
 import json
 import secrets
 import signal
+import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +28,7 @@ from configs import load_settings
 from gateway.entry.app import create_app
 from tests.support.fake_openai import FakeOpenAI
 from tests.support.policy import UPSTREAM_ENV, priced_providers
-from tests.support.processes import ApiStack, GatewayProcess, insert_key
+from tests.support.processes import GatewayProcess, insert_key
 from tests.support.s3 import AWS_ENV, MotoS3
 from tests.support.servers import ServerThread, start_process
 
@@ -118,22 +120,16 @@ def _s3_parts_left(moto: MotoS3, bucket: str) -> Callable[[str], list[str]]:
 
 @pytest.fixture(scope="package")
 def s3_stack(
-    s3_env: dict[str, str],
-    database_url: str,
-    moto: MotoS3,
-    s3_bucket: str,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[tuple[Stack, ApiStack]]:
-    """The S3 stack, as a ``Stack`` and as the ``ApiStack`` of its worker."""
+    s3_env: dict[str, str], database_url: str, moto: MotoS3, s3_bucket: str
+) -> Iterator[Stack]:
+    """A gateway on S3 (the Uploads API needs no worker: ``s3_worker`` starts one)."""
     folder = Path(s3_env["RAGWAY_DATA_DIR"]).parent
     _, admin_key = insert_key(database_url, f"uploads-admin-{secrets.token_hex(3)}")
     member_id, member_key = insert_key(
         database_url, f"uploads-member-{secrets.token_hex(3)}", role="member"
     )
     with GatewayProcess(s3_env, folder / "gateway.log") as gateway:
-        worker = start_process(["worker"], s3_env)
-        api = ApiStack(gateway.url, s3_env, database_url, admin_key, member_key, member_id, worker)
-        stack = Stack(
+        yield Stack(
             "s3",
             gateway.url,
             database_url,
@@ -142,16 +138,22 @@ def s3_stack(
             member_id,
             _s3_parts_left(moto, s3_bucket),
         )
-        try:
-            yield stack, api
-        finally:
-            if api.worker.poll() is None:
-                api.worker.send_signal(signal.SIGTERM)
-                api.worker.wait(timeout=30)
 
 
 @pytest.fixture(scope="package")
-def presigned_url(s3_env: dict[str, str], s3_stack: tuple[Stack, ApiStack]) -> Iterator[str]:
+def s3_worker(s3_env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+    """A ``ragway worker`` on the same bucket: ingestion and batches read and write S3."""
+    worker = start_process(["worker"], s3_env)
+    try:
+        yield worker
+    finally:
+        if worker.poll() is None:
+            worker.send_signal(signal.SIGTERM)
+            worker.wait(timeout=30)
+
+
+@pytest.fixture(scope="package")
+def presigned_url(s3_env: dict[str, str], s3_stack: Stack) -> Iterator[str]:
     """A gateway on the same bucket and database whose downloads are presigned redirects."""
     env = {
         **s3_env,
@@ -195,5 +197,5 @@ def stack(request: pytest.FixtureRequest) -> Stack:
     if request.param == "local":
         found: Stack = request.getfixturevalue("local_stack")
         return found
-    pair: tuple[Stack, ApiStack] = request.getfixturevalue("s3_stack")
-    return pair[0]
+    s3: Stack = request.getfixturevalue("s3_stack")
+    return s3

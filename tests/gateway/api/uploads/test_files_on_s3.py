@@ -11,13 +11,15 @@ import time
 
 import httpx
 import psycopg
+import pytest
 from openai import OpenAI
 
 from tests.gateway.api.uploads.conftest import PREFIX, Stack
 from tests.gateway.batches.conftest import chat_line, jsonl, read_jsonl
 from tests.support.documents import make_document
-from tests.support.processes import ApiStack
 from tests.support.s3 import MotoS3
+
+pytestmark = pytest.mark.usefixtures("s3_worker")  # ingests and runs batches from S3
 
 MARKER = "The lighthouse keeper logged forty-two foghorn blasts on the stormy night."
 
@@ -33,9 +35,9 @@ def in_bucket(moto: MotoS3, bucket: str, key: str) -> bool:
 
 
 def test_a_document_on_s3_is_ingested_searched_and_downloaded(
-    s3_stack: tuple[Stack, ApiStack], presigned_url: str, moto: MotoS3, s3_bucket: str
+    s3_stack: Stack, presigned_url: str, moto: MotoS3, s3_bucket: str
 ) -> None:
-    stack, _ = s3_stack
+    stack = s3_stack
     admin = stack.client()
     document = make_document("md", MARKER)
     upload = admin.files.create(file=("lighthouse.md", document), purpose="assistants")
@@ -69,9 +71,9 @@ def test_a_document_on_s3_is_ingested_searched_and_downloaded(
 
 
 def test_a_document_sent_in_parts_on_s3_is_ingested(
-    s3_stack: tuple[Stack, ApiStack], moto: MotoS3, s3_bucket: str
+    s3_stack: Stack, moto: MotoS3, s3_bucket: str
 ) -> None:
-    stack, _ = s3_stack
+    stack = s3_stack
     admin = stack.client()
     document = make_document("txt", MARKER.replace("forty-two", "ninety-nine"))
     done = admin.uploads.upload_file_chunked(
@@ -94,9 +96,9 @@ def test_a_document_sent_in_parts_on_s3_is_ingested(
 
 
 def test_a_batch_writes_its_output_and_errors_to_s3(
-    s3_stack: tuple[Stack, ApiStack], moto: MotoS3, s3_bucket: str
+    s3_stack: Stack, moto: MotoS3, s3_bucket: str
 ) -> None:
-    stack, _ = s3_stack
+    stack = s3_stack
     member = stack.client(stack.member_key)
     lines = [chat_line(f"req-{n}", f"question {n}") for n in range(5)]
     lines.append(chat_line("bad-0", "nobody answers", model="no-such-model"))
