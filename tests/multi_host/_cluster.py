@@ -34,7 +34,7 @@ from tests.multi_host._hosts import Host, Network
 from tests.support.fake_openai import FakeOpenAI
 from tests.support.net import free_port, wait_until
 from tests.support.pgbouncer import pgbouncer
-from tests.support.rabbitmq import RABBITMQ_HOST, RABBITMQ_PORT, rabbit_vhost
+from tests.support.rabbitmq import RABBITMQ_HOST, RABBITMQ_PORT, RabbitVhost, rabbit_vhost
 from tests.support.s3 import AWS_ENV, MotoS3
 from tests.support.services import PostgresForTests
 from tests.support.tcp_relay import TcpRelay
@@ -60,6 +60,7 @@ class Cluster:
     s3: MotoS3
     bucket: str
     upstream: FakeOpenAI
+    vhost: RabbitVhost
     token: str
 
     @property
@@ -224,6 +225,7 @@ def shared_services(postgres: PostgresForTests, folder: Path) -> Iterator[Cluste
             s3=s3,
             bucket=s3.bucket("multihost"),
             upstream=upstream,
+            vhost=vhost,
             token=secrets.token_hex(4),
         )
         cluster.write_config()
