@@ -137,19 +137,20 @@ def _files_by_status(cluster: Cluster, store: str) -> dict[str, int]:
 def _chunks(cluster: Cluster, store: str) -> dict[str, tuple[int, list[int]]]:
     """Per file: its recorded chunk total and the indexes of its chunk rows."""
     with psycopg.connect(cluster.database_url) as conn:
-        totals = dict(
-            conn.execute(
+        totals: dict[str, int | None] = {
+            str(file_id): total
+            for file_id, total in conn.execute(
                 "SELECT file_id, chunks_total FROM vector_store_files WHERE vector_store_id = %s",
                 (store,),
-            ).fetchall()
-        )
+            )
+        }
         indexes: dict[str, list[int]] = {file_id: [] for file_id in totals}
         for file_id, index in conn.execute(
             "SELECT file_id, chunk_index FROM chunks WHERE vector_store_id = %s "
             "ORDER BY file_id, chunk_index",
             (store,),
         ):
-            indexes[file_id].append(int(index))
+            indexes[str(file_id)].append(int(index))
     return {file_id: (int(totals[file_id] or 0), indexes[file_id]) for file_id in totals}
 
 
