@@ -131,6 +131,20 @@ ROUTES: dict[str, tuple[Call, str]] = {
         raw("post", "/v1/vector_stores/{store}/search", {"query": "page"}),
         "reader",
     ),
+    "uploads.create": (
+        raw(
+            "post",
+            "/v1/uploads",
+            {
+                "bytes": 4,
+                "filename": "x.jsonl",
+                "mime_type": "application/jsonl",
+                "purpose": "batch",
+            },
+        ),
+        "anyone",
+    ),
+    "batches.list": (raw("get", "/v1/batches"), "anyone"),
     "admin.keys.list": (raw("get", "/admin/keys"), "admin"),
     "admin.usage": (raw("get", "/admin/usage"), "admin"),
     "admin.audit": (raw("get", "/admin/audit"), "admin"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from psycopg import AsyncConnection
 from psycopg.rows import class_row
@@ -91,8 +92,12 @@ class UploadRepository:
         mime_type: str,
         size: int,
         expires_after_s: int,
+        check: Callable[[AsyncConnection[Any]], Awaitable[None]] | None = None,
     ) -> UploadRow:
-        async with self._pool.connection() as conn:
+        """``check``: run first in the insert's transaction (the member quota's)."""
+        async with self._pool.connection() as conn, conn.transaction():
+            if check is not None:
+                await check(conn)
             cursor = conn.cursor(row_factory=class_row(UploadRow))
             await cursor.execute(
                 _INSERT,

@@ -94,6 +94,7 @@ class UploadService:
             mime_type=body.mime_type,
             size=body.bytes,
             expires_after_s=self._settings.expires_after_s,
+            check=self._quota.check(principal, body.bytes),  # its bytes held until it ends
         )
 
     async def add_part(
@@ -207,7 +208,7 @@ class UploadService:
     async def _join(self, principal: Principal, row: UploadRow, body: CompleteUpload) -> FileRecord:
         parts = {part.id: part for part in await self._uploads.parts(row.id)}
         tokens = _ordered_tokens(row, parts, body.part_ids)
-        room = await self._quota.room(principal)
+        room = await self._quota.room(principal, upload_id=row.id)
         if room is not None and row.bytes > room:
             raise self._quota.too_large(row.bytes, room)
         assembled = await off_loop(self._storage.assemble, tokens)
@@ -241,7 +242,7 @@ class UploadService:
             content_type=row.mime_type,
             created_at=datetime.now(UTC),  # replaced by the database's now() on insert
         )
-        quota = self._quota.check(principal, staged.size)
+        quota = self._quota.check(principal, staged.size, upload_id=row.id)
         mark = self._uploads.completed(row.id, record.id)
 
         async def steps(conn: Any) -> None:

@@ -21,6 +21,7 @@ import pytest
 
 from tests.gateway.api.uploads.conftest import MEMBER_CAP, Stack
 from tests.support.net import wait_until
+from tests.support.processes import insert_key
 
 MiB = 1024 * 1024
 UPLOAD_KEYS = {
@@ -393,3 +394,31 @@ def test_two_completions_at_once_make_one_file(stack: Stack) -> None:
     assert len(files) == 1, outcomes
     assert next(o for o in outcomes if isinstance(o, int)) in (400, 409)  # completing, completed
     assert client.files.content(files[0]).read() == data
+
+
+def test_open_uploads_hold_their_bytes_in_a_members_limit(local_stack: Stack) -> None:
+    """A member's pending uploads count against ``files.member_max_bytes_per_key`` until
+    they end: many open uploads cannot fill storage past the limit while their parts wait."""
+    _, key = insert_key(local_stack.database_url, f"uploads-room-{os.getpid()}", role="member")
+    member = local_stack.client(key)
+
+    def create(size: int) -> Any:
+        return member.uploads.create(
+            bytes=size, filename="x.bin", mime_type="application/octet-stream", purpose="batch"
+        )
+
+    first = create(MEMBER_CAP - 1000)
+    with pytest.raises(openai.APIStatusError) as held:
+        create(2000)  # the first one holds the room
+    assert held.value.status_code == 413
+    assert error_of(held)["code"] == "storage_limit_exceeded"
+    with pytest.raises(openai.APIStatusError) as as_file:  # a plain file upload too
+        member.files.create(file=("x.jsonl", b"x" * 2000), purpose="batch")
+    assert as_file.value.status_code == 413
+    second = create(1000)  # what is left
+    part = member.uploads.parts.create(upload_id=second.id, data=b"y" * 1000)
+    done = member.uploads.complete(upload_id=second.id, part_ids=[part.id])  # not itself
+    assert done.status == "completed"
+    member.uploads.cancel(upload_id=first.id)
+    third = create(2000)  # the cancelled one's bytes are free again
+    assert third.status == "pending"
