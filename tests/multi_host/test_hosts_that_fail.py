@@ -158,9 +158,9 @@ def test_a_worker_host_killed_mid_batch(cluster: Cluster) -> None:
     """50 files through gateway A, two worker hosts; one SIGKILLed with some but not all
     done: the other completes every file exactly once, from S3 (no disk is shared)."""
     gateway, first, second = (cluster.network.add_host(label) for label in ("b-gw", "b-w1", "b-w2"))
-    cluster.start_gateways([gateway], {gateway.label: cluster.env(gateway)})
     for worker in (first, second):
         cluster.start_worker(worker, cluster.env(worker))
+    cluster.start_gateways([gateway], {gateway.label: cluster.env(gateway)})
     for worker in (first, second):
         cluster.wait_worker(worker)
     _, admin_key = insert_key(cluster.database_url, "mh-admin")
