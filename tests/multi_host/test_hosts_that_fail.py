@@ -236,7 +236,12 @@ def test_the_redis_master_killed_under_quota_traffic(cluster: Cluster) -> None:
         hosts = [cluster.network.add_host(f"c-gw{n}") for n in (1, 2)]
         envs = {}
         for host in hosts:
-            env = cluster.env(host, **sentinels.env(), RAGWAY_REDIS__SOCKET_TIMEOUT_S="1")
+            env = cluster.env(
+                host,
+                **sentinels.env(),
+                RAGWAY_REDIS__SOCKET_TIMEOUT_S="1",
+                RAGWAY_POLICY__QUOTAS__REDIS_RETRY_S="0.2",  # as tests/gateway/redis_sentinel
+            )
             del env["REDIS_URL"]  # the sentinels name the master
             envs[host.label] = env
         cluster.start_gateways(hosts, envs)
