@@ -156,19 +156,25 @@ def _chunks(cluster: Cluster, store: str) -> dict[str, tuple[int, list[int]]]:
 
 def test_a_worker_host_killed_mid_batch(cluster: Cluster) -> None:
     """50 files through gateway A, two worker hosts; one SIGKILLed with some but not all
-    done: the other completes every file exactly once, from S3 (no disk is shared)."""
-    gateway, first, second = (cluster.network.add_host(label) for label in ("b-gw", "b-w1", "b-w2"))
+    done: the other completes every file exactly once, from S3 (no disk is shared); gateway
+    B finds the last file and serves its bytes."""
+    gateway, other, first, second = (
+        cluster.network.add_host(label) for label in ("b-gwa", "b-gwb", "b-w1", "b-w2")
+    )
     for worker in (first, second):
         cluster.start_worker(worker, cluster.env(worker))
-    cluster.start_gateways([gateway], {gateway.label: cluster.env(gateway)})
+    cluster.start_gateways([gateway, other], {h.label: cluster.env(h) for h in (gateway, other)})
     for worker in (first, second):
         cluster.wait_worker(worker)
     _, admin_key = insert_key(cluster.database_url, "mh-admin")
-    client = OpenAI(
-        base_url=f"http://{gateway.address}:{GATEWAY_PORT}/v1",
-        api_key=admin_key,
-        max_retries=0,
-        timeout=60,
+    client, client_b = (
+        OpenAI(
+            base_url=f"http://{host.address}:{GATEWAY_PORT}/v1",
+            api_key=admin_key,
+            max_retries=0,
+            timeout=60,
+        )
+        for host in (gateway, other)
     )
     store = client.vector_stores.create(name="mh-worker-killed").id
     file_ids = [
@@ -198,9 +204,10 @@ def test_a_worker_host_killed_mid_batch(cluster: Cluster) -> None:
     finished = time.monotonic()
     statuses = _files_by_status(cluster, store)
     chunks = _chunks(cluster, store)
-    hits = client.vector_stores.search(
+    hits = client_b.vector_stores.search(
         vector_store_id=store, query=LAST_SENTENCE, max_num_results=5
     )
+    last_bytes = client_b.files.content(file_ids[-1]).read()
     stored = cluster.s3.client().list_objects_v2(Bucket=cluster.bucket).get("KeyCount", 0)
     survivor_fps = (FILES - done_at_kill) / max(0.001, finished - killed_at)
     record(
@@ -224,6 +231,7 @@ def test_a_worker_host_killed_mid_batch(cluster: Cluster) -> None:
     assert sorted(chunks) == sorted(file_ids)
     assert stored >= FILES  # the bytes are on S3, where every worker host reads them
     assert file_ids[-1] in [hit.file_id for hit in hits.data]
+    assert last_bytes == _document(FILES - 1).encode()
     assert cluster.vhost.queue_counts("ingestion.XQ")[0] in (0, -1)  # nothing dead-lettered
 
 
