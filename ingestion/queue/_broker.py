@@ -7,25 +7,29 @@ Its consumers survive a frozen or unreachable Redis quietly: an acknowledgement 
 (Dramatiq maps only ``redis.ConnectionError``, so a read timeout reached its "You've found
 a bug in Dramatiq" handler and the finished message ran again) is retried until Redis
 answers, with one warning; a fetch that times out is a connection error (one line, the
-consumer restarts) rather than a traceback.
+consumer restarts) rather than a traceback. An idle consumer waits out its backoff on an
+event the relay's announcement sets (``_wakeups``), so a new job starts at once.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import redis
+from dramatiq.broker import MessageProxy
 from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
-from dramatiq.common import current_millis, xq_name
+from dramatiq.common import compute_backoff, current_millis, xq_name
 from dramatiq.errors import ConnectionClosed
+from dramatiq.message import Message
 
 from configs import WorkerSettings
 from ingestion import tracing
 from ingestion.queue._presence import workers_key
 from ingestion.queue._types import QueueBroker
+from ingestion.queue._wakeups import Wakeups
 from ingestion.redis_clients import RedisConnector
 
 __all__ = ["RedisQueueBroker", "build_broker"]
@@ -48,11 +52,38 @@ class _Consumer(_RedisConsumer):
     def nack(self, message: Any) -> None:
         self._settle(("reject", "rejected"), super().nack, message)
 
+    def __init__(self, broker: Any, queue_name: str, prefetch: int, timeout: int) -> None:
+        super().__init__(broker, queue_name, prefetch, timeout)  # type: ignore[no-untyped-call]
+        self._woken = broker.wakeups.event(queue_name)
+
     def __next__(self) -> Any:
         try:
-            return super().__next__()  # type: ignore[no-untyped-call]
-        except redis.RedisError as exc:  # a timeout: ConnectionError is mapped already
+            return self._next()
+        except redis.RedisError as exc:  # (ConnectionError too: Dramatiq's mapping, kept)
             raise ConnectionClosed(exc) from None  # type: ignore[no-untyped-call]
+
+    def _next(self) -> Any:
+        """Dramatiq 2.2's ``_RedisConsumer.__next__``, but for the wait: on the wake-up
+        event, up to the same backoff, not a sleep."""
+        while True:
+            if self.message_cache:
+                data = self.message_cache.pop(0)
+                if data is None:  # (Dramatiq's own guard, dramatiq#266)
+                    continue
+                self.misses = 0
+                message = Message.decode(data)
+                self.queued_message_ids.add(message.message_id)
+                return MessageProxy(message)
+            self._woken.clear()  # (a wake from here on ends the wait below)
+            messages: list[Any] = []
+            if self.outstanding_message_count < self.prefetch:
+                self.message_cache = messages = self.broker.do_fetch(
+                    self.queue_name, self.prefetch - self.outstanding_message_count
+                )
+            if not messages:
+                self.misses, backoff_ms = compute_backoff(self.misses, max_backoff=self.timeout)
+                self._woken.wait(backoff_ms / 1000)
+                return None
 
     def _settle(self, verbs: tuple[str, str], settle: Callable[[Any], None], message: Any) -> None:
         """Retry for a while: given up, the message is delivered again (and skipped)."""
@@ -100,9 +131,18 @@ class RedisQueueBroker(RedisBroker, QueueBroker):
 
     kind = "redis"
 
+    wakeups: Wakeups
+
     @property
     def consumer_class(self) -> type[_Consumer]:
         return _Consumer
+
+    def announce(self, queue_names: Iterable[str]) -> None:
+        self.wakeups.announce(queue_names)
+
+    def close(self) -> None:
+        self.wakeups.stop()
+        super().close()
 
     def depth(self, queue_name: str) -> int:
         """Messages not acknowledged yet: waiting, delayed for a retry, or being processed."""
@@ -129,6 +169,7 @@ def build_broker(redis: str | RedisConnector, settings: WorkerSettings) -> Redis
         heartbeat_timeout=int(settings.heartbeat_timeout_s * 1000),
         maintenance_chance=settings.maintenance_chance,
     )
+    broker.wakeups = Wakeups(broker.client, settings.namespace)
     for queue in settings.queues:
         broker.declare_queue(queue)
     broker.add_middleware(tracing.MessageSpans())  # nothing unless tracing is set up

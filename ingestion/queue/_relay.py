@@ -98,6 +98,7 @@ class OutboxRelay:
         """
         error: Exception | None = None
         published: list[int] = []
+        queues: set[str] = set()
         lags: list[float] = []
         with self._pool.connection() as conn, conn.transaction():
             rows = conn.execute(_CLAIM, (self._namespace, self._batch_size)).fetchall()
@@ -116,9 +117,11 @@ class OutboxRelay:
                     error = exc
                     break
                 published.append(row_id)
+                queues.add(queue_name)
                 lags.append(_seconds_between(due, now))
             if published:
                 conn.execute("DELETE FROM outbox WHERE id = ANY(%s)", (published,))
+        self._broker.announce(queues)  # (after the commit: the jobs are out of the outbox)
         self._metrics.outbox_published.inc(len(published))
         for lag in lags:
             self._metrics.outbox_lag.observe(lag)

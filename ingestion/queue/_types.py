@@ -4,6 +4,7 @@ server (Redis or RabbitMQ): a namespace for the outbox and the queue's numbers f
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from typing import ClassVar, Literal
 
 from dramatiq import Broker
@@ -33,3 +34,7 @@ class QueueBroker(Broker, ABC):
     @abstractmethod
     def live_workers(self, queue_name: str) -> int:
         """Worker processes consuming ``queue_name`` now."""
+
+    def announce(self, queue_names: Iterable[str]) -> None:
+        """Tell idle consumers that ``queue_names`` have new messages (the outbox relay
+        calls it after each pass; nothing to do where the server pushes messages)."""
