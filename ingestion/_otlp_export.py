@@ -43,6 +43,7 @@ _FLUSH = _HEADER.pack(0)  # a frame of no spans: post what is held now
 _PIPE_BYTES = 1 << 20  # the pipe's buffer (Linux: F_SETPIPE_SZ), ~1,000 requests' spans
 _MAX_BUFFERED = 16 << 20  # bytes waiting for the pipe before frames are dropped
 _RESTART_S = 5.0
+_LAST_POST_S = 2.0  # each post's bound once the parent's pipe has ended
 
 
 class Poster:
@@ -87,6 +88,12 @@ class Poster:
         if self._conn is not None:
             self._conn.close()
         self._conn = None
+
+    def hurry(self, timeout_s: float) -> None:
+        """Wait at most ``timeout_s`` per call from now on (a process on its way out)."""
+        self.close()
+        self._timeout_s = min(self._timeout_s, timeout_s)
+        self._pause_s = 0.0
 
     def _connection(self) -> http.client.HTTPConnection:
         if self._conn is None:
@@ -322,6 +329,7 @@ def main() -> None:
                     "trace spans dropped: the export queue was full", extra={"spans": dropped}
                 )
                 dropped = 0
+    poster.hurry(_LAST_POST_S)  # the parent has gone: no lingering for a silent collector
     post_all()
     poster.close()
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import time
 from typing import Any
 
@@ -17,8 +18,12 @@ from tests.support.otlp_receiver import OtlpReceiver
 
 
 def _config(receiver: OtlpReceiver, *, delay_s: float = 0.1) -> dict[str, Any]:
+    return _config_for(f"{receiver.endpoint}/v1/traces", delay_s=delay_s)
+
+
+def _config_for(url: str, *, delay_s: float = 0.1) -> dict[str, Any]:
     return {
-        "url": f"{receiver.endpoint}/v1/traces",
+        "url": url,
         "resource": {"service.name": "export-test"},
         "scope": ["ragway", "1"],
         "delay_s": delay_s,
@@ -85,6 +90,18 @@ def test_closing_the_pipe_posts_what_the_child_holds() -> None:
         child.close(10)
         assert time.monotonic() - started < 5
         assert len(_names(receiver, "POST")) == 300
+
+
+def test_a_child_whose_parent_left_does_not_wait_on_a_silent_collector() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # takes connections, never answers
+        port = silent.getsockname()[1]
+        url = f"http://127.0.0.1:{port}/v1/traces"
+        config = {**_config_for(url, delay_s=60), "timeout_s": 30.0}  # posts only at the end
+        child = ExportChild(config)
+        child.send([_record(n) for n in range(10)])
+        started = time.monotonic()
+        child.close(60)  # waits for the child to end by itself
+        assert time.monotonic() - started < 10  # two tries of 2 s, not of 30
 
 
 def test_a_stalled_child_never_blocks_the_sender() -> None:
