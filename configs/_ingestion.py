@@ -181,7 +181,31 @@ class UnstructuredParsingSettings(_ParsingProcesses):
     max_expanded_bytes: int = Field(
         default=256 * 1024 * 1024,
         ge=1024,
-        description="DOCX / PPTX unzipping to more fail as invalid_file (zip bombs)",
+        description=(
+            "zip packages (DOCX, PPTX, XLSX, ODS, ODT, EPUB) unzipping to more fail as "
+            "invalid_file (zip bombs)"
+        ),
+    )
+    max_attachment_depth: int = Field(
+        default=2,
+        ge=0,
+        description=(
+            "how deep e-mail attachments are followed (1: the message's own attachments; "
+            "2: also those of an attached e-mail); deeper ones are skipped; 0: none"
+        ),
+    )
+    max_attachments: int = Field(
+        default=50,
+        ge=0,
+        description="attachments parsed per uploaded e-mail, at every depth; the rest skipped",
+    )
+    max_attachment_bytes: int = Field(
+        default=64 * 1024**2,
+        ge=0,
+        description=(
+            "bytes of attachments parsed per uploaded e-mail, at every depth; an attachment "
+            "that would pass it is skipped"
+        ),
     )
 
 

@@ -1,6 +1,7 @@
 """Token-based chunking, one section (and page) at a time, under a time limit.
 
-Chunks never span two sections or two pages (so a chunk's page number is exact); inside one
+Chunks never span two sections or two pages (so a chunk's page number is exact), and every
+chunk of a table starts with its header row (``Element.header``); inside one
 elements are joined by blank lines, which the splitter prefers as split points, so element
 boundaries are kept where sizes allow.
 Tokens are OpenAI's cl100k (``max_chunk_size_tokens`` means what it means at OpenAI), from
@@ -50,15 +51,17 @@ class TokenChunker:
 
         tick = _Guard(self._time_limit_s, cancelled)
         chunks: list[Chunk] = []
-        for (section, _page), group in itertools.groupby(
-            elements, key=lambda e: (e.section, e.page_number)
+        for (section, _page, header), group in itertools.groupby(
+            elements, key=lambda e: (e.section, e.page_number, e.header)
         ):
             members = list(group)
             text, starts = _join(members)
+            prefix, prefix_tokens = _repeated_header(header, strategy, count)
+            budget = strategy.max_tokens - prefix_tokens
             for span in split_text(
                 text,
-                max_tokens=strategy.max_tokens,
-                overlap_tokens=strategy.overlap_tokens,
+                max_tokens=budget,
+                overlap_tokens=min(strategy.overlap_tokens, budget // 2),
                 count=count,
                 tick=tick,
             ):
@@ -66,8 +69,8 @@ class TokenChunker:
                 chunks.append(
                     Chunk(
                         index=len(chunks),
-                        text=text[span.start : span.end],
-                        token_count=span.tokens,
+                        text=prefix + text[span.start : span.end],
+                        token_count=prefix_tokens + span.tokens,
                         page_number=owner.page_number,
                         section=section,
                     )
@@ -107,6 +110,20 @@ class _Guard:
             self._next_ask = now + _CANCEL_CHECK_S
             if self._cancelled():
                 raise WorkCancelledError("stopped chunking: the file is no longer wanted")
+
+
+def _repeated_header(
+    header: str | None, strategy: ChunkingStrategy, count: Callable[[str], int]
+) -> tuple[str, int]:
+    """The text put before each chunk of a group with a ``header`` (a table's header row)
+    and its tokens; none when the header would take more than half of a chunk."""
+    if not header:
+        return "", 0
+    prefix = header + "\n"
+    tokens = count(prefix)
+    if tokens * 2 > strategy.max_tokens:
+        return "", 0
+    return prefix, tokens
 
 
 def _join(elements: list[Element]) -> tuple[str, list[int]]:

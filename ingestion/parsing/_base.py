@@ -9,8 +9,9 @@ from pathlib import Path, PurePath
 from typing import Protocol
 
 from ingestion.errors import DocumentRejectedError
+from ingestion.parsing._languages import CODE_LANGUAGES
 
-__all__ = ["Cancelled", "DocumentKind", "Element", "Parser", "detect_kind"]
+__all__ = ["ZIP_KINDS", "Cancelled", "DocumentKind", "Element", "Parser", "detect_kind"]
 
 Cancelled = Callable[[], bool]
 """Asked now and then during a long stage: True when the file is no longer wanted."""
@@ -25,6 +26,15 @@ class DocumentKind(enum.StrEnum):
     TEXT = "txt"
     CSV = "csv"
     EML = "eml"
+    MSG = "msg"
+    XLSX = "xlsx"
+    ODS = "ods"
+    ODT = "odt"
+    EPUB = "epub"
+    RTF = "rtf"
+    JSON = "json"
+    JSONL = "jsonl"
+    CODE = "code"
 
 
 _EXTENSIONS = {
@@ -39,8 +49,31 @@ _EXTENSIONS = {
     ".text": DocumentKind.TEXT,
     ".csv": DocumentKind.CSV,
     ".eml": DocumentKind.EML,
+    ".msg": DocumentKind.MSG,
+    ".xlsx": DocumentKind.XLSX,
+    ".ods": DocumentKind.ODS,
+    ".odt": DocumentKind.ODT,
+    ".epub": DocumentKind.EPUB,
+    ".rtf": DocumentKind.RTF,
+    ".json": DocumentKind.JSON,
+    ".jsonl": DocumentKind.JSONL,
+    ".ndjson": DocumentKind.JSONL,
+    **dict.fromkeys(CODE_LANGUAGES, DocumentKind.CODE),
 }
 SUPPORTED_EXTENSIONS = tuple(sorted(_EXTENSIONS))
+ZIP_KINDS = frozenset(
+    {
+        DocumentKind.DOCX,
+        DocumentKind.PPTX,
+        DocumentKind.XLSX,
+        DocumentKind.ODS,
+        DocumentKind.ODT,
+        DocumentKind.EPUB,
+    }
+)
+"""Kinds that are zip packages (checked for zip bombs before they are read)."""
+_BINARY_KINDS = ZIP_KINDS | {DocumentKind.PDF, DocumentKind.MSG}
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +82,8 @@ class Element:
 
     ``kind`` is unstructured's category (Title, NarrativeText, Table, ...); ``section`` the
     heading path the element sits under ("Intro > Scope"), None before the first heading.
+    ``header`` is repeated at the top of every chunk made from the element (a spreadsheet's
+    header row), so each chunk of a table says what its columns are.
     """
 
     text: str
@@ -56,6 +91,7 @@ class Element:
     page_number: int | None = None
     section: str | None = None
     is_heading: bool = False
+    header: str | None = None
 
 
 class Parser(Protocol):
@@ -86,11 +122,17 @@ def detect_kind(filename: str, head: bytes) -> DocumentKind:
         )
     if kind is DocumentKind.PDF and not head.lstrip()[:5].startswith(b"%PDF-"):
         raise DocumentRejectedError("invalid_file", f"{filename!r} is not a PDF (no %PDF header)")
-    if kind in (DocumentKind.DOCX, DocumentKind.PPTX) and not head.startswith(b"PK\x03\x04"):
+    if kind in ZIP_KINDS and not head.startswith(b"PK\x03\x04"):
         raise DocumentRejectedError(
             "invalid_file", f"{filename!r} is not a valid {kind.value.upper()} (not a zip package)"
         )
-    if kind not in (DocumentKind.PDF, DocumentKind.DOCX, DocumentKind.PPTX) and b"\x00" in head:
+    if kind is DocumentKind.MSG and not head.startswith(_OLE_MAGIC):
+        raise DocumentRejectedError(
+            "invalid_file", f"{filename!r} is not an Outlook MSG file (no OLE header)"
+        )
+    if kind is DocumentKind.RTF and not head.lstrip()[:5].startswith(b"{\\rtf"):
+        raise DocumentRejectedError("invalid_file", f"{filename!r} is not RTF (no {{\\rtf header)")
+    if kind not in _BINARY_KINDS and b"\x00" in head:
         raise DocumentRejectedError(
             "invalid_file", f"{filename!r} has binary content; expected {kind.value} text"
         )

@@ -6,6 +6,7 @@ from typing import assert_never
 
 from configs import LoggingSettings, ParsingSettings, UnstructuredParsingSettings
 from ingestion.parsing._base import Parser
+from ingestion.parsing._mail import AttachmentLimits
 from ingestion.parsing._process import ParseLimits, ProcessParser
 from ingestion.parsing._unstructured import UnstructuredParser
 
@@ -23,6 +24,11 @@ def build_parser(
             parser = UnstructuredParser(
                 strategy=settings.strategy,
                 pdf_engine=settings.pdf_engine,
+                attachments=AttachmentLimits(
+                    max_depth=settings.max_attachment_depth,
+                    max_count=settings.max_attachments,
+                    max_total_bytes=settings.max_attachment_bytes,
+                ),
                 max_pages=settings.max_pages,
                 languages=settings.languages,
                 max_expanded_bytes=settings.max_expanded_bytes,

@@ -14,16 +14,22 @@ from typing import Any, Literal
 
 from ingestion.errors import DocumentRejectedError
 from ingestion.parsing._archive import check_zip_expansion
-from ingestion.parsing._base import Cancelled, DocumentKind, Element, detect_kind
+from ingestion.parsing._base import ZIP_KINDS, Cancelled, DocumentKind, Element, detect_kind
+from ingestion.parsing._code import read_code
+from ingestion.parsing._epub import read_epub
 from ingestion.parsing._furniture import FURNITURE_CATEGORIES, furniture_key, running_furniture
+from ingestion.parsing._jsondoc import read_json, read_jsonl
+from ingestion.parsing._mail import AttachmentBudget, AttachmentLimits, read_eml, read_msg
+from ingestion.parsing._odt import read_odt
 from ingestion.parsing._offline import prepare_unstructured
 from ingestion.parsing._pdfium import pdfium_partition
 from ingestion.parsing._rejections import corrupt_pdf, encrypted_pdf, too_many_pages
+from ingestion.parsing._rtf import rtf_text
 from ingestion.parsing._sections import SectionTracker, looks_like_heading
+from ingestion.parsing._sheets import read_ods, read_xlsx
 
 __all__ = ["UnstructuredParser"]
 
-_ZIP_KINDS = (DocumentKind.DOCX, DocumentKind.PPTX)
 _SKIPPED_CATEGORIES = {"PageBreak", "Image", "PageNumber"}
 _PARTITIONERS = {
     DocumentKind.PDF: ("unstructured.partition.pdf", "partition_pdf"),
@@ -33,16 +39,20 @@ _PARTITIONERS = {
     DocumentKind.MARKDOWN: ("unstructured.partition.md", "partition_md"),
     DocumentKind.TEXT: ("unstructured.partition.text", "partition_text"),
     DocumentKind.CSV: ("unstructured.partition.csv", "partition_csv"),
-    DocumentKind.EML: ("unstructured.partition.email", "partition_email"),
 }
+_OwnReader = Callable[[Path, str, AttachmentBudget], list[Element]]
 
 
 class UnstructuredParser:
-    """Partitions PDF, DOCX, PPTX, HTML, Markdown, text, CSV and EML with unstructured.
+    """Partitions PDF, DOCX, PPTX, HTML, Markdown, text and CSV with unstructured, and reads
+    spreadsheets, ODT, EPUB, RTF, e-mail, JSON and source code with ragway's own readers
+    (``_sheets``, ``_odt``, ...: unstructured's partitioners for these need packages or the
+    pandoc binary that ragway does not ship; EPUB chapters and RTF text still go through
+    unstructured's HTML and text partitioners).
 
     unstructured (and spaCy, pdfminer, ...) are imported on the first ``parse``, never at
     import time. Corrupt, encrypted, empty and over-long documents are rejected with
-    ``invalid_file``, and so are DOCX / PPTX files that would unzip past
+    ``invalid_file``, and so are zip packages (DOCX, XLSX, EPUB, ...) that would unzip past
     ``max_expanded_bytes`` (zip bombs); unknown types with ``unsupported_file``.
 
     ``pdf_engine`` picks the text layer of PDFs with strategy ``fast``: ``pdfium`` (lines
@@ -58,12 +68,14 @@ class UnstructuredParser:
         languages: Sequence[str] = ("eng",),
         max_expanded_bytes: int = 256 * 1024 * 1024,
         pdf_engine: Literal["pdfium", "pdfminer"] = "pdfium",
+        attachments: AttachmentLimits | None = None,
     ) -> None:
         self._strategy = strategy
         self._pdfium = strategy == "fast" and pdf_engine == "pdfium"
         self._max_pages = max_pages
         self._languages = list(languages)
         self._max_expanded_bytes = max_expanded_bytes
+        self._attachments = attachments or AttachmentLimits()
 
     def prepare(self) -> None:
         """Import unstructured and every partitioner (seconds, once per process)."""
@@ -76,19 +88,27 @@ class UnstructuredParser:
     ) -> list[Element]:
         """``cancelled`` is not asked: a parse in this process cannot be interrupted (run it
         in a ``ProcessParser`` for that)."""
+        return self._parse(path, filename, AttachmentBudget(self._attachments))
+
+    def _parse(self, path: Path, filename: str, budget: AttachmentBudget) -> list[Element]:
+        """One document, or one attachment of an e-mail ``budget`` levels down."""
         with path.open("rb") as handle:
             head = handle.read(1024)
         kind = detect_kind(filename, head)
         if kind is DocumentKind.PDF and not self._pdfium:
             self._check_pdf(path, filename)  # the PDFium path checks as it opens
-        elif kind in _ZIP_KINDS:
+        elif kind in ZIP_KINDS:
             check_zip_expansion(
                 path, filename, kind.value, max_expanded_bytes=self._max_expanded_bytes
             )
         prepare_unstructured()
-        partition = self._partitioner(kind)
+        own = self._own_reader(kind)
         try:
-            raw = partition(path, filename)
+            if own is not None:
+                elements = own(path, filename, budget)
+            else:
+                raw = self._partitioner(kind)(path, filename)
+                elements = self._elements(raw, positional_furniture=kind is DocumentKind.PDF)
         except DocumentRejectedError:
             raise
         except Exception as exc:
@@ -96,7 +116,6 @@ class UnstructuredParser:
             raise DocumentRejectedError(
                 "invalid_file", f"{filename!r} could not be parsed as {kind.value}: {_brief(exc)}"
             ) from exc
-        elements = self._elements(raw, positional_furniture=kind is DocumentKind.PDF)
         if not elements:
             hint = (
                 " (a scanned PDF needs strategy hi_res or ocr_only)"
@@ -122,6 +141,49 @@ class UnstructuredParser:
             raise corrupt_pdf(filename, _brief(exc)) from exc
         if pages > self._max_pages:
             raise too_many_pages(filename, pages, self._max_pages)
+
+    def _own_reader(self, kind: DocumentKind) -> _OwnReader | None:
+        """ragway's reader for ``kind``; None where an unstructured partitioner reads it."""
+        match kind:
+            case DocumentKind.XLSX:
+                return lambda path, filename, _budget: read_xlsx(path, filename=filename)
+            case DocumentKind.ODS:
+                return lambda path, filename, _budget: read_ods(path, filename=filename)
+            case DocumentKind.ODT:
+                return lambda path, filename, _budget: read_odt(path, filename=filename)
+            case DocumentKind.EPUB:
+                return lambda path, filename, _budget: read_epub(
+                    path, filename=filename, html=self._html
+                )
+            case DocumentKind.RTF:
+                return lambda path, _filename, _budget: self._text(rtf_text(path.read_bytes()))
+            case DocumentKind.JSON:
+                return lambda path, filename, _budget: read_json(path, filename=filename)
+            case DocumentKind.JSONL:
+                return lambda path, filename, _budget: read_jsonl(path, filename=filename)
+            case DocumentKind.CODE:
+                return lambda path, filename, _budget: read_code(path, filename=filename)
+            case DocumentKind.EML | DocumentKind.MSG:
+                read = read_eml if kind is DocumentKind.EML else read_msg
+                return lambda path, filename, budget: read(
+                    path, filename=filename, html=self._html, parse=self._parse, budget=budget
+                )
+            case _:
+                return None
+
+    def _html(self, text: str) -> list[Element]:
+        from unstructured.partition.html import partition_html
+
+        raw = partition_html(text=text, languages=self._languages)
+        return self._elements(list(raw), positional_furniture=False)
+
+    def _text(self, text: str) -> list[Element]:
+        from unstructured.partition.text import partition_text
+
+        if not text.strip():
+            return []
+        raw = partition_text(text=text, languages=self._languages)
+        return self._elements(list(raw), positional_furniture=False)
 
     def _partitioner(self, kind: DocumentKind) -> Callable[[Path, str], list[Any]]:
         """``(path, filename) -> unstructured elements``; ``filename`` names the document in
