@@ -36,6 +36,7 @@ from configs._models import (
     Settings,
     WorkerSettings,
 )
+from configs._ocr import OcrSettings
 from configs._pii import PiiAction, PiiNlpSettings, PiiPolicySettings, PiiSettings
 from configs._policy import (
     KeyCacheSettings,
@@ -99,6 +100,7 @@ __all__ = [
     "MetricsSettings",
     "ModelAliasSettings",
     "ObservabilitySettings",
+    "OcrSettings",
     "OpenAIDeploymentSettings",
     "ParsingSettings",
     "PiiAction",

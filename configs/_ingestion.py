@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
+from configs._ocr import OcrSettings
 from configs._strict import Strict
 
 __all__ = [
@@ -206,6 +207,10 @@ class UnstructuredParsingSettings(_ParsingProcesses):
             "bytes of attachments parsed per uploaded e-mail, at every depth; an attachment "
             "that would pass it is skipped"
         ),
+    )
+    ocr: OcrSettings = Field(
+        default=OcrSettings(),
+        description="Tesseract OCR of scanned PDF pages (strategy fast) and image uploads",
     )
 
 

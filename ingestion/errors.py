@@ -17,7 +17,9 @@ __all__ = [
     "WorkCancelledError",
 ]
 
-RejectionCode = Literal["unsupported_file", "invalid_file", "embedding_model_mismatch"]
+RejectionCode = Literal[
+    "unsupported_file", "invalid_file", "embedding_model_mismatch", "server_error"
+]
 
 
 class IngestionError(Exception):
@@ -37,7 +39,8 @@ class DocumentRejectedError(IngestionError):
 
     ``code`` is OpenAI's ``last_error.code``: ``unsupported_file`` for types ragway does not
     read, ``invalid_file`` for corrupt, encrypted, empty, too large or too long documents,
-    ``embedding_model_mismatch`` when the store's vectors come from another embedder.
+    ``embedding_model_mismatch`` when the store's vectors come from another embedder,
+    ``server_error`` when this worker lacks what the document needs (OCR not installed).
     """
 
     def __init__(self, code: RejectionCode, message: str) -> None:

@@ -26,6 +26,10 @@ class DocumentKind(enum.StrEnum):
     TEXT = "txt"
     CSV = "csv"
     EML = "eml"
+    PNG = "png"
+    JPEG = "jpeg"
+    TIFF = "tiff"
+    WEBP = "webp"
     MSG = "msg"
     XLSX = "xlsx"
     ODS = "ods"
@@ -49,6 +53,12 @@ _EXTENSIONS = {
     ".text": DocumentKind.TEXT,
     ".csv": DocumentKind.CSV,
     ".eml": DocumentKind.EML,
+    ".png": DocumentKind.PNG,
+    ".jpg": DocumentKind.JPEG,
+    ".jpeg": DocumentKind.JPEG,
+    ".tif": DocumentKind.TIFF,
+    ".tiff": DocumentKind.TIFF,
+    ".webp": DocumentKind.WEBP,
     ".msg": DocumentKind.MSG,
     ".xlsx": DocumentKind.XLSX,
     ".ods": DocumentKind.ODS,
@@ -61,6 +71,13 @@ _EXTENSIONS = {
     **dict.fromkeys(CODE_LANGUAGES, DocumentKind.CODE),
 }
 SUPPORTED_EXTENSIONS = tuple(sorted(_EXTENSIONS))
+IMAGE_KINDS = frozenset({DocumentKind.PNG, DocumentKind.JPEG, DocumentKind.TIFF, DocumentKind.WEBP})
+"""Kinds read by OCR alone."""
+_IMAGE_MAGIC = {
+    DocumentKind.PNG: (b"\x89PNG\r\n\x1a\n",),
+    DocumentKind.JPEG: (b"\xff\xd8\xff",),
+    DocumentKind.TIFF: (b"II*\x00", b"MM\x00*"),
+}
 ZIP_KINDS = frozenset(
     {
         DocumentKind.DOCX,
@@ -82,6 +99,8 @@ class Element:
 
     ``kind`` is unstructured's category (Title, NarrativeText, Table, ...); ``section`` the
     heading path the element sits under ("Intro > Scope"), None before the first heading.
+    ``ocr_confidence`` is set on text read by OCR: the mean confidence (0-100) Tesseract gave
+    its words.
     ``header`` is repeated at the top of every chunk made from the element (a spreadsheet's
     header row), so each chunk of a table says what its columns are.
     """
@@ -91,6 +110,7 @@ class Element:
     page_number: int | None = None
     section: str | None = None
     is_heading: bool = False
+    ocr_confidence: float | None = None
     header: str | None = None
 
 
@@ -122,6 +142,8 @@ def detect_kind(filename: str, head: bytes) -> DocumentKind:
         )
     if kind is DocumentKind.PDF and not head.lstrip()[:5].startswith(b"%PDF-"):
         raise DocumentRejectedError("invalid_file", f"{filename!r} is not a PDF (no %PDF header)")
+    if kind in IMAGE_KINDS:
+        return _image_kind(filename, head, kind)
     if kind in ZIP_KINDS and not head.startswith(b"PK\x03\x04"):
         raise DocumentRejectedError(
             "invalid_file", f"{filename!r} is not a valid {kind.value.upper()} (not a zip package)"
@@ -135,5 +157,18 @@ def detect_kind(filename: str, head: bytes) -> DocumentKind:
     if kind not in _BINARY_KINDS and b"\x00" in head:
         raise DocumentRejectedError(
             "invalid_file", f"{filename!r} has binary content; expected {kind.value} text"
+        )
+    return kind
+
+
+def _image_kind(filename: str, head: bytes, kind: DocumentKind) -> DocumentKind:
+    """``kind`` if the first bytes are that image format's signature."""
+    if kind is DocumentKind.WEBP:
+        valid = head[:4] == b"RIFF" and head[8:12] == b"WEBP"
+    else:
+        valid = head.startswith(_IMAGE_MAGIC[kind])
+    if not valid:
+        raise DocumentRejectedError(
+            "invalid_file", f"{filename!r} is not a valid {kind.value.upper()} image"
         )
     return kind

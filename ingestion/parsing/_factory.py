@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import assert_never
 
-from configs import LoggingSettings, ParsingSettings, UnstructuredParsingSettings
+from configs import LoggingSettings, OcrSettings, ParsingSettings, UnstructuredParsingSettings
 from ingestion.parsing._base import Parser
 from ingestion.parsing._mail import AttachmentLimits
+from ingestion.parsing._ocr import OcrReader
 from ingestion.parsing._process import ParseLimits, ProcessParser
+from ingestion.parsing._tesseract import Tesseract
 from ingestion.parsing._unstructured import UnstructuredParser
 
 __all__ = ["build_parser"]
@@ -32,6 +34,7 @@ def build_parser(
                 max_pages=settings.max_pages,
                 languages=settings.languages,
                 max_expanded_bytes=settings.max_expanded_bytes,
+                ocr=_ocr_reader(settings.ocr),
             )
         case _:
             assert_never(settings)
@@ -45,3 +48,14 @@ def build_parser(
         ),
         log_settings=log_settings,
     )
+
+
+def _ocr_reader(settings: OcrSettings) -> OcrReader | None:
+    if not settings.enabled:
+        return None
+    tesseract = Tesseract(
+        languages=settings.languages,
+        dpi=settings.dpi,
+        page_time_limit_s=settings.page_time_limit_s,
+    )
+    return OcrReader(tesseract, min_text_chars=settings.min_text_chars)

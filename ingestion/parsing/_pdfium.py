@@ -26,10 +26,10 @@ from ingestion.parsing._pdf_layout import Block, group_blocks
 from ingestion.parsing._pdfium_lines import form_values, page_lines
 from ingestion.parsing._rejections import corrupt_pdf, encrypted_pdf, too_many_pages
 
-__all__ = ["pdfium_partition"]
+__all__ = ["PDFIUM_LOCK", "pdfium_partition"]
 
 # PDFium is not thread-safe; a worker parsing in its threads (processes: 0) takes turns.
-_PDFIUM = threading.Lock()
+PDFIUM_LOCK = threading.Lock()
 # Dot leaders (a table of contents): PDFium spaces the dots out, pdfminer does not; spaced
 # they are a token each for the embedder.
 _LEADER = re.compile(r"\.(?: \.){3,}")
@@ -40,7 +40,7 @@ def pdfium_partition(path: Path, filename: str, *, max_pages: int) -> list[Any]:
 
     Encrypted, corrupt and over-long PDFs raise ``DocumentRejectedError``.
     """
-    with _PDFIUM:
+    with PDFIUM_LOCK:
         pages = list(_read_pages(path, filename, max_pages=max_pages))
     elements: list[Any] = []
     for number, (blocks, frame) in enumerate(pages, start=1):

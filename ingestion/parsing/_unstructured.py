@@ -14,12 +14,20 @@ from typing import Any, Literal
 
 from ingestion.errors import DocumentRejectedError
 from ingestion.parsing._archive import check_zip_expansion
-from ingestion.parsing._base import ZIP_KINDS, Cancelled, DocumentKind, Element, detect_kind
+from ingestion.parsing._base import (
+    IMAGE_KINDS,
+    ZIP_KINDS,
+    Cancelled,
+    DocumentKind,
+    Element,
+    detect_kind,
+)
 from ingestion.parsing._code import read_code
 from ingestion.parsing._epub import read_epub
 from ingestion.parsing._furniture import FURNITURE_CATEGORIES, furniture_key, running_furniture
 from ingestion.parsing._jsondoc import read_json, read_jsonl
 from ingestion.parsing._mail import AttachmentBudget, AttachmentLimits, read_eml, read_msg
+from ingestion.parsing._ocr import OcrReader, ocr_unavailable
 from ingestion.parsing._odt import read_odt
 from ingestion.parsing._offline import prepare_unstructured
 from ingestion.parsing._pdfium import pdfium_partition
@@ -31,6 +39,8 @@ from ingestion.parsing._sheets import read_ods, read_xlsx
 __all__ = ["UnstructuredParser"]
 
 _SKIPPED_CATEGORIES = {"PageBreak", "Image", "PageNumber"}
+# Kinds whose headers and footers are known by their position on a page (scans included).
+_LAID_OUT = IMAGE_KINDS | {DocumentKind.PDF}
 _PARTITIONERS = {
     DocumentKind.PDF: ("unstructured.partition.pdf", "partition_pdf"),
     DocumentKind.DOCX: ("unstructured.partition.docx", "partition_docx"),
@@ -55,6 +65,9 @@ class UnstructuredParser:
     ``invalid_file``, and so are zip packages (DOCX, XLSX, EPUB, ...) that would unzip past
     ``max_expanded_bytes`` (zip bombs); unknown types with ``unsupported_file``.
 
+    ``ocr`` (Tesseract) reads images, and with strategy ``fast`` the pages of a PDF that
+    have no usable text layer (``_ocr``); without it images are refused (``unsupported_file``).
+
     ``pdf_engine`` picks the text layer of PDFs with strategy ``fast``: ``pdfium`` (lines
     grouped into blocks by pdfminer's rule, classified and ordered by unstructured) or
     ``pdfminer`` (``partition_pdf``). The other strategies always go to ``partition_pdf``.
@@ -68,6 +81,7 @@ class UnstructuredParser:
         languages: Sequence[str] = ("eng",),
         max_expanded_bytes: int = 256 * 1024 * 1024,
         pdf_engine: Literal["pdfium", "pdfminer"] = "pdfium",
+        ocr: OcrReader | None = None,
         attachments: AttachmentLimits | None = None,
     ) -> None:
         self._strategy = strategy
@@ -75,6 +89,7 @@ class UnstructuredParser:
         self._max_pages = max_pages
         self._languages = list(languages)
         self._max_expanded_bytes = max_expanded_bytes
+        self._ocr = ocr
         self._attachments = attachments or AttachmentLimits()
 
     def prepare(self) -> None:
@@ -108,7 +123,7 @@ class UnstructuredParser:
                 elements = own(path, filename, budget)
             else:
                 raw = self._partitioner(kind)(path, filename)
-                elements = self._elements(raw, positional_furniture=kind is DocumentKind.PDF)
+                elements = self._elements(raw, positional_furniture=kind in _LAID_OUT)
         except DocumentRejectedError:
             raise
         except Exception as exc:
@@ -117,11 +132,7 @@ class UnstructuredParser:
                 "invalid_file", f"{filename!r} could not be parsed as {kind.value}: {_brief(exc)}"
             ) from exc
         if not elements:
-            hint = (
-                " (a scanned PDF needs strategy hi_res or ocr_only)"
-                if kind is DocumentKind.PDF
-                else ""
-            )
+            hint = self._no_text_hint(kind)
             raise DocumentRejectedError("invalid_file", f"{filename!r} contains no text{hint}")
         pages = max((e.page_number or 0 for e in elements), default=0)
         if pages > self._max_pages:
@@ -187,7 +198,35 @@ class UnstructuredParser:
 
     def _partitioner(self, kind: DocumentKind) -> Callable[[Path, str], list[Any]]:
         """``(path, filename) -> unstructured elements``; ``filename`` names the document in
-        rejections."""
+        rejections. Images, and the scanned pages of a PDF with strategy ``fast``, are read by
+        OCR (where it is on)."""
+        if kind in IMAGE_KINDS:
+            return self._read_image
+        partition = self._text_partitioner(kind)
+        ocr = self._ocr
+        if kind is DocumentKind.PDF and self._strategy == "fast" and ocr is not None:
+            return lambda path, filename: ocr.scanned_pages(
+                path, filename, partition(path, filename), max_pages=self._max_pages
+            )
+        return partition
+
+    def _read_image(self, path: Path, filename: str) -> list[Any]:
+        if self._ocr is None:
+            raise ocr_unavailable(filename)
+        return self._ocr.image(path, filename, max_pages=self._max_pages)
+
+    def _no_text_hint(self, kind: DocumentKind) -> str:
+        """Why a document of ``kind`` may have come out empty."""
+        if kind in IMAGE_KINDS:
+            return ": OCR found none in it"
+        if kind is not DocumentKind.PDF or self._strategy != "fast":
+            return ""
+        if self._ocr is None:
+            return " (a scanned PDF needs OCR: ingestion.parsing.ocr.enabled)"
+        return ": no text layer, and OCR found none on its scanned pages"
+
+    def _text_partitioner(self, kind: DocumentKind) -> Callable[[Path, str], list[Any]]:
+        """The unstructured partitioner of ``kind`` (of a PDF: its text layer)."""
         if kind is DocumentKind.PDF and self._pdfium:
             return lambda path, filename: pdfium_partition(
                 path, filename, max_pages=self._max_pages
@@ -237,6 +276,7 @@ class UnstructuredParser:
                     page_number=_page(item),
                     section=sections.current,
                     is_heading=heading,
+                    ocr_confidence=_ocr_confidence(item),
                 )
             )
         return elements
@@ -258,3 +298,8 @@ def _page(item: Any) -> int | None:
 def _brief(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
+
+
+def _ocr_confidence(item: Any) -> float | None:
+    confidence = getattr(getattr(item, "metadata", None), "ocr_confidence", None)
+    return float(confidence) if isinstance(confidence, int | float) else None
