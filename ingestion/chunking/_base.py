@@ -27,13 +27,17 @@ class ChunkingStrategy:
 
 @dataclass(frozen=True, slots=True)
 class Chunk:
-    """A searchable piece of a document; ``index`` orders a file's chunks from 0."""
+    """A searchable piece of a document; ``index`` orders a file's chunks from 0.
+
+    ``ocr_confidence``: the mean word confidence (0-100) of text read by OCR; None otherwise.
+    """
 
     index: int
     text: str
     token_count: int
     page_number: int | None
     section: str | None
+    ocr_confidence: float | None = None
 
 
 class Chunker(Protocol):

@@ -73,6 +73,7 @@ class TokenChunker:
                         token_count=prefix_tokens + span.tokens,
                         page_number=owner.page_number,
                         section=section,
+                        ocr_confidence=_ocr_confidence(members, starts, span.start, span.end),
                     )
                 )
         return chunks
@@ -133,3 +134,21 @@ def _join(elements: list[Element]) -> tuple[str, list[int]]:
         starts.append(length)
         length += len(element.text) + len(_SEPARATOR)
     return _SEPARATOR.join(e.text for e in elements), starts
+
+
+def _ocr_confidence(
+    members: list[Element], starts: list[int], start: int, end: int
+) -> float | None:
+    """The mean OCR confidence of the elements a chunk's text ``start:end`` comes from, each
+    weighted by its length; None when none of them was read by OCR."""
+    first = max(0, bisect.bisect_right(starts, start) - 1)
+    last = max(first, bisect.bisect_left(starts, end) - 1)
+    read = [
+        (e.ocr_confidence, len(e.text))
+        for e in members[first : last + 1]
+        if e.ocr_confidence is not None
+    ]
+    weight = sum(length for _, length in read)
+    if weight == 0:
+        return None
+    return round(sum(confidence * length for confidence, length in read) / weight, 2)

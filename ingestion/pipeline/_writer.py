@@ -23,7 +23,7 @@ __all__ = ["ChunkWriter", "WriteOutcome"]
 
 _COPY = (
     "COPY chunks (vector_store_id, file_id, chunk_index, content, embedding, dimension, "
-    "token_count, page_number, section) FROM STDIN"
+    "token_count, page_number, section, ocr_confidence) FROM STDIN"
 )
 
 
@@ -97,6 +97,7 @@ class ChunkWriter:
                             chunk.token_count,
                             chunk.page_number,
                             chunk.section,
+                            chunk.ocr_confidence,
                         )
                     )
             conn.execute(

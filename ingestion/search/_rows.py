@@ -40,6 +40,7 @@ class ResultRow(NamedTuple):
     text_rank: int | None
     page_number: int | None
     section: str | None
+    ocr_confidence: float | None
 
 
 def named_row(cls: type[_Row]) -> AsyncRowFactory[_Row]:

@@ -296,4 +296,5 @@ def _hit(row: ResultRow) -> SearchHit | None:
         text_rank=int(row.text_rank) if row.text_rank is not None else None,
         page_number=row.page_number,
         section=row.section,
+        ocr_confidence=row.ocr_confidence,
     )

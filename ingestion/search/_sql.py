@@ -128,7 +128,7 @@ _RESULT = """SELECT found.vector_found, hit.*
            (SELECT vsf.attributes FROM vector_store_files AS vsf
              WHERE vsf.vector_store_id = c.vector_store_id AND vsf.file_id = c.file_id)
                AS attributes,
-           top.vector_rank, top.text_rank, c.page_number, c.section
+           top.vector_rank, top.text_rank, c.page_number, c.section, c.ocr_confidence
       FROM (
           SELECT id, vector_rank, text_rank, score FROM fused
            WHERE score >= %(score_threshold)s

@@ -58,3 +58,4 @@ class SearchHit:
     text_rank: int | None = None
     page_number: int | None = None
     section: str | None = None
+    ocr_confidence: float | None = None

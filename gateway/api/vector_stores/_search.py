@@ -69,5 +69,7 @@ def _result(hit: SearchHit) -> dict[str, Any]:
             "chunk_index": hit.chunk_index,
             "page_number": hit.page_number,
             "section": hit.section,
+            "ocr": hit.ocr_confidence is not None,
+            "ocr_confidence": hit.ocr_confidence,
         },
     }
