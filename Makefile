@@ -16,7 +16,7 @@ PIP_COMPILE = CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --ex
 	--no-emit-index-url --no-emit-find-links --output-file $(LOCK) pyproject.toml
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test lint typecheck imports pytest browser promtool pgbouncer kubectl haproxy bench soak clean lock upgrade
+.PHONY: help venv run test lint typecheck imports pytest browser promtool pgbouncer kubectl haproxy tesseract bench soak clean lock upgrade
 
 help:
 	@echo "make run    - set up .venv if missing and run gateway + worker (+ embedded Postgres/Redis)"
@@ -77,14 +77,19 @@ haproxy: kubectl
 	@command -v haproxy >/dev/null 2>&1 || test -x /usr/sbin/haproxy || { echo "installing haproxy (Debian) for the multi-host tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends haproxy >/dev/null; }
 
+# OCR (tests/ingestion/ocr) runs Debian's Tesseract with its English and German data. After haproxy.
+tesseract: haproxy
+	@{ command -v tesseract >/dev/null 2>&1 && tesseract --list-langs 2>/dev/null | grep -qx deu; } || { echo "installing tesseract-ocr (Debian) for the OCR tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends tesseract-ocr tesseract-ocr-eng tesseract-ocr-deu >/dev/null; }
+
 # Two workers, each taking whole test files (module fixtures stay together): most tests wait
 # on processes and sockets, not the CPU, so two halve the wall time on a 2-core machine.
-pytest: $(STAMP) browser promtool pgbouncer kubectl haproxy
+pytest: $(STAMP) browser promtool pgbouncer kubectl haproxy tesseract
 	$(BIN)/pytest -n 2 --dist loadfile
 
-# The venv installs beside chromium, promtool, pgbouncer, kubectl and haproxy; then the checks, then pytest on two workers.
+# The venv installs beside chromium, promtool, pgbouncer, kubectl, haproxy and tesseract; then the checks, then pytest on two workers.
 test:
-	@$(MAKE) --no-print-directory -j2 $(STAMP) browser promtool pgbouncer kubectl haproxy
+	@$(MAKE) --no-print-directory -j2 $(STAMP) browser promtool pgbouncer kubectl haproxy tesseract
 	@$(MAKE) --no-print-directory lint typecheck imports pytest
 
 bench: $(STAMP)
