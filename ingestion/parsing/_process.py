@@ -105,6 +105,11 @@ class ProcessParser:
         try:
             elements = child.parse(path, filename, self._limits, cancelled)
         except BaseException:
+            if child.answered:
+                # The parser rejected the document in its own words (corrupt, unsupported):
+                # the child is idle and well, and keeps serving.
+                self._idle.put(child)
+                raise
             # Over a limit, cancelled, died, or this thread was interrupted (Dramatiq's time
             # limit, shutdown): the child may still be busy with the document; replace it
             # now, so that the next file finds its successor ready.
@@ -190,6 +195,9 @@ class _Child:
         self._process = process
         self._conn = conn
         self._ready = False
+        self.answered = False
+        """Whether the last parse ended with the parser's own reply (a document or an error),
+        as opposed to a limit, a cancellation or a death that leave the child unusable."""
 
     def alive(self) -> bool:
         return self._process.is_alive()
@@ -211,6 +219,7 @@ class _Child:
     def parse(
         self, path: Path, filename: str, limits: ParseLimits, cancelled: Cancelled | None
     ) -> list[Element]:
+        self.answered = False
         self._conn.send((path, filename))
         limit = limits.time_limit_s
         deadline = None if limit is None else time.monotonic() + limit
@@ -222,6 +231,7 @@ class _Child:
                 f"{filename!r}: parsing took longer than {limit:g} s "
                 "(ingestion.parsing.time_limit_s)",
             ) from None
+        self.answered = kind in ("ok", "error")
         if kind == "ok" and isinstance(value, list):
             return value
         if kind == "memory":

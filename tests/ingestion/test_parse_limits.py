@@ -22,7 +22,8 @@ from ingestion.parsing import Cancelled, Element, ParseLimits, ProcessParser
 
 
 class Misbehaving:
-    """``slow*`` never finishes, ``hog*`` allocates until refused; others parse at once."""
+    """``slow*`` never finishes, ``hog*`` allocates until refused, ``bad*`` is rejected;
+    others parse at once."""
 
     def prepare(self) -> None:
         pass
@@ -33,6 +34,8 @@ class Misbehaving:
         if filename.startswith("slow"):
             while True:
                 time.sleep(0.05)
+        if filename.startswith("bad"):
+            raise DocumentRejectedError("invalid_file", f"{filename!r} is corrupt")
         if filename.startswith("hog"):
             hoard = []
             while True:
@@ -52,6 +55,17 @@ def parser() -> Iterator[ProcessParser]:
 def pid_of(parser: ProcessParser, name: str) -> str:
     [element] = parser.parse(Path("/dev/null"), filename=name)
     return element.text.rsplit(" ", 1)[1]
+
+
+def test_a_rejected_document_leaves_its_process_serving() -> None:
+    parser = ProcessParser(Misbehaving(), processes=1, limits=ParseLimits(time_limit_s=5))
+    try:
+        before = pid_of(parser, "a.txt")
+        with pytest.raises(DocumentRejectedError, match=r"'bad\.xlsx' is corrupt"):
+            parser.parse(Path("/dev/null"), filename="bad.xlsx")
+        assert pid_of(parser, "b.txt") == before  # no new process (seconds of imports)
+    finally:
+        parser.close()
 
 
 def test_a_document_over_the_time_limit_fails_and_its_process_is_replaced(
