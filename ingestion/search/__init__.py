@@ -12,7 +12,7 @@ from ingestion.search._filters import (
     parse_filter,
 )
 from ingestion.search._searcher import HybridSearcher, QueryVectors, SearchPlan
-from ingestion.search._types import SearchHit, SearchMode, SearchRequest
+from ingestion.search._types import HybridWeights, SearchHit, SearchMode, SearchRequest
 
 __all__ = [
     "AttributeFilter",
@@ -20,6 +20,7 @@ __all__ = [
     "CompiledFilter",
     "Compound",
     "HybridSearcher",
+    "HybridWeights",
     "QueryEmbedder",
     "QueryVectors",
     "SearchHit",

@@ -148,11 +148,18 @@ class HybridSearcher:
             raise DatabaseUnavailableError(f"search failed: {exc}") from exc
 
     def _sides(self, request: SearchRequest) -> tuple[bool, bool]:
+        vector_weight, text_weight = self._weights(request)
+        return vector_weight > 0, text_weight > 0
+
+    def _weights(self, request: SearchRequest) -> tuple[float, float]:
+        """(vector, text) weights: one side alone, the request's, or the configured ones."""
         if request.mode == "vector":
-            return True, False
+            return 1.0, 0.0
         if request.mode == "text":
-            return False, True
-        return self._settings.vector_weight > 0, self._settings.text_weight > 0
+            return 0.0, 1.0
+        if request.weights is not None:
+            return request.weights.vector, request.weights.text
+        return self._settings.vector_weight, self._settings.text_weight
 
     async def _plan(
         self,
@@ -215,10 +222,8 @@ class HybridSearcher:
         common: list[str],
     ) -> dict[str, Any]:
         settings = self._settings
-        use_vector, use_text = self._sides(request)
-        vector_weight = settings.vector_weight if request.mode == "hybrid" else 1.0
-        text_weight = settings.text_weight if request.mode == "hybrid" else 1.0
-        best = (vector_weight if use_vector else 0.0) + (text_weight if use_text else 0.0)
+        vector_weight, text_weight = self._weights(request)
+        best = vector_weight + text_weight
         params: dict[str, Any] = {
             "stores": list(request.store_ids),
             "text": request.query,

@@ -2,15 +2,31 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ingestion.search._filters import AttributeFilter
 
-__all__ = ["SearchHit", "SearchMode", "SearchRequest"]
+__all__ = ["HybridWeights", "SearchHit", "SearchMode", "SearchRequest"]
 
 SearchMode = Literal["hybrid", "vector", "text"]
 MAX_RESULTS = 50
+
+
+@dataclass(frozen=True, slots=True)
+class HybridWeights:
+    """One search's weights of reciprocal rank fusion, in place of the configured ones
+    (``search.vector_weight`` / ``search.text_weight``): a side weighted 0 is not run."""
+
+    vector: float
+    text: float
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.vector) and math.isfinite(self.text)):
+            raise ValueError("hybrid weights must be finite numbers")
+        if self.vector < 0 or self.text < 0 or self.vector + self.text <= 0:
+            raise ValueError("hybrid weights must be >= 0 and not both 0")
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,7 +35,7 @@ class SearchRequest:
 
     ``store_ids`` must already be checked against the caller's permissions: the search reads
     nothing outside them. ``mode`` picks one side alone (evaluation, debugging); ``hybrid``
-    fuses both with the configured weights.
+    fuses both with the configured weights, or with ``weights`` when given.
     """
 
     store_ids: tuple[str, ...]
@@ -28,6 +44,7 @@ class SearchRequest:
     filters: AttributeFilter | None = None
     score_threshold: float = 0.0
     mode: SearchMode = "hybrid"
+    weights: HybridWeights | None = None
 
     def __post_init__(self) -> None:
         if not self.store_ids:

@@ -52,11 +52,17 @@ class SearchForm:
                     param="filters",
                 ) from exc
         try:
+            threshold = float(self.score_threshold or "0")
+        except ValueError as exc:
+            raise InvalidRequestError(
+                "score_threshold must be a number from 0 to 1", param="score_threshold"
+            ) from exc
+        try:
             return SearchBody.model_validate(
                 {
                     "query": self.query,
                     "max_num_results": self.max_num_results or "10",
-                    "ranking_options": {"score_threshold": self.score_threshold or "0"},
+                    "ranking_options": {"score_threshold": threshold},
                     "filters": filters,
                 }
             )

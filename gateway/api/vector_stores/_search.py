@@ -1,7 +1,9 @@
 """``POST /v1/vector_stores/{id}/search``: the caller's grant checked, then the searcher runs.
 
 The searcher is a collaborator (``ingestion.search``), so the ranking behind this route can
-change without touching the API.
+change without touching the API. ``ranking_options`` mean what they mean in ``file_search``
+tools (``parse_ranking_options``); ``rewrite_query`` is a no-op, so ``search_query`` is the
+query as the caller gave it.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from gateway.api.vector_stores._access import StoreAccess
 from gateway.api.vector_stores.protocol import SearchBody
 from gateway.platform.errors import ConflictError, InvalidRequestError, NotFoundError
 from gateway.policy.auth import Principal
+from gateway.policy.retrieval import parse_ranking_options
 from ingestion.errors import EmbeddingMismatchError, InvalidFilterError, RecordNotFoundError
 from ingestion.search import SearchHit, SearchRequest, parse_filter
 
@@ -36,12 +39,14 @@ class SearchService:
             filters = parse_filter(body.filters) if body.filters is not None else None
         except InvalidFilterError as exc:
             raise InvalidRequestError(str(exc), param="filters", code="invalid_filter") from exc
+        ranking = parse_ranking_options(body.ranking_options, param="ranking_options")
         request = SearchRequest(
             store_ids=(store_id,),
             query=query,
             max_num_results=body.max_num_results,
             filters=filters,
-            score_threshold=body.ranking_options.score_threshold if body.ranking_options else 0.0,
+            score_threshold=ranking.score_threshold,
+            weights=ranking.weights,
         )
         try:
             hits = await self._searcher.search(request)
@@ -51,7 +56,7 @@ class SearchService:
             raise NotFoundError(str(exc), param="vector_store_id") from exc
         return {
             "object": "vector_store.search_results.page",
-            "search_query": [query],
+            "search_query": body.queries,
             "data": [_result(hit) for hit in hits],
             "has_more": False,
             "next_page": None,

@@ -95,22 +95,26 @@ class CreateBatch(_Body):
         return self
 
 
-class RankingOptions(_Body):
-    ranker: str | None = None
-    score_threshold: float = Field(default=0.0, ge=0.0, le=1.0)
-
-
 class SearchBody(_Body):
+    """``ranking_options`` are checked by ``gateway.policy.retrieval.parse_ranking_options``
+    (as in ``file_search`` tools). ``rewrite_query`` is accepted and changes nothing: the
+    query is searched as written (``search_query`` echoes it)."""
+
     query: str | list[str]
     max_num_results: int = Field(default=10, ge=1, le=50)
     filters: dict[str, Any] | None = None
-    ranking_options: RankingOptions | None = None
+    ranking_options: dict[str, Any] | None = None
     rewrite_query: bool = False
 
     @property
     def text(self) -> str:
         text = self.query if isinstance(self.query, str) else " ".join(self.query)
         return text.strip()
+
+    @property
+    def queries(self) -> list[str]:
+        """The query as given, as a list (OpenAI's ``search_query``)."""
+        return [self.query] if isinstance(self.query, str) else list(self.query)
 
 
 def _counts(counts: FileCounts) -> dict[str, int]:

@@ -72,6 +72,7 @@ class StoreSearch:
             max_num_results=tool.max_num_results or self.settings.max_num_results,
             filters=tool.filters,
             score_threshold=tool.score_threshold,
+            weights=tool.weights,
         )
         try:
             return await self._searcher.search(request)

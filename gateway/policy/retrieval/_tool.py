@@ -1,7 +1,8 @@
 """The ``file_search`` tool entry of a chat request: parsed, checked, and taken out of the body.
 
 The entry has the Responses API shape (``{"type": "file_search", "vector_store_ids": [...],
-"max_num_results": 8, "filters": {...}, "ranking_options": {"score_threshold": 0.2}}``).
+"max_num_results": 8, "filters": {...}, "ranking_options": {"score_threshold": 0.2}}``;
+``ranking_options`` as ``parse_ranking_options`` reads them).
 Upstreams do not know it, so the gateway answers it itself and forwards the request without
 it; other tools stay.
 """
@@ -12,8 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway.platform.errors import InvalidRequestError
+from gateway.policy.retrieval._ranking import parse_ranking_options
 from ingestion.errors import InvalidFilterError
-from ingestion.search import AttributeFilter, parse_filter
+from ingestion.search import AttributeFilter, HybridWeights, parse_filter
 
 __all__ = ["FileSearchTool", "find_file_search", "without_file_search"]
 
@@ -31,6 +33,7 @@ class FileSearchTool:
     max_num_results: int | None
     filters: AttributeFilter | None
     score_threshold: float
+    weights: HybridWeights | None = None  # ranking_options.hybrid_search
 
 
 def find_file_search(body: dict[str, Any]) -> FileSearchTool | None:
@@ -80,24 +83,14 @@ def _parse(entry: dict[str, Any], param: str) -> FileSearchTool:
             raise InvalidRequestError(
                 str(exc), param=f"{param}.filters", code="invalid_filter"
             ) from exc
+    ranking = parse_ranking_options(entry.get("ranking_options"), param=f"{param}.ranking_options")
     return FileSearchTool(
         vector_store_ids=tuple(dict.fromkeys(ids)),
         max_num_results=limit,
         filters=filters,
-        score_threshold=_threshold(entry.get("ranking_options"), param),
+        score_threshold=ranking.score_threshold,
+        weights=ranking.weights,
     )
-
-
-def _threshold(options: Any, param: str) -> float:
-    if options is None:
-        return 0.0
-    where = f"{param}.ranking_options.score_threshold"
-    if not isinstance(options, dict):
-        raise InvalidRequestError("ranking_options must be an object", param=where)
-    value = options.get("score_threshold", 0.0)
-    if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value <= 1:
-        raise InvalidRequestError("score_threshold must be a number from 0 to 1", param=where)
-    return float(value)
 
 
 def without_file_search(body: dict[str, Any]) -> dict[str, Any]:
