@@ -93,6 +93,7 @@ class StoreFileRecord:
     usage_bytes: int
     created_at: datetime
     sha256: str
+    replaced_file_ids: list[str] = field(default_factory=list)  # older versions it replaced
 
 
 @dataclass(frozen=True, slots=True)

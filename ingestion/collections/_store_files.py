@@ -26,7 +26,7 @@ __all__ = ["NewStoreFile", "StoreFileRepository"]
 _COLUMNS = (
     "vector_store_id, file_id, batch_id, status, last_error_code, last_error_message, "
     "attributes, chunking_type, max_chunk_size_tokens, chunk_overlap_tokens, duplicate_of, "
-    "chunks_total, chunks_done, usage_bytes, created_at, sha256"
+    "chunks_total, chunks_done, usage_bytes, created_at, sha256, replaced_file_ids"
 )
 # A file added again after it failed or was cancelled is queued again; otherwise it is kept.
 _ADD = (

@@ -5,7 +5,8 @@ deleted and the new ones copied in, and the row becomes ``completed`` in the sam
 transaction (with its ``vector_store.file.completed`` webhook event). A retry or a
 redelivered message therefore never leaves two copies, and a file cancelled or deleted
 meanwhile gets none. Equal bytes already completed in the store make this file a
-duplicate instead (no second set of chunks).
+duplicate instead (no second set of chunks). Older versions of the file's name in the
+store (other bytes) are removed in the same transaction (``replace_older_versions``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from psycopg_pool import ConnectionPool
 
 from ingestion.chunking import Chunk
 from ingestion.pipeline._jobs import _MARK_DUPLICATE, _ORIGINAL, Job
+from ingestion.pipeline._versions import lock_filename, replace_older_versions
 from ingestion.webhooks import WebhookEvents
 
 __all__ = ["ChunkWriter", "WriteOutcome"]
@@ -62,6 +64,7 @@ class ChunkWriter:
             raise ValueError("one vector per chunk")
         keys = {"store": job.store_id, "file": job.file_id, "sha": job.sha256}
         with self._pool.connection() as conn, conn.transaction():
+            lock_filename(conn, store_id=job.store_id, filename=job.filename)
             row = conn.execute(
                 "SELECT status FROM vector_store_files "
                 "WHERE vector_store_id = %(store)s AND file_id = %(file)s FOR UPDATE",
@@ -79,6 +82,13 @@ class ChunkWriter:
                 conn.execute(_MARK_DUPLICATE, {**keys, "original": original[0]})
                 self._events.store_file_finished(conn, job.store_id, job.file_id, "completed")
                 return WriteOutcome.DUPLICATE
+            replaced = replace_older_versions(
+                conn,
+                store_id=job.store_id,
+                file_id=job.file_id,
+                filename=job.filename,
+                sha256=job.sha256,
+            )
             conn.execute(
                 "DELETE FROM chunks WHERE vector_store_id = %(store)s AND file_id = %(file)s", keys
             )
@@ -103,9 +113,10 @@ class ChunkWriter:
             conn.execute(
                 "UPDATE vector_store_files SET status = 'completed', chunks_total = %(n)s, "
                 "chunks_done = %(n)s, usage_bytes = %(usage)s, last_error_code = NULL, "
-                "last_error_message = NULL, completed_at = now(), updated_at = now() "
+                "last_error_message = NULL, replaced_file_ids = %(replaced)s, "
+                "completed_at = now(), updated_at = now() "
                 "WHERE vector_store_id = %(store)s AND file_id = %(file)s",
-                {**keys, "n": len(chunks), "usage": usage},
+                {**keys, "n": len(chunks), "usage": usage, "replaced": replaced},
             )
             self._events.store_file_finished(conn, job.store_id, job.file_id, "completed")
         # After the commit: a store row lock taken after the file's row would deadlock

@@ -178,6 +178,7 @@ def store_file_object(record: StoreFileRecord) -> dict[str, Any]:
             "chunks_done": record.chunks_done,
             "chunks_total": record.chunks_total,
             "duplicate_of": record.duplicate_of,
+            "replaced_file_ids": record.replaced_file_ids,
             "sha256": record.sha256,
         },
     }
