@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import posixpath
+import re
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +23,7 @@ from ingestion.parsing._zipxml import local_name, member_names, read_xml
 
 __all__ = ["read_epub"]
 
+_XML_DECLARATION = re.compile(r"^\ufeff?\s*<\?xml[^>]*\?>")  # lxml refuses it in a str
 _XHTML = {"application/xhtml+xml", "text/html", "application/xml"}
 
 HtmlElements = Callable[[str], list[Element]]
@@ -43,7 +45,7 @@ def read_epub(path: Path, *, filename: str, html: HtmlElements) -> list[Element]
         present = member_names(archive)
         elements: list[Element] = []
         for number, member in enumerate((c for c in chapters if c in present), start=1):
-            text = archive.read(member).decode("utf-8", errors="replace")
+            text = _XML_DECLARATION.sub("", archive.read(member).decode("utf-8", errors="replace"))
             elements.extend(
                 dataclasses.replace(element, page_number=number) for element in html(text)
             )

@@ -112,14 +112,20 @@ def read_msg(
     try:
         message = Message.load(str(path))
         sent = message.sent_date
-        elements = _header(message.subject, message.sender, sent.isoformat() if sent else None)
-        if message.body and message.body.strip():
-            elements.extend(_paragraphs(message.body))
+        elements = _header(
+            _unpadded(message.subject),
+            _unpadded(message.sender),
+            sent.isoformat() if sent else None,
+        )
+        body = _unpadded(message.body)
+        if body.strip():
+            elements.extend(_paragraphs(body))
         elif message.html_body:
-            elements.extend(html(message.html_body))
+            elements.extend(html(_unpadded(message.html_body)))
         attachments = [
-            (attachment.file_name or "", attachment.file_bytes or b"")
+            (_unpadded(attachment.file_name), attachment.file_bytes or b"")
             for attachment in message.attachments
+            if attachment.file_bytes  # an embedded message or a link has none
         ]
     except DocumentRejectedError:
         raise
@@ -130,6 +136,11 @@ def read_msg(
         ) from exc
     elements.extend(_attachments(iter(attachments), filename=filename, parse=parse, budget=budget))
     return elements
+
+
+def _unpadded(text: str | None) -> str:
+    """MSG strings as some writers store them: with their NUL terminator."""
+    return (text or "").replace("\x00", "")
 
 
 def _header(subject: Any, sender: Any, date: Any) -> list[Element]:
@@ -164,7 +175,8 @@ def _eml_attachments(message: EmailMessage) -> Iterator[tuple[str, bytes]]:
             inner = part.get_payload()
             inner = inner[0] if isinstance(inner, list) and inner else inner
             if isinstance(inner, email.message.Message):
-                yield (name or "attached message") + ".eml", inner.as_bytes()
+                name = name or "attached message"
+                yield name if name.lower().endswith(".eml") else f"{name}.eml", inner.as_bytes()
             continue
         payload = part.get_payload(decode=True)
         if isinstance(payload, bytes):

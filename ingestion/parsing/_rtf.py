@@ -45,7 +45,7 @@ _SKIPPED_DESTINATIONS = {
     b"object",
     b"filetbl",
 }
-_BREAKS = {b"par": "\n", b"line": "\n", b"sect": "\n\n", b"page": "\n\n", b"row": "\n"}
+_BREAKS = {b"par": "\n\n", b"line": "\n", b"sect": "\n\n", b"page": "\n\n", b"row": "\n"}
 _CHARACTERS = {
     b"tab": "\t",
     b"cell": " | ",
