@@ -164,7 +164,7 @@ def test_an_upload_is_ingested_through_rabbitmq(
     try:
         store = admin.vector_stores.create(name="rabbit-ingested").id
         file_id = add_file(admin, store, "The lighthouse keeper logged every ship at dusk.")
-        wait_until(lambda: file_status(admin, store, file_id) == "completed", timeout_s=60)
+        wait_until(lambda: file_status(admin, store, file_id) == "completed", timeout_s=120)
         assert worker.metric("ragway_rabbitmq_up") == 1
         assert worker.metric("ragway_redis_up") is None  # the queue is not on Redis
         assert worker.metric('ragway_ingestion_queue_depth{queue="ingestion"}') == 0
@@ -189,7 +189,7 @@ def test_a_file_that_fails_for_good_is_dead_lettered_and_counted(
         store = admin.vector_stores.create(name="rabbit-dead-letter").id
         embed_upstream.script("500", "500")
         file_id = add_file(admin, store, "A page the embedder will never accept.")
-        wait_until(lambda: file_status(admin, store, file_id) == "failed", timeout_s=60)
+        wait_until(lambda: file_status(admin, store, file_id) == "failed", timeout_s=120)
         dead = 'ragway_ingestion_queue_dead_letters{queue="ingestion"}'
         wait_until(lambda: worker.metric(dead) == 1, timeout_s=20)
         assert vhost.queue_counts("ingestion.XQ") == (1, 0)
@@ -215,7 +215,7 @@ def test_a_worker_killed_mid_file_leaves_it_to_rabbitmq_and_the_next_worker_comp
         text = " ".join(f"Sentence {n} of the harbour master's long report." for n in range(120))
         file_id = add_file(admin, store, text)
         # In the middle of the file: its first embedding call is on its way (1 s long).
-        wait_until(lambda: embed_upstream.count("/embeddings") > calls, timeout_s=60)
+        wait_until(lambda: embed_upstream.count("/embeddings") > calls, timeout_s=120)
         assert file_status(admin, store, file_id) == "in_progress"
         first.stop(signal.SIGKILL)
     finally:
