@@ -1,7 +1,7 @@
 """Ingestion throughput: the whole pipeline against the embedder alone, in the same run.
 
-``python -m tests.benchmarks.ingestion [--pages 200] [--corpus pdf mixed] [--threads 2]
-[--rounds 1]``
+``python -m tests.benchmarks.ingestion [--pages 200] [--corpus pdf mixed scanned]
+[--threads 2] [--rounds 1] [--ocr-pages 10]``
 
 Starts its own Postgres, Redis, gateway (in a thread) and one real ``ragway worker``
 process, warms the worker up (model load excluded), uploads a generated corpus, then times
@@ -18,7 +18,10 @@ Reports chunks/s of both and the ratio (target >= 85%) per corpus and round:
 
 - ``pdf``: PDFs of 10 dense pages (about 540 words a page): pdfminer's layout analysis
   (unstructured's fast strategy) is the costly parser;
-- ``mixed``: DOCX, HTML, Markdown and text files, a "page" being 540 words.
+- ``mixed``: DOCX, HTML, Markdown and text files, a "page" being 540 words;
+- ``scanned``: PDFs of 10 pages, every fifth page of the corpus (20%) a scan without a text
+  layer (``_scanned``), which the worker OCRs with Tesseract. Before its rounds, OCR's own
+  throughput: ``--ocr-pages`` one-page scans parsed in this process, one after another.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from configs import load_settings
 from gateway.entry.app import create_app
 from gateway.policy.keys import hash_key
 from ingestion.db import migrate
+from tests.benchmarks._scanned import ocr_throughput, scanned_corpus
 from tests.support.documents import make_pdf
 from tests.support.net import free_port
 from tests.support.prometheus import metric_value
@@ -99,6 +103,8 @@ def _page(rng: random.Random, number: int) -> list[str]:
 
 
 def _corpus(kind: str, pages: int, seed: int) -> list[tuple[str, bytes]]:
+    if kind == "scanned":
+        return scanned_corpus(_page, pages, seed, per_file=_PAGES_PER_FILE)
     rng = random.Random(seed)
     files: list[tuple[str, bytes]] = []
     for index in range(0, pages, _PAGES_PER_FILE):
@@ -212,11 +218,23 @@ def _load() -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--pages", type=int, default=200)
-    parser.add_argument("--corpus", nargs="+", default=["pdf", "mixed"], choices=["pdf", "mixed"])
+    parser.add_argument(
+        "--corpus", nargs="+", default=["pdf", "mixed"], choices=["pdf", "mixed", "scanned"]
+    )
+    parser.add_argument("--ocr-pages", type=int, default=10, help="scans timed alone (OCR)")
     parser.add_argument("--threads", type=int, default=2, help="worker threads")
     parser.add_argument("--rounds", type=int, default=1, help="pipeline/baseline pairs per corpus")
     args = parser.parse_args()
     os.environ.setdefault("DO_NOT_TRACK", "1")
+    if "scanned" in args.corpus:
+        start = _load()
+        per_s, cpu, elements = ocr_throughput(_page, args.ocr_pages)
+        print(
+            f"OCR alone: {args.ocr_pages} one-page scans, {per_s:.2f} pages/s, "
+            f"{cpu:.2f} CPU s a page (Tesseract's included), {elements} elements; "
+            f"load avg {start:.1f} / {_load():.1f}",
+            flush=True,
+        )
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         with (
@@ -260,6 +278,8 @@ def main() -> None:
                 with ServerThread(app) as server:
                     client = OpenAI(base_url=f"{server.base_url}/v1", api_key=key, timeout=600)
                     warm = [*_corpus("mixed", 10, seed=0), *_corpus("pdf", 10, seed=0)]
+                    if "scanned" in args.corpus:
+                        warm += _corpus("scanned", 5, seed=0)
                     _run_pipeline(client, _upload(client, warm), "warm-up")  # model, parsers
                     for kind in args.corpus:
                         files = _corpus(kind, args.pages, seed=1)
