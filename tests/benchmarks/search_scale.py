@@ -1,0 +1,249 @@
+"""Search at scale: one store of up to 1,000,000 chunks (384-d), 20 searches at a time.
+
+Run: ``python -m tests.benchmarks.search_scale --chunks 1000000`` (``--concurrency``,
+``--queries``, ``--exact-queries``, ``--cache-dir``, ``--shared-buffers``,
+``--maintenance-work-mem``, ``--parallel-workers``). Never in CI: the first run at a size
+loads the corpus and builds the HNSW index (minutes to hours on two cores), once. The data
+stay in an embedded Postgres under ``--cache-dir`` (default ``~/.cache/ragway-bench``, outside
+the repository), one database per size; later runs reuse them and print the load and build
+figures recorded when they were built.
+
+The corpus, the queries and the searcher are those of ``tests.benchmarks.search`` (read its
+docstring). What this adds:
+
+- ``--concurrency`` searches in flight at once on a pool of as many connections (closed loop:
+  each finished search starts the next), after a warm-up pass; p50 / p99 per search and the
+  throughput, for hybrid and for vector-only search;
+- recall@10 of the HNSW search against the exact scan on ``--exact-queries`` of the queries
+  (an exact scan of a million chunks takes about a second each);
+- the index's build time and size, and the table's, kept in a ``bench_builds`` table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from configs import DatabaseSettings, SearchSettings
+from ingestion.db import migrate, open_pool
+from ingestion.search import HybridSearcher, SearchHit, SearchRequest
+from tests.benchmarks.search import MODEL, STORE, GivenVectors, load, make_queries
+
+DEFAULT_CACHE = Path.home() / ".cache" / "ragway-bench"
+_BUILDS = """CREATE TABLE IF NOT EXISTS bench_builds (
+    chunks integer PRIMARY KEY, load_s double precision, build_s double precision,
+    maintenance_work_mem text, parallel_workers integer, built_at timestamptz DEFAULT now())"""
+
+
+def build(url: str, chunks: int, *, maintenance_work_mem: str, parallel_workers: int) -> None:
+    """Load and index ``chunks`` chunks unless the database holds them; record the timings."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(_BUILDS)
+        conn.execute(
+            sql.SQL("ALTER DATABASE {} SET max_parallel_maintenance_workers = {}").format(
+                sql.Identifier(conn.info.dbname), sql.Literal(parallel_workers)
+            )
+        )
+    timings = load(url, chunks, maintenance_work_mem=maintenance_work_mem)
+    if timings is None:
+        return
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO bench_builds VALUES (%s, %s, %s, %s, %s) ON CONFLICT (chunks) DO UPDATE "
+            "SET load_s = excluded.load_s, build_s = excluded.build_s, "
+            "maintenance_work_mem = excluded.maintenance_work_mem, "
+            "parallel_workers = excluded.parallel_workers, built_at = now()",
+            (chunks, *timings, maintenance_work_mem, parallel_workers),
+        )
+
+
+def sizes(url: str, chunks: int) -> dict[str, Any]:
+    """The recorded build, the sizes on disk and the server settings that matter."""
+    with psycopg.connect(url) as conn:
+        built = conn.execute(
+            "SELECT load_s, build_s, maintenance_work_mem, parallel_workers, built_at "
+            "FROM bench_builds WHERE chunks = %s",
+            (chunks,),
+        ).fetchone()
+        row = conn.execute(
+            "SELECT pg_size_pretty(pg_table_size('chunks')), "
+            "pg_size_pretty(pg_relation_size('chunks_embedding_384_hnsw')), "
+            "pg_size_pretty(pg_relation_size('chunks_content_tsv_idx')), "
+            "current_setting('shared_buffers'), current_setting('work_mem'), "
+            "current_setting('effective_cache_size')"
+        ).fetchone()
+    assert row is not None
+    return {"build": built, "table": row[0], "hnsw": row[1], "gin": row[2], "server": row[3:]}
+
+
+async def _search(searcher: HybridSearcher, text: str, mode: str) -> tuple[float, list[SearchHit]]:
+    request = SearchRequest((STORE,), text, 10, mode=mode)  # type: ignore[arg-type]
+    started = time.perf_counter()
+    hits = await searcher.search(request)
+    return (time.perf_counter() - started) * 1000, hits
+
+
+async def concurrent(
+    searcher: HybridSearcher, texts: Sequence[str], mode: str, concurrency: int
+) -> tuple[list[float], list[list[SearchHit]], float]:
+    """Every text searched, ``concurrency`` at a time; latencies, hits, searches per second."""
+    times: list[float] = [0.0] * len(texts)
+    results: list[list[SearchHit]] = [[] for _ in texts]
+    position = iter(range(len(texts)))
+
+    async def client() -> None:
+        for i in position:
+            times[i], results[i] = await _search(searcher, texts[i], mode)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(concurrency)))
+    return times, results, len(texts) / (time.perf_counter() - started)
+
+
+def _p(times: list[float], q: float) -> float:
+    ordered = sorted(times)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+async def measure(
+    url: str, chunks: int, *, queries: int, exact_queries: int, concurrency: int
+) -> dict[str, Any]:
+    settings = SearchSettings()
+    vectors = GivenVectors()
+    asked = make_queries(queries, chunks)
+    warm = make_queries(queries, chunks, seed=13)
+    vectors.vectors.update(asked)
+    vectors.vectors.update(warm)
+    database = DatabaseSettings(pool_min_size=concurrency, pool_max_size=concurrency)
+    pool = await open_pool(url, database, application_name="bench-scale")
+    await pool.wait()
+    report: dict[str, Any] = {}
+    try:
+        searcher = HybridSearcher(
+            pool=pool, vectors=vectors, embedding_model=MODEL, settings=settings
+        )
+        exact = HybridSearcher(
+            pool=pool,
+            vectors=vectors,
+            embedding_model=MODEL,
+            settings=settings.model_copy(update={"exact_scan_max_chunks": 10**9}),
+        )
+        texts = [text for text, _ in asked]
+        for mode in ("hybrid", "vector"):
+            await concurrent(searcher, [t for t, _ in warm], mode, concurrency)
+        for mode in ("hybrid", "vector"):
+            times, results, rate = await concurrent(searcher, texts, mode, concurrency)
+            report[mode] = {
+                "p50": statistics.median(times),
+                "p99": _p(times, 0.99),
+                "rate": rate,
+                "results": results,
+            }
+        times, _, _ = await concurrent(searcher, texts, "hybrid", 1)
+        report["hybrid_alone"] = {"p50": statistics.median(times), "p99": _p(times, 0.99)}
+        truth = [
+            hits for _, hits in [await _search(exact, t, "vector") for t in texts[:exact_queries]]
+        ]
+        approx = report["vector"]["results"][:exact_queries]
+        recall = [
+            len({h.chunk_id for h in a} & {h.chunk_id for h in t}) / max(1, len(t))
+            for a, t in zip(approx, truth, strict=True)
+        ]
+        report["recall_at_10"] = statistics.mean(recall)
+        return report
+    finally:
+        await pool.close()
+
+
+def _print(report: dict[str, Any], info: dict[str, Any], chunks: int, args: Any) -> None:
+    build = info["build"]
+    if build is not None:
+        load_s, build_s, mwm, workers, built_at = build
+        print(
+            f"built {built_at:%Y-%m-%d %H:%M} UTC: load {load_s:.0f} s "
+            f"({chunks / load_s:,.0f} chunks/s), HNSW build {build_s:.0f} s "
+            f"({chunks / build_s:,.0f} chunks/s; maintenance_work_mem={mwm}, "
+            f"parallel workers={workers})"
+        )
+    print(
+        f"sizes: chunks table {info['table']}, HNSW index {info['hnsw']}, GIN index {info['gin']}"
+    )
+    shared, work, cache = info["server"]
+    print(f"server: shared_buffers={shared}, work_mem={work}, effective_cache_size={cache}")
+    print(f"\n{chunks} chunks x 384-d, {args.queries} queries, {args.concurrency} in flight")
+    for name in ("hybrid", "vector"):
+        row = report[name]
+        print(
+            f"{name:<8} p50 {row['p50']:7.2f} ms  p99 {row['p99']:7.2f} ms  "
+            f"{row['rate']:7.1f} searches/s"
+        )
+    alone = report["hybrid_alone"]
+    print(f"hybrid, one at a time: p50 {alone['p50']:.2f} ms, p99 {alone['p99']:.2f} ms")
+    print(f"recall@10 (HNSW vs exact, {args.exact_queries} queries): {report['recall_at_10']:.3f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--chunks", type=int, default=1_000_000)
+    parser.add_argument("--queries", type=int, default=400)
+    parser.add_argument("--exact-queries", type=int, default=50)
+    parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE)
+    parser.add_argument("--shared-buffers", default="6GB")
+    parser.add_argument("--maintenance-work-mem", default="4GB")
+    parser.add_argument("--parallel-workers", type=int, default=1)
+    args = parser.parse_args()
+    from gateway.entry.runtime import EmbeddedPostgres
+
+    args.cache_dir.mkdir(parents=True, exist_ok=True)
+    postgres = EmbeddedPostgres(args.cache_dir / "postgres")
+    database = f"bench_{args.chunks}"
+    try:
+        url = postgres.start(database=database)
+        with psycopg.connect(url, autocommit=True) as conn:
+            for name, value in (
+                ("shared_buffers", args.shared_buffers),
+                ("effective_cache_size", "16GB"),
+                ("max_connections", "100"),
+            ):
+                conn.execute(
+                    sql.SQL("ALTER SYSTEM SET {} = {}").format(sql.SQL(name), sql.Literal(value))
+                )
+        postgres.stop()  # shared_buffers takes effect at the next start
+        url = postgres.start(database=database)
+        asyncio.run(migrate(url))
+        build(
+            url,
+            args.chunks,
+            maintenance_work_mem=args.maintenance_work_mem,
+            parallel_workers=args.parallel_workers,
+        )
+        info = sizes(url, args.chunks)
+        before = os.getloadavg()
+        report = asyncio.run(
+            measure(
+                url,
+                args.chunks,
+                queries=args.queries,
+                exact_queries=args.exact_queries,
+                concurrency=args.concurrency,
+            )
+        )
+        _print(report, info, args.chunks, args)
+        after = os.getloadavg()
+        print(f"load average (1 min) {before[0]:.1f} before, {after[0]:.1f} after")
+    finally:
+        postgres.stop()
+
+
+if __name__ == "__main__":
+    main()
