@@ -115,9 +115,15 @@ def _p(times: list[float], q: float) -> float:
 
 
 async def measure(
-    url: str, chunks: int, *, queries: int, exact_queries: int, concurrency: int
+    url: str,
+    chunks: int,
+    *,
+    queries: int,
+    exact_queries: int,
+    concurrency: int,
+    ef_search: int | None = None,
 ) -> dict[str, Any]:
-    settings = SearchSettings()
+    settings = SearchSettings() if ef_search is None else SearchSettings(ef_search=ef_search)
     vectors = GivenVectors()
     asked = make_queries(queries, chunks)
     warm = make_queries(queries, chunks, seed=13)
@@ -179,7 +185,11 @@ def _print(report: dict[str, Any], info: dict[str, Any], chunks: int, args: Any)
     )
     shared, work, cache = info["server"]
     print(f"server: shared_buffers={shared}, work_mem={work}, effective_cache_size={cache}")
-    print(f"\n{chunks} chunks x 384-d, {args.queries} queries, {args.concurrency} in flight")
+    ef = args.ef_search or SearchSettings().ef_search
+    print(
+        f"\n{chunks} chunks x 384-d, {args.queries} queries, {args.concurrency} in flight, "
+        f"ef_search {ef}"
+    )
     for name in ("hybrid", "vector"):
         row = report[name]
         print(
@@ -197,6 +207,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=400)
     parser.add_argument("--exact-queries", type=int, default=50)
     parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument("--ef-search", type=int, help="default: retrieval.search.ef_search")
     parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE)
     parser.add_argument("--shared-buffers", default="6GB")
     parser.add_argument("--maintenance-work-mem", default="4GB")
@@ -236,6 +247,7 @@ def main() -> None:
                 queries=args.queries,
                 exact_queries=args.exact_queries,
                 concurrency=args.concurrency,
+                ef_search=args.ef_search,
             )
         )
         _print(report, info, args.chunks, args)
