@@ -85,7 +85,7 @@ tesseract: haproxy
 # Two workers, each taking whole test files (module fixtures stay together): most tests wait
 # on processes and sockets, not the CPU, so two halve the wall time on a 2-core machine.
 pytest: $(STAMP) browser promtool pgbouncer kubectl haproxy tesseract
-	$(BIN)/pytest -n 2 --dist loadfile
+	$(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder
 
 # The checks (ruff, mypy, import layers) one after the other, beside pytest in make test.
 checks: lint typecheck imports

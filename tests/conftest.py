@@ -101,6 +101,8 @@ def worker_process(stack_env: dict[str, str]) -> Iterator[subprocess.Popen[bytes
 
 # Test files that take minutes (measured 2026-12-06 with --durations), run first: with
 # ``--dist loadfile`` a long file scheduled last kept one worker busy while the other idled.
+# (make test passes --no-loadscope-reorder: xdist's default orders files by their number of
+# tests, which put the few-but-slow fault tests last.)
 SLOW_FIRST = (
     "tests/ingestion/queue_brokers/test_rabbitmq_stack.py",
     "tests/multi_host/test_hosts_that_fail.py",
