@@ -44,6 +44,7 @@ def test_a_changed_file_replaces_its_chunks_and_the_same_bytes_are_a_no_op(
 
     seen: list[set[str]] = []
     done = threading.Event()
+    searching = threading.Event()
 
     def search_meanwhile() -> None:
         while not done.is_set():
@@ -51,10 +52,13 @@ def test_a_changed_file_replaces_its_chunks_and_the_same_bytes_are_a_no_op(
                 vector_store_id=store, query="ferry to Skye", max_num_results=10
             )
             seen.append({hit.file_id for hit in page.data})
+            searching.set()
 
     searcher = threading.Thread(target=search_meanwhile)
     searcher.start()
     try:
+        # The upload starts only once a search has answered, so the first answer is the old one.
+        assert searching.wait(timeout=30)
         second = _upload(admin, store, "timetable.md", NEW)
         time.sleep(0.3)  # a few searches after the switch too
     finally:
