@@ -7,24 +7,18 @@ The worker here runs with small limits (5 s, 1 GiB) so each case takes seconds.
 
 from __future__ import annotations
 
-import secrets
-import signal
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
 import pytest
 from openai import OpenAI
 
-from configs import load_settings
-from gateway.entry.app import create_app
-from gateway.policy.keys import new_key
 from tests.support.bombs import office_bomb
 from tests.support.documents import make_document
-from tests.support.net import free_port, wait_until
-from tests.support.servers import ServerThread, start_process
+from tests.support.net import wait_until
+from tests.support.worker_stack import WorkerStack, worker_stack
 
 TIME_LIMIT_S = 5
 MEMORY_LIMIT = 1024**3
@@ -34,53 +28,25 @@ STOPPED = (
 )
 
 
-@dataclass(frozen=True)
-class Stack:
-    admin: OpenAI
-    database_url: str
-    worker: int  # its pid
-
-
 @pytest.fixture(scope="module")
 def stack(
     stack_env: dict[str, str], database_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Stack]:
-    env = {
-        **stack_env,
-        "RAGWAY_WORKER__NAMESPACE": f"{stack_env['RAGWAY_WORKER__NAMESPACE']}-hostile",
-        "RAGWAY_DATA_DIR": str(tmp_path_factory.mktemp("hostile-data")),
-        "RAGWAY_WORKER__THREADS": "3",
-        "RAGWAY_INGESTION__PARSING__PROCESSES": "2",
-        "RAGWAY_INGESTION__PARSING__TIME_LIMIT_S": str(TIME_LIMIT_S),
-        "RAGWAY_INGESTION__PARSING__MEMORY_LIMIT_BYTES": str(MEMORY_LIMIT),
-        "RAGWAY_INGESTION__MIN_BACKOFF_S": "0.2",
-        "RAGWAY_INGESTION__METRICS_PORT": str(free_port()),
-    }
-    settings = load_settings(config_files=[], env=env)
-    assert settings.redis.url is not None
-    key = new_key()
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(
-            "INSERT INTO api_keys (id, key_hash, display_prefix, name, role, "
-            "readable_collections) VALUES (%s, %s, %s, %s, 'admin', %s)",
-            (f"key_{secrets.token_hex(6)}", key.key_hash, key.display_prefix, "hostile", ["*"]),
-        )
-    app = create_app(
-        settings, database_url=database_url, redis_url=settings.redis.url.get_secret_value()
-    )
-    worker = start_process(["worker"], env)
-    try:
-        with ServerThread(app) as server:
-            admin = OpenAI(
-                base_url=f"{server.base_url}/v1", api_key=key.plaintext, max_retries=0, timeout=60
-            )
-            # The embedder loads on the first file: done here, not in a timed case.
-            warm = admin.vector_stores.create(name="hostile-warm-up").id
-            assert ingest(admin, warm, "warm.txt", b"Warm-up words.")[0] == "completed"
-            yield Stack(admin, database_url, worker.pid)
-    finally:
-        worker.send_signal(signal.SIGTERM)
-        worker.wait(timeout=30)
+) -> Iterator[WorkerStack]:
+    with worker_stack(
+        stack_env,
+        database_url,
+        tmp_path_factory.mktemp("hostile-data"),
+        "hostile",
+        RAGWAY_WORKER__THREADS="3",
+        RAGWAY_INGESTION__PARSING__PROCESSES="2",
+        RAGWAY_INGESTION__PARSING__TIME_LIMIT_S=str(TIME_LIMIT_S),
+        RAGWAY_INGESTION__PARSING__MEMORY_LIMIT_BYTES=str(MEMORY_LIMIT),
+        RAGWAY_INGESTION__MIN_BACKOFF_S="0.2",
+    ) as stack:
+        # The embedder loads on the first file: done here, not in a timed case.
+        warm = stack.admin.vector_stores.create(name="hostile-warm-up").id
+        assert ingest(stack.admin, warm, "warm.txt", b"Warm-up words.")[0] == "completed"
+        yield stack
 
 
 def bomb() -> bytes:
@@ -147,7 +113,7 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
-def test_a_docx_bomb_under_the_expansion_cap_fails_alone_and_promptly(stack: Stack) -> None:
+def test_a_docx_bomb_under_the_expansion_cap_fails_alone_and_promptly(stack: WorkerStack) -> None:
     admin = stack.admin
     store = admin.vector_stores.create(name="hostile-bomb").id
     started = time.monotonic()
@@ -171,7 +137,7 @@ def test_a_docx_bomb_under_the_expansion_cap_fails_alone_and_promptly(stack: Sta
     assert alive(stack.worker)
 
 
-def test_deleting_the_store_kills_its_parse_within_seconds(stack: Stack) -> None:
+def test_deleting_the_store_kills_its_parse_within_seconds(stack: WorkerStack) -> None:
     admin = stack.admin
     store = admin.vector_stores.create(name="hostile-deleted").id
     wait_until(lambda: all_idle(stack.worker), timeout_s=90, interval_s=0.1)

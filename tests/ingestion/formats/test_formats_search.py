@@ -7,17 +7,12 @@ corrupt file of each kind fails with a clear ``last_error``.
 from __future__ import annotations
 
 import secrets
-import signal
 from collections.abc import Iterator
 from typing import Any
 
-import psycopg
 import pytest
 from openai import OpenAI
 
-from configs import load_settings
-from gateway.entry.app import create_app
-from gateway.policy.keys import new_key
 from tests.ingestion.formats._msg import make_msg
 from tests.ingestion.formats._samples import (
     make_eml,
@@ -30,7 +25,7 @@ from tests.ingestion.formats._samples import (
     make_xlsx,
 )
 from tests.support.documents import make_document
-from tests.support.servers import ServerThread, start_process
+from tests.support.worker_stack import worker_stack
 
 FILLER = [["Day", "Note"], ["Monday", "Nothing to report today."]]
 
@@ -149,32 +144,9 @@ CORRUPT = {
 def admin(
     stack_env: dict[str, str], database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[OpenAI]:
-    env = {
-        **stack_env,
-        "RAGWAY_WORKER__NAMESPACE": f"{stack_env['RAGWAY_WORKER__NAMESPACE']}-formats",
-        "RAGWAY_DATA_DIR": str(tmp_path_factory.mktemp("formats-data")),
-    }
-    settings = load_settings(config_files=[], env=env)
-    assert settings.redis.url is not None
-    key = new_key()
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(
-            "INSERT INTO api_keys (id, key_hash, display_prefix, name, role, "
-            "readable_collections) VALUES (%s, %s, %s, %s, 'admin', %s)",
-            (f"key_{secrets.token_hex(6)}", key.key_hash, key.display_prefix, "formats", ["*"]),
-        )
-    app = create_app(
-        settings, database_url=database_url, redis_url=settings.redis.url.get_secret_value()
-    )
-    worker = start_process(["worker"], env)
-    try:
-        with ServerThread(app) as server:
-            yield OpenAI(
-                base_url=f"{server.base_url}/v1", api_key=key.plaintext, max_retries=0, timeout=60
-            )
-    finally:
-        worker.send_signal(signal.SIGTERM)
-        worker.wait(timeout=30)
+    data = tmp_path_factory.mktemp("formats-data")
+    with worker_stack(stack_env, database_url, data, "formats") as stack:
+        yield stack.admin
 
 
 def ragway(hit: Any) -> dict[str, Any]:

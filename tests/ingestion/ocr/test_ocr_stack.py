@@ -5,20 +5,14 @@ the hits say they came from OCR and how confident it was. A blank scan fails wit
 from __future__ import annotations
 
 import secrets
-import signal
 from collections.abc import Iterator
 from typing import Any
 
-import psycopg
 import pytest
 from openai import OpenAI
 
-from configs import load_settings
-from gateway.entry.app import create_app
-from gateway.policy.keys import new_key
 from tests.ingestion.ocr.scans import blank_scan_pdf, image_bytes, scanned_pdf
-from tests.support.net import free_port
-from tests.support.servers import ServerThread, start_process
+from tests.support.worker_stack import worker_stack
 
 CONTRACT = "The tenant shall repaint the lighthouse every seventh summer"
 RECEIPT = "Paid eleven euros for blue marmalade at the harbour kiosk"
@@ -28,33 +22,9 @@ RECEIPT = "Paid eleven euros for blue marmalade at the harbour kiosk"
 def admin(
     stack_env: dict[str, str], database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[OpenAI]:
-    env = {
-        **stack_env,
-        "RAGWAY_WORKER__NAMESPACE": f"{stack_env['RAGWAY_WORKER__NAMESPACE']}-ocr",
-        "RAGWAY_DATA_DIR": str(tmp_path_factory.mktemp("ocr-data")),
-        "RAGWAY_INGESTION__METRICS_PORT": str(free_port()),
-    }
-    settings = load_settings(config_files=[], env=env)
-    assert settings.redis.url is not None
-    key = new_key()
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(
-            "INSERT INTO api_keys (id, key_hash, display_prefix, name, role, "
-            "readable_collections) VALUES (%s, %s, %s, %s, 'admin', %s)",
-            (f"key_{secrets.token_hex(6)}", key.key_hash, key.display_prefix, "ocr", ["*"]),
-        )
-    app = create_app(
-        settings, database_url=database_url, redis_url=settings.redis.url.get_secret_value()
-    )
-    worker = start_process(["worker"], env)
-    try:
-        with ServerThread(app) as server:
-            yield OpenAI(
-                base_url=f"{server.base_url}/v1", api_key=key.plaintext, max_retries=0, timeout=120
-            )
-    finally:
-        worker.send_signal(signal.SIGTERM)
-        worker.wait(timeout=30)
+    data = tmp_path_factory.mktemp("ocr-data")
+    with worker_stack(stack_env, database_url, data, "ocr", timeout_s=120) as stack:
+        yield stack.admin
 
 
 def ingest(admin: OpenAI, store: str, name: str, data: bytes) -> tuple[str, str, str]:
