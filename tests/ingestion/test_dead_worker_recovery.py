@@ -9,7 +9,6 @@ heartbeats, or its script's arguments, these fail here rather than in production
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 
 import dramatiq
@@ -33,12 +32,8 @@ QUEUE = "ingestion"
 
 @pytest.fixture
 def namespace(redis_service: RedisForTests) -> Iterator[str]:
-    name = f"{redis_service.namespace}-sweep-{secrets.token_hex(4)}"
-    yield name
-    client = redis.Redis.from_url(redis_service.url)
-    for key in client.scan_iter(match=f"{name}*"):
-        client.delete(key)
-    client.close()
+    with redis_service.queue_namespace("sweep") as name:
+        yield name
 
 
 def fetched_by_a_worker(url: str, namespace: str) -> tuple[RedisBroker, str]:

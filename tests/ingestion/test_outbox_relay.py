@@ -10,7 +10,6 @@ own namespace's jobs; delayed jobs wait.
 from __future__ import annotations
 
 import asyncio
-import secrets
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -40,14 +39,8 @@ QUEUE = "outbox-test"
 
 @pytest.fixture
 def namespace(redis_service: RedisForTests, database_url: str) -> Iterator[str]:
-    name = f"{redis_service.namespace}-outbox-{secrets.token_hex(4)}"
-    yield name
-    client = redis.Redis.from_url(redis_service.url)
-    for key in client.scan_iter(match=f"{name}*"):
-        client.delete(key)
-    client.close()
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute("DELETE FROM outbox WHERE namespace = %s", (name,))
+    with redis_service.queue_namespace("outbox", database_url) as name:
+        yield name
 
 
 @pytest.fixture

@@ -8,16 +8,13 @@ anywhere in the poll's wait: both jobs under 0.5 s would be a 1-in-100 chance).
 
 from __future__ import annotations
 
-import secrets
 import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import dramatiq
-import psycopg
 import pytest
-import redis
 from psycopg_pool import ConnectionPool
 
 from configs import WorkerSettings
@@ -31,14 +28,8 @@ POLL_MS = 5_000  # the idle consumers' longest backoff
 
 @pytest.fixture
 def namespace(redis_service: RedisForTests, database_url: str) -> Iterator[str]:
-    name = f"{redis_service.namespace}-wake-{secrets.token_hex(4)}"
-    yield name
-    client = redis.Redis.from_url(redis_service.url)
-    for key in client.scan_iter(match=f"{name}*"):
-        client.delete(key)
-    client.close()
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute("DELETE FROM outbox WHERE namespace = %s", (name,))
+    with redis_service.queue_namespace("wake", database_url) as name:
+        yield name
 
 
 def _started_after(redis_url: str, namespace: str, database_url: str) -> list[float]:

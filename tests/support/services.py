@@ -73,6 +73,24 @@ class RedisForTests:
     key_prefix: str
     namespace: str
 
+    @contextmanager
+    def queue_namespace(self, tag: str, database_url: str | None = None) -> Iterator[str]:
+        """A worker namespace of one test's own; afterwards its Redis keys (and, given the
+        database, its outbox rows) are removed."""
+        name = f"{self.namespace}-{tag}-{secrets.token_hex(4)}"
+        try:
+            yield name
+        finally:
+            client = redis.Redis.from_url(self.url)
+            try:
+                for key in client.scan_iter(match=f"{name}*"):
+                    client.delete(key)
+            finally:
+                client.close()
+            if database_url is not None:
+                with psycopg.connect(database_url, autocommit=True) as conn:
+                    conn.execute("DELETE FROM outbox WHERE namespace = %s", (name,))
+
     def delete_own_keys(self) -> None:
         client = redis.Redis.from_url(self.url)
         try:
