@@ -3,14 +3,18 @@
 The lock pins every package ``.venv`` holds (runtime, dev extras and the build backend), each
 with its hashes; ``make`` installs exactly it (``pip install --no-deps --require-hashes``).
 ``python -m tests.support.lockfile prune`` then removes what an older lock installed and this
-one no longer pins, so a venv that lived through a lock change equals a fresh one.
+one no longer pins, so a venv that lived through a lock change equals a fresh one, and writes
+the bytecode pip was told not to (``--no-compile``): on every core at once, where pip compiles
+one file after another (on two cores: ~125 s for install and bytecode instead of ~160 s).
 """
 
 from __future__ import annotations
 
+import compileall
 import re
 import subprocess
 import sys
+import sysconfig
 import tomllib
 from dataclasses import dataclass
 from importlib import metadata
@@ -120,9 +124,18 @@ def prune() -> list[str]:
     return extra
 
 
+def compile_bytecode() -> None:
+    """Byte-compile the environment's packages in parallel. Sources that are not Python 3
+    (olefile's olefile2.py, test data) fail as they do under pip, which skips them too; a
+    file already compiled is left alone."""
+    for folder in sorted({sysconfig.get_path("purelib"), sysconfig.get_path("platlib")}):
+        compileall.compile_dir(folder, quiet=2, workers=0)
+
+
 if __name__ == "__main__":
     if sys.argv[1:] != ["prune"]:
         raise SystemExit("usage: python -m tests.support.lockfile prune")
     removed = prune()
     if removed:
         print(f"removed what the lock no longer pins: {', '.join(removed)}")
+    compile_bytecode()
