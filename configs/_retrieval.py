@@ -8,6 +8,11 @@ from configs._strict import Strict
 
 __all__ = ["QueryCacheSettings", "RetrievalChatSettings", "RetrievalSettings", "SearchSettings"]
 
+# Chunks in the HNSW index -> the least ef_search it is searched with. The search benchmark
+# (m 16, ef_construction 128; docs/performance.md) found recall@10 against the exact scan of
+# 0.988 at 100k chunks with ef_search 64, but 0.896 at 300k (0.976 with 160).
+EF_SEARCH_BY_SIZE = {250_000: 160}
+
 
 class SearchSettings(Strict):
     """Hybrid search: pgvector HNSW (cosine) and Postgres full text, fused by reciprocal rank.
@@ -48,6 +53,11 @@ class SearchSettings(Strict):
     ef_search: int = Field(
         default=64, ge=1, le=1000, description="HNSW hnsw.ef_search; raised for filtered searches"
     )
+    ef_search_by_size: dict[int, int] = Field(
+        default_factory=lambda: dict(EF_SEARCH_BY_SIZE),
+        description="chunks in the index -> at least this ef_search: a larger HNSW graph needs "
+        "a wider search for the same recall (measured in docs/performance.md)",
+    )
     exact_scan_max_chunks: int = Field(
         default=10_000,
         ge=0,
@@ -74,7 +84,20 @@ class SearchSettings(Strict):
     def _one_side_on(self) -> SearchSettings:
         if self.vector_weight == 0 and self.text_weight == 0:
             raise ValueError("vector_weight and text_weight cannot both be 0")
+        for size, ef in self.ef_search_by_size.items():
+            if size < 0 or not 1 <= ef <= 1000:
+                raise ValueError(
+                    "ef_search_by_size maps a chunk count (>= 0) to an ef_search of 1-1000"
+                )
         return self
+
+    def ef_search_for(self, indexed_chunks: int) -> int:
+        """The ef_search a search of an index of ``indexed_chunks`` starts from."""
+        ef = self.ef_search
+        for size, floor in self.ef_search_by_size.items():
+            if indexed_chunks >= size and floor > ef:
+                ef = floor
+        return ef
 
 
 class QueryCacheSettings(Strict):

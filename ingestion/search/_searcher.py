@@ -200,7 +200,7 @@ class HybridSearcher:
     ) -> SearchPlan:
         settings = self._settings
         candidates = max(settings.vector_candidates, request.max_num_results)
-        base_ef = min(MAX_EF_SEARCH, max(settings.ef_search, candidates))
+        base_ef = min(MAX_EF_SEARCH, max(settings.ef_search_for(total), candidates))
         iterative = self._capabilities is not None and self._capabilities.iterative_index_scan
         if filtered <= settings.exact_scan_max_chunks:
             return SearchPlan(dimension, filtered, total, True, base_ef, iterative)

@@ -303,6 +303,8 @@ def main() -> None:
         )
         if value is not None
     }
+    if args.ef_search is not None:  # exactly that, not raised by the index's size
+        overrides["ef_search_by_size"] = {}
     settings = SearchSettings(**overrides)
     if args.database_url:
         _bench(args.database_url, args.chunks, args.queries, settings)

@@ -14,8 +14,8 @@ docstring). What this adds:
 - ``--concurrency`` searches in flight at once on a pool of as many connections (closed loop:
   each finished search starts the next), after a warm-up pass; p50 / p99 per search and the
   throughput, for hybrid and for vector-only search;
-- recall@10 of the HNSW search against the exact scan on ``--exact-queries`` of the queries
-  (an exact scan of a million chunks takes about a second each);
+- recall@10 and 1-recall@10 of the HNSW search against the exact scan on ``--exact-queries``
+  of the queries (an exact scan of a million chunks takes about a second each);
 - the index's build time and size, and the table's, kept in a ``bench_builds`` table.
 """
 
@@ -123,7 +123,11 @@ async def measure(
     concurrency: int,
     ef_search: int | None = None,
 ) -> dict[str, Any]:
-    settings = SearchSettings() if ef_search is None else SearchSettings(ef_search=ef_search)
+    settings = (  # --ef-search: exactly that, not raised by the index's size
+        SearchSettings()
+        if ef_search is None
+        else SearchSettings(ef_search=ef_search, ef_search_by_size={})
+    )
     vectors = GivenVectors()
     asked = make_queries(queries, chunks)
     warm = make_queries(queries, chunks, seed=13)
@@ -165,6 +169,13 @@ async def measure(
             for a, t in zip(approx, truth, strict=True)
         ]
         report["recall_at_10"] = statistics.mean(recall)
+        # 1-recall@10: the true nearest chunk is among the index's ten. In this corpus the
+        # nearest is the chunk the query was drawn from; the other nine exact neighbours are
+        # topic-mates at nearly equal distances, which recall@10 also asks for.
+        report["nearest_found"] = statistics.mean(
+            float(bool(t) and t[0].chunk_id in {h.chunk_id for h in a})
+            for a, t in zip(approx, truth, strict=True)
+        )
         return report
     finally:
         await pool.close()
@@ -185,7 +196,7 @@ def _print(report: dict[str, Any], info: dict[str, Any], chunks: int, args: Any)
     )
     shared, work, cache = info["server"]
     print(f"server: shared_buffers={shared}, work_mem={work}, effective_cache_size={cache}")
-    ef = args.ef_search or SearchSettings().ef_search
+    ef = args.ef_search or SearchSettings().ef_search_for(chunks)
     print(
         f"\n{chunks} chunks x 384-d, {args.queries} queries, {args.concurrency} in flight, "
         f"ef_search {ef}"
@@ -198,7 +209,10 @@ def _print(report: dict[str, Any], info: dict[str, Any], chunks: int, args: Any)
         )
     alone = report["hybrid_alone"]
     print(f"hybrid, one at a time: p50 {alone['p50']:.2f} ms, p99 {alone['p99']:.2f} ms")
-    print(f"recall@10 (HNSW vs exact, {args.exact_queries} queries): {report['recall_at_10']:.3f}")
+    print(
+        f"recall@10 (HNSW vs exact, {args.exact_queries} queries): {report['recall_at_10']:.3f}; "
+        f"1-recall@10 (the nearest among the ten): {report['nearest_found']:.3f}"
+    )
 
 
 def main() -> None:
@@ -207,7 +221,11 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=400)
     parser.add_argument("--exact-queries", type=int, default=50)
     parser.add_argument("--concurrency", type=int, default=20)
-    parser.add_argument("--ef-search", type=int, help="default: retrieval.search.ef_search")
+    parser.add_argument(
+        "--ef-search",
+        type=int,
+        help="default: retrieval.search.ef_search, raised by ef_search_by_size",
+    )
     parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE)
     parser.add_argument("--shared-buffers", default="6GB")
     parser.add_argument("--maintenance-work-mem", default="4GB")

@@ -317,3 +317,41 @@ async def test_searches_run_generic_plans_that_use_the_hnsw_index(
         conn.execute("SET enable_seqscan = off")  # small table: make cost, not size, decide
         plan = conn.execute(f"EXPLAIN (GENERIC_PLAN) {prepared}".encode()).fetchall()
     assert "Index Scan using chunks_embedding_384_hnsw" in "\n".join(row[0] for row in plan)
+
+
+@pytest.mark.usefixtures("stores")
+async def test_a_larger_index_is_searched_wider(
+    search_pool: AsyncConnectionPool, query_vector: np.ndarray, search_url: str
+) -> None:
+    with psycopg.connect(search_url, autocommit=True) as conn:
+        conn.execute("ANALYZE chunks")
+        row = conn.execute(
+            "SELECT reltuples::bigint FROM pg_class WHERE oid = 'chunks'::regclass"
+        ).fetchone()
+    assert row is not None
+    indexed = int(row[0])
+    assert indexed >= FILES * PER_FILE
+    request = SearchRequest((BIG,), "q", 10, mode="vector")
+
+    plans = {}
+    for name, steps in (("none", {}), ("below", {indexed + 1: 300})):
+        _, plans[name] = await _searcher(
+            search_pool, query_vector, exact_scan_max_chunks=100, ef_search_by_size=steps
+        ).search_with_plan(request)
+    assert not plans["none"].exact
+    assert plans["none"].ef_search < 300  # ef_search, raised for the store's share only
+    assert plans["below"] == plans["none"]  # the index is smaller than the step
+
+    steps = {indexed // 2: 300, indexed: 200, indexed * 2: 900}  # the highest step reached
+    hits, plan = await _searcher(
+        search_pool, query_vector, exact_scan_max_chunks=100, ef_search_by_size=steps
+    ).search_with_plan(request)
+    assert not plan.exact
+    assert plan.ef_search == 300
+    assert len(hits) == 10
+
+
+@pytest.mark.parametrize("steps", [{-1: 100}, {1000: 0}, {1000: 1001}])
+def test_ef_search_steps_are_checked(steps: dict[int, int]) -> None:
+    with pytest.raises(ValueError, match="ef_search_by_size"):
+        SearchSettings(ef_search_by_size=steps)
