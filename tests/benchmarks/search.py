@@ -68,28 +68,48 @@ def _unit(rows: np.ndarray) -> np.ndarray:
     return normed
 
 
-def make_corpus(chunks: int, seed: int = 7) -> tuple[np.ndarray, list[str], np.ndarray]:
-    """Vectors, texts and the topic centres they were drawn around."""
+def make_corpus(
+    chunks: int, seed: int = 7, topic_rank: int = 0
+) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """Vectors, texts and the topic centres they were drawn around.
+
+    ``topic_rank`` 0: each chunk is its centre plus noise in all 384 directions, so topic-mates
+    are nearly equidistant (a worst case for HNSW: the local intrinsic dimension is that of the
+    space). ``topic_rank`` r: the same spread (cosine to the centre ~0.5), but almost all of it
+    in r directions of the topic's own (plus 5% of it in all 384), as real sentence embeddings
+    lie near a low-dimensional surface (``tests.benchmarks.embedding_shape`` measures both)."""
     rng = np.random.default_rng(seed)
     centres = _unit(rng.standard_normal((500, DIMENSION)).astype(np.float32))
     topic = rng.integers(0, len(centres), chunks)
     noise = rng.standard_normal((chunks, DIMENSION)).astype(np.float32) * 0.09
+    if topic_rank:
+        noise *= np.float32(0.05**0.5)  # 5% of the spread's variance in every direction
+        scale = np.float32(0.09 * (DIMENSION * 0.95 / topic_rank) ** 0.5)
+        bases = rng.standard_normal((len(centres), DIMENSION, topic_rank)).astype(np.float32)
+        for t in range(len(centres)):
+            members = np.flatnonzero(topic == t)
+            basis = np.linalg.qr(bases[t])[0]  # r orthonormal directions of this topic
+            spread = rng.standard_normal((len(members), topic_rank)).astype(np.float32)
+            noise[members] += (spread * scale) @ basis.T
     vectors = _unit(centres[topic] + noise).astype(np.float32)
     ranks = np.minimum(rng.zipf(1.15, (chunks, WORDS_PER_CHUNK)), VOCABULARY) - 1
     texts = [" ".join(f"w{r}" for r in row) for row in ranks]
     return vectors, texts, centres
 
 
-def load(url: str, chunks: int, *, maintenance_work_mem: str = "2GB") -> tuple[float, float] | None:
+def load(
+    url: str, chunks: int, *, maintenance_work_mem: str = "2GB", topic_rank: int = 0
+) -> tuple[float, float] | None:
     """Fill the database with one store of ``chunks`` chunks, unless it already holds them;
-    returns the seconds the load and the HNSW build took (None: already there)."""
+    returns the seconds the load and the HNSW build took (None: already there). The database
+    holds one corpus: give each ``topic_rank`` its own."""
     with psycopg.connect(url, autocommit=True) as conn:
         row = conn.execute("SELECT count(*) FROM chunks WHERE vector_store_id = %s", (STORE,))
         existing = row.fetchone()
         if existing is not None and existing[0] == chunks:
             return None
         register_vector(conn)
-        vectors, texts, _ = make_corpus(chunks)
+        vectors, texts, _ = make_corpus(chunks, topic_rank=topic_rank)
         started = time.perf_counter()
         conn.execute("DELETE FROM vector_stores WHERE id = %s", (STORE,))
         index = conn.execute(
@@ -145,9 +165,12 @@ def load(url: str, chunks: int, *, maintenance_work_mem: str = "2GB") -> tuple[f
         return loaded - started, built - loaded
 
 
-def make_queries(count: int, chunks: int, seed: int = 11) -> list[tuple[str, list[float]]]:
-    """Query texts (four words of a stored chunk) and vectors near that chunk."""
-    vectors, texts, _ = make_corpus(chunks)
+def make_queries(
+    count: int, chunks: int, seed: int = 11, topic_rank: int = 0
+) -> list[tuple[str, list[float]]]:
+    """Query texts (four words of a stored chunk) and vectors near that chunk: noise in every
+    direction, about half as far from it as the chunk is from its topic's centre."""
+    vectors, texts, _ = make_corpus(chunks, topic_rank=topic_rank)
     rng = np.random.default_rng(seed)
     picks = rng.choice(chunks, count, replace=False)
     noise = rng.standard_normal((count, DIMENSION)).astype(np.float32) * 0.05
