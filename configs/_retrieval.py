@@ -10,8 +10,9 @@ __all__ = ["QueryCacheSettings", "RetrievalChatSettings", "RetrievalSettings", "
 
 # Chunks in the HNSW index -> the least ef_search it is searched with. The search benchmark
 # (m 16, ef_construction 128; docs/performance.md) found recall@10 against the exact scan of
-# 0.988 at 100k chunks with ef_search 64, but 0.896 at 300k (0.976 with 160).
-EF_SEARCH_BY_SIZE = {250_000: 160}
+# 0.988 at 100k chunks with ef_search 64, but 0.896 at 300k (0.976 with 160); at 1M, on the
+# corpus shaped like real embeddings, 0.788 with 160 and 0.962 with 500.
+EF_SEARCH_BY_SIZE = {250_000: 160, 1_000_000: 500}
 
 
 class SearchSettings(Strict):
