@@ -77,6 +77,10 @@ def pooled_env(
         **stack_env,
         "DATABASE_URL": pooled_url,
         "RAGWAY_DATABASE__POOLER": "transaction",
+        # Each process keeps more connections open than the pooler has server connections,
+        # so the pooler has more clients than servers however the load spreads the requests
+        # (with the default 1 a busy machine served the 8 chats on one connection each).
+        "RAGWAY_DATABASE__POOL_MIN_SIZE": str(POOL_SIZE + 1),
         "RAGWAY_WORKER__NAMESPACE": f"{stack_env['RAGWAY_WORKER__NAMESPACE']}-pgbouncer",
         "RAGWAY_WORKER__THREADS": "2",
         "RAGWAY_DATA_DIR": str(tmp_path_factory.mktemp("pgbouncer-data")),
