@@ -85,6 +85,10 @@ class SearchSettings(Strict):
     def _one_side_on(self) -> SearchSettings:
         if self.vector_weight == 0 and self.text_weight == 0:
             raise ValueError("vector_weight and text_weight cannot both be 0")
+        return self
+
+    @model_validator(mode="after")
+    def _steps_in_range(self) -> SearchSettings:
         for size, ef in self.ef_search_by_size.items():
             if size < 0 or not 1 <= ef <= 1000:
                 raise ValueError(
