@@ -15,6 +15,7 @@ import psycopg
 import pytest
 import redis
 
+from inference import die_with_parent
 from tests.support.net import free_port, wait_until
 
 KEY = re.compile(r"sk-rgw-[A-Za-z0-9_-]{20,}")
@@ -43,6 +44,7 @@ def start_run(env: dict[str, str], log: Path, *, umask: int = 0o022) -> subproce
             stdout=out,
             stderr=subprocess.STDOUT,
             umask=umask,
+            preexec_fn=die_with_parent,  # a killed test run leaves no stack behind
         )
 
 

@@ -13,6 +13,7 @@ import httpx
 import uvicorn
 
 from gateway.api import HTTP_PROTOCOL
+from inference import die_with_parent
 from tests.support.net import free_port, wait_until
 
 __all__ = ["ServerThread", "start_process"]
@@ -61,7 +62,11 @@ def start_process(
 
     With ``ready_url``, waits until it answers 200 (and fails if the process exits first).
     """
-    process = subprocess.Popen([sys.executable, "-m", "gateway", *args], env={**os.environ, **env})
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gateway", *args],
+        env={**os.environ, **env},
+        preexec_fn=die_with_parent,  # a killed test run leaves no gateway or stack behind
+    )
     if ready_url is not None:
 
         def ready() -> bool:
