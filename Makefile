@@ -16,7 +16,7 @@ PIP_COMPILE = CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --ex
 	--no-emit-index-url --no-emit-find-links --output-file $(LOCK) pyproject.toml
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test checks lint typecheck imports pytest system-tools bench soak clean lock upgrade
+.PHONY: help venv run run-packages test checks lint typecheck imports pytest system-tools bench soak clean lock upgrade
 
 help:
 	@echo "make run    - set up .venv if missing and run gateway + worker (+ embedded Postgres/Redis)"
@@ -35,8 +35,24 @@ $(STAMP): $(LOCK) pyproject.toml
 
 venv: $(STAMP)
 
-run: $(STAMP)
+run: $(STAMP) run-packages
 	$(BIN)/ragway run
+
+# The Debian packages the configuration needs and this host lacks (OCR: tesseract-ocr and the
+# data of each language in ingestion.parsing.ocr.languages), installed as root or through
+# passwordless sudo. Otherwise the command is printed and the stack runs without them: a scan
+# then fails with last_error naming the package.
+run-packages: $(STAMP)
+	@missing="$$($(BIN)/ragway config system-packages)" || exit 1; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then sudo=""; elif sudo -n true 2>/dev/null; then sudo=sudo; \
+	else sudo=none; fi; \
+	if [ "$$sudo" = none ] || ! command -v apt-get >/dev/null 2>&1; then \
+		echo "OCR needs Debian packages this host lacks: sudo apt-get install" $$missing; exit 0; fi; \
+	echo "installing Debian packages for OCR:" $$missing; \
+	{ $$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		$$missing >/dev/null; } || echo "could not install them: sudo apt-get install" $$missing
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

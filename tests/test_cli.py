@@ -17,6 +17,7 @@ COMMANDS = [
     ["db", "migrate"],
     ["db", "status"],
     ["config", "check"],
+    ["config", "system-packages"],
     ["keys", "bootstrap"],
     ["inference"],
     ["inference", "serve"],

@@ -10,7 +10,7 @@ from ingestion.parsing._base import (
     Parser,
     detect_kind,
 )
-from ingestion.parsing._factory import build_parser
+from ingestion.parsing._factory import build_parser, missing_system_packages
 from ingestion.parsing._process import ParseLimits, ProcessParser
 from ingestion.parsing._unstructured import UnstructuredParser
 
@@ -25,4 +25,5 @@ __all__ = [
     "UnstructuredParser",
     "build_parser",
     "detect_kind",
+    "missing_system_packages",
 ]

@@ -12,7 +12,7 @@ from ingestion.parsing._process import ParseLimits, ProcessParser
 from ingestion.parsing._tesseract import Tesseract
 from ingestion.parsing._unstructured import UnstructuredParser
 
-__all__ = ["build_parser"]
+__all__ = ["build_parser", "missing_system_packages"]
 
 
 def build_parser(
@@ -50,12 +50,23 @@ def build_parser(
     )
 
 
+def missing_system_packages(settings: ParsingSettings) -> list[str]:
+    """The Debian packages this host lacks for parsing as configured: with OCR on, Tesseract
+    and the data of each of its languages (``ragway config system-packages``)."""
+    if not settings.ocr.enabled:
+        return []
+    return _tesseract(settings.ocr).missing_packages()
+
+
 def _ocr_reader(settings: OcrSettings) -> OcrReader | None:
     if not settings.enabled:
         return None
-    tesseract = Tesseract(
+    return OcrReader(_tesseract(settings), min_text_chars=settings.min_text_chars)
+
+
+def _tesseract(settings: OcrSettings) -> Tesseract:
+    return Tesseract(
         languages=settings.languages,
         dpi=settings.dpi,
         page_time_limit_s=settings.page_time_limit_s,
     )
-    return OcrReader(tesseract, min_text_chars=settings.min_text_chars)

@@ -82,17 +82,10 @@ class Tesseract:
             raise DocumentRejectedError(
                 "server_error",
                 f"Tesseract is not installed on this worker: install Debian's "
-                f"{_PACKAGE} {' '.join(_language_package(c) for c in self._languages)} "
+                f"{' '.join(self.missing_packages())} "
                 "(or turn OCR off: ingestion.parsing.ocr.enabled)",
             )
-        listed = subprocess.run(
-            [path, "--list-langs"], capture_output=True, text=True, timeout=30, check=False
-        )
-        installed = {
-            line.strip()
-            for line in (listed.stdout + listed.stderr).splitlines()
-            if line.strip() and not line.startswith("List of")
-        }
+        installed = _installed_languages(path)
         missing = [code for code in self._languages if code not in installed]
         if missing:
             raise DocumentRejectedError(
@@ -103,6 +96,15 @@ class Tesseract:
             )
         self._path = path
         return path
+
+    def missing_packages(self) -> list[str]:
+        """The Debian packages this host lacks for OCR in the configured languages: Tesseract
+        itself and each language's data; empty when it is ready."""
+        path = shutil.which(self._binary)
+        if path is None:
+            return [_PACKAGE, *(_language_package(c) for c in self._languages)]
+        installed = _installed_languages(path)
+        return [_language_package(c) for c in self._languages if c not in installed]
 
     def read(self, image: Image, *, what: str) -> OcrPage:
         """The paragraphs of ``image``; ``what`` names it in errors ("'scan.pdf' page 3")."""
@@ -187,6 +189,17 @@ def _blocks(tsv: str) -> list[OcrBlock]:
             )
         )
     return blocks
+
+
+def _installed_languages(path: str) -> set[str]:
+    listed = subprocess.run(
+        [path, "--list-langs"], capture_output=True, text=True, timeout=30, check=False
+    )
+    return {
+        line.strip()
+        for line in (listed.stdout + listed.stderr).splitlines()
+        if line.strip() and not line.startswith("List of")
+    }
 
 
 def _language_package(code: str) -> str:

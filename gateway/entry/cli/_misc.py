@@ -22,3 +22,17 @@ def check_command(cli: CliContext) -> None:
     """Validate the configuration and print the effective settings (secrets masked)."""
     settings = cli.settings()
     click.echo(json.dumps(settings.model_dump(mode="json"), indent=2))
+
+
+@config_group.command("system-packages")
+@pass_cli
+def system_packages_command(cli: CliContext) -> None:
+    """Print the Debian packages the configuration needs and this host lacks, one per line
+    (OCR: tesseract-ocr and each language's data); nothing when none are missing.
+
+    ``make run`` installs what this prints (as root, or through passwordless sudo).
+    """
+    from ingestion.parsing import missing_system_packages
+
+    for package in missing_system_packages(cli.settings().ingestion.parsing):
+        click.echo(package)
