@@ -1,12 +1,12 @@
 """Search at scale: one store of up to 1,000,000 chunks (384-d), 20 searches at a time.
 
 Run: ``python -m tests.benchmarks.search_scale --chunks 1000000`` (``--concurrency``,
-``--queries``, ``--exact-queries``, ``--cache-dir``, ``--shared-buffers``,
-``--maintenance-work-mem``, ``--parallel-workers``). Never in CI: the first run at a size
-loads the corpus and builds the HNSW index (minutes to hours on two cores), once. The data
-stay in an embedded Postgres under ``--cache-dir`` (default ``~/.cache/ragway-bench``, outside
-the repository), one database per size; later runs reuse them and print the load and build
-figures recorded when they were built.
+``--queries``, ``--exact-queries``, ``--ef-search`` (one run per width given),
+``--cache-dir``, ``--shared-buffers``, ``--maintenance-work-mem``, ``--parallel-workers``).
+Never in CI: the first run at a size loads the corpus and builds the HNSW index (minutes to
+hours on two cores), once. The data stay in an embedded Postgres under ``--cache-dir``
+(default ``~/.cache/ragway-bench``, outside the repository), one database per size; later runs
+reuse them and print the load and build figures recorded when they were built.
 
 The corpus, the queries and the searcher are those of ``tests.benchmarks.search`` (read its
 docstring). What this adds:
@@ -185,7 +185,7 @@ async def measure(
         await pool.close()
 
 
-def _print(report: dict[str, Any], info: dict[str, Any], chunks: int, args: Any) -> None:
+def _print_build(info: dict[str, Any], chunks: int) -> None:
     build = info["build"]
     if build is not None:
         load_s, build_s, mwm, workers, built_at = build
@@ -200,7 +200,10 @@ def _print(report: dict[str, Any], info: dict[str, Any], chunks: int, args: Any)
     )
     shared, work, cache = info["server"]
     print(f"server: shared_buffers={shared}, work_mem={work}, effective_cache_size={cache}")
-    ef = args.ef_search or SearchSettings().ef_search_for(chunks)
+
+
+def _print(report: dict[str, Any], chunks: int, ef_search: int | None, args: Any) -> None:
+    ef = ef_search or SearchSettings().ef_search_for(chunks)
     print(
         f"\n{chunks} chunks x 384-d, {args.queries} queries, {args.concurrency} in flight, "
         f"ef_search {ef}, corpus topic_rank {args.topic_rank or 'none (isotropic)'}"
@@ -229,7 +232,9 @@ def main() -> None:
     parser.add_argument(
         "--ef-search",
         type=int,
-        help="default: retrieval.search.ef_search, raised by ef_search_by_size",
+        nargs="+",
+        default=[None],
+        help="one run per value (default: retrieval.search.ef_search, raised by ef_search_by_size)",
     )
     parser.add_argument(
         "--topic-rank",
@@ -269,22 +274,23 @@ def main() -> None:
             parallel_workers=args.parallel_workers,
             topic_rank=args.topic_rank,
         )
-        info = sizes(url, args.chunks)
-        before = os.getloadavg()
-        report = asyncio.run(
-            measure(
-                url,
-                args.chunks,
-                queries=args.queries,
-                exact_queries=args.exact_queries,
-                concurrency=args.concurrency,
-                ef_search=args.ef_search,
-                topic_rank=args.topic_rank,
+        _print_build(sizes(url, args.chunks), args.chunks)
+        for ef_search in args.ef_search:
+            before = os.getloadavg()
+            report = asyncio.run(
+                measure(
+                    url,
+                    args.chunks,
+                    queries=args.queries,
+                    exact_queries=args.exact_queries,
+                    concurrency=args.concurrency,
+                    ef_search=ef_search,
+                    topic_rank=args.topic_rank,
+                )
             )
-        )
-        _print(report, info, args.chunks, args)
-        after = os.getloadavg()
-        print(f"load average (1 min) {before[0]:.1f} before, {after[0]:.1f} after")
+            _print(report, args.chunks, ef_search, args)
+            after = os.getloadavg()
+            print(f"load average (1 min) {before[0]:.1f} before, {after[0]:.1f} after", flush=True)
     finally:
         postgres.stop()
 
