@@ -33,8 +33,9 @@ if TYPE_CHECKING:
 __all__ = ["OcrReader", "ocr_unavailable"]
 
 # Pixels a page is rendered with at most (an A4 page at 300 dpi has 8.7 M); a larger page is
-# rendered at a lower resolution rather than needing gigabytes.
+# rendered, and a larger image read, at a lower resolution rather than needing gigabytes.
 _MAX_PIXELS = 40_000_000
+_MAX_SIDE = 32_000  # Tesseract refuses an image over 32,767 pixels wide or high
 
 
 class OcrReader:
@@ -93,7 +94,7 @@ class OcrReader:
                 raise too_many_pages(filename, frames, max_pages)
             for number, frame in enumerate(ImageSequence.Iterator(opened), start=1):
                 what = f"{filename!r}" if frames == 1 else f"{filename!r} page {number}"
-                elements.extend(self._elements(_flat(frame), number, what))
+                elements.extend(self._elements(_fit(_flat(frame)), number, what))
         return elements
 
     def _elements(self, image: Image, number: int, what: str) -> list[Any]:
@@ -188,6 +189,18 @@ def _flat(frame: Image) -> Image:
     rgba = frame.convert("RGBA")
     white = PILImage.new("RGBA", rgba.size, (255, 255, 255, 255))
     return PILImage.alpha_composite(white, rgba).convert("L")
+
+
+def _fit(image: Image) -> Image:
+    """The image, scaled down (aspect kept) to at most ``_MAX_PIXELS`` and ``_MAX_SIDE``."""
+    width, height = image.size
+    scale = min(1.0, math.sqrt(_MAX_PIXELS / (width * height)), _MAX_SIDE / max(width, height))
+    if scale >= 1.0:
+        return image
+    from PIL import Image as PILImage
+
+    size = (max(1, int(width * scale)), max(1, int(height * scale)))
+    return image.resize(size, PILImage.Resampling.BILINEAR, reducing_gap=2.0)
 
 
 def _page(item: Any) -> int | None:

@@ -4,9 +4,11 @@ a missing Tesseract or language, a slow page and a blank scan fail with a clear 
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from configs import SettingsError, load_settings
 from ingestion.chunking import ChunkingStrategy, TokenChunker
@@ -18,6 +20,7 @@ from tests.ingestion.ocr.scans import (
     blank_scan_pdf,
     image_bytes,
     mixed_pdf,
+    scan_image,
     scanned_pdf,
     tiff_pages,
 )
@@ -84,6 +87,19 @@ def test_each_page_of_a_tiff_is_read(tmp_path: Path) -> None:
     elements = parse(ocr_parser(), tmp_path, "fax.tiff", tiff_pages([[FIRST], [SECOND]]))
     assert FIRST in text_of(elements, 1)
     assert SECOND in text_of(elements, 2)
+
+
+@pytest.mark.parametrize(("width", "height"), [(40_000, 150), (7_000, 6_000)], ids=str)
+def test_an_image_beyond_tesseracts_limits_is_read_scaled_down(
+    tmp_path: Path, width: int, height: int
+) -> None:
+    # 40,000 wide: over Tesseract's 32,767; 42 M pixels: over the 40 M a page is read with
+    canvas = Image.new("L", (width, height), 255)
+    canvas.paste(scan_image([FIRST], size=44), (0, 0))
+    out = io.BytesIO()
+    canvas.save(out, format="PNG")
+    elements = parse(ocr_parser(), tmp_path, "poster.png", out.getvalue())
+    assert FIRST in text_of(elements, 1)
 
 
 def test_chunks_carry_the_page_and_the_mean_confidence(tmp_path: Path) -> None:
