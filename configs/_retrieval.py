@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import itertools
+import math
+
 from pydantic import Field, model_validator
 
 from configs._strict import Strict
 
 __all__ = ["QueryCacheSettings", "RetrievalChatSettings", "RetrievalSettings", "SearchSettings"]
 
-# Chunks in the HNSW index -> the least ef_search it is searched with. The search benchmark
-# (m 16, ef_construction 128; docs/performance.md) found recall@10 against the exact scan of
-# 0.988 at 100k chunks with ef_search 64, but 0.896 at 300k (0.976 with 160); at 1M, on the
-# corpus shaped like real embeddings, 0.788 with 160 and 0.962 with 500.
-EF_SEARCH_BY_SIZE = {250_000: 160, 1_000_000: 500}
+# Chunks in the HNSW index -> the ef_search it needs (read between sizes on a log scale). The
+# search benchmark (m 16, ef_construction 128; the corpus shaped like real embeddings;
+# docs/performance.md) measured recall@10 against the exact scan of 1.000 at 100k with 64,
+# 1.000 at 300k with 160 (0.970 with 100), 0.989 at 500k with 250 (0.939 with 160) and 0.962
+# at 1M with 500 (0.942 with 400).
+EF_SEARCH_BY_SIZE = {100_000: 64, 300_000: 160, 500_000: 250, 1_000_000: 500}
 
 
 class SearchSettings(Strict):
@@ -56,8 +60,9 @@ class SearchSettings(Strict):
     )
     ef_search_by_size: dict[int, int] = Field(
         default_factory=lambda: dict(EF_SEARCH_BY_SIZE),
-        description="chunks in the index -> at least this ef_search: a larger HNSW graph needs "
-        "a wider search for the same recall (measured in docs/performance.md)",
+        description="chunks in the index -> the ef_search it needs, read between two sizes on "
+        "a log scale: a larger HNSW graph needs a wider search for the same recall (measured "
+        "in docs/performance.md)",
     )
     exact_scan_max_chunks: int = Field(
         default=10_000,
@@ -97,12 +102,20 @@ class SearchSettings(Strict):
         return self
 
     def ef_search_for(self, indexed_chunks: int) -> int:
-        """The ef_search a search of an index of ``indexed_chunks`` starts from."""
-        ef = self.ef_search
-        for size, floor in self.ef_search_by_size.items():
-            if indexed_chunks >= size and floor > ef:
-                ef = floor
-        return ef
+        """The ef_search a search of an index of ``indexed_chunks`` starts from.
+
+        ``ef_search`` raised to the width ``ef_search_by_size`` gives at that size: between two
+        of its sizes, read on a log scale of the size (chunk counts are estimates, and recall
+        falls with the graph's depth, ~log of its size); from its largest size up, that size's.
+        A larger index never gets less than a smaller one's width.
+        """
+        points = sorted(self.ef_search_by_size.items())
+        needed = max((ef for size, ef in points if size <= indexed_chunks), default=0)
+        for (low, low_ef), (high, high_ef) in itertools.pairwise(points):
+            if 0 < low <= indexed_chunks < high:
+                share = math.log(indexed_chunks / low) / math.log(high / low)
+                needed = max(needed, round(low_ef + share * (high_ef - low_ef)))
+        return max(self.ef_search, needed)
 
 
 class QueryCacheSettings(Strict):

@@ -153,6 +153,9 @@ async def measure(
         texts = [text for text, _ in asked]
         for mode in ("hybrid", "vector"):
             await concurrent(searcher, [t for t, _ in warm], mode, concurrency)
+        # the width the searcher chose from the table's size estimate (pg_class.reltuples)
+        _, plan = await searcher.search_with_plan(SearchRequest((STORE,), texts[0], 10))
+        report["ef_search"] = plan.ef_search
         for mode in ("hybrid", "vector"):
             times, results, rate = await concurrent(searcher, texts, mode, concurrency)
             report[mode] = {
@@ -202,11 +205,11 @@ def _print_build(info: dict[str, Any], chunks: int) -> None:
     print(f"server: shared_buffers={shared}, work_mem={work}, effective_cache_size={cache}")
 
 
-def _print(report: dict[str, Any], chunks: int, ef_search: int | None, args: Any) -> None:
-    ef = ef_search or SearchSettings().ef_search_for(chunks)
+def _print(report: dict[str, Any], chunks: int, args: Any) -> None:
     print(
         f"\n{chunks} chunks x 384-d, {args.queries} queries, {args.concurrency} in flight, "
-        f"ef_search {ef}, corpus topic_rank {args.topic_rank or 'none (isotropic)'}"
+        f"ef_search {report['ef_search']}, "
+        f"corpus topic_rank {args.topic_rank or 'none (isotropic)'}"
     )
     for name in ("hybrid", "vector"):
         row = report[name]
@@ -288,7 +291,7 @@ def main() -> None:
                     topic_rank=args.topic_rank,
                 )
             )
-            _print(report, args.chunks, ef_search, args)
+            _print(report, args.chunks, args)
             after = os.getloadavg()
             print(f"load average (1 min) {before[0]:.1f} before, {after[0]:.1f} after", flush=True)
     finally:

@@ -342,7 +342,7 @@ async def test_a_larger_index_is_searched_wider(
     assert plans["none"].ef_search < 300  # ef_search, raised for the store's share only
     assert plans["below"] == plans["none"]  # the index is smaller than the step
 
-    steps = {indexed // 2: 300, indexed: 200, indexed * 2: 900}  # the highest step reached
+    steps = {indexed // 4: 100, indexed: 300, indexed * 4: 900}  # the width at its own size
     hits, plan = await _searcher(
         search_pool, query_vector, exact_scan_max_chunks=100, ef_search_by_size=steps
     ).search_with_plan(request)
@@ -351,7 +351,37 @@ async def test_a_larger_index_is_searched_wider(
     assert len(hits) == 10
 
 
-@pytest.mark.parametrize("steps", [{-1: 100}, {1000: 0}, {1000: 1001}])
+@pytest.mark.parametrize(
+    ("chunks", "ef"),
+    [
+        (0, 40),  # below the smallest size: ef_search itself
+        (99_999, 40),
+        (100_000, 64),
+        (316_228, 282),  # halfway on a log scale: halfway between the widths
+        (999_928, 500),  # the estimate a 1M table's statistics gave: no cliff below a size
+        (1_000_000, 500),
+        (50_000_000, 500),  # beyond the largest size, its width
+    ],
+)
+def test_ef_search_is_read_between_sizes_on_a_log_scale(chunks: int, ef: int) -> None:
+    settings = SearchSettings(ef_search=40, ef_search_by_size={100_000: 64, 1_000_000: 500})
+    assert settings.ef_search_for(chunks) == ef
+
+
+def test_ef_search_by_size_never_narrows_ef_search() -> None:
+    settings = SearchSettings(ef_search=200, ef_search_by_size={0: 100, 1_000: 150})
+    assert [settings.ef_search_for(n) for n in (0, 500, 5_000)] == [200, 200, 200]
+    assert SearchSettings(ef_search=10, ef_search_by_size={0: 100}).ef_search_for(5) == 100
+
+
+def test_a_larger_index_never_gets_a_narrower_search() -> None:
+    # a file's step above the defaults' next one: kept up to that size and beyond
+    settings = SearchSettings(ef_search_by_size={100_000: 64, 200_000: 300, 300_000: 160})
+    widths = [settings.ef_search_for(n) for n in (100_000, 200_000, 250_000, 300_000)]
+    assert widths == [64, 300, 300, 300]
+
+
+@pytest.mark.parametrize("steps", [{-1: 100}, {1000: 0}, {1000: 1001}], ids=str)
 def test_ef_search_steps_are_checked(steps: dict[int, int]) -> None:
     with pytest.raises(ValueError, match="ef_search_by_size"):
         SearchSettings(ef_search_by_size=steps)
