@@ -14,9 +14,9 @@ __all__ = ["QueryCacheSettings", "RetrievalChatSettings", "RetrievalSettings", "
 # Chunks in the HNSW index -> the ef_search it needs (read between sizes on a log scale). The
 # search benchmark (m 16, ef_construction 128; the corpus shaped like real embeddings;
 # docs/performance.md) measured recall@10 against the exact scan of 1.000 at 100k with 64,
-# 1.000 at 300k with 160 (0.970 with 100), 0.989 at 500k with 250 (0.939 with 160) and 0.962
-# at 1M with 500 (0.942 with 400).
-EF_SEARCH_BY_SIZE = {100_000: 64, 300_000: 160, 500_000: 250, 1_000_000: 500}
+# 1.000 at 300k with 160 (0.970 with 100), 0.989 at 500k with 250 (0.939 with 160), and at 1M
+# 0.961 and 0.980 with 640 on two builds (0.940 and 0.962 with 500).
+EF_SEARCH_BY_SIZE = {100_000: 64, 300_000: 160, 500_000: 250, 1_000_000: 640}
 
 
 class SearchSettings(Strict):

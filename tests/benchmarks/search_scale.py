@@ -136,7 +136,14 @@ async def measure(
     warm = make_queries(queries, chunks, seed=13, topic_rank=topic_rank)
     vectors.vectors.update(asked)
     vectors.vectors.update(warm)
-    database = DatabaseSettings(pool_min_size=concurrency, pool_max_size=concurrency)
+    # the warm-up reads a cold index from disk, 20 searches at once, and the exact scans read
+    # the whole table: longer than the default timeouts allow (the timed passes run warm)
+    database = DatabaseSettings(
+        pool_min_size=concurrency,
+        pool_max_size=concurrency,
+        statement_timeout_s=600,
+        answer_timeout_s=600,
+    )
     pool = await open_pool(url, database, application_name="bench-scale")
     await pool.wait()
     report: dict[str, Any] = {}
