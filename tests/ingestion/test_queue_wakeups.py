@@ -46,7 +46,7 @@ def _started_after(redis_url: str, namespace: str, database_url: str) -> list[fl
 
     worker = dramatiq.Worker(broker, queues={QUEUE}, worker_threads=1, worker_timeout=POLL_MS)
     pool: ConnectionPool[Any] = ConnectionPool(
-        database_url, min_size=1, max_size=2, kwargs={"autocommit": True}
+        database_url, min_size=1, max_size=2, kwargs={"autocommit": True}, open=True
     )
     relay = OutboxRelay(
         pool, broker, database_url=database_url, metrics=IngestionMetrics(), batch_size=50
