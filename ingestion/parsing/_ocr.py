@@ -145,9 +145,7 @@ def _render(pdf: Any, index: int, dpi: int, pdfium_c: Any) -> Image | None:
         if next(iter(page.get_objects(filter=drawn, max_depth=1)), None) is None:
             return None
         width, height = page.get_size()
-        scale = dpi / 72
-        if width * height * scale * scale > _MAX_PIXELS:
-            scale = math.sqrt(_MAX_PIXELS / (width * height))
+        scale = dpi / 72 * _shrink(width * dpi / 72, height * dpi / 72)
         bitmap = page.render(scale=scale, grayscale=True, may_draw_forms=True)
         try:
             image: Image = bitmap.to_pil().convert("L")
@@ -191,10 +189,16 @@ def _flat(frame: Image) -> Image:
     return PILImage.alpha_composite(white, rgba).convert("L")
 
 
+def _shrink(width: float, height: float) -> float:
+    """The factor (at most 1) that brings ``width`` x ``height`` pixels within ``_MAX_PIXELS``
+    and ``_MAX_SIDE``, aspect kept."""
+    return min(1.0, math.sqrt(_MAX_PIXELS / (width * height)), _MAX_SIDE / max(width, height))
+
+
 def _fit(image: Image) -> Image:
-    """The image, scaled down (aspect kept) to at most ``_MAX_PIXELS`` and ``_MAX_SIDE``."""
+    """The image, scaled down to what Tesseract reads (``_shrink``)."""
     width, height = image.size
-    scale = min(1.0, math.sqrt(_MAX_PIXELS / (width * height)), _MAX_SIDE / max(width, height))
+    scale = _shrink(width, height)
     if scale >= 1.0:
         return image
     from PIL import Image as PILImage

@@ -17,6 +17,7 @@ from ingestion.parsing import Element, UnstructuredParser, build_parser
 from ingestion.parsing._ocr import OcrReader
 from ingestion.parsing._tesseract import Tesseract
 from tests.ingestion.ocr.scans import (
+    DPI,
     blank_scan_pdf,
     image_bytes,
     mixed_pdf,
@@ -89,16 +90,21 @@ def test_each_page_of_a_tiff_is_read(tmp_path: Path) -> None:
     assert SECOND in text_of(elements, 2)
 
 
-@pytest.mark.parametrize(("width", "height"), [(40_000, 150), (7_000, 6_000)], ids=str)
-def test_an_image_beyond_tesseracts_limits_is_read_scaled_down(
-    tmp_path: Path, width: int, height: int
+@pytest.mark.parametrize(
+    ("width", "height", "fmt"),
+    [(40_000, 150, "PNG"), (7_000, 6_000, "PNG"), (30_000, 150, "PDF")],
+    ids=str,
+)
+def test_a_page_beyond_tesseracts_limits_is_read_scaled_down(
+    tmp_path: Path, width: int, height: int, fmt: str
 ) -> None:
-    # 40,000 wide: over Tesseract's 32,767; 42 M pixels: over the 40 M a page is read with
+    # 40,000 wide: over Tesseract's 32,767; 42 M pixels: over the 40 M a page is read with; a
+    # PDF page 150 inches wide (30,000 pixels at 200 dpi) renders 45,000 wide at OCR's 300 dpi
     canvas = Image.new("L", (width, height), 255)
     canvas.paste(scan_image([FIRST], size=44), (0, 0))
     out = io.BytesIO()
-    canvas.save(out, format="PNG")
-    elements = parse(ocr_parser(), tmp_path, "poster.png", out.getvalue())
+    canvas.save(out, format=fmt, **({"resolution": DPI} if fmt == "PDF" else {}))
+    elements = parse(ocr_parser(), tmp_path, f"poster.{fmt.lower()}", out.getvalue())
     assert FIRST in text_of(elements, 1)
 
 
