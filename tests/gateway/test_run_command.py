@@ -64,8 +64,14 @@ def wait_ready(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
         except httpx.TransportError:
             return False
 
+    def announced() -> bool:
+        if process.poll() is not None:
+            raise AssertionError(f"run exited early:\n{log.read_text()}")
+        return "Press Ctrl-C to stop." in log.read_text()
+
     wait_until(ready, timeout_s=90, interval_s=0.2)
-    wait_until(lambda: "Press Ctrl-C to stop." in log.read_text(), timeout_s=10)
+    # The banner waits for the embedder's model too (seconds of CPU; more on a loaded machine).
+    wait_until(announced, timeout_s=90, interval_s=0.2)
 
 
 def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
